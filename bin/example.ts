@@ -1,0 +1,1 @@
+// The example app lands with the construct (issue 2).

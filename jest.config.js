@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  // .ts first: tsc emits lib/*.js beside the sources, and tests must run the sources.
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
+  snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.js'],
+  testTimeout: 30000,
+};

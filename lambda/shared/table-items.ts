@@ -1,0 +1,50 @@
+import { ENV } from '../../lib/contract';
+
+/**
+ * The shapes of status-table items (partition key `id`), shared by every
+ * handler that reads or writes them. The table is single-table by `id` prefix:
+ *
+ * - message (`id` = Twilio message SID, `SM…`/`MM…`): kind `message`,
+ *   direction (`outbound-api` | `inbound`), status, statusRank (status.ts), to,
+ *   from, channel (`sms` | `mms` | `whatsapp`), createdAt, updatedAt (ISO 8601),
+ *   errorCode / errorMessage (strings, when Twilio gives one), history (a list
+ *   of { status, at, source: `api` | `callback`, errorCode?, token? }),
+ *   historyKeys (string set de-duplicating history: the callback's
+ *   I-Twilio-Idempotency-Token, else `status#errorCode`), expiresAt.
+ *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
+ *   priceUnit, acceptedAt. Status callback adds: channelStatusMessage,
+ *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt. ACK adds:
+ *   acknowledgedBy, acknowledgedAt.
+ * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
+ *   (`pending` | `sent` | `failed` | `unknown`), leaseUntil (epoch ms),
+ *   attempts, messageSid?, reason?, createdAt, updatedAt, expiresAt.
+ * - latest alert per recipient (`alert#<recipient>`): kind `latest-alert`,
+ *   messageSid, notificationId, alarmName, sentAt, acknowledgedAt?,
+ *   acknowledgedBy?. Written by the sender for alarm notifications; read by the
+ *   inbound handler to resolve an ACK reply.
+ * - failed notification (`failed#<notificationId>`): kind `notification`,
+ *   a record that could never be sent (unparseable, disallowed recipient),
+ *   with its reason.
+ *
+ * Future kinds (rate-limit windows, digests, reconciliation marks) take their
+ * own prefixes; a GSI can be added later without rewriting items.
+ */
+export const KIND = {
+  MESSAGE: 'message',
+  CLAIM: 'claim',
+  LATEST_ALERT: 'latest-alert',
+  NOTIFICATION: 'notification',
+} as const;
+
+export const claimId = (notificationId: string, recipient: string): string => `claim#${notificationId}#${recipient}`;
+export const latestAlertId = (recipient: string): string => `alert#${recipient}`;
+export const failedNotificationId = (notificationId: string): string => `failed#${notificationId}`;
+
+const DEFAULT_RETENTION_DAYS = 90;
+
+/** The TTL attribute's value (epoch seconds) for an item written at `now` (epoch ms). */
+export function expiresAt(now: number): number {
+  const raw = Number(process.env[ENV.STATUS_RETENTION_DAYS]);
+  const days = Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_RETENTION_DAYS;
+  return Math.floor(now / 1000) + Math.round(days * 86_400);
+}

@@ -1,0 +1,73 @@
+/**
+ * Names shared by the construct and the handlers it deploys: environment
+ * variables, metric names and the credentials placeholder. The handlers
+ * (lambda/) import this module so the two halves cannot drift apart.
+ *
+ * This module must stay free of imports: it is bundled into every handler.
+ */
+
+/** Environment variables the construct sets on the handlers (DESIGN.md, "Handler configuration"). */
+export const ENV = {
+  TWILIO_SECRET_ARN: 'TWILIO_SECRET_ARN',
+  STATUS_TABLE_NAME: 'STATUS_TABLE_NAME',
+  STATUS_CALLBACK_URL: 'STATUS_CALLBACK_URL',
+  INBOUND_URL: 'INBOUND_URL',
+  INBOUND_TOPIC_ARN: 'INBOUND_TOPIC_ARN',
+  SENDER_CONFIG: 'SENDER_CONFIG',
+  TWILIO_API_BASE_URL: 'TWILIO_API_BASE_URL',
+  /** Seconds a cached copy of the credentials secret is used before it is read again. */
+  SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
+  /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
+  STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
+} as const;
+
+/**
+ * CloudWatch namespace of the EMF metrics the handlers emit. Every metric carries
+ * one dimension, `service`, whose value is the handler's POWERTOOLS_SERVICE_NAME;
+ * the construct sets it to one value per construct instance so that two instances
+ * in one account keep separate metrics.
+ */
+export const METRICS_NAMESPACE = 'TwilioMessaging';
+
+/** The dimension every metric carries (Powertools Metrics' default dimension). */
+export const SERVICE_DIMENSION = 'service';
+
+/** Metric names emitted by the handlers and read by the construct's metricX() methods. */
+export const METRIC = {
+  /** sender: a message accepted by Twilio (HTTP 201). Count. */
+  MESSAGES_SENT: 'MessagesSent',
+  /** sender: a message that can never be sent (invalid input, permanent Twilio error). Count; the error code is a property. */
+  MESSAGES_FAILED: 'MessagesFailed',
+  /** sender: a retried Twilio call (429, 5xx, connection failure). Count. */
+  SEND_RETRIES: 'SendRetries',
+  /** sender: time from the first POST attempt to Twilio's answer. Milliseconds. */
+  SEND_LATENCY: 'SendLatency',
+  /** sender: a send whose outcome is unknown (timeout after the request went out). Count. */
+  SEND_OUTCOME_UNKNOWN: 'SendOutcomeUnknown',
+  /** sender, webhooks: the credentials secret is a placeholder or malformed. Count. */
+  CONFIGURATION_ERRORS: 'ConfigurationErrors',
+  /** status-callback: a `delivered` (or `read`) status reported by Twilio. Count. */
+  MESSAGES_DELIVERED: 'MessagesDelivered',
+  /** status-callback: an `undelivered` or `failed` status reported by Twilio. Count; the error code is a property. */
+  MESSAGES_UNDELIVERED: 'MessagesUndelivered',
+  /** status-callback, inbound: a request whose signature did not verify. Count. */
+  CALLBACK_REJECTED: 'CallbackRejected',
+  /** inbound: an inbound message stored and published. Count. */
+  INBOUND_RECEIVED: 'InboundReceived',
+  /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
+  ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
+} as const;
+
+/**
+ * The value the construct stores in a secret it creates. Handlers recognise it
+ * (the `placeholder` key) and treat it as a configuration error, never as credentials.
+ */
+export const PLACEHOLDER_SECRET = {
+  placeholder: 'REPLACE_ME: put-secret-value with {"accountSid","authToken"} (and optionally "apiKeySid","apiKeySecret")',
+} as const;
+
+/** Status table key and TTL attribute names (DESIGN.md, "Status table"). */
+export const TABLE = {
+  PARTITION_KEY: 'id',
+  TTL_ATTRIBUTE: 'expiresAt',
+} as const;

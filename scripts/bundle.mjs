@@ -1,0 +1,58 @@
+// Bundles each lambda/<name>/index.ts into assets/<name>/index.js: what the
+// construct deploys with lambda.Code.fromAsset, so consumers need neither
+// esbuild nor Docker. The benchmark bundles its reference handlers with the
+// same settings (handlerBuildOptions), so sizes and load times compare fairly.
+import { build } from 'esbuild';
+import { readdirSync, existsSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The Lambda runtime the construct deploys (lambda.Runtime.NODEJS_24_X). */
+export const HANDLER_TARGET = 'node24';
+
+export function handlerBuildOptions(entry, outfile) {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: HANDLER_TARGET,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  };
+}
+
+export function handlerNames() {
+  const dir = join(root, 'lambda');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'index.ts')))
+    .map((d) => d.name)
+    .sort();
+}
+
+async function main() {
+  rmSync(join(root, 'assets'), { recursive: true, force: true });
+  const names = handlerNames();
+  await Promise.all(
+    names.map((name) =>
+      build(handlerBuildOptions(join(root, 'lambda', name, 'index.ts'), join(root, 'assets', name, 'index.js'))),
+    ),
+  );
+  if (!process.argv.includes('--quiet')) {
+    process.stderr.write(`bundled ${names.length} handlers into assets/: ${names.join(', ')}\n`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

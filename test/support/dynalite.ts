@@ -1,0 +1,65 @@
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../lib/contract';
+
+// dynalite ships no types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require('dynalite') as (opts: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => import('node:http').Server;
+
+/** A real DynamoDB API (dynalite, in memory) on a loopback port. */
+export interface LocalDynamo {
+  readonly endpoint: string;
+  /** Counts of API calls by target (`PutItem`, `UpdateItem`, ...), for round-trip assertions. */
+  readonly calls: Map<string, number>;
+  resetCalls(): void;
+  totalCalls(): number;
+  close(): Promise<void>;
+}
+
+export async function startDynalite(): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const calls = new Map<string, number>();
+  server.prependListener('request', (req) => {
+    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    calls.set(target, (calls.get(target) ?? 0) + 1);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    resetCalls: () => calls.clear(),
+    totalCalls: () => [...calls.values()].reduce((a, b) => a + b, 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Creates the status table with the construct's key schema and waits until it is ACTIVE. */
+export async function createStatusTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' },
+  });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: TABLE.PARTITION_KEY, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    for (let i = 0; i < 200; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`table ${tableName} did not become ACTIVE`);
+  } finally {
+    client.destroy();
+  }
+}
