@@ -70,4 +70,14 @@ export const PLACEHOLDER_SECRET = {
 export const TABLE = {
   PARTITION_KEY: 'id',
   TTL_ATTRIBUTE: 'expiresAt',
+  /**
+   * Sparse global secondary index over alarm notifications by recipient, newest
+   * last: an ACK reply finds the latest alert sent to its number with one Query.
+   * Only message items the sender writes for CloudWatch alarms carry its keys.
+   */
+  ALERTS_BY_RECIPIENT_INDEX: 'alertsByRecipient',
+  /** Partition key of ALERTS_BY_RECIPIENT_INDEX: the recipient address (`+1555…` or `whatsapp:+1555…`). */
+  ALERT_RECIPIENT_ATTRIBUTE: 'alertRecipient',
+  /** Sort key of ALERTS_BY_RECIPIENT_INDEX: when Twilio accepted the message (ISO 8601). */
+  ALERT_SORT_ATTRIBUTE: 'acceptedAt',
 } as const;

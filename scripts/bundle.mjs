@@ -38,8 +38,10 @@ export function handlerNames() {
 }
 
 async function main() {
-  rmSync(join(root, 'assets'), { recursive: true, force: true });
-  const names = handlerNames();
+  // `node scripts/bundle.mjs sender` rebuilds one handler; no argument, all of them.
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const names = wanted.length > 0 ? wanted : handlerNames();
+  for (const name of names) rmSync(join(root, 'assets', name), { recursive: true, force: true });
   await Promise.all(
     names.map((name) =>
       build(handlerBuildOptions(join(root, 'lambda', name, 'index.ts'), join(root, 'assets', name, 'index.js'))),

@@ -12,32 +12,28 @@ import { ENV } from '../../lib/contract';
  *   historyKeys (string set de-duplicating history: the callback's
  *   I-Twilio-Idempotency-Token, else `status#errorCode`), expiresAt.
  *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
- *   priceUnit, acceptedAt. Status callback adds: channelStatusMessage,
+ *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
+ *   alertRecipient (= to), which puts the item in the sparse
+ *   TABLE.ALERTS_BY_RECIPIENT_INDEX (alertRecipient, acceptedAt). Status callback adds: channelStatusMessage,
  *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt. ACK adds:
  *   acknowledgedBy, acknowledgedAt.
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
  *   (`pending` | `sent` | `failed` | `unknown`), leaseUntil (epoch ms),
  *   attempts, messageSid?, reason?, createdAt, updatedAt, expiresAt.
- * - latest alert per recipient (`alert#<recipient>`): kind `latest-alert`,
- *   messageSid, notificationId, alarmName, sentAt, acknowledgedAt?,
- *   acknowledgedBy?. Written by the sender for alarm notifications; read by the
- *   inbound handler to resolve an ACK reply.
  * - failed notification (`failed#<notificationId>`): kind `notification`,
  *   a record that could never be sent (unparseable, disallowed recipient),
  *   with its reason.
  *
  * Future kinds (rate-limit windows, digests, reconciliation marks) take their
- * own prefixes; a GSI can be added later without rewriting items.
+ * own prefixes; more sparse GSIs can be added later without rewriting items.
  */
 export const KIND = {
   MESSAGE: 'message',
   CLAIM: 'claim',
-  LATEST_ALERT: 'latest-alert',
   NOTIFICATION: 'notification',
 } as const;
 
 export const claimId = (notificationId: string, recipient: string): string => `claim#${notificationId}#${recipient}`;
-export const latestAlertId = (recipient: string): string => `alert#${recipient}`;
 export const failedNotificationId = (notificationId: string): string => `failed#${notificationId}`;
 
 const DEFAULT_RETENTION_DAYS = 90;

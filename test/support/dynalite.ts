@@ -37,7 +37,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   };
 }
 
-/** Creates the status table with the construct's key schema and waits until it is ACTIVE. */
+/** Creates the status table with the construct's key schema and index, and waits until it is ACTIVE. */
 export async function createStatusTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
@@ -48,8 +48,22 @@ export async function createStatusTable(endpoint: string, tableName: string): Pr
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' },
+          { AttributeName: TABLE.ALERT_RECIPIENT_ATTRIBUTE, AttributeType: 'S' },
+          { AttributeName: TABLE.ALERT_SORT_ATTRIBUTE, AttributeType: 'S' },
+        ],
         KeySchema: [{ AttributeName: TABLE.PARTITION_KEY, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TABLE.ALERTS_BY_RECIPIENT_INDEX,
+            KeySchema: [
+              { AttributeName: TABLE.ALERT_RECIPIENT_ATTRIBUTE, KeyType: 'HASH' },
+              { AttributeName: TABLE.ALERT_SORT_ATTRIBUTE, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
