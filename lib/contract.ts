@@ -81,3 +81,31 @@ export const TABLE = {
   /** Sort key of ALERTS_BY_RECIPIENT_INDEX: when Twilio accepted the message (ISO 8601). */
   ALERT_SORT_ATTRIBUTE: 'acceptedAt',
 } as const;
+
+/**
+ * The sender's SENDER_CONFIG (JSON), written by the construct from its props
+ * and validated again by the sender at cold start.
+ */
+export interface SenderConfig {
+  /** SMS/MMS sender number (E.164). Exactly one of `from` / `messagingServiceSid`. */
+  readonly from?: string;
+  /** Messaging Service SID (MG…), Twilio picks the sender from its pool. */
+  readonly messagingServiceSid?: string;
+  /** WhatsApp sender (`whatsapp:+1555…`); needed for any `whatsapp:` recipient. */
+  readonly whatsappFrom?: string;
+  /** Recipients of CloudWatch alarms, plain text, and envelopes without `to`. */
+  readonly defaultRecipients: readonly string[];
+  /**
+   * Every address an envelope's `to` may name. Absent: only the default
+   * recipients (a publish right must never become a way to text any number).
+   */
+  readonly allowedRecipients?: readonly string[];
+  /** Approved WhatsApp template (HX…) used for WhatsApp recipients of messages without contentSid; the text is its variable 1. */
+  readonly whatsappContentSid?: string;
+  /** At most this many Twilio requests in flight per invocation (fan-out bound). Default 10. */
+  readonly sendConcurrency?: number;
+  /** Seconds a send claim is held before another invocation may examine it. Default: twice the function timeout, set by the construct. */
+  readonly claimLeaseSeconds?: number;
+  /** Allow non-GSM-7 characters in rendered alarm texts (UCS-2 doubles the segments). Default false. */
+  readonly allowUnicode?: boolean;
+}
