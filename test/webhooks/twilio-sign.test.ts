@@ -1,0 +1,77 @@
+import { signTwilioRequest, signTwilioRequestSha256, twilioSignedText } from '../support/twilio-sign';
+
+// The validator Twilio ships, loaded on its own (not the whole SDK) as the reference.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const twilio = require('twilio/lib/webhooks/webhooks') as {
+  validateRequest(token: string, signature: string, url: string, params: Record<string, string | string[]>, algorithm?: string): boolean;
+};
+
+const KNOWN_URL = 'https://mycompany.com/myapp.php?foo=1&bar=2';
+const KNOWN_PARAMS: Array<[string, string]> = [
+  ['CallSid', 'CA1234567890ABCDE'],
+  ['Caller', '+14158675309'],
+  ['Digits', '1234'],
+  ['From', '+14158675309'],
+  ['To', '+18005551212'],
+];
+
+/** The params as Express's body parser hands them to Twilio's validator: repeated names become arrays. */
+function asValidatorParams(params: Array<[string, string]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of params) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+describe('test-side Twilio request signing', () => {
+  test('reproduces the known answer from Twilio\'s documentation', () => {
+    expect(signTwilioRequest('12345', KNOWN_URL, KNOWN_PARAMS)).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+  });
+
+  test('the order the parameters arrive in does not matter', () => {
+    expect(signTwilioRequest('12345', KNOWN_URL, [...KNOWN_PARAMS].reverse())).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+  });
+
+  test('agrees with twilio\'s validateRequest, and a changed parameter, URL or token does not verify', () => {
+    const params: Array<[string, string]> = [
+      ['MessageSid', 'SM0123456789abcdef0123456789abcdef'],
+      ['MessageStatus', 'delivered'],
+      ['To', '+15551234567'],
+      ['Body', 'ünïcödé 🚨 & = + %20'],
+      ['ErrorCode', ''],
+    ];
+    const url = 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/status';
+    const sig = signTwilioRequest('tok', url, params);
+    expect(twilio.validateRequest('tok', sig, url, asValidatorParams(params))).toBe(true);
+    expect(twilio.validateRequest('tok2', sig, url, asValidatorParams(params))).toBe(false);
+    expect(twilio.validateRequest('tok', sig, `${url}x`, asValidatorParams(params))).toBe(false);
+    expect(twilio.validateRequest('tok', sig, url, { ...asValidatorParams(params), MessageStatus: 'failed' })).toBe(false);
+  });
+
+  test('repeated names are signed as Twilio\'s validator signs lists (distinct values, sorted)', () => {
+    const params: Array<[string, string]> = [
+      ['MediaUrl', 'https://b.example/2'],
+      ['Body', 'x'],
+      ['MediaUrl', 'https://a.example/1'],
+      ['MediaUrl', 'https://b.example/2'],
+    ];
+    expect(twilioSignedText('https://h/p', params)).toBe('https://h/pBodyxMediaUrlhttps://a.example/1MediaUrlhttps://b.example/2');
+    const sig = signTwilioRequest('tok', 'https://h/p', params);
+    expect(twilio.validateRequest('tok', sig, 'https://h/p', asValidatorParams(params))).toBe(true);
+  });
+
+  test('a signature over the URL with :443 verifies against the URL without it, as Twilio\'s validator allows', () => {
+    const sig = signTwilioRequest('12345', 'https://mycompany.com:443/myapp.php?foo=1&bar=2', KNOWN_PARAMS);
+    expect(sig).not.toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+    expect(twilio.validateRequest('12345', sig, KNOWN_URL, asValidatorParams(KNOWN_PARAMS))).toBe(true);
+  });
+
+  test('the HMAC-SHA256 variant agrees with twilio\'s validator for signing-key webhooks', () => {
+    const sig = signTwilioRequestSha256('key-secret', KNOWN_URL, KNOWN_PARAMS);
+    expect(Buffer.from(sig, 'base64')).toHaveLength(32);
+    expect(twilio.validateRequest('key-secret', sig, KNOWN_URL, asValidatorParams(KNOWN_PARAMS), 'HMAC_SHA256')).toBe(true);
+    expect(twilio.validateRequest('key-secret', sig, KNOWN_URL, asValidatorParams(KNOWN_PARAMS), 'HMAC_SHA1')).toBe(false);
+  });
+});
