@@ -35,6 +35,8 @@ export const LOAD_ENV: Record<string, string> = {
   INBOUND_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:inbound',
   SENDER_CONFIG: JSON.stringify({ from: '+15005550001', defaultRecipients: ['+15005550006'] }),
   POWERTOOLS_SERVICE_NAME: 'bench',
+  // The Lambda runtime (Node 24) prints no such notice; this machine's Node 20 would.
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   POWERTOOLS_METRICS_NAMESPACE: 'TwilioMessaging',
 };
 

@@ -18,7 +18,7 @@ export async function runScenario<T>(file: string, env: Record<string, string>, 
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const resultFile = join(dir, 'result.json');
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, ...env, BENCH_RESULT_FILE: resultFile },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env, BENCH_RESULT_FILE: resultFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';

@@ -1,0 +1,57 @@
+/**
+ * Fan-out (issue 6, measurement 3): one notification to 100 recipients while
+ * the fake Twilio takes 100 ms per request. Wall time against the ideal
+ * ceil(recipients / sendConcurrency) × 100 ms.
+ */
+import { join } from 'node:path';
+import { captureLogs, scenarioMain } from '../support/child';
+import { FROM, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { msSince, summarize } from '../support/stats';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const RECIPIENTS = Number(process.env.BENCH_FANOUT_RECIPIENTS ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_FANOUT_CONCURRENCY ?? 10);
+const DELAY_MS = Number(process.env.BENCH_FANOUT_DELAY_MS ?? 100);
+const runs = Number(process.env.BENCH_ITERATIONS ?? 5);
+
+scenarioMain(async () => {
+  const to = recipients(RECIPIENTS);
+  const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to, sendConcurrency: CONCURRENCY });
+  captureLogs();
+  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ROOT, 'assets', 'sender', 'index.js'));
+  env.twilio.setDefault({ delayMs: DELAY_MS });
+  const once = async (label: string) => {
+    const postsBefore = env.twilio.createRequests().length;
+    const ddbBefore = env.dynamo.totalCalls();
+    env.twilio.resetCounters();
+    const event = sqsEvent(snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
+    const start = process.hrtime.bigint();
+    const result = (await sender(event, lambdaContext('sender', 900_000))) as { batchItemFailures?: unknown[] } | undefined;
+    return {
+      ms: msSince(start),
+      posts: env.twilio.createRequests().length - postsBefore,
+      ddbCalls: env.dynamo.totalCalls() - ddbBefore,
+      maxInFlight: env.twilio.maxInFlight,
+      failures: result?.batchItemFailures?.length ?? 0,
+    };
+  };
+  // Warm-up: connections, credentials, JIT.
+  await once('warm-up');
+  const samples = [];
+  for (let i = 0; i < runs; i++) samples.push(await once(`run ${i}`));
+  await env.close();
+  const idealMs = Math.ceil(RECIPIENTS / CONCURRENCY) * DELAY_MS;
+  const wall = summarize(samples.map((s) => s.ms));
+  return {
+    recipients: RECIPIENTS,
+    concurrency: CONCURRENCY,
+    delayMs: DELAY_MS,
+    idealMs,
+    wall,
+    ratio: wall.median / idealMs,
+    postsPerRun: summarize(samples.map((s) => s.posts)),
+    ddbCallsPerRun: summarize(samples.map((s) => s.ddbCalls)),
+    maxInFlight: Math.max(...samples.map((s) => s.maxInFlight)),
+    batchFailures: samples.reduce((a, s) => a + s.failures, 0),
+  };
+});

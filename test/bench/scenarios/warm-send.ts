@@ -1,0 +1,110 @@
+/**
+ * Warm cost per message (issue 6, measurement 2): one record, one recipient,
+ * through the shipped assets/sender handler against the fake Twilio, dynalite
+ * and the Secrets Manager fake; against a bare Twilio POST (undici, keep-alive)
+ * and, when built, the twilio-SDK reference handler. Interleaved per iteration.
+ */
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { captureLogs, scenarioMain } from '../support/child';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, alarmMessage, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
+import { msSince, summarize } from '../support/stats';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 60);
+const warmup = Number(process.env.BENCH_WARMUP ?? 10);
+
+scenarioMain(async () => {
+  const [to] = recipients(1);
+  const env = await startBenchEnv({ from: FROM, defaultRecipients: [to] });
+  const logs = captureLogs();
+  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ROOT, 'assets', 'sender', 'index.js'));
+  const referenceFile = process.env.BENCH_REFERENCE_BUNDLE;
+  const reference = referenceFile ? loadHandler(referenceFile) : undefined;
+
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 16 });
+  const auth = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
+  const barePost = async () => {
+    const res = await request(`${env.twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: to, From: FROM, Body: 'ALARM "api-p99-latency" in us-east-1 (123456789012): Threshold Crossed: 3 datapoints > 2.0. 15:00 UTC', StatusCallback: STATUS_CALLBACK_URL }).toString(),
+    });
+    const json = (await res.body.json()) as { sid?: string };
+    if (res.statusCode !== 201 || !json.sid) throw new Error(`bare POST answered ${res.statusCode}`);
+  };
+
+  interface Sample {
+    ms: number;
+    ddb: number;
+    ddbByOp: Record<string, number>;
+    posts: number;
+    logBytes: number;
+    failures: number;
+  }
+  const invoke = async (handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>, name: string): Promise<Sample> => {
+    const before = new Map(env.dynamo.calls);
+    const ddbBefore = env.dynamo.totalCalls();
+    const postsBefore = env.twilio.createRequests().length;
+    const logsBefore = logs.bytes();
+    const event = sqsEvent(snsRecord(alarmMessage(`api-p99-latency-${name}`)));
+    const start = process.hrtime.bigint();
+    const result = (await handler(event, lambdaContext(name))) as { batchItemFailures?: unknown[] } | undefined;
+    const ms = msSince(start);
+    const ddbByOp: Record<string, number> = {};
+    for (const [op, n] of env.dynamo.calls) if (n - (before.get(op) ?? 0) > 0) ddbByOp[op] = n - (before.get(op) ?? 0);
+    return {
+      ms,
+      ddb: env.dynamo.totalCalls() - ddbBefore,
+      ddbByOp,
+      posts: env.twilio.createRequests().length - postsBefore,
+      logBytes: logs.bytes() - logsBefore,
+      failures: result?.batchItemFailures?.length ?? 0,
+    };
+  };
+
+  const runs: Array<[string, () => Promise<Sample | number>]> = [
+    ['sender', () => invoke(sender, 'sender')],
+    ['bare', async () => {
+      const start = process.hrtime.bigint();
+      await barePost();
+      return msSince(start);
+    }],
+  ];
+  if (reference) runs.push(['reference', () => invoke(reference, 'reference')]);
+
+  const samples = new Map<string, Array<Sample | number>>(runs.map(([n]) => [n, []]));
+  const firstInvocation = await invoke(sender, 'sender');
+  for (let i = 0; i < warmup + iterations; i++) {
+    for (let k = 0; k < runs.length; k++) {
+      const [name, run] = runs[(i + k) % runs.length];
+      const s = await run();
+      if (i >= warmup) samples.get(name)!.push(s);
+    }
+  }
+  const senderSamples = samples.get('sender') as Sample[];
+  const referenceSamples = (samples.get('reference') ?? []) as Sample[];
+  const bare = samples.get('bare') as number[];
+  const ddbOps: Record<string, number> = {};
+  for (const s of senderSamples) for (const [op, n] of Object.entries(s.ddbByOp)) ddbOps[op] = (ddbOps[op] ?? 0) + n;
+  for (const op of Object.keys(ddbOps)) ddbOps[op] = Math.round((ddbOps[op] / senderSamples.length) * 100) / 100;
+  await agent.close();
+  await env.close();
+  return {
+    iterations,
+    warmup,
+    firstInvocation,
+    sender: summarize(senderSamples.map((s) => s.ms)),
+    bare: summarize(bare),
+    reference: referenceSamples.length ? summarize(referenceSamples.map((s) => s.ms)) : undefined,
+    ddbCallsPerRecipient: summarize(senderSamples.map((s) => s.ddb)),
+    ddbCallsMax: Math.max(...senderSamples.map((s) => s.ddb)),
+    ddbOpsPerRecipient: ddbOps,
+    referenceDdbCalls: referenceSamples.length ? summarize(referenceSamples.map((s) => s.ddb)) : undefined,
+    postsPerMessage: summarize(senderSamples.map((s) => s.posts)),
+    logBytesPerMessage: summarize(senderSamples.map((s) => s.logBytes)),
+    batchFailures: senderSamples.reduce((a, s) => a + s.failures, 0),
+    secretReads: [...env.secrets.getCalls.values()].reduce((a, b) => a + b, 0),
+  };
+});
