@@ -1,0 +1,168 @@
+import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { KIND, expiresAt } from '../shared/table-items';
+import { statusRank } from '../shared/status';
+import { FormParams, MalformedRequestError, nonEmptyParam } from '../shared/webhook-request';
+
+/** A status callback's fields we keep (Twilio's "Message Status Callback" parameters). */
+export interface StatusCallback {
+  readonly messageSid: string;
+  readonly status: string;
+  readonly errorCode?: string;
+  readonly channelStatusMessage?: string;
+  readonly rawDlrDoneDate?: string;
+  readonly to?: string;
+  readonly from?: string;
+  /** I-Twilio-Idempotency-Token: the same for every retry of one callback. */
+  readonly idempotencyToken?: string;
+}
+
+// Twilio message SIDs: two letters and 32 hex digits. Anything else would also
+// be able to collide with the table's other id shapes (`claim#…`).
+const MESSAGE_SID = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
+const STATUS = /^[a-z_]{1,32}$/;
+const TOKEN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** @throws MalformedRequestError when MessageSid or MessageStatus is missing or not Twilio's shape. */
+export function parseStatusCallback(params: FormParams, idempotencyToken: string | undefined): StatusCallback {
+  const messageSid = nonEmptyParam(params, 'MessageSid') ?? nonEmptyParam(params, 'SmsSid');
+  const status = nonEmptyParam(params, 'MessageStatus') ?? nonEmptyParam(params, 'SmsStatus');
+  if (!messageSid || !MESSAGE_SID.test(messageSid)) throw new MalformedRequestError('no valid MessageSid');
+  if (!status || !STATUS.test(status)) throw new MalformedRequestError('no valid MessageStatus');
+  const optional = (name: string, key: keyof StatusCallback) => {
+    const value = nonEmptyParam(params, name);
+    return value === undefined ? {} : { [key]: value.slice(0, 1024) };
+  };
+  return {
+    messageSid,
+    status,
+    ...optional('ErrorCode', 'errorCode'),
+    ...optional('ChannelStatusMessage', 'channelStatusMessage'),
+    ...optional('RawDlrDoneDate', 'rawDlrDoneDate'),
+    ...optional('To', 'to'),
+    ...optional('From', 'from'),
+    // A token we cannot store safely is ignored: de-duplication falls back to status#errorCode.
+    ...(idempotencyToken !== undefined && TOKEN.test(idempotencyToken) ? { idempotencyToken } : {}),
+  };
+}
+
+/** The history de-duplication key (table-items.ts: historyKeys). */
+export function historyKey(cb: StatusCallback): string {
+  return cb.idempotencyToken ?? `${cb.status}#${cb.errorCode ?? ''}`;
+}
+
+export type ApplyOutcome =
+  /** The status moved forward (or the item was created by this callback). */
+  | 'advanced'
+  /** The status already was as far or further: only the history grew. */
+  | 'recorded'
+  /** This callback was seen before: nothing changed. */
+  | 'duplicate';
+
+export interface ApplyResult {
+  readonly outcome: ApplyOutcome;
+  /** The status before an `advanced` update; undefined when the item is new. */
+  readonly previousStatus?: string;
+}
+
+const s = (value: string): AttributeValue => ({ S: value });
+
+function channelOf(cb: StatusCallback): string {
+  if (cb.to?.startsWith('whatsapp:') || cb.from?.startsWith('whatsapp:')) return 'whatsapp';
+  return cb.messageSid.startsWith('MM') ? 'mms' : 'sms';
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Records a status callback on the message item (id = MessageSid) in one
+ * UpdateItem in the common case. DynamoDB enforces the order: the status moves
+ * only to a higher rank, and a callback whose history key is already present
+ * changes nothing. A callback that does not move the status forward (a late
+ * `sent` after `delivered`) is appended to the history by a second UpdateItem.
+ * A callback that arrives before the sender has written the item creates it;
+ * the sender's own rank guard keeps it from moving the status backwards.
+ */
+export async function applyStatus(client: DynamoDBClient, tableName: string, cb: StatusCallback, now: number = Date.now()): Promise<ApplyResult> {
+  const at = new Date(now).toISOString();
+  const key = historyKey(cb);
+  const entry: Record<string, AttributeValue> = { status: s(cb.status), at: s(at), source: s('callback') };
+  if (cb.errorCode) entry.errorCode = s(cb.errorCode);
+  if (cb.idempotencyToken) entry.token = s(cb.idempotencyToken);
+
+  const names: Record<string, string> = { '#history': 'history', '#historyKeys': 'historyKeys', '#updatedAt': 'updatedAt' };
+  const values: Record<string, AttributeValue> = {
+    ':entry': { L: [{ M: entry }] },
+    ':empty': { L: [] },
+    ':key': s(key),
+    ':keys': { SS: [key] },
+    ':now': s(at),
+  };
+  const historyOnly = {
+    set: ['#updatedAt = :now', '#history = list_append(if_not_exists(#history, :empty), :entry)'],
+    add: '#historyKeys :keys',
+  };
+
+  const set = [...historyOnly.set, '#status = :status', '#statusRank = :rank'];
+  const forwardNames: Record<string, string> = { ...names, '#status': 'status', '#statusRank': 'statusRank' };
+  const forwardValues: Record<string, AttributeValue> = { ...values, ':status': s(cb.status), ':rank': { N: String(statusRank(cb.status)) } };
+  const setIfGiven = (attribute: string, value: string | undefined) => {
+    if (value === undefined) return;
+    forwardNames[`#${attribute}`] = attribute;
+    forwardValues[`:${attribute}`] = s(value);
+    set.push(`#${attribute} = :${attribute}`);
+  };
+  const setIfAbsent = (attribute: string, value: AttributeValue | undefined) => {
+    if (value === undefined) return;
+    forwardNames[`#${attribute}`] = attribute;
+    forwardValues[`:${attribute}`] = value;
+    set.push(`#${attribute} = if_not_exists(#${attribute}, :${attribute})`);
+  };
+  setIfGiven('errorCode', cb.errorCode);
+  setIfGiven('channelStatusMessage', cb.channelStatusMessage);
+  setIfGiven('rawDlrDoneDate', cb.rawDlrDoneDate);
+  setIfAbsent('createdAt', s(at));
+  setIfAbsent('kind', s(KIND.MESSAGE));
+  setIfAbsent('direction', s('outbound-api'));
+  setIfAbsent('channel', s(channelOf(cb)));
+  setIfAbsent('to', cb.to === undefined ? undefined : s(cb.to));
+  setIfAbsent('from', cb.from === undefined ? undefined : s(cb.from));
+  setIfAbsent('expiresAt', { N: String(expiresAt(now)) });
+
+  try {
+    const out = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { id: s(cb.messageSid) },
+        UpdateExpression: `SET ${set.join(', ')} ADD ${historyOnly.add}`,
+        ConditionExpression: '(attribute_not_exists(#statusRank) OR #statusRank < :rank) AND NOT contains(#historyKeys, :key)',
+        ExpressionAttributeNames: forwardNames,
+        ExpressionAttributeValues: forwardValues,
+        // The old status, to tell `delivered → read` from a first delivery, at no extra cost.
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
+    const previousStatus = out.Attributes?.status?.S;
+    return previousStatus === undefined ? { outcome: 'advanced' } : { outcome: 'advanced', previousStatus };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { id: s(cb.messageSid) },
+        UpdateExpression: `SET ${historyOnly.set.join(', ')} ADD ${historyOnly.add}`,
+        ConditionExpression: 'NOT contains(#historyKeys, :key)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return { outcome: 'recorded' };
+  } catch (err) {
+    if (isConditionFailure(err)) return { outcome: 'duplicate' };
+    throw err;
+  }
+}

@@ -1,0 +1,425 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
+import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  captureOutput,
+  CapturedOutput,
+  EventOptions,
+  getItem,
+  goodSecret,
+  lambdaContext,
+  putItem,
+  SECRET_ARN,
+  sid,
+  SIGNING_KEY,
+  STATUS_URL,
+  startWorld,
+  twilioEvent,
+  WebhookWorld,
+} from './support';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+let world: WebhookWorld;
+let handler: Handler;
+let out: CapturedOutput;
+let nextSid = 1;
+
+const TO = '+15551230001';
+const FROM = '+15557650000';
+
+beforeAll(async () => {
+  world = await startWorld();
+  ({ handler } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  world.secrets.setSecret(SECRET_ARN, goodSecret);
+  world.dynamo.setReachable(true);
+  world.dynamo.resetCalls();
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+/** The parameters Twilio posts to a status callback. */
+function callback(messageSid: string, status: string, extra: Record<string, string> = {}): Array<[string, string]> {
+  return Object.entries({
+    SmsSid: messageSid,
+    SmsStatus: status,
+    MessageStatus: status,
+    To: TO,
+    MessageSid: messageSid,
+    AccountSid: ACCOUNT_SID,
+    From: FROM,
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
+}
+
+function post(params: TwilioParams, options: EventOptions = {}): Promise<APIGatewayProxyResult> {
+  return handler(twilioEvent('/status', STATUS_URL, params, options), lambdaContext('status-callback'));
+}
+
+interface StoredMessage {
+  status: string;
+  statusRank: number;
+  history: Array<{ status: string; source: string; errorCode?: string; token?: string }>;
+  historyKeys: string[];
+  [key: string]: unknown;
+}
+
+async function stored(messageSid: string): Promise<StoredMessage | undefined> {
+  return (await getItem(world.table, messageSid)) as StoredMessage | undefined;
+}
+
+function statuses(item: StoredMessage | undefined): string[] {
+  return (item?.history ?? []).map((h) => h.status);
+}
+
+describe('signature verification', () => {
+  test('a correctly signed callback is recorded and answered 200 with an empty body', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(callback(id, 'sent'));
+    expect(res).toMatchObject({ statusCode: 200, body: '' });
+    const item = await stored(id);
+    expect(item).toMatchObject({ id, status: 'sent', statusRank: 3, to: TO, from: FROM, kind: 'message', direction: 'outbound-api', channel: 'sms' });
+    expect(item?.history).toEqual([{ status: 'sent', at: expect.any(String), source: 'callback' }]);
+    expect(typeof item?.expiresAt).toBe('number');
+    expect(out.metrics()[METRIC.CALLBACK_REJECTED]).toBeUndefined();
+  });
+
+  const forged: Array<[string, (id: string) => [TwilioParams, EventOptions]]> = [
+    ['a tampered parameter (replayed body with a changed status)', (id) => {
+      const signed = callback(id, 'sent');
+      const sent = callback(id, 'failed', { ErrorCode: '30003' });
+      return [sent, { headers: { 'X-Twilio-Signature': signTwilioRequest(AUTH_TOKEN, STATUS_URL, signed) } }];
+    }],
+    ['a signature over another URL', (id) => [callback(id, 'delivered'), { signedUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/status' }]],
+    ['a signature over the URL without its query string', (id) => [callback(id, 'delivered'), { signedUrl: 'https://alerts.example.com/twilio/status' }]],
+    ['a signature with another token', (id) => [callback(id, 'delivered'), { token: 'not-the-auth-token' }]],
+    ['no signature header', (id) => [callback(id, 'delivered'), { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }]],
+    ['an empty signature header', (id) => [callback(id, 'delivered'), { headers: { 'X-Twilio-Signature': '' } }]],
+    ['a truncated signature', (id) => [callback(id, 'delivered'), { headers: { 'X-Twilio-Signature': signTwilioRequest(AUTH_TOKEN, STATUS_URL, callback(id, 'delivered')).slice(0, 20) } }]],
+    ['a signing-key header naming a key we do not hold', (id) => [callback(id, 'delivered'), { signingKey: { id: 'webhooks_sharedkey_unknown', secret: SIGNING_KEY.secret } }]],
+    ['the right key id with the wrong key secret', (id) => [callback(id, 'delivered'), { signingKey: { id: SIGNING_KEY.id, secret: 'wrong' } }]],
+    ['an SHA-1 signature sent as HMAC_SHA256', (id) => [callback(id, 'delivered'), {
+      headers: {
+        'X-Twilio-Signature': signTwilioRequest(AUTH_TOKEN, STATUS_URL, callback(id, 'delivered')),
+        'X-Twilio-Webhooks-Signature-Settings': `key=${SIGNING_KEY.id},algorithm=HMAC_SHA256`,
+      },
+    }]],
+    ['an unsupported algorithm', (id) => [callback(id, 'delivered'), {
+      headers: {
+        'X-Twilio-Signature': signTwilioRequest(AUTH_TOKEN, STATUS_URL, callback(id, 'delivered')),
+        'X-Twilio-Webhooks-Signature-Settings': `key=${SIGNING_KEY.id},algorithm=HMAC_MD5`,
+      },
+    }]],
+  ];
+
+  test.each(forged)('%s: 403, CallbackRejected, no table write', async (_name, make) => {
+    const id = sid('SM', nextSid++);
+    const [params, options] = make(id);
+    const res = await post(params, options);
+    expect(res.statusCode).toBe(403);
+    expect(await stored(id)).toBeUndefined();
+    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+    expect(out.metrics()[METRIC.CALLBACK_REJECTED]).toBe(1);
+  });
+
+  test('Host and X-Forwarded-* headers naming the signed host do not make another URL verify', async () => {
+    const id = sid('SM', nextSid++);
+    const attackerUrl = 'https://evil.example.net/twilio/status?v=1';
+    const res = await post(callback(id, 'delivered'), {
+      signedUrl: attackerUrl,
+      extraHeaders: { Host: 'evil.example.net', 'X-Forwarded-Host': 'evil.example.net', 'X-Forwarded-Proto': 'https' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(await stored(id)).toBeUndefined();
+  });
+
+  test('the :443 variant of the configured URL verifies, as with Twilio\'s validator', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(callback(id, 'sent'), { signedUrl: 'https://alerts.example.com:443/twilio/status?v=1' });
+    expect(res.statusCode).toBe(200);
+    expect((await stored(id))?.status).toBe('sent');
+  });
+
+  test('another port is not a variant', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(callback(id, 'sent'), { signedUrl: 'https://alerts.example.com:8443/twilio/status?v=1' });
+    expect(res.statusCode).toBe(403);
+  });
+
+  test('a base64-encoded body (binary media type) verifies and is recorded', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(callback(id, 'undelivered', { ErrorCode: '30003', ChannelStatusMessage: 'Unreachable – handset off' }), { base64: true });
+    expect(res.statusCode).toBe(200);
+    expect(await stored(id)).toMatchObject({ status: 'undelivered', errorCode: '30003', channelStatusMessage: 'Unreachable – handset off' });
+  });
+
+  test('lower-case headers, and headers only in multiValueHeaders, are found', async () => {
+    const id1 = sid('SM', nextSid++);
+    const params1 = callback(id1, 'sent');
+    const lower = { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, STATUS_URL, params1) };
+    expect((await post(params1, { headers: lower })).statusCode).toBe(200);
+    const id2 = sid('SM', nextSid++);
+    expect((await post(callback(id2, 'sent'), { multiValueOnly: true })).statusCode).toBe(200);
+    expect((await stored(id2))?.status).toBe('sent');
+  });
+
+  test('a repeated parameter is verified as a list, the way Twilio signs lists', async () => {
+    const id = sid('SM', nextSid++);
+    const params = [...callback(id, 'sent'), ['Extra', 'b'], ['Extra', 'a']] as Array<[string, string]>;
+    expect((await post(params)).statusCode).toBe(200);
+    // The same values signed as if sent once each, in another order: still the same list.
+    const id2 = sid('SM', nextSid++);
+    const params2 = [...callback(id2, 'sent'), ['Extra', 'a'], ['Extra', 'b']] as Array<[string, string]>;
+    const sig = signTwilioRequest(AUTH_TOKEN, STATUS_URL, [...callback(id2, 'sent'), ['Extra', 'b'], ['Extra', 'a']]);
+    expect((await post(params2, { headers: { 'X-Twilio-Signature': sig } })).statusCode).toBe(200);
+    // Dropping one value of the list breaks it.
+    const id3 = sid('SM', nextSid++);
+    const sig3 = signTwilioRequest(AUTH_TOKEN, STATUS_URL, [...callback(id3, 'sent'), ['Extra', 'b'], ['Extra', 'a']]);
+    expect((await post([...callback(id3, 'sent'), ['Extra', 'a']], { headers: { 'X-Twilio-Signature': sig3 } })).statusCode).toBe(403);
+  });
+
+  test('a webhook signed with a signing key (HMAC-SHA256) verifies', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(callback(id, 'delivered'), { signingKey: SIGNING_KEY });
+    expect(res.statusCode).toBe(200);
+    expect((await stored(id))?.status).toBe('delivered');
+  });
+});
+
+describe('malformed requests', () => {
+  test('no MessageSid or MessageStatus: 400, nothing written', async () => {
+    const noSid = callback('', 'sent').filter(([k]) => k !== 'MessageSid' && k !== 'SmsSid');
+    expect((await post(noSid)).statusCode).toBe(400);
+    const noStatus = callback(sid('SM', nextSid++), '').filter(([k]) => k !== 'MessageStatus' && k !== 'SmsStatus');
+    expect((await post(noStatus)).statusCode).toBe(400);
+    const badSid = callback('claim#n1#+15551230001', 'sent');
+    expect((await post(badSid)).statusCode).toBe(400);
+    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+  });
+
+  test('a body marked base64 that is not base64, or not UTF-8: 400', async () => {
+    const id = sid('SM', nextSid++);
+    const event = twilioEvent('/status', STATUS_URL, callback(id, 'sent'));
+    expect((await handler({ ...event, body: 'this is not base64!', isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
+    const invalidUtf8 = Buffer.from([0x4d, 0x65, 0xff, 0xfe]).toString('base64');
+    expect((await handler({ ...event, body: invalidUtf8, isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
+    expect(await stored(id)).toBeUndefined();
+  });
+});
+
+describe('ordering and duplicates', () => {
+  test('queued → sent → delivered in order moves forward, one UpdateItem each', async () => {
+    const id = sid('SM', nextSid++);
+    for (const status of ['queued', 'sent', 'delivered']) {
+      world.dynamo.resetCalls();
+      expect((await post(callback(id, status))).statusCode).toBe(200);
+      expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 1 });
+    }
+    const item = await stored(id);
+    expect(item).toMatchObject({ status: 'delivered', statusRank: 4 });
+    expect(statuses(item)).toEqual(['queued', 'sent', 'delivered']);
+    expect(item?.historyKeys).toEqual(['delivered#', 'queued#', 'sent#']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+
+  test('delivered before sent: stays delivered, the late sent joins the history', async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'delivered'));
+    world.dynamo.resetCalls();
+    expect((await post(callback(id, 'sent'))).statusCode).toBe(200);
+    // The rank guard failed, then the history-only append: two writes, the uncommon case.
+    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 2 });
+    const item = await stored(id);
+    expect(item?.status).toBe('delivered');
+    expect(statuses(item)).toEqual(['delivered', 'sent']);
+  });
+
+  test('read after delivered moves on to read and counts one delivery', async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'sent', { To: 'whatsapp:+15551230001', From: 'whatsapp:+15557650000' }));
+    await post(callback(id, 'delivered', { To: 'whatsapp:+15551230001', From: 'whatsapp:+15557650000' }));
+    await post(callback(id, 'read', { To: 'whatsapp:+15551230001', From: 'whatsapp:+15557650000' }));
+    const item = await stored(id);
+    expect(item).toMatchObject({ status: 'read', statusRank: 5, channel: 'whatsapp', to: 'whatsapp:+15551230001' });
+    expect(statuses(item)).toEqual(['sent', 'delivered', 'read']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+
+  test('read arriving before delivered: read stays, delivered is history, one delivery counted', async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'read'));
+    await post(callback(id, 'delivered'));
+    const item = await stored(id);
+    expect(item?.status).toBe('read');
+    expect(statuses(item)).toEqual(['read', 'delivered']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+
+  test('the same callback twice: recorded once, counted once, both answered 200', async () => {
+    const id = sid('SM', nextSid++);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+    const item = await stored(id);
+    expect(statuses(item)).toEqual(['delivered']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+
+  test('equal ranks do not replace each other: queued after accepted, undelivered after delivered', async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'accepted'));
+    await post(callback(id, 'queued'));
+    expect((await stored(id))?.status).toBe('accepted');
+    await post(callback(id, 'delivered'));
+    await post(callback(id, 'undelivered', { ErrorCode: '30005' }));
+    const item = await stored(id);
+    expect(item?.status).toBe('delivered');
+    expect(item?.errorCode).toBeUndefined();
+    expect(item?.history.at(-1)).toMatchObject({ status: 'undelivered', errorCode: '30005' });
+    expect(statuses(item)).toEqual(['accepted', 'queued', 'delivered', 'undelivered']);
+  });
+
+  test('the idempotency token de-duplicates retries of one callback, and tells two callbacks apart', async () => {
+    const id = sid('SM', nextSid++);
+    const token = (t: string) => ({ extraHeaders: { 'I-Twilio-Idempotency-Token': t } });
+    expect((await post(callback(id, 'sent'), token('tok-1'))).statusCode).toBe(200);
+    expect((await post(callback(id, 'sent'), token('tok-1'))).statusCode).toBe(200);
+    // Twilio sent `sent` twice as two callbacks: both are history.
+    expect((await post(callback(id, 'sent'), token('tok-2'))).statusCode).toBe(200);
+    const item = await stored(id);
+    expect(item?.history.map((h) => [h.status, h.token])).toEqual([
+      ['sent', 'tok-1'],
+      ['sent', 'tok-2'],
+    ]);
+    expect(item?.historyKeys).toEqual(['tok-1', 'tok-2']);
+  });
+
+  test('undelivered and failed keep the error code, and are counted with it', async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'sent'));
+    await post(callback(id, 'undelivered', { ErrorCode: '30006', RawDlrDoneDate: '2611271542' }));
+    expect(await stored(id)).toMatchObject({ status: 'undelivered', errorCode: '30006', rawDlrDoneDate: '2611271542' });
+    const failedId = sid('MM', nextSid++);
+    await post(callback(failedId, 'failed', { ErrorCode: '30008' }));
+    expect(await stored(failedId)).toMatchObject({ status: 'failed', errorCode: '30008', channel: 'mms' });
+    const records = out.metricRecords(METRIC.MESSAGES_UNDELIVERED);
+    expect(records.map((r) => r.errorCode)).toEqual(['30006', '30008']);
+    expect(out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(2);
+  });
+
+  test('a callback before the sender\'s record creates the item; the sender\'s guarded write cannot move it back', async () => {
+    const id = sid('SM', nextSid++);
+    expect((await post(callback(id, 'sent'))).statusCode).toBe(200);
+    // The sender's record, written as the sender does: only if it moves the status forward.
+    const senderWrite = async (status: string, rank: number) => {
+      const { UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
+      return world.table
+        .send(
+          new UpdateItemCommand({
+            TableName: 'status',
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET #status = :status, statusRank = :rank, notificationId = :n',
+            ConditionExpression: 'attribute_not_exists(statusRank) OR statusRank < :rank',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':status': { S: status }, ':rank': { N: String(rank) }, ':n': { S: 'n-1' } },
+          }),
+        )
+        .then(
+          () => 'written',
+          (err: Error) => err.name,
+        );
+    };
+    expect(await senderWrite('queued', 1)).toBe('ConditionalCheckFailedException');
+    expect((await stored(id))?.status).toBe('sent');
+    await post(callback(id, 'delivered'));
+    expect((await stored(id))?.status).toBe('delivered');
+  });
+
+  test('a callback for an item the sender wrote first updates it and keeps the sender\'s fields', async () => {
+    const id = sid('SM', nextSid++);
+    await putItem(world.table, {
+      id: { S: id },
+      kind: { S: 'message' },
+      direction: { S: 'outbound-api' },
+      status: { S: 'queued' },
+      statusRank: { N: '1' },
+      to: { S: TO },
+      createdAt: { S: '2026-11-27T15:00:00.000Z' },
+      notificationId: { S: 'n-2' },
+      history: { L: [{ M: { status: { S: 'queued' }, at: { S: '2026-11-27T15:00:00.000Z' }, source: { S: 'api' } } }] },
+    });
+    world.dynamo.resetCalls();
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 1 });
+    const item = await stored(id);
+    expect(item).toMatchObject({ status: 'delivered', notificationId: 'n-2', createdAt: '2026-11-27T15:00:00.000Z' });
+    expect(item?.history.map((h) => `${h.source}:${h.status}`)).toEqual(['api:queued', 'callback:delivered']);
+  });
+
+  test('a shuffled storm of duplicated callbacks ends in the highest status with each callback once', async () => {
+    const id = sid('SM', nextSid++);
+    const sequence = ['delivered', 'queued', 'sent', 'delivered', 'sent', 'queued', 'delivered'];
+    const results = await Promise.all(sequence.map((status) => post(callback(id, status))));
+    expect(results.map((r) => r.statusCode)).toEqual(sequence.map(() => 200));
+    const item = await stored(id);
+    expect(item?.status).toBe('delivered');
+    expect([...statuses(item)].sort()).toEqual(['delivered', 'queued', 'sent']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+});
+
+describe('failures answer 5xx so Twilio retries', () => {
+  test('DynamoDB unreachable: 502; once it is back, the retry is recorded', async () => {
+    const id = sid('SM', nextSid++);
+    world.dynamo.setReachable(false);
+    const res = await post(callback(id, 'delivered'));
+    expect(res.statusCode).toBe(502);
+    world.dynamo.setReachable(true);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+    expect((await stored(id))?.status).toBe('delivered');
+  });
+
+  test('the placeholder secret: 500, ConfigurationErrors, logged once, nothing written', async () => {
+    world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
+    const id = sid('SM', nextSid++);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(500);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(500);
+    expect(await stored(id)).toBeUndefined();
+    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
+    expect(out.records().filter((r) => r.message === 'configuration error' && r.level === 'ERROR')).toHaveLength(1);
+    world.secrets.setSecret(SECRET_ARN, goodSecret);
+    expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+  });
+
+  test('Secrets Manager failing: 502', async () => {
+    world.secrets.failNext(10);
+    const res = await post(callback(sid('SM', nextSid++), 'sent'));
+    world.secrets.failNext(0);
+    expect(res.statusCode).toBe(502);
+  });
+});
+
+test('logs carry masked numbers, never the auth token, signature or body', async () => {
+  const id = sid('SM', nextSid++);
+  const params = callback(id, 'failed', { ErrorCode: '30003' });
+  await post(params);
+  await post(params, { token: 'wrong-token' });
+  const text = out.text();
+  expect(text).toContain('+1555***0001');
+  expect(text).not.toContain(TO);
+  expect(text).not.toContain(AUTH_TOKEN);
+  expect(text).not.toContain(signTwilioRequest(AUTH_TOKEN, STATUS_URL, params));
+  expect(text).not.toContain('MessageStatus=');
+});

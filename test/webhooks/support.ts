@@ -1,0 +1,261 @@
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createServer, Server, Socket } from 'node:net';
+import { AddressInfo } from 'node:net';
+import { ENV, METRICS_NAMESPACE } from '../../lib/contract';
+import { useLocalAws } from '../support/aws-env';
+import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
+import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
+import { FakeSns, startFakeSns } from '../support/fake-sns';
+import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from '../support/twilio-sign';
+
+export const AUTH_TOKEN = 'f00dfeedf00dfeedf00dfeedf00dfeed';
+export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
+export const SIGNING_KEY = { id: 'webhooks_sharedkey_1', secret: 'shared-key-secret-1' };
+export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf';
+export const TABLE_NAME = 'status';
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:inbound';
+// A custom domain with a stage-less path and a query string: what Twilio signs, not what API Gateway sees.
+export const STATUS_URL = 'https://alerts.example.com/twilio/status?v=1';
+export const INBOUND_URL = 'https://alerts.example.com/twilio/inbound';
+
+export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookSigningKeys: { [SIGNING_KEY.id]: SIGNING_KEY.secret } });
+
+/**
+ * A TCP forwarder in front of dynalite that can be switched off, so a test can
+ * make DynamoDB unreachable for a handler whose client was built at import.
+ */
+export interface SwitchableDynamo extends LocalDynamo {
+  readonly backendEndpoint: string;
+  setReachable(reachable: boolean): void;
+}
+
+async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
+  const backend = new URL(ddb.endpoint);
+  let reachable = true;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    if (!reachable) return client.destroy();
+    const upstream = new Socket();
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.connect(Number(backend.port), backend.hostname, () => {
+      client.pipe(upstream).pipe(client);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...ddb,
+    endpoint: `http://127.0.0.1:${port}`,
+    backendEndpoint: ddb.endpoint,
+    setReachable: (value) => {
+      reachable = value;
+      // Kept-alive connections would otherwise keep working.
+      if (!value) for (const socket of sockets) socket.destroy();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ddb.close();
+    },
+  };
+}
+
+export interface WebhookWorld {
+  readonly dynamo: SwitchableDynamo;
+  readonly secrets: FakeSecretsManager;
+  readonly sns: FakeSns;
+  /** A client on dynalite itself (not through the switch), for arranging and reading items. */
+  readonly table: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite (status table with its GSI), the Secrets Manager and SNS fakes, and points the SDK's env at them. */
+export async function startWorld(): Promise<WebhookWorld> {
+  const dynamo = await switchable(await startDynalite());
+  await createStatusTable(dynamo.backendEndpoint, TABLE_NAME);
+  const secrets = await startFakeSecretsManager();
+  const sns = await startFakeSns();
+  secrets.setSecret(SECRET_ARN, goodSecret);
+  useLocalAws({ dynamodb: dynamo.endpoint, secretsManager: secrets.url, sns: sns.url });
+  // Failures are tested here; three quick attempts keep those tests short.
+  process.env.AWS_MAX_ATTEMPTS = '2';
+  process.env.POWERTOOLS_METRICS_NAMESPACE = METRICS_NAMESPACE;
+  process.env[ENV.TWILIO_SECRET_ARN] = SECRET_ARN;
+  process.env[ENV.STATUS_TABLE_NAME] = TABLE_NAME;
+  process.env[ENV.STATUS_CALLBACK_URL] = STATUS_URL;
+  process.env[ENV.INBOUND_URL] = INBOUND_URL;
+  process.env[ENV.INBOUND_TOPIC_ARN] = TOPIC_ARN;
+  // Every test sees a secret change at once.
+  process.env[ENV.SECRET_CACHE_TTL_SECONDS] = '0';
+  const table = new DynamoDBClient({
+    endpoint: dynamo.backendEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' },
+  });
+  return {
+    dynamo,
+    secrets,
+    sns,
+    table,
+    close: async () => {
+      table.destroy();
+      await Promise.all([dynamo.close(), secrets.close(), sns.close()]);
+    },
+  };
+}
+
+export interface EventOptions {
+  /** Headers to send; the default is Twilio's, signed for `signedUrl`. */
+  readonly headers?: Record<string, string>;
+  readonly extraHeaders?: Record<string, string>;
+  /** The URL the signature is computed over (default: the configured one). */
+  readonly signedUrl?: string;
+  readonly token?: string;
+  readonly signingKey?: { readonly id: string; readonly secret: string };
+  readonly base64?: boolean;
+  /** Put headers only in multiValueHeaders (as some integrations do). */
+  readonly multiValueOnly?: boolean;
+  /** Replace the body sent (after signing), e.g. to tamper with it. */
+  readonly body?: string;
+}
+
+/** An API Gateway REST proxy event as the construct's API delivers a Twilio webhook. */
+export function twilioEvent(path: string, configuredUrl: string, params: TwilioParams, options: EventOptions = {}): APIGatewayProxyEvent {
+  const headers = {
+    ...(options.headers ?? twilioWebhookHeaders(options.token ?? AUTH_TOKEN, options.signedUrl ?? configuredUrl, params, options.signingKey)),
+    Host: 'abc123.execute-api.us-east-1.amazonaws.com',
+    'User-Agent': 'TwilioProxy/1.1',
+    'X-Forwarded-Proto': 'https',
+    'X-Forwarded-Port': '443',
+    ...options.extraHeaders,
+  };
+  const text = options.body ?? twilioFormBody(params);
+  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+  return {
+    resource: path,
+    path: `/prod${path}`,
+    httpMethod: 'POST',
+    headers: options.multiValueOnly ? {} : headers,
+    multiValueHeaders,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: { identity: { sourceIp: '203.0.113.9' } } as unknown as APIGatewayProxyEvent['requestContext'],
+    body: options.base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
+    isBase64Encoded: options.base64 === true,
+  };
+}
+
+export function lambdaContext(name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: 'req-1',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Everything written to stdout/stderr (Powertools logs and EMF metrics), swallowed while captured. */
+export interface CapturedOutput {
+  readonly text: () => string;
+  /** The JSON lines written. */
+  readonly records: () => Array<Record<string, unknown>>;
+  /** Metric name → summed values, from the EMF records. */
+  readonly metrics: () => Record<string, number>;
+  /** The EMF records that carry `name`. */
+  readonly metricRecords: (name: string) => Array<Record<string, unknown>>;
+  readonly clear: () => void;
+  readonly restore: () => void;
+}
+
+export function captureOutput(): CapturedOutput {
+  const chunks: string[] = [];
+  const originals = { out: process.stdout.write, err: process.stderr.write };
+  const grab = (chunk: unknown) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    return true;
+  };
+  process.stdout.write = grab as typeof process.stdout.write;
+  process.stderr.write = grab as typeof process.stderr.write;
+  const records = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
+  const emf = () => records().filter((r) => r._aws !== undefined);
+  return {
+    text: () => chunks.join(''),
+    records,
+    metrics: () => {
+      const sums: Record<string, number> = {};
+      for (const record of emf()) {
+        const defs = (record._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics[0].Metrics;
+        for (const { Name } of defs) {
+          const value = record[Name];
+          sums[Name] = (sums[Name] ?? 0) + (Array.isArray(value) ? value.reduce((a: number, b: number) => a + b, 0) : Number(value));
+        }
+      }
+      return sums;
+    },
+    metricRecords: (name) => emf().filter((r) => r[name] !== undefined),
+    clear: () => {
+      chunks.length = 0;
+    },
+    restore: () => {
+      process.stdout.write = originals.out;
+      process.stderr.write = originals.err;
+    },
+  };
+}
+
+/** Reads an item (consistent) from dynalite directly, as plain JS. */
+export async function getItem(table: DynamoDBClient, id: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await table.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { id: { S: id } }, ConsistentRead: true }));
+  return Item ? unmarshall(Item) : undefined;
+}
+
+export async function putItem(table: DynamoDBClient, item: Record<string, AttributeValue>): Promise<void> {
+  await table.send(new PutItemCommand({ TableName: TABLE_NAME, Item: item }));
+}
+
+function fromAttribute(value: AttributeValue): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) return Number(value.N);
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.NULL !== undefined) return null;
+  if (value.SS !== undefined) return [...value.SS].sort();
+  if (value.L !== undefined) return value.L.map(fromAttribute);
+  if (value.M !== undefined) return unmarshall(value.M);
+  throw new Error(`unexpected attribute ${JSON.stringify(value)}`);
+}
+
+function unmarshall(item: Record<string, AttributeValue>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, fromAttribute(v)]));
+}
+
+/** A Twilio-shaped SID: two letters and 32 hex digits. */
+export function sid(prefix: string, n: number): string {
+  return `${prefix}${n.toString(16).padStart(32, '0')}`;
+}
