@@ -1,0 +1,750 @@
+import { Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
+import { handlerCode } from './handler-code';
+import { checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
+
+/** The API stage; part of the webhook URLs, so fixed rather than configurable. */
+const STAGE_NAME = 'v1';
+const STATUS_PATH = 'status';
+const INBOUND_PATH = 'inbound';
+const RUNTIME = lambda.Runtime.NODEJS_24_X;
+const ARCHITECTURE = lambda.Architecture.ARM_64;
+/** API Gateway gives up on an integration after 29 s; Twilio after 15 s. */
+const WEBHOOK_TIMEOUT = Duration.seconds(10);
+
+/** Properties of {@link TwilioMessaging}. */
+export interface TwilioMessagingProps {
+  /**
+   * The SMS/MMS sender: a Twilio phone number in E.164 (`+15551234567`) or a short code.
+   * Give exactly one of `from` and `messagingServiceSid`.
+   *
+   * @default - none; `messagingServiceSid` must be given
+   */
+  readonly from?: string;
+
+  /**
+   * A Twilio Messaging Service SID (`MG` + 32 hex digits); Twilio picks the sender
+   * from the service's pool. Give exactly one of `from` and `messagingServiceSid`.
+   *
+   * @default - none; `from` must be given
+   */
+  readonly messagingServiceSid?: string;
+
+  /**
+   * The WhatsApp sender (`whatsapp:+15551234567`). Needed when any recipient is a
+   * `whatsapp:` address.
+   *
+   * @default - no WhatsApp sending
+   */
+  readonly whatsappFrom?: string;
+
+  /**
+   * Who receives CloudWatch alarms, plain-text messages and JSON envelopes without `to`:
+   * E.164 numbers or `whatsapp:+<E.164>` addresses.
+   */
+  readonly defaultRecipients: string[];
+
+  /**
+   * Every address a JSON envelope's `to` may name. A publish right on the topic must
+   * not become a way to text any number in the world (toll fraud), so when this is
+   * not given only the default recipients may be addressed. Must include every
+   * default recipient.
+   *
+   * @default - the default recipients only
+   */
+  readonly allowedRecipients?: string[];
+
+  /**
+   * An approved WhatsApp content template (`HX` + 32 hex digits) used for WhatsApp
+   * recipients of messages that carry no `contentSid`: outside the 24-hour customer
+   * service window WhatsApp only delivers templates. The message text is its variable 1.
+   *
+   * @default - WhatsApp recipients get free-form text (delivered only inside the 24-hour window)
+   */
+  readonly whatsappContentSid?: string;
+
+  /**
+   * Keep non-GSM-7 characters in rendered alarm texts. UCS-2 encoding halves the
+   * characters per segment, so it roughly doubles the cost of a long alarm.
+   *
+   * @default false
+   */
+  readonly allowUnicode?: boolean;
+
+  /**
+   * Publish alerts to this topic instead of a topic the construct creates. Its owner
+   * must let CloudWatch publish (topic policy) and, if it is encrypted, let
+   * cloudwatch.amazonaws.com use its key.
+   *
+   * @default - a new topic encrypted with `encryptionKey`
+   */
+  readonly existingTopic?: sns.ITopic;
+
+  /**
+   * Use this secret for the Twilio credentials instead of one the construct creates.
+   * Its value: `{"accountSid","authToken"}` and optionally `"apiKeySid","apiKeySecret"`.
+   *
+   * @default - a new secret holding a placeholder, to be filled in after deploy
+   */
+  readonly existingSecret?: secretsmanager.ISecret;
+
+  /**
+   * Use this status table instead of one the construct creates. It must have the
+   * partition key `id` (string), the TTL attribute `expiresAt` and the global secondary
+   * index `alertsByRecipient` (partition `alertRecipient`, sort `acceptedAt`, both
+   * strings, projection ALL).
+   *
+   * @default - a new on-demand table with point-in-time recovery
+   */
+  readonly existingTable?: dynamodb.ITable;
+
+  /**
+   * The customer-managed KMS key for the topics and queues. A key created in the same
+   * app gets the key-policy statements the construct needs; an imported key's policy
+   * must already let cloudwatch.amazonaws.com and sns.amazonaws.com use it
+   * (kms:Decrypt, kms:GenerateDataKey*).
+   *
+   * @default - a new key with rotation enabled
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * What happens to the secret, table, key and log groups when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Retention of the functions' and the API's log groups.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * SQS messages per sender invocation (1 to 10).
+   *
+   * @default 10
+   */
+  readonly senderBatchSize?: number;
+
+  /**
+   * At most this many sender invocations at once (the event source mapping's
+   * maxConcurrency, 2 to 1000). Together with `sendConcurrency` it bounds the
+   * concurrent requests to Twilio, which limits them per account.
+   *
+   * @default 5
+   */
+  readonly senderMaxConcurrency?: number;
+
+  /**
+   * At most this many Twilio requests in flight per sender invocation (1 to 100).
+   *
+   * @default 10
+   */
+  readonly sendConcurrency?: number;
+
+  /**
+   * The sender's timeout (10 seconds to 5 minutes). The queue's visibility timeout is
+   * six times this, and a send claim is held for twice this.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly senderTimeout?: Duration;
+
+  /**
+   * Receives of one message before it moves to the dead-letter queue (1 to 100).
+   *
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * The public base URL of the webhooks when the API sits behind a custom domain
+   * (e.g. `https://hooks.example.com/twilio`). Twilio signs the exact URL it posts
+   * to, so the handlers must know it: the status and inbound URLs become
+   * `<base>/status` and `<base>/inbound`.
+   *
+   * @default - the API's execute-api URL with stage `v1`
+   */
+  readonly publicCallbackBaseUrl?: string;
+
+  /**
+   * Run the sender in this VPC. It needs a route to api.twilio.com (NAT) and to
+   * SQS, Secrets Manager and DynamoDB (NAT or VPC endpoints).
+   *
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Subnets for the sender when `vpc` is given.
+   *
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Steady-state requests per second the webhook API accepts.
+   *
+   * @default 50
+   */
+  readonly apiThrottlingRateLimit?: number;
+
+  /**
+   * Burst of requests the webhook API accepts.
+   *
+   * @default 100
+   */
+  readonly apiThrottlingBurstLimit?: number;
+
+  /**
+   * How long the handlers use a cached copy of the credentials secret (0 to 1 hour);
+   * a rotated secret takes effect within this time.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly secretCacheTtl?: Duration;
+
+  /**
+   * Days a status-table item lives before DynamoDB's TTL deletes it (1 to 3650).
+   *
+   * @default 90
+   */
+  readonly statusRetentionDays?: number;
+
+  /**
+   * Create an alarm on the dead-letter queue's depth (any message counts). It has no
+   * action: add one with `deadLetterQueueAlarm.addAlarmAction(...)`.
+   *
+   * @default false
+   */
+  readonly enableDeadLetterQueueAlarm?: boolean;
+
+  /**
+   * Create an alarm on messages that could not be sent (MessagesFailed plus
+   * ConfigurationErrors). It has no action: add one with
+   * `sendFailureAlarm.addAlarmAction(...)`, preferably one that does not depend on
+   * Twilio, such as an e-mail subscription.
+   *
+   * @default false
+   */
+  readonly enableSendFailureAlarm?: boolean;
+}
+
+/**
+ * SMS, MMS and WhatsApp alerting through Twilio's Messages API: an SNS topic whose
+ * messages a queue-fed sender delivers to phones, a status table updated by Twilio's
+ * verified delivery callbacks, and an inbound topic for replies.
+ */
+export class TwilioMessaging extends Construct {
+  /** The topic to publish alerts to (CloudWatch alarms, JSON envelopes, plain text). */
+  public readonly topic: sns.ITopic;
+  /** The customer-managed key of the topics and queues. */
+  public readonly encryptionKey: kms.IKey;
+  /** Replies and other inbound messages, published as JSON by the inbound function. */
+  public readonly inboundTopic: sns.ITopic;
+  /** Message status by Twilio message SID, plus send claims and inbound messages. */
+  public readonly table: dynamodb.ITable;
+  /** The Twilio credentials. */
+  public readonly secret: secretsmanager.ISecret;
+  /** The queue between the topic and the sender. */
+  public readonly queue: sqs.IQueue;
+  /** Messages the sender could not process after `maxReceiveCount` receives. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** Sends the queued messages through Twilio. */
+  public readonly senderFunction: lambda.IFunction;
+  /** Verifies and records Twilio's status callbacks. */
+  public readonly statusCallbackFunction: lambda.IFunction;
+  /** Verifies, records and publishes inbound messages. */
+  public readonly inboundFunction: lambda.IFunction;
+  /** The webhook API (POST /status, POST /inbound). */
+  public readonly api: apigateway.IRestApi;
+  /** The URL Twilio posts delivery status to (sent as each message's StatusCallback). */
+  public readonly statusCallbackUrl: string;
+  /** The URL to configure as the Twilio number's "A message comes in" webhook. */
+  public readonly inboundUrl: string;
+  /** The `service` dimension value of this instance's metrics. */
+  public readonly serviceName: string;
+  /** The dead-letter queue depth alarm, when `enableDeadLetterQueueAlarm` is set. */
+  public readonly deadLetterQueueAlarm?: cloudwatch.IAlarm;
+  /** The send failure alarm, when `enableSendFailureAlarm` is set. */
+  public readonly sendFailureAlarm?: cloudwatch.IAlarm;
+
+  constructor(scope: Construct, id: string, props: TwilioMessagingProps) {
+    super(scope, id);
+    validateProps(props);
+
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const senderTimeout = props.senderTimeout ?? Duration.seconds(30);
+    this.serviceName = Names.uniqueResourceName(this, { maxLength: 64 });
+
+    // --- Encryption key, topics, queues ---------------------------------------------
+    if (props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else {
+      this.encryptionKey = new kms.Key(this, 'TopicKey', {
+        description: `Encrypts the Twilio messaging topics and queues of ${this.node.path}`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    }
+    // A CloudWatch alarm cannot publish to a topic under the AWS-managed SNS key and
+    // fails silently; CloudWatch needs these on the topic's customer-managed key.
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+
+    if (props.existingTopic) {
+      this.topic = props.existingTopic;
+    } else {
+      const topic = new sns.Topic(this, 'Topic', { masterKey: this.encryptionKey, enforceSSL: true });
+      // The topic policy replaces SNS's default policy, so CloudWatch alarms of this
+      // account need an explicit grant.
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsOfThisAccount',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+          },
+        }),
+      );
+      this.topic = topic;
+    }
+
+    this.inboundTopic = new sns.Topic(this, 'InboundTopic', { masterKey: this.encryptionKey, enforceSSL: true });
+
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.deadLetterQueue = deadLetterQueue;
+    const queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      // AWS's guidance for Lambda event sources: at least six times the function timeout.
+      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+    this.queue = queue;
+    // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
+    // SqsSubscription also lets sns.amazonaws.com use the queue's key.
+    this.topic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: false }));
+
+    // --- Secret and table -----------------------------------------------------------
+    this.secret =
+      props.existingSecret ??
+      new secretsmanager.Secret(this, 'Secret', {
+        description: `Twilio credentials of ${this.node.path}: {"accountSid","authToken"} and optionally {"apiKeySid","apiKeySecret"}`,
+        // A placeholder the handlers recognise, not a credential: the operator fills in the value after deploy.
+        secretStringValue: SecretValue.unsafePlainText(JSON.stringify(PLACEHOLDER_SECRET)),
+        removalPolicy,
+      });
+
+    if (props.existingTable) {
+      this.table = props.existingTable;
+    } else {
+      const table = new dynamodb.Table(this, 'Table', {
+        partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: TABLE.TTL_ATTRIBUTE,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        removalPolicy,
+      });
+      table.addGlobalSecondaryIndex({
+        indexName: TABLE.ALERTS_BY_RECIPIENT_INDEX,
+        partitionKey: { name: TABLE.ALERT_RECIPIENT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TABLE.ALERT_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+      this.table = table;
+    }
+
+    // --- Webhook API and URLs --------------------------------------------------------
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: this.serviceName,
+      description: `Twilio webhooks of ${this.node.path}`,
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      // Creating the account-wide API Gateway logging role is not a library's business.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
+        throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    this.api = api;
+
+    // Built from the API id, not api.url: api.url depends on the deployment, which
+    // depends on the methods, which depend on the functions whose environment holds
+    // this URL: a cycle CloudFormation would reject.
+    const baseUrl =
+      props.publicCallbackBaseUrl !== undefined
+        ? stripTrailingSlash(props.publicCallbackBaseUrl)
+        : `https://${api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${STAGE_NAME}`;
+    this.statusCallbackUrl = `${baseUrl}/${STATUS_PATH}`;
+    this.inboundUrl = `${baseUrl}/${INBOUND_PATH}`;
+
+    // --- Functions ------------------------------------------------------------------
+    const commonEnvironment: Record<string, string> = {
+      [ENV.TWILIO_SECRET_ARN]: this.secret.secretArn,
+      [ENV.STATUS_TABLE_NAME]: this.table.tableName,
+      [ENV.SECRET_CACHE_TTL_SECONDS]: String((props.secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
+      [ENV.STATUS_RETENTION_DAYS]: String(props.statusRetentionDays ?? 90),
+      POWERTOOLS_SERVICE_NAME: this.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    const senderConfig: SenderConfig = {
+      ...(props.from !== undefined ? { from: props.from } : {}),
+      ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
+      ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
+      defaultRecipients: props.defaultRecipients,
+      ...(props.allowedRecipients !== undefined ? { allowedRecipients: props.allowedRecipients } : {}),
+      ...(props.whatsappContentSid !== undefined ? { whatsappContentSid: props.whatsappContentSid } : {}),
+      ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
+      claimLeaseSeconds: senderTimeout.toSeconds() * 2,
+      ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
+    };
+
+    const sender = this.createFunction('Sender', 'sender', {
+      description: 'Sends queued alerts through the Twilio Messages API',
+      timeout: senderTimeout,
+      logRetention,
+      removalPolicy,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      environment: {
+        ...commonEnvironment,
+        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
+        [ENV.SENDER_CONFIG]: stack.toJsonString(senderConfig),
+      },
+    });
+    sender.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: props.senderBatchSize ?? 10,
+        maxConcurrency: props.senderMaxConcurrency ?? 5,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.grantTable(sender, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    this.senderFunction = sender;
+
+    const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
+      description: 'Verifies Twilio status callbacks and records message status',
+      timeout: WEBHOOK_TIMEOUT,
+      logRetention,
+      removalPolicy,
+      environment: { ...commonEnvironment, [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl },
+    });
+    this.grantTable(statusCallback, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.statusCallbackFunction = statusCallback;
+
+    const inbound = this.createFunction('Inbound', 'inbound', {
+      description: 'Verifies, records and publishes inbound Twilio messages',
+      timeout: WEBHOOK_TIMEOUT,
+      logRetention,
+      removalPolicy,
+      environment: {
+        ...commonEnvironment,
+        [ENV.INBOUND_URL]: this.inboundUrl,
+        [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
+      },
+    });
+    this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // An ACK reply finds the latest alert sent to its number through the sparse index.
+    inbound.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`],
+      }),
+    );
+    this.inboundTopic.grantPublish(inbound);
+    this.inboundFunction = inbound;
+
+    for (const fn of [sender, statusCallback, inbound]) this.secret.grantRead(fn);
+
+    // Lambda proxy integrations pass the form-encoded body through untouched; the
+    // handlers verify X-Twilio-Signature over it.
+    api.root.addResource(STATUS_PATH).addMethod('POST', new apigateway.LambdaIntegration(statusCallback, { allowTestInvoke: false }));
+    api.root.addResource(INBOUND_PATH).addMethod('POST', new apigateway.LambdaIntegration(inbound, { allowTestInvoke: false }));
+
+    // --- Alarms (opt-in) -------------------------------------------------------------
+    if (props.enableDeadLetterQueueAlarm) {
+      this.deadLetterQueueAlarm = this.metricDeadLetterQueueDepth().createAlarm(this, 'DeadLetterQueueAlarm', {
+        alarmDescription: `Messages in the Twilio messaging dead-letter queue of ${this.node.path}: alerts that were not sent`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    if (props.enableSendFailureAlarm) {
+      const failures = new cloudwatch.MathExpression({
+        label: 'Messages that could not be sent',
+        expression: 'FILL(failed, 0) + FILL(configurationErrors, 0)',
+        usingMetrics: { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() },
+        period: Duration.minutes(5),
+      });
+      this.sendFailureAlarm = failures.createAlarm(this, 'SendFailureAlarm', {
+        alarmDescription: `Twilio messages of ${this.node.path} failed to send, or the credentials secret is unusable`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    this.acknowledgeNagFindings(props, api);
+  }
+
+  /** An alarm action that publishes the alarm to the topic: wire CloudWatch alarms with `alarm.addAlarmAction(messaging.alarmAction())`. */
+  public alarmAction(): cloudwatch.IAlarmAction {
+    return new cwActions.SnsAction(this.topic);
+  }
+
+  /** Lets the grantee publish alerts to the topic (including use of its key). */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.topic.grantPublish(grantee);
+  }
+
+  /** Lets the grantee read message status from the status table. */
+  public grantReadStatus(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grantReadData(grantee);
+  }
+
+  /**
+   * A metric the handlers emit, in namespace `TwilioMessaging` with this instance's
+   * `service` dimension. Counts default to Sum over 5 minutes.
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { [SERVICE_DIMENSION]: this.serviceName },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Messages Twilio accepted (HTTP 201). */
+  public metricMessagesSent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.MESSAGES_SENT, props);
+  }
+
+  /** Messages that can never be sent (invalid input, a permanent Twilio error). */
+  public metricMessagesFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.MESSAGES_FAILED, props);
+  }
+
+  /** `delivered` (or `read`) statuses reported by Twilio. */
+  public metricMessagesDelivered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.MESSAGES_DELIVERED, props);
+  }
+
+  /** `undelivered` or `failed` statuses reported by Twilio. */
+  public metricMessagesUndelivered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.MESSAGES_UNDELIVERED, props);
+  }
+
+  /** Twilio calls retried after a 429, a 5xx or a connection failure. */
+  public metricSendRetries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.SEND_RETRIES, props);
+  }
+
+  /** Webhook requests whose signature did not verify. */
+  public metricCallbackRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.CALLBACK_REJECTED, props);
+  }
+
+  /** Invocations that found the credentials secret a placeholder or malformed. */
+  public metricConfigurationErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.CONFIGURATION_ERRORS, props);
+  }
+
+  /** Inbound messages stored and published. */
+  public metricInboundReceived(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INBOUND_RECEIVED, props);
+  }
+
+  /** Time from the first POST to Twilio's answer, in milliseconds (p99 by default). */
+  public metricSendLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.SEND_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** Messages waiting in the dead-letter queue (Maximum over 5 minutes by default). */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  private createFunction(
+    id: string,
+    handlerName: string,
+    options: {
+      description: string;
+      timeout: Duration;
+      logRetention: logs.RetentionDays;
+      removalPolicy: RemovalPolicy;
+      environment: Record<string, string>;
+      vpc?: ec2.IVpc;
+      vpcSubnets?: ec2.SubnetSelection;
+    },
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: options.logRetention,
+      removalPolicy: options.removalPolicy,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole: log writes only to this
+    // function's log group, and nothing else the function does not do.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${handlerName} function of ${this.node.path}`,
+    });
+    logGroup.grantWrite(role);
+    if (options.vpc) {
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
+    return new lambda.Function(this, id, {
+      description: options.description,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      handler: 'index.handler',
+      code: handlerCode(handlerName),
+      memorySize: 256,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      environment: options.environment,
+      vpc: options.vpc,
+      vpcSubnets: options.vpcSubnets,
+    });
+  }
+
+  /** Item-level table access on the table itself (not its indexes), plus its key if it has one. */
+  private grantTable(fn: lambda.IFunction, actions: string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
+    this.table.encryptionKey?.grantEncryptDecrypt(fn);
+  }
+
+  /**
+   * cdk-nag AwsSolutions findings this design accepts, each with its reason (also
+   * listed in the README). Acknowledged on the narrowest construct that raises them.
+   */
+  private acknowledgeNagFindings(props: TwilioMessagingProps, api: apigateway.RestApi): void {
+    Validations.of(api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: 'Twilio cannot present IAM or Cognito credentials; each handler verifies the X-Twilio-Signature HMAC over the exact URL and body, which is the webhook authentication.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'Twilio cannot present Cognito tokens; the X-Twilio-Signature check in the handlers authenticates each request.',
+      },
+      {
+        id: 'AwsSolutions-APIG2',
+        reason: 'The bodies are form-encoded Twilio webhooks; the handlers validate them after verifying the signature, which a request validator cannot do.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason: 'WAF is optional for signed webhooks: unsigned requests are rejected by the handlers, and stage throttling bounds the load. Attach a web ACL to the stage if your organisation requires one.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason: 'Access logs go to a log group of the construct with retention; execution logs would go to an API Gateway-owned log group without retention and need the account-wide API Gateway logging role, which a library should not create.',
+      },
+    );
+    // sns:Publish to a topic under a customer-managed key needs kms:GenerateDataKey*
+    // (GenerateDataKey and GenerateDataKeyWithoutPlaintext), on that one key only.
+    Validations.of(this.inboundFunction.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'Publishing to the KMS-encrypted inbound topic needs kms:GenerateDataKey* on the topic key; the statement names that key only.',
+    });
+    if (this.table.encryptionKey) {
+      for (const fn of [this.senderFunction, this.statusCallbackFunction, this.inboundFunction]) {
+        Validations.of(fn.role!).acknowledge(
+          {
+            id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+            reason: 'DynamoDB item access on a table under a customer-managed key needs kms:GenerateDataKey* on that key; the statement names that key only.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+            reason: 'CDK grants kms:ReEncrypt* with encrypt/decrypt on the existing table key; the statement names that key only.',
+          },
+        );
+      }
+    }
+    if (props.vpc) {
+      Validations.of(this.senderFunction.role!).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: 'A function in a VPC needs to manage its network interfaces; the AWS-managed policy is the documented minimum and ENI actions do not support resource scoping.',
+      });
+    }
+    if (!props.existingSecret) {
+      Validations.of(this.secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Twilio credentials are rotated in the Twilio console, not by a Secrets Manager rotation function; the handlers re-read the secret after SECRET_CACHE_TTL_SECONDS.',
+      });
+    }
+  }
+}
+
+function stripTrailingSlash(url: string): string {
+  return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
+}
+
+function validateProps(props: TwilioMessagingProps): void {
+  checkSenderIdentity(props);
+  checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
+  checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
+  checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);
+  checkIntegerRange('maxReceiveCount', props.maxReceiveCount, 1, 100);
+  checkIntegerRange('statusRetentionDays', props.statusRetentionDays, 1, 3650);
+  checkIntegerRange('apiThrottlingRateLimit', props.apiThrottlingRateLimit, 1, 10000);
+  checkIntegerRange('apiThrottlingBurstLimit', props.apiThrottlingBurstLimit, 1, 5000);
+  if (props.senderTimeout) checkSecondsRange('senderTimeout', props.senderTimeout.toSeconds(), 10, 300);
+  if (props.secretCacheTtl) checkSecondsRange('secretCacheTtl', props.secretCacheTtl.toSeconds(), 0, 3600);
+  if (props.publicCallbackBaseUrl !== undefined) checkHttpsBaseUrl('publicCallbackBaseUrl', props.publicCallbackBaseUrl);
+  if (props.vpcSubnets && !props.vpc) {
+    throw new Error('TwilioMessaging: vpcSubnets is given without vpc');
+  }
+}

@@ -1,0 +1,135 @@
+// Synth-time checks of the construct's props. Internal: not exported from
+// lib/index.ts. Every error names the prop and the offending value, so a typo
+// in a phone number fails `cdk synth`, not the first alarm at 3 a.m.
+import { Token } from 'aws-cdk-lib';
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+const WHATSAPP = /^whatsapp:\+[1-9]\d{1,14}$/;
+const SHORT_CODE = /^\d{5,6}$/;
+const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
+const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
+
+function fail(message: string): never {
+  throw new Error(`TwilioMessaging: ${message}`);
+}
+
+/** True when the value is only known at deploy time; such values are checked by the sender at cold start. */
+function unresolved(value: unknown): boolean {
+  return Token.isUnresolved(value);
+}
+
+export function isWhatsAppAddress(address: string): boolean {
+  return address.startsWith('whatsapp:');
+}
+
+/** A recipient: E.164 (`+15551234567`) or WhatsApp (`whatsapp:+15551234567`). */
+export function checkRecipient(prop: string, address: string): void {
+  if (unresolved(address)) return;
+  if (!E164.test(address) && !WHATSAPP.test(address)) {
+    fail(`${prop} has "${address}", which is neither an E.164 number (+ then 2 to 15 digits, e.g. +15551234567) nor whatsapp:+<E.164>`);
+  }
+}
+
+export function checkFrom(from: string): void {
+  if (unresolved(from)) return;
+  if (!E164.test(from) && !SHORT_CODE.test(from)) {
+    fail(`from is "${from}", which is neither an E.164 number (e.g. +15551234567) nor a 5- or 6-digit short code`);
+  }
+}
+
+export function checkMessagingServiceSid(sid: string): void {
+  if (unresolved(sid)) return;
+  if (!MESSAGING_SERVICE_SID.test(sid)) {
+    fail(`messagingServiceSid is "${sid}", which is not MG followed by 32 hex digits`);
+  }
+}
+
+export function checkWhatsAppFrom(address: string): void {
+  if (unresolved(address)) return;
+  if (!WHATSAPP.test(address)) {
+    fail(`whatsappFrom is "${address}", which is not whatsapp:+<E.164> (e.g. whatsapp:+15551234567)`);
+  }
+}
+
+export function checkContentSid(sid: string): void {
+  if (unresolved(sid)) return;
+  if (!CONTENT_SID.test(sid)) {
+    fail(`whatsappContentSid is "${sid}", which is not HX followed by 32 hex digits`);
+  }
+}
+
+/** An integer within [min, max]; tokens pass. */
+export function checkIntegerRange(prop: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || unresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${prop} is ${value}; it must be an integer from ${min} to ${max}`);
+  }
+}
+
+/** Seconds within [min, max] (a Duration already converted); tokens pass. */
+export function checkSecondsRange(prop: string, seconds: number | undefined, min: number, max: number): void {
+  if (seconds === undefined || unresolved(seconds)) return;
+  if (seconds < min || seconds > max) {
+    fail(`${prop} is ${seconds} seconds; it must be from ${min} to ${max} seconds`);
+  }
+}
+
+export function checkHttpsBaseUrl(prop: string, url: string): void {
+  if (unresolved(url)) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail(`${prop} is "${url}", which is not a URL`);
+  }
+  if (parsed.protocol !== 'https:') fail(`${prop} is "${url}"; Twilio webhooks must use https://`);
+  if (parsed.search || parsed.hash) fail(`${prop} is "${url}"; it must not carry a query or fragment`);
+}
+
+export interface SenderIdentityInput {
+  readonly from?: string;
+  readonly messagingServiceSid?: string;
+  readonly whatsappFrom?: string;
+  readonly defaultRecipients: readonly string[];
+  readonly allowedRecipients?: readonly string[];
+  readonly whatsappContentSid?: string;
+}
+
+/** The checks that concern who sends what to whom. */
+export function checkSenderIdentity(input: SenderIdentityInput): void {
+  const hasFrom = input.from !== undefined;
+  const hasService = input.messagingServiceSid !== undefined;
+  if (hasFrom === hasService) {
+    fail(
+      hasFrom
+        ? `give exactly one of from ("${input.from}") and messagingServiceSid ("${input.messagingServiceSid}"), not both`
+        : 'give exactly one of from (an E.164 number) and messagingServiceSid (MG…); neither was given',
+    );
+  }
+  if (input.from !== undefined) checkFrom(input.from);
+  if (input.messagingServiceSid !== undefined) checkMessagingServiceSid(input.messagingServiceSid);
+  if (input.whatsappFrom !== undefined) checkWhatsAppFrom(input.whatsappFrom);
+  if (input.whatsappContentSid !== undefined) checkContentSid(input.whatsappContentSid);
+
+  // A token list (e.g. from a parameter) resolves at deploy time: the sender checks it then.
+  const defaults = unresolved(input.defaultRecipients) ? [] : input.defaultRecipients;
+  const allowed = input.allowedRecipients === undefined || unresolved(input.allowedRecipients) ? undefined : input.allowedRecipients;
+  defaults.forEach((r) => checkRecipient('defaultRecipients', r));
+  allowed?.forEach((r) => checkRecipient('allowedRecipients', r));
+
+  if (!unresolved(input.defaultRecipients) && defaults.length === 0 && (allowed === undefined || allowed.length === 0)) {
+    fail('defaultRecipients is empty and no allowedRecipients are given: the sender could never send anything');
+  }
+  if (allowed !== undefined) {
+    const outside = defaults.filter((r) => !unresolved(r) && !allowed.includes(r));
+    if (outside.length > 0) {
+      fail(`defaultRecipients ${outside.map((r) => `"${r}"`).join(', ')} not in allowedRecipients; a default recipient must be allowed`);
+    }
+  }
+  if (input.whatsappFrom === undefined) {
+    const whatsapp = [...defaults, ...(allowed ?? [])].filter((r) => !unresolved(r) && isWhatsAppAddress(r));
+    if (whatsapp.length > 0) {
+      fail(`recipient "${whatsapp[0]}" is a WhatsApp address, but whatsappFrom is not set`);
+    }
+  }
+}
