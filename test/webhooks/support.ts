@@ -37,7 +37,10 @@ async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
-    if (!reachable) return client.destroy();
+    if (!reachable) {
+      client.destroy();
+      return;
+    }
     const upstream = new Socket();
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
@@ -83,7 +86,7 @@ export async function startWorld(): Promise<WebhookWorld> {
   const sns = await startFakeSns();
   secrets.setSecret(SECRET_ARN, goodSecret);
   useLocalAws({ dynamodb: dynamo.endpoint, secretsManager: secrets.url, sns: sns.url });
-  // Failures are tested here; three quick attempts keep those tests short.
+  // Failures are tested here; two quick attempts keep those tests short.
   process.env.AWS_MAX_ATTEMPTS = '2';
   process.env.POWERTOOLS_METRICS_NAMESPACE = METRICS_NAMESPACE;
   process.env[ENV.TWILIO_SECRET_ARN] = SECRET_ARN;

@@ -1,0 +1,317 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
+import { TwilioParams } from '../support/twilio-sign';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  captureOutput,
+  CapturedOutput,
+  EventOptions,
+  getItem,
+  goodSecret,
+  INBOUND_URL,
+  lambdaContext,
+  putItem,
+  SECRET_ARN,
+  sid,
+  SIGNING_KEY,
+  startWorld,
+  TOPIC_ARN,
+  twilioEvent,
+  WebhookWorld,
+} from './support';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+let world: WebhookWorld;
+let handler: Handler;
+let out: CapturedOutput;
+let nextSid = 1;
+
+const OUR_NUMBER = '+15557650000';
+const TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+beforeAll(async () => {
+  world = await startWorld();
+  ({ handler } = (await import('../../lambda/inbound/index')) as { handler: Handler });
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  world.secrets.setSecret(SECRET_ARN, goodSecret);
+  world.dynamo.setReachable(true);
+  world.dynamo.resetCalls();
+  world.sns.published.length = 0;
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+/** The parameters Twilio posts to a number's messaging webhook. */
+function inbound(messageSid: string, from: string, body: string, extra: Record<string, string> = {}): Array<[string, string]> {
+  return Object.entries({
+    ToCountry: 'US',
+    SmsMessageSid: messageSid,
+    NumMedia: '0',
+    SmsSid: messageSid,
+    SmsStatus: 'received',
+    Body: body,
+    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
+    NumSegments: '1',
+    MessageSid: messageSid,
+    AccountSid: ACCOUNT_SID,
+    From: from,
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
+}
+
+function post(params: TwilioParams, options: EventOptions = {}): Promise<APIGatewayProxyResult> {
+  return handler(twilioEvent('/inbound', INBOUND_URL, params, options), lambdaContext('inbound'));
+}
+
+function publishedEvents(): Array<Record<string, unknown>> {
+  return world.sns.published.map((p) => JSON.parse(p.message) as Record<string, unknown>);
+}
+
+/** An alarm notification message item as the sender writes it (the sparse index's keys included). */
+async function alertSent(messageSid: string, to: string, acceptedAt: string, alarmName: string, notificationId: string): Promise<void> {
+  await putItem(world.table, {
+    id: { S: messageSid },
+    kind: { S: 'message' },
+    direction: { S: 'outbound-api' },
+    status: { S: 'delivered' },
+    statusRank: { N: '4' },
+    to: { S: to },
+    alarmName: { S: alarmName },
+    notificationId: { S: notificationId },
+    [TABLE.ALERT_RECIPIENT_ATTRIBUTE]: { S: to },
+    [TABLE.ALERT_SORT_ATTRIBUTE]: { S: acceptedAt },
+  });
+}
+
+describe('inbound messages', () => {
+  test('stored, published with filterable attributes, answered with empty TwiML', async () => {
+    const id = sid('SM', nextSid++);
+    const from = '+15551230010';
+    const res = await post(inbound(id, from, 'Disk alert seen, looking'));
+    expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
+
+    const item = await getItem(world.table, id);
+    expect(item).toMatchObject({
+      id,
+      kind: 'message',
+      direction: 'inbound',
+      status: 'received',
+      from,
+      to: OUR_NUMBER,
+      body: 'Disk alert seen, looking',
+      mediaUrls: [],
+      channel: 'sms',
+      published: true,
+      receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      expiresAt: expect.any(Number),
+    });
+
+    expect(world.sns.published).toHaveLength(1);
+    const [message] = world.sns.published;
+    expect(message.topicArn).toBe(TOPIC_ARN);
+    expect(message.attributes).toEqual({
+      from: { dataType: 'String', value: from },
+      channel: { dataType: 'String', value: 'sms' },
+      type: { dataType: 'String', value: 'message' },
+    });
+    expect(JSON.parse(message.message)).toEqual({
+      messageSid: id,
+      from,
+      to: OUR_NUMBER,
+      body: 'Disk alert seen, looking',
+      mediaUrls: [],
+      channel: 'sms',
+      receivedAt: item?.receivedAt,
+    });
+    expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
+  });
+
+  test('MMS media URLs (NumMedia of them) and WhatsApp senders are kept, base64 bodies read', async () => {
+    const mms = sid('MM', nextSid++);
+    const params = inbound(mms, '+15551230011', '', {
+      NumMedia: '2',
+      MediaUrl0: 'https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME0',
+      MediaContentType0: 'image/png',
+      MediaUrl1: 'https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME1',
+      MediaContentType1: 'image/jpeg',
+    });
+    expect((await post(params, { base64: true })).statusCode).toBe(200);
+    const wa = sid('SM', nextSid++);
+    expect((await post(inbound(wa, 'whatsapp:+15551230012', 'héllo 👋', { ProfileName: 'Ana', WaId: '15551230012' }))).statusCode).toBe(200);
+
+    const [first, second] = publishedEvents();
+    expect(first).toMatchObject({ messageSid: mms, channel: 'mms', body: '', mediaUrls: [params.find(([k]) => k === 'MediaUrl0')![1], params.find(([k]) => k === 'MediaUrl1')![1]] });
+    expect(second).toMatchObject({ messageSid: wa, channel: 'whatsapp', from: 'whatsapp:+15551230012', body: 'héllo 👋' });
+    expect(world.sns.published[1].attributes.channel.value).toBe('whatsapp');
+    expect((await getItem(world.table, wa))?.body).toBe('héllo 👋');
+  });
+
+  test('a Twilio retry of a published message is answered with TwiML and not published again', async () => {
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, '+15551230013', 'hello');
+    expect((await post(params)).statusCode).toBe(200);
+    const firstReceivedAt = (await getItem(world.table, id))?.receivedAt;
+    world.dynamo.resetCalls();
+    const retry = await post(params);
+    expect(retry).toMatchObject({ statusCode: 200, body: TWIML });
+    expect(world.sns.published).toHaveLength(1);
+    // One read-back write and nothing else.
+    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 1 });
+    expect((await getItem(world.table, id))?.receivedAt).toBe(firstReceivedAt);
+  });
+
+  test('SNS failing: 502, stored but not marked published; Twilio\'s retry then publishes once', async () => {
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, '+15551230014', 'is anyone there');
+    world.sns.failNext(10);
+    const res = await post(params);
+    world.sns.failNext(0);
+    expect(res.statusCode).toBe(502);
+    expect(world.sns.published).toHaveLength(0);
+    expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'is anyone there' });
+
+    expect((await post(params)).statusCode).toBe(200);
+    expect(world.sns.published).toHaveLength(1);
+    expect(publishedEvents()[0]).toMatchObject({ messageSid: id, body: 'is anyone there' });
+    expect((await post(params)).statusCode).toBe(200);
+    expect(world.sns.published).toHaveLength(1);
+  });
+
+  test('DynamoDB unreachable: 502 and nothing published', async () => {
+    world.dynamo.setReachable(false);
+    const res = await post(inbound(sid('SM', nextSid++), '+15551230015', 'hi'));
+    world.dynamo.setReachable(true);
+    expect(res.statusCode).toBe(502);
+    expect(world.sns.published).toHaveLength(0);
+  });
+
+  test('a bad signature: 403, CallbackRejected, nothing stored or published', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(inbound(id, '+15551230016', 'ACK'), { token: AUTH_TOKEN.replace(/f/g, 'e') });
+    expect(res.statusCode).toBe(403);
+    expect(world.dynamo.totalCalls()).toBe(0);
+    expect(await getItem(world.table, id)).toBeUndefined();
+    expect(world.sns.published).toHaveLength(0);
+    expect(out.metrics()[METRIC.CALLBACK_REJECTED]).toBe(1);
+  });
+
+  test('a signature for the status callback URL does not verify here', async () => {
+    const res = await post(inbound(sid('SM', nextSid++), '+15551230016', 'hi'), { signedUrl: 'https://alerts.example.com/twilio/status?v=1' });
+    expect(res.statusCode).toBe(403);
+  });
+
+  test('a webhook signed with a signing key verifies', async () => {
+    const res = await post(inbound(sid('SM', nextSid++), '+15551230017', 'hi'), { signingKey: SIGNING_KEY });
+    expect(res.statusCode).toBe(200);
+  });
+
+  test('no From: 400, nothing stored', async () => {
+    const id = sid('SM', nextSid++);
+    const res = await post(inbound(id, '+15551230018', 'hi').filter(([k]) => k !== 'From'));
+    expect(res.statusCode).toBe(400);
+    expect(await getItem(world.table, id)).toBeUndefined();
+  });
+
+  test('the placeholder secret: 500 and nothing stored', async () => {
+    world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
+    const id = sid('SM', nextSid++);
+    expect((await post(inbound(id, '+15551230019', 'hi'))).statusCode).toBe(500);
+    expect(await getItem(world.table, id)).toBeUndefined();
+    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
+  });
+
+  test('logs mask the sender and never carry the body or token', async () => {
+    await post(inbound(sid('SM', nextSid++), '+15551230020', 'my secret reply text'));
+    const text = out.text();
+    expect(text).toContain('+1555***0020');
+    expect(text).not.toContain('+15551230020');
+    expect(text).not.toContain('my secret reply text');
+    expect(text).not.toContain(AUTH_TOKEN);
+  });
+});
+
+describe('ACK', () => {
+  test('acknowledges the latest alarm notification sent to the replier, and the event says so', async () => {
+    const from = '+15551230100';
+    const older = sid('SM', 0x100001);
+    const latest = sid('SM', 0x100002);
+    const otherRecipient = sid('SM', 0x100003);
+    await alertSent(older, from, '2026-11-27T15:00:00.000Z', 'cpu-high', 'n-older');
+    await alertSent(latest, from, '2026-11-27T15:10:00.000Z', 'disk-full', 'n-latest');
+    await alertSent(otherRecipient, '+15551230199', '2026-11-27T15:20:00.000Z', 'disk-full', 'n-other');
+
+    const id = sid('SM', nextSid++);
+    const res = await post(inbound(id, from, ' Ack. '));
+    expect(res).toMatchObject({ statusCode: 200, body: TWIML });
+
+    const alert = await getItem(world.table, latest);
+    expect(alert).toMatchObject({ acknowledgedBy: from, acknowledgedAt: expect.any(String) });
+    expect((await getItem(world.table, older))?.acknowledgedAt).toBeUndefined();
+    expect((await getItem(world.table, otherRecipient))?.acknowledgedAt).toBeUndefined();
+
+    const acknowledged = { messageSid: latest, alarmName: 'disk-full', notificationId: 'n-latest', acknowledgedAt: alert?.acknowledgedAt };
+    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, body: ' Ack. ', acknowledged })]);
+    expect(world.sns.published[0].attributes.type.value).toBe('ack');
+    expect((await getItem(world.table, id))?.acknowledged).toEqual(acknowledged);
+    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+
+    // A second ACK keeps the first acknowledgement's time and is not counted again.
+    await post(inbound(sid('SM', nextSid++), from, 'ACK'));
+    expect((await getItem(world.table, latest))?.acknowledgedAt).toBe(alert?.acknowledgedAt);
+    expect(publishedEvents()[1].acknowledged).toEqual(acknowledged);
+    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+  });
+
+  test('an ACK with no alert sent to that number is stored and published without acknowledged', async () => {
+    const id = sid('SM', nextSid++);
+    expect((await post(inbound(id, '+15551230200', 'ack'))).statusCode).toBe(200);
+    const [event] = publishedEvents();
+    expect(event).toMatchObject({ messageSid: id, body: 'ack' });
+    expect(event).not.toHaveProperty('acknowledged');
+    expect(world.sns.published[0].attributes.type.value).toBe('message');
+    expect(await getItem(world.table, id)).toMatchObject({ direction: 'inbound', published: true });
+  });
+
+  test('a WhatsApp ACK acknowledges the WhatsApp alert to that address', async () => {
+    const alertSid = sid('SM', 0x100010);
+    await alertSent(alertSid, 'whatsapp:+15551230300', '2026-11-27T15:30:00.000Z', 'api-5xx', 'n-wa');
+    expect((await post(inbound(sid('SM', nextSid++), 'whatsapp:+15551230300', 'ACK!'))).statusCode).toBe(200);
+    expect(await getItem(world.table, alertSid)).toMatchObject({ acknowledgedBy: 'whatsapp:+15551230300' });
+    expect(publishedEvents()[0]).toMatchObject({ channel: 'whatsapp', acknowledged: { messageSid: alertSid, alarmName: 'api-5xx' } });
+  });
+
+  test('text that merely contains ACK is a message, not an acknowledgement', async () => {
+    const alertSid = sid('SM', 0x100020);
+    await alertSent(alertSid, '+15551230400', '2026-11-27T15:40:00.000Z', 'queue-depth', 'n-q');
+    await post(inbound(sid('SM', nextSid++), '+15551230400', 'ACK but db-2 is still down'));
+    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBeUndefined();
+    expect(publishedEvents()[0]).not.toHaveProperty('acknowledged');
+  });
+
+  test('an ACK whose publish failed acknowledges once and publishes on the retry with the same acknowledgement', async () => {
+    const from = '+15551230500';
+    const alertSid = sid('SM', 0x100030);
+    await alertSent(alertSid, from, '2026-11-27T15:50:00.000Z', 'latency', 'n-l');
+    const params = inbound(sid('SM', nextSid++), from, 'ACK');
+    world.sns.failNext(10);
+    expect((await post(params)).statusCode).toBe(502);
+    world.sns.failNext(0);
+    const acknowledgedAt = (await getItem(world.table, alertSid))?.acknowledgedAt;
+    expect(acknowledgedAt).toEqual(expect.any(String));
+    expect((await post(params)).statusCode).toBe(200);
+    expect(publishedEvents()).toEqual([expect.objectContaining({ acknowledged: expect.objectContaining({ messageSid: alertSid, acknowledgedAt }) })]);
+    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+  });
+});
