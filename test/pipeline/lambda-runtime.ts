@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Runs a built handler the way Lambda does: each execution environment is a
+ * worker thread with its own environment variables and module state (clients
+ * at module scope, cached credentials), created on demand (a cold start) and
+ * reused while warm, one invocation at a time. An invocation that outlives the
+ * function timeout, or is crashed on purpose, has its environment terminated
+ * mid-flight, as Lambda does: nothing it had not yet done happens.
+ */
+export interface LambdaFunctionOptions {
+  /** The function's name (context.functionName, log prefix). */
+  readonly name: string;
+  /** The built handler module (exports `handler`). */
+  readonly assetPath: string;
+  /** The environment variables of every execution environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Function timeout. Default 30 000 ms. */
+  readonly timeoutMs?: number;
+  /** Most execution environments at once (reserved concurrency). Default 4. */
+  readonly concurrency?: number;
+  /** Each log line the handler writes (stdout and stderr). */
+  readonly onLog?: (line: string, functionName: string) => void;
+}
+
+export type InvocationFailure = 'error' | 'timeout' | 'crash';
+
+/** An invocation that did not return: the handler threw, timed out, or its environment was crashed. */
+export class InvocationError extends Error {
+  constructor(
+    readonly failure: InvocationFailure,
+    message: string,
+    readonly errorName?: string,
+  ) {
+    super(message);
+    this.name = 'InvocationError';
+  }
+}
+
+export interface LambdaStats {
+  invocations: number;
+  errors: number;
+  timeouts: number;
+  crashes: number;
+  coldStarts: number;
+  maxConcurrent: number;
+}
+
+export interface LambdaFunction {
+  readonly name: string;
+  readonly stats: LambdaStats;
+  /** Invokes the handler; rejects with InvocationError when it does not return a result. */
+  invoke<T = unknown>(event: unknown): Promise<T>;
+  /** Invocations running now. */
+  readonly running: number;
+  /** Terminates every environment that is running an invocation (those invocations reject with `crash`). Returns how many. */
+  crashRunning(): Promise<number>;
+  /** Terminates every environment. */
+  close(): Promise<void>;
+}
+
+const WORKER_FILE = join(__dirname, 'lambda-worker.cjs');
+
+interface Environment {
+  readonly worker: Worker;
+  busy?: { id: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+  /** Taken by an invocation (set synchronously, before `busy`, so two invocations never share one). */
+  reserved: boolean;
+  dead: boolean;
+}
+
+export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
+  if (!existsSync(options.assetPath)) {
+    throw new Error(`${options.assetPath} does not exist: run \`npm run build\` (or \`node scripts/bundle.mjs\`) first`);
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const concurrency = options.concurrency ?? 4;
+  const stats: LambdaStats = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, coldStarts: 0, maxConcurrent: 0 };
+  const environments: Environment[] = [];
+  const waiting: Array<() => void> = [];
+  let nextId = 0;
+  let closed = false;
+
+  const running = () => environments.filter((e) => e.busy).length;
+
+  function pipeLogs(stream: NodeJS.ReadableStream | null) {
+    if (!stream) return;
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line) options.onLog?.(line, options.name);
+    });
+  }
+
+  function spawn(): Environment {
+    stats.coldStarts++;
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { assetPath: options.assetPath, functionName: options.name, memoryMb: 256 },
+      env: { ...options.env },
+      stdout: true,
+      stderr: true,
+    });
+    const environment: Environment = { worker, reserved: false, dead: false };
+    pipeLogs(worker.stdout);
+    pipeLogs(worker.stderr);
+    worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+      const busy = environment.busy;
+      if (!busy || busy.id !== msg.id) return;
+      clearTimeout(busy.timer);
+      environment.busy = undefined;
+      environment.reserved = false;
+      if (msg.ok) busy.resolve(msg.result ?? undefined);
+      else {
+        stats.errors++;
+        busy.reject(new InvocationError('error', msg.error?.message ?? 'handler error', msg.error?.name));
+      }
+      release();
+    });
+    const die = (reason: string) => {
+      if (environment.dead) return;
+      environment.dead = true;
+      const index = environments.indexOf(environment);
+      if (index >= 0) environments.splice(index, 1);
+      const busy = environment.busy;
+      if (busy) {
+        clearTimeout(busy.timer);
+        environment.busy = undefined;
+        stats.crashes++;
+        busy.reject(new InvocationError('crash', `execution environment ended: ${reason}`));
+      }
+      release();
+    };
+    worker.on('error', (err) => die(String(err)));
+    worker.on('exit', (code) => die(`exit ${code}`));
+    environments.push(environment);
+    return environment;
+  }
+
+  function release() {
+    const next = waiting.shift();
+    if (next) next();
+  }
+
+  async function acquire(): Promise<Environment> {
+    for (;;) {
+      if (closed) throw new InvocationError('crash', `${options.name} is closed`);
+      const idle = environments.find((e) => !e.reserved && !e.dead);
+      if (idle) {
+        idle.reserved = true;
+        return idle;
+      }
+      if (environments.length < concurrency) {
+        const fresh = spawn();
+        fresh.reserved = true;
+        return fresh;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  }
+
+  async function terminate(environment: Environment, failure: InvocationFailure, message: string) {
+    const busy = environment.busy;
+    environment.busy = undefined;
+    environment.dead = true;
+    const index = environments.indexOf(environment);
+    if (index >= 0) environments.splice(index, 1);
+    if (busy) {
+      clearTimeout(busy.timer);
+      if (failure === 'timeout') stats.timeouts++;
+      else stats.crashes++;
+      busy.reject(new InvocationError(failure, message));
+    }
+    await environment.worker.terminate();
+    release();
+  }
+
+  return {
+    name: options.name,
+    stats,
+    get running() {
+      return running();
+    },
+    async invoke<T>(event: unknown): Promise<T> {
+      let environment = await acquire();
+      // Terminated between acquire and now (a crash or close): it never ran, take another.
+      while (environment.dead) environment = await acquire();
+      const id = nextId++;
+      stats.invocations++;
+      const deadline = Date.now() + timeoutMs;
+      const result = new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          void terminate(environment, 'timeout', `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+        }, timeoutMs);
+        environment.busy = { id, resolve, reject, timer };
+      });
+      stats.maxConcurrent = Math.max(stats.maxConcurrent, running());
+      environment.worker.postMessage({ id, event, deadline });
+      return (await result) as T;
+    },
+    async crashRunning() {
+      const busy = environments.filter((e) => e.busy);
+      await Promise.all(busy.map((e) => terminate(e, 'crash', 'execution environment crashed (simulated)')));
+      return busy.length;
+    },
+    async close() {
+      closed = true;
+      const all = [...environments];
+      await Promise.all(all.map((e) => terminate(e, 'crash', `${options.name} closed`)));
+      while (waiting.length > 0) release();
+    },
+  };
+}
