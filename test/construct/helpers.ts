@@ -17,16 +17,19 @@ export interface Synthesized {
 
 /**
  * The construct in an environment-agnostic stack. `before` adds things the props
- * refer to (existing resources, a VPC) to the same stack.
+ * refer to (existing resources, a VPC) to the same stack; `after` uses the
+ * construct (grants, alarms) before the template is synthesized.
  */
 export function synth(
   props: Partial<TwilioMessagingProps> = {},
   before?: (stack: Stack) => Partial<TwilioMessagingProps>,
+  after?: (messaging: TwilioMessaging, stack: Stack) => void,
 ): Synthesized {
   const app = new App();
   const stack = new Stack(app, 'TestStack');
   const extra = before?.(stack) ?? {};
   const messaging = new TwilioMessaging(stack, 'Alerts', { ...MINIMAL, ...props, ...extra } as TwilioMessagingProps);
+  after?.(messaging, stack);
   return { app, stack, messaging, template: Template.fromStack(stack) };
 }
 
@@ -46,6 +49,7 @@ export function environmentOf(template: Template, prefix: string): Record<string
 /** A CloudFormation value with Refs/GetAtts/Joins reduced to readable text: `${Ref}` etc. */
 export function render(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(render).join(',');
   if (value && typeof value === 'object') {
     const v = value as Record<string, unknown>;
     if ('Ref' in v) return `\${${v.Ref as string}}`;

@@ -1,0 +1,116 @@
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Vpc } from 'aws-cdk-lib/aws-ec2';
+import { TABLE } from '../../lib/contract';
+import { actionsOfRole, logicalId, render, statementsOfRole, synth } from './helpers';
+
+// Each function's role holds exactly what that function does.
+const { template } = synth();
+const ref = (type: string, prefix: string) => logicalId(template, type, prefix);
+
+function resourcesFor(rolePrefix: string, action: string): string[] {
+  return statementsOfRole(template, rolePrefix)
+    .filter((s) => ([] as string[]).concat(s.Action).includes(action))
+    .flatMap((s) => ([] as unknown[]).concat(s.Resource).map(render));
+}
+
+const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+
+test('sender: secret read, queue consumption and its key, item-level table writes, its own logs', () => {
+  expect(actionsOfRole(template, 'AlertsSenderRole')).toEqual(
+    [
+      ...LOG_WRITE,
+      ...SECRET_READ,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'kms:Decrypt',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ].sort(),
+  );
+  const table = `\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`;
+  expect(resourcesFor('AlertsSenderRole', 'dynamodb:PutItem')).toEqual([table]);
+  expect(resourcesFor('AlertsSenderRole', 'kms:Decrypt')).toEqual([`\${${ref('AWS::KMS::Key', 'AlertsTopicKey')}.Arn}`]);
+  expect(resourcesFor('AlertsSenderRole', 'sqs:ReceiveMessage')).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
+});
+
+test('status-callback: secret read and conditional status updates only', () => {
+  expect(actionsOfRole(template, 'AlertsStatusCallbackRole')).toEqual(
+    [...LOG_WRITE, ...SECRET_READ, 'dynamodb:GetItem', 'dynamodb:UpdateItem'].sort(),
+  );
+});
+
+test('inbound: secret read, item writes, Query on the alertsByRecipient index only, publish to the inbound topic', () => {
+  expect(actionsOfRole(template, 'AlertsInboundRole')).toEqual(
+    [
+      ...LOG_WRITE,
+      ...SECRET_READ,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+      'sns:Publish',
+    ].sort(),
+  );
+  const table = ref('AWS::DynamoDB::Table', 'AlertsTable');
+  expect(resourcesFor('AlertsInboundRole', 'dynamodb:Query')).toEqual([`\${${table}.Arn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`]);
+  expect(resourcesFor('AlertsInboundRole', 'sns:Publish')).toEqual([`\${${ref('AWS::SNS::Topic', 'AlertsInboundTopic')}}`]);
+});
+
+test('no role can scan, delete, or act on resources it does not name', () => {
+  for (const role of ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole']) {
+    const actions = actionsOfRole(template, role);
+    expect(actions.filter((a) => /Scan|Delete(Item|Table)|BatchWrite|\*$/.test(a) && a !== 'kms:GenerateDataKey*')).toEqual([]);
+    for (const statement of statementsOfRole(template, role)) {
+      expect(([] as unknown[]).concat(statement.Resource)).not.toContain('*');
+    }
+  }
+});
+
+test('log writes go to the function\'s own log group only', () => {
+  for (const prefix of ['AlertsSender', 'AlertsStatusCallback', 'AlertsInbound']) {
+    expect(resourcesFor(`${prefix}Role`, 'logs:PutLogEvents')).toEqual([`\${${ref('AWS::Logs::LogGroup', `${prefix}Logs`)}.Arn}`]);
+  }
+});
+
+test('the secret is read by the three handlers and no one else', () => {
+  const secret = `\${${ref('AWS::SecretsManager::Secret', 'AlertsSecret')}}`;
+  const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    p.Properties.PolicyDocument.Statement.some((s: any) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue') && render(s.Resource) === secret),
+  );
+  expect(readers.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort()).toEqual(
+    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
+  );
+});
+
+test('no AWS-managed policies on the roles (no AWSLambdaBasicExecutionRole and its log wildcard)', () => {
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  }
+});
+
+test('the VPC option adds only the VPC access policy to the sender', () => {
+  const { template: vpcTemplate } = synth({}, (stack) => ({ vpc: new Vpc(stack, 'Vpc') }));
+  const senderRole = logicalId(vpcTemplate, 'AWS::IAM::Role', 'AlertsSenderRole');
+  expect(render(vpcTemplate.toJSON().Resources[senderRole].Properties.ManagedPolicyArns)).toBe(
+    'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+  );
+  expect(vpcTemplate.toJSON().Resources[logicalId(vpcTemplate, 'AWS::IAM::Role', 'AlertsInboundRole')].Properties.ManagedPolicyArns).toBeUndefined();
+});
+
+test('grantPublish gives sns:Publish on the topic and use of its key; grantReadStatus gives table reads', () => {
+  const { template: t } = synth({}, undefined, (messaging, stack) => {
+    messaging.grantPublish(new Role(stack, 'Publisher', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }));
+    messaging.grantReadStatus(new Role(stack, 'Reader', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }));
+  });
+  expect(actionsOfRole(t, 'Publisher')).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish']);
+  const readActions = actionsOfRole(t, 'Reader');
+  expect(readActions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+  expect(readActions.filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+});
