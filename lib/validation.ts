@@ -120,7 +120,8 @@ export function checkSenderIdentity(input: SenderIdentityInput): void {
   if (!unresolved(input.defaultRecipients) && defaults.length === 0 && (allowed === undefined || allowed.length === 0)) {
     fail('defaultRecipients is empty and no allowedRecipients are given: the sender could never send anything');
   }
-  if (allowed !== undefined) {
+  // With a token among the allowed recipients, membership is unknowable until deploy.
+  if (allowed !== undefined && !allowed.some(unresolved)) {
     const outside = defaults.filter((r) => !unresolved(r) && !allowed.includes(r));
     if (outside.length > 0) {
       fail(`defaultRecipients ${outside.map((r) => `"${r}"`).join(', ')} not in allowedRecipients; a default recipient must be allowed`);
