@@ -15,8 +15,11 @@ import { ENV } from '../../lib/contract';
  *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
  *   alertRecipient (= to), which puts the item in the sparse
  *   TABLE.ALERTS_BY_RECIPIENT_INDEX (alertRecipient, acceptedAt). Status callback adds: channelStatusMessage,
- *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt. ACK adds:
- *   acknowledgedBy, acknowledgedAt.
+ *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt, published
+ *   (BOOL: on the inbound topic; a Twilio retry then publishes nothing),
+ *   publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
+ *   notificationId?, acknowledgedAt } of the alert it acknowledged). ACK adds
+ *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
  *   (`pending` | `sent` | `failed` | `unknown`), leaseUntil (epoch ms),
  *   attempts, messageSid?, reason?, createdAt, updatedAt, expiresAt.

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { ConfigurationError, getCredentials } from './credentials';
+import { ConfigurationError, getCredentials, TwilioCredentials } from './credentials';
 import { verifyTwilioSignature } from './twilio-signature';
 import { bodyText, emptyResponse, FormParams, header, MalformedRequestError, parseForm } from './webhook-request';
 
@@ -48,7 +48,7 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
     return { ok: false, response: emptyResponse(500) };
   }
 
-  let credentials;
+  let credentials: TwilioCredentials;
   try {
     credentials = await getCredentials();
   } catch (err) {
