@@ -1,0 +1,246 @@
+import {
+  AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-items';
+
+/*
+ * Send claims (table-items.ts): one item per (notification, recipient), the
+ * only guard against sending twice, since Twilio's API has no idempotency key.
+ *
+ * - Before a POST the sender creates the claim with a conditional PutItem
+ *   (`pending`, leaseUntil). Only the invocation whose put succeeded may POST.
+ * - The lease covers the whole POST: no attempt starts unless it can end,
+ *   timeouts included, before leaseUntil. So once the lease has expired, any
+ *   request the holder made has been answered or abandoned, and a lookup at
+ *   Twilio tells whether it created a message.
+ * - Every later change to a pending claim is conditional on the leaseUntil
+ *   value the writer saw: two invocations can never both take a claim over.
+ */
+
+export type ClaimState = 'pending' | 'sent' | 'failed' | 'unknown';
+
+export interface Claim {
+  readonly id: string;
+  readonly state: ClaimState;
+  /** Epoch ms. */
+  readonly leaseUntil: number;
+  readonly attempts: number;
+  /** ISO 8601: when the claim was first made (a lookup looks for messages created since). */
+  readonly createdAt: string;
+  readonly messageSid?: string;
+  readonly reason?: string;
+  /** Lookups after a crash that could not decide (Twilio unreachable). */
+  readonly doubts: number;
+  /** `unknown` after a request whose answer never came. */
+  readonly outcome?: string;
+}
+
+export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
+
+const s = (v: string): AttributeValue => ({ S: v });
+const n = (v: number): AttributeValue => ({ N: String(v) });
+
+function toClaim(item: Record<string, AttributeValue>): Claim {
+  return {
+    id: item.id?.S ?? '',
+    state: (item.state?.S ?? 'pending') as ClaimState,
+    leaseUntil: Number(item.leaseUntil?.N ?? 0),
+    attempts: Number(item.attempts?.N ?? 0),
+    createdAt: item.createdAt?.S ?? new Date(0).toISOString(),
+    ...(item.messageSid?.S ? { messageSid: item.messageSid.S } : {}),
+    ...(item.reason?.S ? { reason: item.reason.S } : {}),
+    doubts: Number(item.doubts?.N ?? 0),
+    ...(item.outcome?.S ? { outcome: item.outcome.S } : {}),
+  };
+}
+
+function isConditionFailure(err: unknown): err is ConditionalCheckFailedException {
+  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+export class ClaimStore {
+  constructor(
+    private readonly db: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** One conditional PutItem; on conflict the existing claim (from the failed put, or one consistent read). */
+  async claim(notificationId: string, recipient: string, now: number, leaseMs: number): Promise<ClaimResult> {
+    const id = claimId(notificationId, recipient);
+    const iso = new Date(now).toISOString();
+    const item: Record<string, AttributeValue> = {
+      id: s(id),
+      kind: s(KIND.CLAIM),
+      notificationId: s(notificationId),
+      recipient: s(recipient),
+      state: s('pending'),
+      leaseUntil: n(now + leaseMs),
+      attempts: n(1),
+      createdAt: s(iso),
+      updatedAt: s(iso),
+      expiresAt: n(expiresAt(now)),
+    };
+    try {
+      await this.db.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(id)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { won: true, claim: toClaim(item) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      if (err.Item) return { won: false, existing: toClaim(err.Item) };
+      // Emulators (dynalite) do not return the old item: read it.
+      const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: { id: s(id) }, ConsistentRead: true }));
+      return { won: false, existing: Item ? toClaim(Item) : undefined };
+    }
+  }
+
+  /** Runs a claim update guarded by the lease the caller holds; false when someone else changed the claim first. */
+  private async guarded(claim: Claim, update: string, values: Record<string, AttributeValue>, now: number, extraCondition = ''): Promise<Record<string, AttributeValue> | false> {
+    try {
+      const out = await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { id: s(claim.id) },
+          UpdateExpression: update,
+          ConditionExpression: `#state = :pending AND leaseUntil = :heldLease${extraCondition}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil), ':now': s(new Date(now).toISOString()), ...values },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Takes over a pending claim whose lease expired; undefined when another invocation got there first. */
+  async takeOver(claim: Claim, now: number, leaseMs: number): Promise<Claim | undefined> {
+    const out = await this.guarded(claim, 'SET leaseUntil = :lease, updatedAt = :now ADD attempts :one REMOVE outcome', { ':lease': n(now + leaseMs), ':one': n(1) }, now);
+    return out ? toClaim(out) : undefined;
+  }
+
+  /**
+   * Records the SID. Not lease-guarded: a 201 is the truth whoever holds the
+   * lease; only a claim already marked sent (with its own SID) is left alone.
+   */
+  async markSent(claim: Claim, messageSid: string, now: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { id: s(claim.id) },
+          UpdateExpression: 'SET #state = :sent, messageSid = :sid, updatedAt = :now REMOVE outcome, reason',
+          ConditionExpression: 'attribute_exists(id) AND #state <> :sent',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':sent': s('sent'), ':sid': s(messageSid), ':now': s(new Date(now).toISOString()) },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** A permanent failure: never retried. */
+  async markFailed(claim: Claim, reason: string, errorCode: string | undefined, now: number): Promise<boolean> {
+    const values: Record<string, AttributeValue> = { ':failed': s('failed'), ':reason': s(reason) };
+    if (errorCode) values[':code'] = s(errorCode);
+    return (await this.guarded(claim, `SET #state = :failed, reason = :reason, updatedAt = :now${errorCode ? ', errorCode = :code' : ''}`, values, now)) !== false;
+  }
+
+  /** Gives up deciding: an operator must check Twilio's log for this recipient. */
+  async markUnknown(claim: Claim, reason: string, now: number): Promise<boolean> {
+    return (await this.guarded(claim, 'SET #state = :unknown, reason = :reason, updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now)) !== false;
+  }
+
+  /** The request went out and no answer came: the claim stays pending until its lease ends, then a lookup decides. */
+  async noteUnknownOutcome(claim: Claim, reason: string, now: number): Promise<void> {
+    await this.guarded(claim, 'SET outcome = :unknown, reason = :reason, updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now);
+  }
+
+  /**
+   * Gives the claim back after retryable failures. When no request can have
+   * created a message (429s, refused connections), the claim is deleted and
+   * the redelivery claims afresh; otherwise (a 5xx may hide a created
+   * message) its lease ends now, so the redelivery looks Twilio up first.
+   */
+  async release(claim: Claim, mayHaveCreated: boolean, now: number): Promise<void> {
+    if (!mayHaveCreated) {
+      try {
+        await this.db.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: { id: s(claim.id) },
+            ConditionExpression: '#state = :pending AND leaseUntil = :heldLease',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil) },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      return;
+    }
+    await this.guarded(claim, 'SET leaseUntil = :expired, updatedAt = :now', { ':expired': n(now) }, now);
+  }
+
+  /** Counts a lookup that could not decide; returns the new count, or undefined when the claim changed hands. */
+  async addDoubt(claim: Claim, now: number): Promise<number | undefined> {
+    const out = await this.guarded(claim, 'SET updatedAt = :now ADD doubts :one', { ':one': n(1) }, now);
+    return out ? toClaim(out).doubts : undefined;
+  }
+
+  /** A recipient that can never be sent to (invalid, not allowed): a failed claim, once. Returns false when it already existed. */
+  async recordRejectedRecipient(notificationId: string, recipient: string, reason: string, now: number): Promise<boolean> {
+    const iso = new Date(now).toISOString();
+    return this.putOnce({
+      id: s(claimId(notificationId, recipient)),
+      kind: s(KIND.CLAIM),
+      notificationId: s(notificationId),
+      recipient: s(recipient),
+      state: s('failed'),
+      reason: s(reason),
+      leaseUntil: n(0),
+      attempts: n(0),
+      createdAt: s(iso),
+      updatedAt: s(iso),
+      expiresAt: n(expiresAt(now)),
+    });
+  }
+
+  /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once. */
+  async recordFailedNotification(notificationId: string, reason: string, now: number): Promise<boolean> {
+    const iso = new Date(now).toISOString();
+    return this.putOnce({
+      id: s(failedNotificationId(notificationId)),
+      kind: s(KIND.NOTIFICATION),
+      notificationId: s(notificationId),
+      reason: s(reason),
+      createdAt: s(iso),
+      updatedAt: s(iso),
+      expiresAt: n(expiresAt(now)),
+    });
+  }
+
+  private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
+    try {
+      await this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(id)' }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { ENV, SenderConfig } from '../../lib/contract';
+import { isAddress } from './validate';
+
+/** The sender's configuration, resolved once per cold start. */
+export interface SenderSettings {
+  readonly tableName: string;
+  readonly statusCallbackUrl?: string;
+  readonly from?: string;
+  readonly messagingServiceSid?: string;
+  readonly whatsappFrom?: string;
+  readonly defaultRecipients: readonly string[];
+  /** allowedRecipients ∪ defaultRecipients. */
+  readonly allowed: ReadonlySet<string>;
+  readonly whatsappContentSid?: string;
+  readonly sendConcurrency: number;
+  readonly claimLeaseMs: number;
+  readonly allowUnicode: boolean;
+}
+
+export const DEFAULT_SEND_CONCURRENCY = 10;
+/** Without a construct-provided lease: twice Lambda's maximum timeout would block redelivery too long; 2 minutes covers a 60 s function. */
+export const DEFAULT_CLAIM_LEASE_SECONDS = 120;
+
+/** SENDER_CONFIG or another variable is unusable: nothing can be sent until the deployment is fixed. */
+export class SenderConfigError extends Error {
+  readonly name = 'SenderConfigError';
+}
+
+const MG = /^MG[0-9a-fA-F]{32}$/;
+const HX = /^HX[0-9a-fA-F]{32}$/;
+const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
+
+function optionalString(c: Record<string, unknown>, key: keyof SenderConfig): string | undefined {
+  const v = c[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a non-empty string`);
+  return v;
+}
+
+function addressList(c: Record<string, unknown>, key: keyof SenderConfig, required: boolean): string[] | undefined {
+  const v = c[key];
+  if (v === undefined && !required) return undefined;
+  if (!Array.isArray(v) || (required && v.length === 0)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a${required ? ' non-empty' : 'n'} array of addresses`);
+  v.forEach((a, i) => {
+    if (typeof a !== 'string' || !isAddress(a)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key}[${i}] is not an E.164 or whatsapp:+E.164 address`);
+  });
+  return [...new Set(v as string[])];
+}
+
+function positiveInteger(c: Record<string, unknown>, key: keyof SenderConfig, fallback: number, max: number): number {
+  const v = c[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from 1 to ${max}`);
+  return v;
+}
+
+/**
+ * Reads and validates the environment. The messages name the setting at
+ * fault, never a value beyond its shape: they are logged.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettings {
+  const tableName = env[ENV.STATUS_TABLE_NAME];
+  if (!tableName) throw new SenderConfigError(`${ENV.STATUS_TABLE_NAME} is not set`);
+  const callback = env[ENV.STATUS_CALLBACK_URL] || undefined;
+  if (callback !== undefined && !/^https?:\/\/[^\s_]+$/.test(callback)) {
+    throw new SenderConfigError(`${ENV.STATUS_CALLBACK_URL} must be an http(s) URL without underscores (Twilio rejects them)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(env[ENV.SENDER_CONFIG] ?? '');
+  } catch {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG} is not JSON`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SenderConfigError(`${ENV.SENDER_CONFIG} is not a JSON object`);
+  const c = json as Record<string, unknown>;
+
+  const from = optionalString(c, 'from');
+  const messagingServiceSid = optionalString(c, 'messagingServiceSid');
+  const whatsappFrom = optionalString(c, 'whatsappFrom');
+  const whatsappContentSid = optionalString(c, 'whatsappContentSid');
+  if (from !== undefined && messagingServiceSid !== undefined) throw new SenderConfigError(`${ENV.SENDER_CONFIG}: set "from" or "messagingServiceSid", not both`);
+  if (from === undefined && messagingServiceSid === undefined && whatsappFrom === undefined) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}: one of "from", "messagingServiceSid" or "whatsappFrom" is needed`);
+  }
+  if (from !== undefined && !(isAddress(from) && !from.startsWith('whatsapp:')) && !ALPHANUMERIC_SENDER.test(from)) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.from must be an E.164 number or an alphanumeric sender ID`);
+  }
+  if (messagingServiceSid !== undefined && !MG.test(messagingServiceSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.messagingServiceSid must be MG followed by 32 hex digits`);
+  if (whatsappFrom !== undefined && !(whatsappFrom.startsWith('whatsapp:') && isAddress(whatsappFrom))) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappFrom must be whatsapp:+E.164`);
+  }
+  if (whatsappContentSid !== undefined && !HX.test(whatsappContentSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappContentSid must be HX followed by 32 hex digits`);
+  const defaultRecipients = addressList(c, 'defaultRecipients', true)!;
+  const allowedRecipients = addressList(c, 'allowedRecipients', false) ?? [];
+  if (c.allowUnicode !== undefined && typeof c.allowUnicode !== 'boolean') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.allowUnicode must be a boolean`);
+
+  return {
+    tableName,
+    ...(callback ? { statusCallbackUrl: callback } : {}),
+    ...(from ? { from } : {}),
+    ...(messagingServiceSid ? { messagingServiceSid } : {}),
+    ...(whatsappFrom ? { whatsappFrom } : {}),
+    ...(whatsappContentSid ? { whatsappContentSid } : {}),
+    defaultRecipients,
+    allowed: new Set([...defaultRecipients, ...allowedRecipients]),
+    sendConcurrency: positiveInteger(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1000),
+    claimLeaseMs: positiveInteger(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, 86_400) * 1000,
+    allowUnicode: c.allowUnicode === true,
+  };
+}

@@ -1,0 +1,75 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { TwilioCredentials } from '../shared/credentials';
+import { getMessagePage, listMessages, TwilioMessage } from '../shared/twilio-client';
+import type { OutboundMessage } from './message-params';
+
+/** Lambda's clock and Twilio's may disagree by this much. */
+const CLOCK_SKEW_MS = 5_000;
+/** Pages of Messages.json examined, newest first, before the lookup gives up undecided. */
+const MAX_PAGES = 5;
+const PAGE_SIZE = '100';
+
+export class LookupUndecidedError extends Error {
+  readonly name = 'LookupUndecidedError';
+}
+
+function createdAt(m: TwilioMessage): number {
+  return m.date_created ? Date.parse(m.date_created) : Number.NaN;
+}
+
+/**
+ * After a crash (a pending claim whose lease expired), looks in the
+ * account's message log for a message that the previous holder's request
+ * created: same recipient, same sender, same body when a Body was sent,
+ * created since the claim was made. A candidate already recorded in the
+ * status table for another notification is someone else's message.
+ *
+ * No date filter is sent: Twilio's DateSent filters on date_sent, which a
+ * message still queued does not have yet.
+ *
+ * @returns the message, or undefined when Twilio holds none
+ * @throws when Twilio cannot be asked (the caller decides later)
+ */
+export async function findSentMessage(
+  db: DynamoDBClient,
+  tableName: string,
+  credentials: TwilioCredentials,
+  msg: OutboundMessage,
+  notificationId: string,
+  claimCreatedAt: string,
+  deadline: number,
+): Promise<TwilioMessage | undefined> {
+  const since = Date.parse(claimCreatedAt) - CLOCK_SKEW_MS;
+  const query: Record<string, string> = { To: msg.to, PageSize: PAGE_SIZE };
+  if (msg.from !== undefined) query.From = msg.from;
+  const candidates: TwilioMessage[] = [];
+  let page = await listMessages(credentials, query, deadline);
+  for (let pages = 1; ; pages++) {
+    let reachedOlder = false;
+    for (const m of page.messages) {
+      const t = createdAt(m);
+      if (t < since) {
+        reachedOlder = true;
+        continue;
+      }
+      if (m.to !== msg.to) continue;
+      if (m.direction !== undefined && !m.direction.startsWith('outbound')) continue;
+      if (msg.from !== undefined && m.from !== msg.from) continue;
+      if (msg.messagingServiceSid !== undefined && m.messaging_service_sid !== msg.messagingServiceSid) continue;
+      if (msg.body !== undefined && m.body !== msg.body) continue;
+      candidates.push(m);
+    }
+    if (reachedOlder || !page.next_page_uri) break;
+    if (pages >= MAX_PAGES) throw new LookupUndecidedError(`more than ${MAX_PAGES} pages of messages to this recipient since the claim`);
+    page = await getMessagePage(credentials, page.next_page_uri, deadline);
+  }
+  candidates.sort((a, b) => createdAt(a) - createdAt(b));
+  for (const m of candidates) {
+    const { Item } = await db.send(
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: m.sid } }, ProjectionExpression: 'notificationId', ConsistentRead: true }),
+    );
+    const owner = Item?.notificationId?.S;
+    if (owner === undefined || owner === notificationId) return m;
+  }
+  return undefined;
+}

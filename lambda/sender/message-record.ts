@@ -1,0 +1,99 @@
+import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { expiresAt, KIND } from '../shared/table-items';
+import { statusRank } from '../shared/status';
+import type { Channel } from './message-params';
+
+/** What the sender knows about a message Twilio accepted. */
+export interface AcceptedMessage {
+  readonly sid: string;
+  /** Twilio's status in the 201 (queued, accepted, scheduled), or the current one found by a lookup. */
+  readonly status: string;
+  readonly to: string;
+  readonly from?: string;
+  readonly messagingServiceSid?: string;
+  readonly channel: Channel;
+  readonly notificationId: string;
+  /** Set for CloudWatch alarm notifications: the item then joins the ACK index. */
+  readonly alarmName?: string;
+  readonly bodyPreview: string;
+  readonly segments?: number;
+  readonly price?: string;
+  readonly priceUnit?: string;
+}
+
+/**
+ * Writes the message item (table-items.ts) in one UpdateItem, so that a
+ * status callback that arrived first (it can: Twilio may call back before
+ * our 201 has been read) keeps its later status: status and statusRank are
+ * set only when no higher rank is stored; otherwise the write is repeated
+ * without them (history and the other fields still land).
+ *
+ * @returns the number of UpdateItem calls made (1, or 2 after a lost race)
+ */
+export async function writeMessageRecord(db: DynamoDBClient, tableName: string, m: AcceptedMessage, now: number): Promise<number> {
+  const iso = new Date(now).toISOString();
+  const names: Record<string, string> = { '#to': 'to', '#from': 'from', '#status': 'status' };
+  const values: Record<string, AttributeValue> = {
+    ':kind': { S: KIND.MESSAGE },
+    ':direction': { S: 'outbound-api' },
+    ':to': { S: m.to },
+    ':channel': { S: m.channel },
+    ':notificationId': { S: m.notificationId },
+    ':bodyPreview': { S: m.bodyPreview },
+    ':acceptedAt': { S: iso },
+    ':now': { S: iso },
+    ':expiresAt': { N: String(expiresAt(now)) },
+    ':history': { L: [{ M: { status: { S: m.status }, at: { S: iso }, source: { S: 'api' } } }] },
+    ':empty': { L: [] },
+    ':historyKey': { SS: [`api#${m.status}`] },
+    ':status': { S: m.status },
+    ':rank': { N: String(statusRank(m.status)) },
+  };
+  const set = [
+    'kind = :kind',
+    'direction = :direction',
+    '#to = :to',
+    'channel = :channel',
+    'notificationId = :notificationId',
+    'bodyPreview = :bodyPreview',
+    'acceptedAt = :acceptedAt',
+    'createdAt = if_not_exists(createdAt, :now)',
+    'updatedAt = :now',
+    'expiresAt = :expiresAt',
+    'history = list_append(if_not_exists(history, :empty), :history)',
+  ];
+  const optional: Array<[string, string, AttributeValue | undefined]> = [
+    ['#from', ':from', m.from !== undefined ? { S: m.from } : undefined],
+    ['messagingServiceSid', ':messagingServiceSid', m.messagingServiceSid !== undefined ? { S: m.messagingServiceSid } : undefined],
+    ['alarmName', ':alarmName', m.alarmName !== undefined ? { S: m.alarmName } : undefined],
+    // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds alarm notifications only.
+    ['alertRecipient', ':to', m.alarmName !== undefined ? { S: m.to } : undefined],
+    ['segments', ':segments', m.segments !== undefined && Number.isFinite(m.segments) ? { N: String(m.segments) } : undefined],
+    ['price', ':price', m.price ? { S: m.price } : undefined],
+    ['priceUnit', ':priceUnit', m.priceUnit ? { S: m.priceUnit } : undefined],
+  ];
+  for (const [attr, placeholder, value] of optional) {
+    if (value === undefined) continue;
+    set.push(`${attr} = ${placeholder}`);
+    values[placeholder] = value;
+  }
+  const update = (withStatus: boolean) =>
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { id: { S: m.sid } },
+      UpdateExpression: `SET ${[...set, ...(withStatus ? ['#status = :status', 'statusRank = :rank'] : [])].join(', ')} ADD historyKeys :historyKey`,
+      ...(withStatus ? { ConditionExpression: 'attribute_not_exists(statusRank) OR statusRank < :rank' } : {}),
+      ExpressionAttributeNames: withStatus ? names : { '#to': 'to', ...(m.from !== undefined ? { '#from': 'from' } : {}) },
+      ExpressionAttributeValues: withStatus ? values : Object.fromEntries(Object.entries(values).filter(([k]) => k !== ':status' && k !== ':rank')),
+    });
+  if (m.from === undefined) delete names['#from'];
+  try {
+    await db.send(update(true));
+    return 1;
+  } catch (err) {
+    const conditionFailed = err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+    if (!conditionFailed) throw err;
+  }
+  await db.send(update(false));
+  return 2;
+}

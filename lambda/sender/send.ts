@@ -1,0 +1,231 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { forgetCredentials, getCredentials, TwilioCredentials } from '../shared/credentials';
+import { maskAddress, maskNumbersInText } from '../shared/mask';
+import { authorizationHeader, createMessageWithRetry, TwilioMessage } from '../shared/twilio-client';
+import { AUTHENTICATION_ERROR_CODE, TwilioApiError } from '../shared/twilio-errors';
+import { Claim, ClaimStore } from './claims';
+import type { SenderSettings } from './config';
+import { findSentMessage } from './lookup';
+import { buildMessage, OutboundMessage } from './message-params';
+import { writeMessageRecord } from './message-record';
+import { countFailed, countOutcomeUnknown, countRetry, countSent, logger } from './observability';
+import { Notification, parseNotification, unwrapRecord } from './parse-notification';
+import type { Semaphore } from './semaphore';
+import { checkRecipients, InvalidNotificationError, isAddress } from './validate';
+
+/** What becomes of an SQS record: done (sent, skipped or failed for good), or retry (left to SQS redelivery). */
+export type RecordOutcome = 'done' | 'retry';
+
+export interface SendContext {
+  readonly settings: SenderSettings;
+  readonly db: DynamoDBClient;
+  readonly claims: ClaimStore;
+  /** The credentials in use; replaced when Twilio rejects them and the secret holds newer ones. */
+  credentials: TwilioCredentials;
+  /** Bounds the recipients being worked on at once across the whole batch. */
+  readonly semaphore: Semaphore;
+  /** Epoch ms: no Twilio request may still be running after this (the function's own timeout, less a margin). */
+  readonly deadline: number;
+}
+
+/** Failed lookups (Twilio unreachable) after which a crashed claim is left to an operator. */
+export const MAX_DOUBTS = 3;
+/** A POST must end this long before its claim's lease does. */
+const LEASE_MARGIN_MS = 1_000;
+
+/** One SQS record: every recipient done, or `retry` if any must be tried again later. */
+export async function processRecord(record: { readonly messageId: string; readonly body: string }, ctx: SendContext): Promise<RecordOutcome> {
+  const { notificationId, message } = unwrapRecord(record);
+  let notification: Notification;
+  try {
+    notification = parseNotification(message, ctx.settings.allowUnicode);
+  } catch (err) {
+    if (!(err instanceof InvalidNotificationError)) throw err;
+    if (await ctx.claims.recordFailedNotification(notificationId, err.message, Date.now())) countFailed('invalid-notification', err.message);
+    logger.warn('notification can never be sent', { notificationId, reason: err.message, length: message.length });
+    return 'done';
+  }
+
+  const recipients = notification.kind === 'envelope' && notification.to ? notification.to : ctx.settings.defaultRecipients;
+  const { settings } = ctx;
+  const check = checkRecipients(recipients, settings.allowed, {
+    sms: settings.from !== undefined || settings.messagingServiceSid !== undefined,
+    whatsapp: settings.whatsappFrom !== undefined || settings.messagingServiceSid !== undefined,
+  });
+  await Promise.all(
+    check.rejected.map(async ({ recipient, reason }) => {
+      // An arbitrary string is no key: keep the claim id within DynamoDB's limits.
+      const key = isAddress(recipient) ? recipient : `invalid:${recipient.slice(0, 40)}`;
+      if (await ctx.claims.recordRejectedRecipient(notificationId, key, reason, Date.now())) countFailed('invalid-recipient', reason);
+      logger.warn('recipient rejected', { notificationId, to: maskAddress(recipient), reason });
+    }),
+  );
+
+  const outcomes = await Promise.all(
+    check.accepted.map((to) =>
+      ctx.semaphore
+        .run(() => deliver(notification, notificationId, buildMessage(notification, to, settings), ctx))
+        .catch((err: unknown): RecordOutcome => {
+          // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
+          logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
+          return 'retry';
+        }),
+    ),
+  );
+  return outcomes.includes('retry') ? 'retry' : 'done';
+}
+
+function errorSummary(err: unknown): Record<string, unknown> {
+  const e = err as { name?: string; message?: string; code?: string };
+  return { name: e?.name, message: maskNumbersInText(String(e?.message ?? err)), ...(e?.code ? { code: e.code } : {}) };
+}
+
+/** Claim → POST → record, for one recipient. */
+async function deliver(notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+  const leaseMs = ctx.settings.claimLeaseMs;
+  let result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
+  // Released between our put and our read: claim again, once.
+  if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
+  if (result.won) return post(result.claim, notification, notificationId, msg, ctx);
+
+  const existing = result.existing;
+  if (!existing) return 'retry';
+  if (existing.state !== 'pending') {
+    logger.debug('recipient already handled', { notificationId, to: maskAddress(msg.to), state: existing.state });
+    return 'done';
+  }
+  // Another invocation holds it (a duplicate delivery running now): ask again later.
+  if (existing.leaseUntil > Date.now()) return 'retry';
+  return recover(existing, notification, notificationId, msg, ctx);
+}
+
+/**
+ * A pending claim whose lease expired: its holder crashed, or its request
+ * got no answer. Its requests are over (the lease covered them), so Twilio's
+ * message log tells whether one created a message.
+ */
+async function recover(claim: Claim, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+  const to = maskAddress(msg.to);
+  let found: TwilioMessage | undefined;
+  try {
+    found = await findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim.createdAt, ctx.deadline);
+  } catch (err) {
+    const doubts = await ctx.claims.addDoubt(claim, Date.now());
+    if (doubts === undefined) return 'retry';
+    if (doubts < MAX_DOUBTS) {
+      logger.warn('could not look up an interrupted send, will retry', { notificationId, to, doubts, error: errorSummary(err) });
+      return 'retry';
+    }
+    if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
+    logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts, claimId: claim.id });
+    return 'done';
+  }
+  if (found) {
+    logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: found.sid });
+    await recordAccepted(claim, found, notification, notificationId, msg, ctx);
+    return 'done';
+  }
+  const taken = await ctx.claims.takeOver(claim, Date.now(), ctx.settings.claimLeaseMs);
+  if (!taken) return 'retry';
+  logger.info('interrupted send had not reached Twilio: sending', { notificationId, to, attempts: taken.attempts });
+  return post(taken, notification, notificationId, msg, ctx);
+}
+
+async function post(claim: Claim, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+  const deadline = Math.min(ctx.deadline, claim.leaseUntil - LEASE_MARGIN_MS);
+  const to = maskAddress(msg.to);
+  let mayHaveCreated = false;
+  const started = Date.now();
+  const attempt = (credentials: TwilioCredentials) =>
+    createMessageWithRetry(credentials, msg.params, {
+      deadline,
+      onRetry: (err, n, delayMs) => {
+        if (err.httpStatus !== undefined && err.httpStatus >= 500) mayHaveCreated = true;
+        countRetry();
+        logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
+      },
+    });
+  let accepted: TwilioMessage;
+  try {
+    try {
+      accepted = (await attempt(ctx.credentials)).message;
+    } catch (err) {
+      if (!(err instanceof TwilioApiError) || err.code !== AUTHENTICATION_ERROR_CODE) throw err;
+      // Rotated credentials: our cached copy may be older than the secret.
+      const fresh = await refreshCredentials(ctx);
+      if (!fresh) throw err;
+      accepted = (await attempt(fresh)).message;
+    }
+  } catch (err) {
+    if (!(err instanceof TwilioApiError)) throw err;
+    return handleFailure(err, claim, notificationId, msg, ctx, mayHaveCreated);
+  }
+  countSent(Date.now() - started);
+  await recordAccepted(claim, accepted, notification, notificationId, msg, ctx);
+  logger.info('message accepted by Twilio', { notificationId, to, sid: accepted.sid, status: accepted.status, channel: msg.channel });
+  return 'done';
+}
+
+/** Re-reads the secret after Twilio's 20003; the new credentials when they differ from those just rejected. */
+async function refreshCredentials(ctx: SendContext): Promise<TwilioCredentials | undefined> {
+  const rejected = authorizationHeader(ctx.credentials);
+  forgetCredentials();
+  const fresh = await getCredentials();
+  if (authorizationHeader(fresh) === rejected) return undefined;
+  ctx.credentials = fresh;
+  return fresh;
+}
+
+async function handleFailure(err: TwilioApiError, claim: Claim, notificationId: string, msg: OutboundMessage, ctx: SendContext, mayHaveCreated: boolean): Promise<RecordOutcome> {
+  const to = maskAddress(msg.to);
+  const reason = maskNumbersInText(err.message);
+  const details = { notificationId, to, httpStatus: err.httpStatus, code: err.code, reason };
+  switch (err.kind) {
+    case 'permanent':
+      if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) countFailed(err.code ?? String(err.httpStatus ?? 'unknown'), reason);
+      logger.warn('Twilio refused the message: not retried', details);
+      return 'done';
+    case 'unknown':
+      await ctx.claims.noteUnknownOutcome(claim, `no answer from Twilio: ${reason}`, Date.now());
+      countOutcomeUnknown();
+      logger.error('Twilio request outcome unknown: a lookup decides after the claim lease', { ...details, leaseUntil: new Date(claim.leaseUntil).toISOString() });
+      return 'retry';
+    case 'retryable':
+      await ctx.claims.release(claim, mayHaveCreated || (err.httpStatus !== undefined && err.httpStatus >= 500), Date.now());
+      logger.warn('Twilio unavailable: left to SQS redelivery', details);
+      return 'retry';
+  }
+}
+
+/**
+ * After a 201 (or a message found by a lookup): the message item and the
+ * claim's SID are written in parallel, one round trip. Either may be lost
+ * to a crash without harm: a claim left pending is resolved by the lookup,
+ * which finds the message and writes both again.
+ */
+async function recordAccepted(claim: Claim, m: TwilioMessage, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<void> {
+  const now = Date.now();
+  const segments = m.num_segments !== null && m.num_segments !== undefined ? Number(m.num_segments) : undefined;
+  await Promise.all([
+    writeMessageRecord(
+      ctx.db,
+      ctx.settings.tableName,
+      {
+        sid: m.sid,
+        status: m.status,
+        to: msg.to,
+        ...(m.from ? { from: m.from } : msg.from !== undefined ? { from: msg.from } : {}),
+        ...(m.messaging_service_sid ? { messagingServiceSid: m.messaging_service_sid } : {}),
+        channel: msg.channel,
+        notificationId,
+        ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
+        bodyPreview: msg.preview,
+        ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
+        ...(m.price ? { price: m.price } : {}),
+        ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
+      },
+      now,
+    ),
+    ctx.claims.markSent(claim, m.sid, now),
+  ]);
+}

@@ -1,0 +1,225 @@
+import type { Agent as AgentType, Dispatcher } from 'undici';
+import { ENV } from '../../lib/contract';
+import type { TwilioCredentials } from './credentials';
+import { classifyHttpError, classifyNetworkError, TwilioApiError } from './twilio-errors';
+
+/*
+ * A small client for Twilio's Messages API over undici's keep-alive Agent.
+ *
+ * Only undici's Agent is loaded (not its fetch, WebSocket, cache, ...): the
+ * whole package costs about twice the load time, and cold starts matter. The
+ * request goes through the Agent's low-level dispatch so that we learn when
+ * the request bytes have been written (onRequestSent): a failure before that
+ * point is safely retried, a failure after it is an unknown outcome.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Agent = require('undici/lib/dispatcher/agent') as typeof AgentType;
+
+/** Connecting to Twilio takes tens of ms; a connect that lasts seconds will not succeed in time. */
+const CONNECT_TIMEOUT_MS = 3_000;
+/** Upper bound for one attempt: headers and body, well under any sensible function timeout. */
+const MAX_ATTEMPT_MS = 10_000;
+/** An attempt with less time than this left is not started: it would likely end as a timeout, i.e. an unknown outcome. */
+export const MIN_ATTEMPT_MS = 1_500;
+
+const agent = new Agent({
+  connect: { timeout: CONNECT_TIMEOUT_MS },
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 60_000,
+});
+
+export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
+
+function baseUrl(): string {
+  return (process.env[ENV.TWILIO_API_BASE_URL] || DEFAULT_API_BASE_URL).replace(/\/+$/, '');
+}
+
+/** Twilio's message resource, as far as the sender reads it. */
+export interface TwilioMessage {
+  readonly sid: string;
+  readonly status: string;
+  readonly to: string;
+  readonly from: string | null;
+  readonly body: string | null;
+  readonly num_segments: string | null;
+  readonly num_media?: string | null;
+  readonly price: string | null;
+  readonly price_unit: string | null;
+  readonly date_created: string | null;
+  readonly messaging_service_sid: string | null;
+  readonly direction?: string;
+  readonly error_code?: number | null;
+}
+
+interface ListPage {
+  readonly messages: TwilioMessage[];
+  readonly next_page_uri: string | null;
+}
+
+/** Basic auth with the API key when the secret has one (Twilio's advice), else the account SID and auth token. */
+export function authorizationHeader(credentials: TwilioCredentials): string {
+  const user = credentials.apiKeySid ?? credentials.accountSid;
+  const password = credentials.apiKeySid ? credentials.apiKeySecret ?? '' : credentials.authToken;
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/**
+ * One HTTP exchange that ends by `deadline` (epoch ms). Rejects with a
+ * TwilioApiError from classifyNetworkError for network failures.
+ */
+function exchange(method: 'GET' | 'POST', path: string, authorization: string, body: string | undefined, deadline: number): Promise<RawResponse> {
+  const url = new URL(baseUrl() + path);
+  const timeout = Math.max(1, Math.min(MAX_ATTEMPT_MS, deadline - Date.now()));
+  return new Promise<RawResponse>((resolve, reject) => {
+    let requestSent = false;
+    let settled = false;
+    let abort: ((err: Error) => void) | undefined;
+    let status = 0;
+    let headers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(classifyNetworkError(err, requestSent));
+    };
+    // Our own deadline over connect, queueing, headers and body together.
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`no answer from Twilio within ${timeout} ms`), { code: 'DEADLINE_EXCEEDED' });
+      abort?.(err);
+      fail(err);
+    }, timeout);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abortRequest: (err?: Error) => void) {
+        abort = abortRequest;
+        if (settled) abortRequest(new Error('deadline passed before the connection was ready'));
+      },
+      onRequestSent() {
+        requestSent = true;
+      },
+      onHeaders(statusCode: number, rawHeaders: Buffer[]) {
+        status = statusCode;
+        headers = {};
+        for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers[rawHeaders[i].toString().toLowerCase()] = rawHeaders[i + 1].toString();
+        return true;
+      },
+      onData(chunk: Buffer) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8') });
+      },
+      onError: fail,
+    } as unknown as Dispatcher.DispatchHandler;
+    agent.dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers: {
+          authorization,
+          accept: 'application/json',
+          'user-agent': 'cdk-twilio-messaging',
+          ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      },
+      handler,
+    );
+  });
+}
+
+function parseJson<T>(res: RawResponse): T {
+  try {
+    return JSON.parse(res.body) as T;
+  } catch {
+    throw new TwilioApiError(`Twilio answered ${res.status} with a body that is not JSON`, 'unknown', res.status, 'INVALID_RESPONSE');
+  }
+}
+
+/**
+ * POST Messages.json once. `params` keep their order and repeated names
+ * (one MediaUrl per URL). Rejects with TwilioApiError.
+ */
+export async function createMessage(credentials: TwilioCredentials, params: ReadonlyArray<readonly [string, string]>, deadline: number): Promise<TwilioMessage> {
+  const body = new URLSearchParams(params as Array<[string, string]>).toString();
+  const res = await exchange('POST', `/2010-04-01/Accounts/${credentials.accountSid}/Messages.json`, authorizationHeader(credentials), body, deadline);
+  if (res.status === 201 || res.status === 200) {
+    // A 2xx whose body we cannot read still created a message we cannot name.
+    return parseJson<TwilioMessage>(res);
+  }
+  throw classifyHttpError(res.status, res.body);
+}
+
+/** GET one page of Messages.json (a path with query, e.g. a next_page_uri). Any failure is retryable: reads change nothing. */
+export async function getMessagePage(credentials: TwilioCredentials, pathWithQuery: string, deadline: number): Promise<ListPage> {
+  let res: RawResponse;
+  try {
+    res = await exchange('GET', pathWithQuery, authorizationHeader(credentials), undefined, deadline);
+  } catch (err) {
+    throw err instanceof TwilioApiError ? new TwilioApiError(err.message, 'retryable', err.httpStatus, err.code) : err;
+  }
+  if (res.status !== 200) throw classifyHttpError(res.status, res.body);
+  const page = parseJson<Partial<ListPage>>(res);
+  return { messages: Array.isArray(page.messages) ? page.messages : [], next_page_uri: page.next_page_uri ?? null };
+}
+
+/** The first page of Messages.json filtered by `query` (To, From, DateSent>, PageSize...). */
+export function listMessages(credentials: TwilioCredentials, query: Readonly<Record<string, string>>, deadline: number): Promise<ListPage> {
+  return getMessagePage(credentials, `/2010-04-01/Accounts/${credentials.accountSid}/Messages.json?${new URLSearchParams(query as Record<string, string>)}`, deadline);
+}
+
+export interface RetryOptions {
+  /** Epoch ms by which every attempt, and the answer, must be over. */
+  readonly deadline: number;
+  /** Called before each retry (metrics, logs). */
+  readonly onRetry?: (error: TwilioApiError, attempt: number, delayMs: number) => void;
+  /** Backoff base and cap (ms). Full jitter: each wait is uniform in [0, min(cap, base × 2^attempt)]. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export interface CreateResult {
+  readonly message: TwilioMessage;
+  /** Attempts made, the successful one included. */
+  readonly attempts: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * createMessage with retries of the retryable failures (429, 5xx, connection
+ * failures before the request was written) while time remains before the
+ * deadline. Rejects with the last TwilioApiError: `retryable` when time ran
+ * out, `permanent` or `unknown` at once.
+ */
+export async function createMessageWithRetry(credentials: TwilioCredentials, params: ReadonlyArray<readonly [string, string]>, options: RetryOptions): Promise<CreateResult> {
+  const base = options.baseDelayMs ?? 100;
+  const cap = options.maxDelayMs ?? 3_000;
+  for (let attempt = 1; ; attempt++) {
+    if (options.deadline - Date.now() < MIN_ATTEMPT_MS) {
+      throw new TwilioApiError('not enough time left for a Twilio request', 'retryable', undefined, 'NO_TIME_LEFT');
+    }
+    try {
+      return { message: await createMessage(credentials, params, options.deadline), attempts: attempt };
+    } catch (err) {
+      if (!(err instanceof TwilioApiError) || err.kind !== 'retryable') throw err;
+      const delay = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      if (options.deadline - Date.now() - delay < MIN_ATTEMPT_MS) throw err;
+      options.onRetry?.(err, attempt, delay);
+      await sleep(delay);
+    }
+  }
+}
