@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { ConfigurationError, getCredentials, TwilioCredentials } from './credentials';
+import { ConfigurationError, forgetCredentials, getCredentials, TwilioCredentials } from './credentials';
 import { verifyTwilioSignature } from './twilio-signature';
 import { bodyText, emptyResponse, FormParams, header, MalformedRequestError, parseForm } from './webhook-request';
 
@@ -30,6 +30,16 @@ export interface WebhookGate {
 
 let urlMissingLogged = false;
 
+/** At most one forced re-read of the secret per interval: forged requests must not become Secrets Manager calls. */
+const CREDENTIALS_REFRESH_INTERVAL_MS = 60_000;
+let lastRefresh = Number.NEGATIVE_INFINITY;
+
+function mayRefreshCredentials(now: number = Date.now()): boolean {
+  if (now - lastRefresh < CREDENTIALS_REFRESH_INTERVAL_MS) return false;
+  lastRefresh = now;
+  return true;
+}
+
 export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: WebhookGate): Promise<WebhookAuthResult> {
   const { logger, metrics } = gate;
   let params: FormParams;
@@ -41,7 +51,8 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
     return { ok: false, response: emptyResponse(400) };
   }
 
-  if (!gate.url) {
+  const url = gate.url;
+  if (!url) {
     metrics.addMetric(METRIC.CONFIGURATION_ERRORS, MetricUnit.Count, 1);
     if (!urlMissingLogged) logger.error('configuration error', { reason: `${gate.urlVariable} is not set` });
     urlMissingLogged = true;
@@ -62,14 +73,26 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
     return { ok: false, response: emptyResponse(502) };
   }
 
-  const valid = verifyTwilioSignature({
-    signature: header(event, 'X-Twilio-Signature'),
-    settings: header(event, 'X-Twilio-Webhooks-Signature-Settings'),
-    url: gate.url,
-    params,
-    authToken: credentials.authToken,
-    webhookSigningKeys: credentials.webhookSigningKeys,
-  });
+  const check = (creds: TwilioCredentials) =>
+    verifyTwilioSignature({
+      signature: header(event, 'X-Twilio-Signature'),
+      settings: header(event, 'X-Twilio-Webhooks-Signature-Settings'),
+      url,
+      params,
+      authToken: creds.authToken,
+      webhookSigningKeys: creds.webhookSigningKeys,
+    });
+  let valid = check(credentials);
+  if (!valid && mayRefreshCredentials()) {
+    // After an auth token rotation Twilio signs with the new token at once, and
+    // does not retry a 403: read the secret again rather than wait out the cache.
+    forgetCredentials();
+    try {
+      valid = check(await getCredentials());
+    } catch {
+      valid = false;
+    }
+  }
   if (!valid) {
     metrics.addMetric(METRIC.CALLBACK_REJECTED, MetricUnit.Count, 1);
     logger.warn('webhook signature rejected', {
