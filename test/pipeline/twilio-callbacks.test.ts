@@ -1,0 +1,129 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import twilio from 'twilio';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
+import { createPrng } from './prng';
+import { CallbackDriver, postForm, sendInbound, startCallbackDriver } from './twilio-callbacks';
+
+const ACCOUNT = `AC${'a1'.repeat(16)}`;
+const TOKEN = 'test-auth-token-1234';
+
+let fake: FakeTwilio;
+let bridge: ApiGatewayBridge;
+let driver: CallbackDriver | undefined;
+/** What the status endpoint received, decoded, with whether twilio's own validator accepts it. */
+let received: Array<{ params: Record<string, string>; token: string | undefined; valid: boolean }>;
+let failFirstAttempt: boolean;
+
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+  bridge = await startApiGatewayBridge();
+  const seenTokens = new Set<string>();
+  const endpoint = (resource: string) => async (event: APIGatewayProxyEvent) => {
+    const params = Object.fromEntries(new URLSearchParams(event.body ?? ''));
+    const valid = twilio.validateRequest(TOKEN, event.headers['X-Twilio-Signature'] ?? '', bridge.urlOf(resource), params);
+    const token = event.headers['I-Twilio-Idempotency-Token'];
+    received.push({ params, token, valid });
+    if (failFirstAttempt && token && !seenTokens.has(token)) {
+      seenTokens.add(token);
+      return { statusCode: 502, body: '' };
+    }
+    return { statusCode: 200, body: '' };
+  };
+  bridge.route({ resource: '/status', invoke: endpoint('/status') });
+  bridge.route({ resource: '/inbound', invoke: endpoint('/inbound') });
+});
+beforeEach(() => {
+  received = [];
+  failFirstAttempt = false;
+  fake.reset();
+});
+afterEach(() => {
+  driver?.stop();
+  driver = undefined;
+});
+afterAll(async () => {
+  await bridge.close();
+  await fake.close();
+});
+
+async function createMessage(to: string, from = '+15550001000') {
+  const form = new URLSearchParams({ To: to, From: from, Body: 'hello', StatusCallback: bridge.urlOf('/status') });
+  const res = await postForm(`${fake.url}/2010-04-01/Accounts/${ACCOUNT}/Messages.json`, form.toString(), {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Authorization: `Basic ${Buffer.from(`${ACCOUNT}:secret`).toString('base64')}`,
+  });
+  expect(res.status).toBe(201);
+  return JSON.parse(res.body) as { sid: string };
+}
+
+const statusesOf = (sid: string) => received.filter((r) => r.params.MessageSid === sid).map((r) => r.params.MessageStatus);
+
+test('a delivered SMS reports queued → sent → delivered, signed as Twilio signs, with Twilio\'s parameters', async () => {
+  driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(1) });
+  const { sid } = await createMessage('+15550001111');
+  await driver.settled(10_000);
+  expect(statusesOf(sid)).toEqual(['queued', 'sent', 'delivered']);
+  expect(received.every((r) => r.valid)).toBe(true);
+  expect(new Set(received.map((r) => r.token)).size).toBe(3);
+  expect(received[2].params).toMatchObject({ MessageSid: sid, SmsSid: sid, SmsStatus: 'delivered', AccountSid: ACCOUNT, To: '+15550001111', From: '+15550001000', ApiVersion: '2010-04-01' });
+  expect(received[2].params.RawDlrDoneDate).toMatch(/^\d{10}$/);
+  expect(driver.fates.get(sid)).toEqual({ final: 'delivered', channel: 'sms' });
+  // Twilio's API view follows the callbacks.
+  expect(fake.messages.get(sid)?.status).toBe('delivered');
+});
+
+test('numbers ending in 7 end undelivered with 30003, in 8 failed with 30008; WhatsApp ends read', async () => {
+  driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(2) });
+  const u = await createMessage('+15550001117');
+  const f = await createMessage('+15550001118');
+  const w = await createMessage('whatsapp:+15550001119', 'whatsapp:+15550001000');
+  await driver.settled(10_000);
+  expect(statusesOf(u.sid)).toEqual(['queued', 'sent', 'undelivered']);
+  expect(statusesOf(f.sid)).toEqual(['queued', 'failed']);
+  expect(statusesOf(w.sid)).toEqual(['queued', 'sent', 'delivered', 'read']);
+  const last = (sid: string) => received.filter((r) => r.params.MessageSid === sid).at(-1)!.params;
+  expect(last(u.sid)).toMatchObject({ ErrorCode: '30003', ChannelStatusMessage: 'Unreachable destination handset' });
+  expect(last(f.sid)).toMatchObject({ ErrorCode: '30008' });
+  expect(last(w.sid)).toMatchObject({ ChannelPrefix: 'whatsapp', To: 'whatsapp:+15550001119' });
+  expect(received.every((r) => r.valid)).toBe(true);
+});
+
+test('a 5xx answer is retried with the same idempotency token', async () => {
+  failFirstAttempt = true;
+  driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5 });
+  const { sid } = await createMessage('+15550002222');
+  await driver.settled(10_000);
+  expect(statusesOf(sid).sort()).toEqual(['delivered', 'delivered', 'queued', 'queued', 'sent', 'sent']);
+  const byToken = new Map<string, number>();
+  for (const r of received) byToken.set(r.token!, (byToken.get(r.token!) ?? 0) + 1);
+  expect([...byToken.values()]).toEqual([2, 2, 2]);
+  expect(driver.posts.filter((p) => p.attempt === 2).every((p) => p.answer === 200)).toBe(true);
+  expect(driver.abandoned).toEqual([]);
+});
+
+test('duplicates repeat an event with its token; reordering and early callbacks change the arrival order', async () => {
+  driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(4), duplicateProbability: 1, reorderProbability: 1, earlyProbability: 1 });
+  const sids: string[] = [];
+  for (let i = 0; i < 8; i++) sids.push((await createMessage(`+1555000300${i === 7 ? 0 : i}`)).sid);
+  await driver.settled(10_000);
+  for (const sid of sids) {
+    const events = received.filter((r) => r.params.MessageSid === sid);
+    expect(events).toHaveLength(6);
+    expect(new Set(events.map((r) => r.token)).size).toBe(3);
+  }
+  const inOrder = sids.filter((sid) => {
+    const seen = [...new Set(statusesOf(sid))];
+    return seen.join() === 'queued,sent,delivered';
+  });
+  expect(inOrder.length).toBeLessThan(sids.length);
+});
+
+test('an inbound message is posted signed, with Twilio\'s inbound parameters', async () => {
+  const res = await sendInbound(bridge.urlOf('/inbound'), TOKEN, { accountSid: ACCOUNT, from: '+15550004444', to: '+15550001000', body: 'ACK', mediaUrls: ['https://example.com/a.jpg'] });
+  expect(res.status).toBe(200);
+  expect(received).toHaveLength(1);
+  expect(received[0].valid).toBe(true);
+  expect(received[0].params).toMatchObject({ Body: 'ACK', From: '+15550004444', To: '+15550001000', NumMedia: '1', MediaUrl0: 'https://example.com/a.jpg', SmsStatus: 'received', AccountSid: ACCOUNT });
+  expect(received[0].params.MessageSid).toMatch(/^SM[0-9a-f]{32}$/);
+});

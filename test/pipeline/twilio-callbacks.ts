@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import type { FakeMessage, FakeTwilio } from '../support/fake-twilio';
+import { twilioFormBody, twilioWebhookHeaders, TwilioParams } from '../support/twilio-sign';
+import { createPrng, Prng } from './prng';
+
+/**
+ * Twilio's side of the webhooks: after the fake Twilio creates a message, the
+ * driver posts its status callbacks to the message's StatusCallback URL as
+ * Twilio does (form-encoded, signed with the auth token, an idempotency token
+ * per event), in the order Twilio would, or not (delays, duplicates,
+ * reordering, a callback that beats the sender's own write), retrying an
+ * event that got a 5xx or no answer. It also posts inbound messages.
+ */
+export interface MessageFate {
+  /** The last status: delivered (read for WhatsApp when `read`), undelivered or failed. */
+  readonly final: 'delivered' | 'read' | 'undelivered' | 'failed';
+  /** Twilio error code for undelivered / failed (30003 Unreachable, 30008 Unknown error, ...). */
+  readonly errorCode?: number;
+}
+
+export interface CallbackDriverOptions {
+  readonly accountSid: string;
+  /** The account's primary auth token (Twilio signs with it). A function: read at each post. */
+  readonly authToken: string | (() => string);
+  readonly random?: Prng;
+  /** What happens to a message. Default: `defaultFate` (number ending in 7 undelivered, 8 failed; WhatsApp read). */
+  readonly fate?: (message: FakeMessage) => MessageFate;
+  /** Delay before each callback, in ms: [min, max]. Default [2, 20]. */
+  readonly delayMs?: readonly [number, number];
+  /** Probability that an event is posted twice (same idempotency token). Default 0. */
+  readonly duplicateProbability?: number;
+  /** Probability that a message's callbacks are posted in a shuffled order. Default 0. */
+  readonly reorderProbability?: number;
+  /** Probability that a message's first callback is posted at once, before the API answer reaches the sender. Default 0. */
+  readonly earlyProbability?: number;
+  /** Attempts per event when the answer is a 5xx or the connection fails. Default 4. */
+  readonly maxAttempts?: number;
+  /** Back-off between attempts, ms. Default 50. */
+  readonly retryDelayMs?: number;
+  /** Keep every posted callback in `posts` (default true; the benchmark turns it off). */
+  readonly record?: boolean;
+}
+
+export interface CallbackPost {
+  readonly sid: string;
+  readonly status: string;
+  readonly token: string;
+  readonly attempt: number;
+  /** HTTP status, or 0 when the connection failed. */
+  readonly answer: number;
+}
+
+export interface CallbackDriver {
+  /** The fate decided for each message, by SID. */
+  readonly fates: Map<string, MessageFate & { channel: 'sms' | 'whatsapp' }>;
+  readonly posts: CallbackPost[];
+  /** Events Twilio gave up on (every attempt failed). */
+  readonly abandoned: CallbackPost[];
+  /** Callbacks scheduled or in flight. */
+  readonly pending: number;
+  /** Resolves when no callback is scheduled or in flight. */
+  settled(timeoutMs?: number): Promise<void>;
+  /** Stops listening for new messages and cancels scheduled callbacks. */
+  stop(): void;
+}
+
+export const TWILIO_USER_AGENT = 'TwilioProxy/1.1';
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** Posts a form to a URL; resolves with the HTTP status and body (status 0 when the connection failed). */
+export function postForm(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'User-Agent': TWILIO_USER_AGENT, ...headers, 'Content-Length': String(Buffer.byteLength(body)) } });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', () => resolve({ status: 0, body: '', headers: {} }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '', headers: {} }));
+    req.end(body);
+  });
+}
+
+/** A signed Twilio webhook post (X-Twilio-Signature over `url` and `params`). */
+export function postSigned(url: string, params: TwilioParams, authToken: string, extraHeaders: Record<string, string> = {}) {
+  return postForm(url, twilioFormBody(params), { ...twilioWebhookHeaders(authToken, url, params), ...extraHeaders });
+}
+
+/** Recipients ending in 7 are unreachable (30003), in 8 fail (30008); WhatsApp messages end read. */
+export function defaultFate(message: FakeMessage): MessageFate {
+  const to = message.to;
+  if (to.endsWith('7')) return { final: 'undelivered', errorCode: 30003 };
+  if (to.endsWith('8')) return { final: 'failed', errorCode: 30008 };
+  return { final: to.startsWith('whatsapp:') ? 'read' : 'delivered' };
+}
+
+const CHANNEL_MESSAGES: Record<number, string> = {
+  30003: 'Unreachable destination handset',
+  30008: 'Unknown error',
+  30005: 'Unknown destination handset',
+  30006: 'Landline or unreachable carrier',
+};
+
+/** The statuses Twilio reports for a message meeting `fate`, in order. */
+export function statusSequence(first: string, fate: MessageFate): string[] {
+  const start = first === 'accepted' ? ['accepted', 'queued'] : ['queued'];
+  if (fate.final === 'failed') return [...start, 'failed'];
+  if (fate.final === 'undelivered') return [...start, 'sent', 'undelivered'];
+  if (fate.final === 'read') return [...start, 'sent', 'delivered', 'read'];
+  return [...start, 'sent', 'delivered'];
+}
+
+function rawDlrDoneDate(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(date.getUTCFullYear() % 100)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}${p(date.getUTCHours())}${p(date.getUTCMinutes())}`;
+}
+
+/** The parameters of one status callback, as Twilio posts them. */
+export function statusCallbackParams(message: FakeMessage, status: string, fate: MessageFate): Array<[string, string]> {
+  const whatsapp = message.to.startsWith('whatsapp:');
+  const params: Array<[string, string]> = [];
+  if (fate.errorCode !== undefined && (status === 'failed' || status === 'undelivered')) params.push(['ErrorCode', String(fate.errorCode)]);
+  params.push(['SmsSid', message.sid], ['SmsStatus', status], ['MessageStatus', status], ['To', message.to]);
+  if (message.messagingServiceSid) params.push(['MessagingServiceSid', message.messagingServiceSid]);
+  params.push(['MessageSid', message.sid], ['AccountSid', message.accountSid]);
+  params.push(['From', message.from ?? (whatsapp ? 'whatsapp:+15550000000' : '+15550000000')]);
+  params.push(['ApiVersion', '2010-04-01']);
+  if (whatsapp) params.push(['ChannelPrefix', 'whatsapp'], ['ChannelInstallSid', 'XE' + '0'.repeat(32)], ['ChannelToAddress', message.to.slice('whatsapp:'.length)]);
+  if (fate.errorCode !== undefined && (status === 'failed' || status === 'undelivered')) {
+    params.push(['ChannelStatusMessage', CHANNEL_MESSAGES[fate.errorCode] ?? 'Message delivery failed']);
+  }
+  if (!whatsapp && (status === 'delivered' || status === 'undelivered')) params.push(['RawDlrDoneDate', rawDlrDoneDate(new Date())]);
+  return params;
+}
+
+export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverOptions): CallbackDriver {
+  const random = options.random ?? createPrng(2);
+  const [minDelay, maxDelay] = options.delayMs ?? [2, 20];
+  const maxAttempts = options.maxAttempts ?? 4;
+  const retryDelayMs = options.retryDelayMs ?? 50;
+  const record = options.record ?? true;
+  const fates: CallbackDriver['fates'] = new Map();
+  const posts: CallbackPost[] = [];
+  const abandoned: CallbackPost[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters: Array<() => void> = [];
+  let pending = 0;
+  let stopped = false;
+
+  const token = () => (typeof options.authToken === 'function' ? options.authToken() : options.authToken);
+  const done = () => {
+    pending--;
+    if (pending === 0) while (waiters.length > 0) waiters.shift()!();
+  };
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+
+  async function deliver(message: FakeMessage, status: string, fate: MessageFate, idempotencyToken: string, attempt = 1): Promise<void> {
+    const url = message.statusCallback!;
+    const params = statusCallbackParams(message, status, fate);
+    const res = await postSigned(url, params, token(), { 'I-Twilio-Idempotency-Token': idempotencyToken });
+    const post = { sid: message.sid, status, token: idempotencyToken, attempt, answer: res.status };
+    if (record) posts.push(post);
+    if ((res.status === 0 || res.status >= 500) && !stopped) {
+      if (attempt < maxAttempts) {
+        pending++;
+        later(retryDelayMs * attempt, () => void deliver(message, status, fate, idempotencyToken, attempt + 1).finally(done));
+      } else abandoned.push(post);
+    }
+  }
+
+  function schedule(message: FakeMessage, status: string, fate: MessageFate, delay: number) {
+    const idempotencyToken = `${message.accountSid}-${randomBytes(16).toString('hex')}`;
+    const copies = random.chance(options.duplicateProbability ?? 0) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      pending++;
+      later(delay + i * random.int(minDelay, maxDelay), () => {
+        // Twilio's own view moves too, so the API's GETs agree with the callbacks.
+        if (i === 0) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
+        void deliver(message, status, fate, idempotencyToken).finally(done);
+      });
+    }
+  }
+
+  const unsubscribe = twilio.onMessageCreated((message) => {
+    if (stopped || !message.statusCallback) return;
+    const fate = (options.fate ?? defaultFate)(message);
+    const whatsapp = message.to.startsWith('whatsapp:');
+    fates.set(message.sid, { ...fate, channel: whatsapp ? 'whatsapp' : 'sms' });
+    const statuses = statusSequence(message.status, fate);
+    const delays: number[] = [];
+    let at = 0;
+    for (let i = 0; i < statuses.length; i++) {
+      at += random.int(minDelay, maxDelay);
+      delays.push(at);
+    }
+    if (random.chance(options.reorderProbability ?? 0)) random.shuffle(delays);
+    if (random.chance(options.earlyProbability ?? 0)) delays[0] = 0;
+    statuses.forEach((status, i) => schedule(message, status, fate, delays[i]));
+  });
+
+  return {
+    fates,
+    posts,
+    abandoned,
+    get pending() {
+      return pending;
+    },
+    settled(timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        if (pending === 0) return resolve();
+        const timer = setTimeout(() => reject(new Error(`status callbacks not settled after ${timeoutMs} ms: ${pending} pending`)), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    stop() {
+      stopped = true;
+      unsubscribe();
+      for (const timer of timers) clearTimeout(timer);
+      pending -= timers.size;
+      timers.clear();
+      if (pending <= 0) {
+        pending = 0;
+        while (waiters.length > 0) waiters.shift()!();
+      }
+    },
+  };
+}
+
+/** An inbound message as Twilio posts it to the number's messaging webhook. */
+export interface InboundMessageInput {
+  readonly accountSid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly body: string;
+  readonly mediaUrls?: readonly string[];
+  /** Default: a fresh SM… SID. */
+  readonly messageSid?: string;
+}
+
+export function inboundParams(input: InboundMessageInput): Array<[string, string]> {
+  const sid = input.messageSid ?? `SM${randomBytes(16).toString('hex')}`;
+  const whatsapp = input.from.startsWith('whatsapp:');
+  const media = input.mediaUrls ?? [];
+  const params: Array<[string, string]> = [
+    ['ToCountry', 'US'],
+    ['ToState', 'CA'],
+    ['SmsMessageSid', sid],
+    ['NumMedia', String(media.length)],
+    ['ToCity', ''],
+    ['FromZip', ''],
+    ['SmsSid', sid],
+    ['FromState', 'CA'],
+    ['SmsStatus', 'received'],
+    ['FromCity', ''],
+    ['Body', input.body],
+    ['FromCountry', 'US'],
+    ['To', input.to],
+    ['ToZip', ''],
+    ['NumSegments', '1'],
+    ['MessageSid', sid],
+    ['AccountSid', input.accountSid],
+    ['From', input.from],
+    ['ApiVersion', '2010-04-01'],
+  ];
+  media.forEach((url, i) => params.push([`MediaUrl${i}`, url], [`MediaContentType${i}`, 'image/jpeg']));
+  if (whatsapp) params.push(['ProfileName', 'On-call'], ['WaId', input.from.replace(/^whatsapp:\+/, '')]);
+  return params;
+}
+
+/** Posts a signed inbound message to `url` (the INBOUND_URL). */
+export function sendInbound(url: string, authToken: string, input: InboundMessageInput) {
+  return postSigned(url, inboundParams(input), authToken);
+}
