@@ -193,13 +193,13 @@ function render(a: All): string {
     `| 1 | Sender zipped asset | ${sender ? `${formatBytes(sender.zippedBytes)} vs reference ${reference ? formatBytes(reference.zippedBytes) : 'n/a'}` : 'n/a'} | (none) | |`,
   );
   L.push(
-    `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax} (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')})` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbCallsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
+    `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax} (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')})${w.batchFailures ? `; ⚠ ${w.batchFailures} of ${w.sender.n} invocations reported batch item failures, figures not valid` : ''}` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbCallsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
   );
   L.push(
     `| 2 | Warm time per message | ${w ? `${w.sender.median.toFixed(2)} ms vs bare Twilio POST ${w.bare.median.toFixed(2)} ms (overhead ${(w.sender.median - w.bare.median).toFixed(2)} ms${w.reference ? `; twilio-SDK reference ${w.reference.median.toFixed(2)} ms` : ''})` : 'n/a'} | (none) | |`,
   );
   L.push(
-    `| 3 | Fan-out, 100 recipients, 100 ms per request | ${f ? `${f.wall.median.toFixed(0)} ms vs ideal ${f.idealMs} ms = **${f.ratio.toFixed(2)}×** (concurrency ${f.concurrency}, max in flight ${f.maxInFlight})` : failure('fan-out', a.fanOut.error)} | ≤ 1.3× ideal | ${verdict(f ? f.ratio <= 1.3 && f.maxInFlight <= f.concurrency && f.postsPerRun.median === f.recipients : undefined)} |`,
+    `| 3 | Fan-out, 100 recipients, 100 ms per request | ${f ? `${f.wall.median.toFixed(0)} ms vs ideal ${f.idealMs} ms = **${f.ratio.toFixed(2)}×** (concurrency ${f.concurrency}, max in flight ${f.maxInFlight})${f.batchFailures ? `; ⚠ ${f.batchFailures} batch item failures` : ''}` : failure('fan-out', a.fanOut.error)} | ≤ 1.3× ideal | ${verdict(f ? f.ratio <= 1.3 && f.maxInFlight <= f.concurrency && f.postsPerRun.median === f.recipients : undefined)} |`,
   );
   L.push(
     `| 4 | Status callback: DynamoDB calls per callback | ${cb ? `median ${cb.ddbCalls.median}, max ${cb.ddbCallsMax} (${Object.entries(cb.ddbOpsPerCallback).map(([op, n]) => `${op} ${n}`).join(', ')}); handler ${cb.time.median.toFixed(2)} ms` : failure('status callback', a.callback.error)} | one write | ${verdict(cb ? cb.ddbCallsMax === 1 && cbWrites === 1 && Object.keys(cb.httpStatuses).every((s) => s.startsWith('2')) : undefined)} |`,

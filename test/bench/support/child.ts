@@ -62,6 +62,7 @@ export function scenarioMain<T extends object>(body: () => Promise<T>): void {
 }
 
 const realStdoutWrite = process.stdout.write.bind(process.stdout);
+const realStderrWrite = process.stderr.write.bind(process.stderr);
 
 /**
  * Swallows what the handlers log (Powertools JSON logs and EMF metrics go to
@@ -74,6 +75,7 @@ export function captureLogs(): { bytes(): number; lines(): number; reset(): void
     const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
     bytes += Buffer.byteLength(text);
     lines += text.split('\n').filter((l) => l.length > 0).length;
+    if (process.env.BENCH_SHOW_LOGS === '1') realStderrWrite(text);
     return true;
   };
   (process.stdout as unknown as { write: (c: unknown) => boolean }).write = count;
