@@ -201,6 +201,17 @@ export interface TwilioMessagingProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
 
   /**
+   * Write the webhook API's access logs to a log group of the construct. API Gateway
+   * writes them only when the account has a CloudWatch Logs role set for API Gateway
+   * in this region (one per account and region, which this construct does not
+   * create); deployment fails otherwise with "CloudWatch Logs role ARN must be set in
+   * account settings to enable logging". Turn this off in an account without that role.
+   *
+   * @default true
+   */
+  readonly apiAccessLogging?: boolean;
+
+  /**
    * Steady-state requests per second the webhook API accepts.
    *
    * @default 50
@@ -392,7 +403,8 @@ export class TwilioMessaging extends Construct {
     }
 
     // --- Webhook API and URLs --------------------------------------------------------
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
+    const accessLogs =
+      props.apiAccessLogging === false ? undefined : new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
     const api = new apigateway.RestApi(this, 'Api', {
       restApiName: this.serviceName,
       description: `Twilio webhooks of ${this.node.path}`,
@@ -403,8 +415,12 @@ export class TwilioMessaging extends Construct {
         stageName: STAGE_NAME,
         throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
         throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
-        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        ...(accessLogs
+          ? {
+              accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+              accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+            }
+          : {}),
       },
     });
     this.api = api;
@@ -690,9 +706,15 @@ export class TwilioMessaging extends Construct {
       },
       {
         id: 'AwsSolutions-APIG6',
-        reason: 'Access logs go to a log group of the construct with retention; execution logs would go to an API Gateway-owned log group without retention and need the account-wide API Gateway logging role, which a library should not create.',
+        reason: 'Access logs go to a log group of the construct with retention; execution logs would go to an API Gateway-owned log group without retention and, at INFO level, hold phone numbers. The handlers log every request they process.',
       },
     );
+    if (props.apiAccessLogging === false) {
+      Validations.of(api).acknowledge({
+        id: 'AwsSolutions-APIG1',
+        reason: 'Access logging was turned off (apiAccessLogging: false) because the account has no API Gateway CloudWatch Logs role; the handlers still log every request they process.',
+      });
+    }
     // sns:Publish to a topic under a customer-managed key needs kms:GenerateDataKey*
     // (GenerateDataKey and GenerateDataKeyWithoutPlaintext), on that one key only.
     Validations.of(this.inboundFunction.role!).acknowledge({

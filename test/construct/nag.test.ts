@@ -21,6 +21,10 @@ test('default configuration: no unacknowledged AwsSolutions finding', () => {
   expect(findings()).toEqual([]);
 });
 
+test('without API access logs: still none (the choice is acknowledged)', () => {
+  expect(findings(() => ({ apiAccessLogging: false }))).toEqual([]);
+});
+
 test('with a VPC, alarms and an existing table under its own key: still none', () => {
   expect(
     findings((stack) => ({

@@ -234,3 +234,10 @@ test('two instances in one stack keep separate metric dimensions and resources',
   template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
   expect(actionsOfRole(template, 'OncallSenderRole')).toEqual(actionsOfRole(template, 'BusinessSenderRole'));
 });
+
+test('apiAccessLogging false: no access log group and no access log setting on the stage', () => {
+  const { template } = synth({ apiAccessLogging: false });
+  expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.startsWith('AlertsApiAccessLogs'))).toEqual([]);
+  const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+  expect(stage.Properties.AccessLogSetting).toBeUndefined();
+});
