@@ -30,7 +30,8 @@ const WEBHOOK_TIMEOUT = Duration.seconds(10);
 /** Properties of {@link TwilioMessaging}. */
 export interface TwilioMessagingProps {
   /**
-   * The SMS/MMS sender: a Twilio phone number in E.164 (`+15551234567`) or a short code.
+   * The SMS/MMS sender: a Twilio phone number in E.164 (`+15551234567`) or an
+   * alphanumeric sender ID (where the destination country allows one; it cannot receive replies).
    * Give exactly one of `from` and `messagingServiceSid`.
    *
    * @default - none; `messagingServiceSid` must be given

@@ -5,7 +5,8 @@ import { Token } from 'aws-cdk-lib';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 const WHATSAPP = /^whatsapp:\+[1-9]\d{1,14}$/;
-const SHORT_CODE = /^\d{5,6}$/;
+/** Alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter (the sender accepts the same). */
+const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
 const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
 
@@ -32,8 +33,8 @@ export function checkRecipient(prop: string, address: string): void {
 
 export function checkFrom(from: string): void {
   if (unresolved(from)) return;
-  if (!E164.test(from) && !SHORT_CODE.test(from)) {
-    fail(`from is "${from}", which is neither an E.164 number (e.g. +15551234567) nor a 5- or 6-digit short code`);
+  if (!E164.test(from) && !ALPHANUMERIC_SENDER_ID.test(from)) {
+    fail(`from is "${from}", which is neither an E.164 number (e.g. +15551234567) nor an alphanumeric sender ID (1 to 11 letters, digits, spaces)`);
   }
 }
 

@@ -15,7 +15,8 @@ describe('synth-time errors name the bad value', () => {
   test.each<[string, Partial<TwilioMessagingProps>, Partial<TwilioMessagingProps> | undefined, RegExp]>([
     ['neither from nor messagingServiceSid', {}, { defaultRecipients: ['+15005550001'] }, /exactly one of from .* and messagingServiceSid .*neither/],
     ['both from and messagingServiceSid', { messagingServiceSid: `MG${HEX32}` }, undefined, /exactly one of from \("\+15005550006"\) and messagingServiceSid \("MG0123/],
-    ['from not E.164', { from: '5005550006' }, undefined, /from is "5005550006"/],
+    ['from not E.164', { from: '5005550006' }, undefined, /from is "5005550006", which is neither an E.164 number .* nor an alphanumeric sender ID/],
+    ['from an over-long sender ID', { from: 'AcmeAlerting1' }, undefined, /from is "AcmeAlerting1"/],
     ['from with a leading zero', { from: '+05005550006' }, undefined, /from is "\+05005550006"/],
     ['from too long', { from: '+1234567890123456' }, undefined, /from is "\+1234567890123456"/],
     ['messagingServiceSid malformed', { messagingServiceSid: 'MG123' }, { defaultRecipients: ['+15005550001'] }, /messagingServiceSid is "MG123", which is not MG followed by 32 hex digits/],
@@ -53,13 +54,13 @@ describe('synth-time errors name the bad value', () => {
   });
 
   test('errors carry the construct name so they are recognisable in a large app', () => {
-    expect(() => construct({ from: 'nope' })).toThrow(/^TwilioMessaging: /);
+    expect(() => construct({ from: '+1-555' })).toThrow(/^TwilioMessaging: /);
   });
 });
 
 describe('valid edge values pass', () => {
   test.each<[string, Partial<TwilioMessagingProps>, Partial<TwilioMessagingProps> | undefined]>([
-    ['a short code as from', { from: '89898' }, undefined],
+    ['an alphanumeric sender ID as from', { from: 'Acme Ops' }, undefined],
     ['a messaging service instead of from', { messagingServiceSid: `MG${HEX32}` }, { defaultRecipients: ['+15005550001'] }],
     ['WhatsApp recipients with whatsappFrom and a template', { whatsappFrom: 'whatsapp:+15005550006', whatsappContentSid: `HX${HEX32}`, defaultRecipients: ['+15005550001', 'whatsapp:+15005550001'] }, undefined],
     ['empty defaults with allowed recipients', { defaultRecipients: [], allowedRecipients: ['+15005550001'] }, undefined],
