@@ -85,6 +85,8 @@ export function checkHttpsBaseUrl(prop: string, url: string): void {
   }
   if (parsed.protocol !== 'https:') fail(`${prop} is "${url}"; Twilio webhooks must use https://`);
   if (parsed.search || parsed.hash) fail(`${prop} is "${url}"; it must not carry a query or fragment`);
+  // The sender refuses such a StatusCallback: Twilio rejects URLs with underscores.
+  if (url.includes('_')) fail(`${prop} is "${url}"; Twilio rejects callback URLs that contain an underscore`);
 }
 
 export interface SenderIdentityInput {

@@ -44,6 +44,7 @@ describe('synth-time errors name the bad value', () => {
     ['secretCacheTtl 2 h', { secretCacheTtl: Duration.hours(2) }, undefined, /secretCacheTtl is 7200 seconds; it must be from 0 to 3600/],
     ['publicCallbackBaseUrl over http', { publicCallbackBaseUrl: 'http://hooks.example.com' }, undefined, /publicCallbackBaseUrl is "http:\/\/hooks.example.com"; Twilio webhooks must use https/],
     ['publicCallbackBaseUrl not a URL', { publicCallbackBaseUrl: 'hooks.example.com' }, undefined, /publicCallbackBaseUrl is "hooks.example.com", which is not a URL/],
+    ['publicCallbackBaseUrl with an underscore', { publicCallbackBaseUrl: 'https://hooks.example.com/twilio_hooks' }, undefined, /"https:\/\/hooks.example.com\/twilio_hooks"; Twilio rejects callback URLs that contain an underscore/],
     ['publicCallbackBaseUrl with a query', { publicCallbackBaseUrl: 'https://hooks.example.com/?a=1' }, undefined, /must not carry a query/],
   ])('%s', (_name, props, base, message) => {
     expect(() => construct(props, base)).toThrow(message);
