@@ -60,6 +60,13 @@ function toClaim(item: Record<string, AttributeValue>): Claim {
   };
 }
 
+/** Every `#name` in the expressions stands for the attribute `name` (DynamoDB reserves many plain words: state, status, ...). */
+function namesIn(...expressions: string[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const e of expressions) for (const [, name] of e.matchAll(/#(\w+)/g)) names[`#${name}`] = name;
+  return names;
+}
+
 function isConditionFailure(err: unknown): err is ConditionalCheckFailedException {
   return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
@@ -91,7 +98,8 @@ export class ClaimStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(id)',
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': 'id' },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -106,15 +114,16 @@ export class ClaimStore {
   }
 
   /** Runs a claim update guarded by the lease the caller holds; false when someone else changed the claim first. */
-  private async guarded(claim: Claim, update: string, values: Record<string, AttributeValue>, now: number, extraCondition = ''): Promise<Record<string, AttributeValue> | false> {
+  private async guarded(claim: Claim, update: string, values: Record<string, AttributeValue>, now: number): Promise<Record<string, AttributeValue> | false> {
     try {
+      const condition = '#state = :pending AND #leaseUntil = :heldLease';
       const out = await this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(claim.id) },
           UpdateExpression: update,
-          ConditionExpression: `#state = :pending AND leaseUntil = :heldLease${extraCondition}`,
-          ExpressionAttributeNames: { '#state': 'state' },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesIn(update, condition),
           ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil), ':now': s(new Date(now).toISOString()), ...values },
           ReturnValues: 'ALL_NEW',
         }),
@@ -128,7 +137,7 @@ export class ClaimStore {
 
   /** Takes over a pending claim whose lease expired; undefined when another invocation got there first. */
   async takeOver(claim: Claim, now: number, leaseMs: number): Promise<Claim | undefined> {
-    const out = await this.guarded(claim, 'SET leaseUntil = :lease, updatedAt = :now ADD attempts :one REMOVE outcome', { ':lease': n(now + leaseMs), ':one': n(1) }, now);
+    const out = await this.guarded(claim, 'SET #leaseUntil = :lease, #updatedAt = :now ADD #attempts :one REMOVE #outcome', { ':lease': n(now + leaseMs), ':one': n(1) }, now);
     return out ? toClaim(out) : undefined;
   }
 
@@ -142,9 +151,9 @@ export class ClaimStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(claim.id) },
-          UpdateExpression: 'SET #state = :sent, messageSid = :sid, updatedAt = :now REMOVE outcome, reason',
-          ConditionExpression: 'attribute_exists(id) AND #state <> :sent',
-          ExpressionAttributeNames: { '#state': 'state' },
+          UpdateExpression: 'SET #state = :sent, #messageSid = :sid, #updatedAt = :now REMOVE #outcome, #reason',
+          ConditionExpression: 'attribute_exists(#id) AND #state <> :sent',
+          ExpressionAttributeNames: namesIn('#state #messageSid #updatedAt #outcome #reason #id'),
           ExpressionAttributeValues: { ':sent': s('sent'), ':sid': s(messageSid), ':now': s(new Date(now).toISOString()) },
         }),
       );
@@ -157,17 +166,17 @@ export class ClaimStore {
   async markFailed(claim: Claim, reason: string, errorCode: string | undefined, now: number): Promise<boolean> {
     const values: Record<string, AttributeValue> = { ':failed': s('failed'), ':reason': s(reason) };
     if (errorCode) values[':code'] = s(errorCode);
-    return (await this.guarded(claim, `SET #state = :failed, reason = :reason, updatedAt = :now${errorCode ? ', errorCode = :code' : ''}`, values, now)) !== false;
+    return (await this.guarded(claim, `SET #state = :failed, #reason = :reason, #updatedAt = :now${errorCode ? ', #errorCode = :code' : ''}`, values, now)) !== false;
   }
 
   /** Gives up deciding: an operator must check Twilio's log for this recipient. */
   async markUnknown(claim: Claim, reason: string, now: number): Promise<boolean> {
-    return (await this.guarded(claim, 'SET #state = :unknown, reason = :reason, updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now)) !== false;
+    return (await this.guarded(claim, 'SET #state = :unknown, #reason = :reason, #updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now)) !== false;
   }
 
   /** The request went out and no answer came: the claim stays pending until its lease ends, then a lookup decides. */
   async noteUnknownOutcome(claim: Claim, reason: string, now: number): Promise<void> {
-    await this.guarded(claim, 'SET outcome = :unknown, reason = :reason, updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now);
+    await this.guarded(claim, 'SET #outcome = :unknown, #reason = :reason, #updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now);
   }
 
   /**
@@ -183,8 +192,8 @@ export class ClaimStore {
           new DeleteItemCommand({
             TableName: this.tableName,
             Key: { id: s(claim.id) },
-            ConditionExpression: '#state = :pending AND leaseUntil = :heldLease',
-            ExpressionAttributeNames: { '#state': 'state' },
+            ConditionExpression: '#state = :pending AND #leaseUntil = :heldLease',
+            ExpressionAttributeNames: namesIn('#state #leaseUntil'),
             ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil) },
           }),
         );
@@ -193,12 +202,12 @@ export class ClaimStore {
       }
       return;
     }
-    await this.guarded(claim, 'SET leaseUntil = :expired, updatedAt = :now', { ':expired': n(now) }, now);
+    await this.guarded(claim, 'SET #leaseUntil = :expired, #updatedAt = :now', { ':expired': n(now) }, now);
   }
 
   /** Counts a lookup that could not decide; returns the new count, or undefined when the claim changed hands. */
   async addDoubt(claim: Claim, now: number): Promise<number | undefined> {
-    const out = await this.guarded(claim, 'SET updatedAt = :now ADD doubts :one', { ':one': n(1) }, now);
+    const out = await this.guarded(claim, 'SET #updatedAt = :now ADD #doubts :one', { ':one': n(1) }, now);
     return out ? toClaim(out).doubts : undefined;
   }
 
@@ -236,7 +245,7 @@ export class ClaimStore {
 
   private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
     try {
-      await this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(id)' }));
+      await this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } }));
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;

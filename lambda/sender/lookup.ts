@@ -66,7 +66,7 @@ export async function findSentMessage(
   candidates.sort((a, b) => createdAt(a) - createdAt(b));
   for (const m of candidates) {
     const { Item } = await db.send(
-      new GetItemCommand({ TableName: tableName, Key: { id: { S: m.sid } }, ProjectionExpression: 'notificationId', ConsistentRead: true }),
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: m.sid } }, ProjectionExpression: '#n', ExpressionAttributeNames: { '#n': 'notificationId' }, ConsistentRead: true }),
     );
     const owner = Item?.notificationId?.S;
     if (owner === undefined || owner === notificationId) return m;

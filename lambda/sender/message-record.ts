@@ -1,4 +1,5 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../lib/contract';
 import { expiresAt, KIND } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import type { Channel } from './message-params';
@@ -32,61 +33,49 @@ export interface AcceptedMessage {
  */
 export async function writeMessageRecord(db: DynamoDBClient, tableName: string, m: AcceptedMessage, now: number): Promise<number> {
   const iso = new Date(now).toISOString();
-  const names: Record<string, string> = { '#to': 'to', '#from': 'from', '#status': 'status' };
+  // Every attribute by placeholder: several of ours (status, segments, ...) are DynamoDB reserved words.
+  const fields: Array<[string, AttributeValue | undefined]> = [
+    ['kind', { S: KIND.MESSAGE }],
+    ['direction', { S: 'outbound-api' }],
+    ['to', { S: m.to }],
+    ['from', m.from !== undefined ? { S: m.from } : undefined],
+    ['messagingServiceSid', m.messagingServiceSid !== undefined ? { S: m.messagingServiceSid } : undefined],
+    ['channel', { S: m.channel }],
+    ['notificationId', { S: m.notificationId }],
+    ['alarmName', m.alarmName !== undefined ? { S: m.alarmName } : undefined],
+    // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds alarm notifications only.
+    [TABLE.ALERT_RECIPIENT_ATTRIBUTE, m.alarmName !== undefined ? { S: m.to } : undefined],
+    ['bodyPreview', { S: m.bodyPreview }],
+    ['segments', m.segments !== undefined && Number.isFinite(m.segments) ? { N: String(m.segments) } : undefined],
+    ['price', m.price ? { S: m.price } : undefined],
+    ['priceUnit', m.priceUnit ? { S: m.priceUnit } : undefined],
+    [TABLE.ALERT_SORT_ATTRIBUTE, { S: iso }],
+    ['updatedAt', { S: iso }],
+    [TABLE.TTL_ATTRIBUTE, { N: String(expiresAt(now)) }],
+  ];
+  const names: Record<string, string> = { '#createdAt': 'createdAt', '#history': 'history', '#historyKeys': 'historyKeys' };
   const values: Record<string, AttributeValue> = {
-    ':kind': { S: KIND.MESSAGE },
-    ':direction': { S: 'outbound-api' },
-    ':to': { S: m.to },
-    ':channel': { S: m.channel },
-    ':notificationId': { S: m.notificationId },
-    ':bodyPreview': { S: m.bodyPreview },
-    ':acceptedAt': { S: iso },
     ':now': { S: iso },
-    ':expiresAt': { N: String(expiresAt(now)) },
     ':history': { L: [{ M: { status: { S: m.status }, at: { S: iso }, source: { S: 'api' } } }] },
     ':empty': { L: [] },
     ':historyKey': { SS: [`api#${m.status}`] },
-    ':status': { S: m.status },
-    ':rank': { N: String(statusRank(m.status)) },
   };
-  const set = [
-    'kind = :kind',
-    'direction = :direction',
-    '#to = :to',
-    'channel = :channel',
-    'notificationId = :notificationId',
-    'bodyPreview = :bodyPreview',
-    'acceptedAt = :acceptedAt',
-    'createdAt = if_not_exists(createdAt, :now)',
-    'updatedAt = :now',
-    'expiresAt = :expiresAt',
-    'history = list_append(if_not_exists(history, :empty), :history)',
-  ];
-  const optional: Array<[string, string, AttributeValue | undefined]> = [
-    ['#from', ':from', m.from !== undefined ? { S: m.from } : undefined],
-    ['messagingServiceSid', ':messagingServiceSid', m.messagingServiceSid !== undefined ? { S: m.messagingServiceSid } : undefined],
-    ['alarmName', ':alarmName', m.alarmName !== undefined ? { S: m.alarmName } : undefined],
-    // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds alarm notifications only.
-    ['alertRecipient', ':to', m.alarmName !== undefined ? { S: m.to } : undefined],
-    ['segments', ':segments', m.segments !== undefined && Number.isFinite(m.segments) ? { N: String(m.segments) } : undefined],
-    ['price', ':price', m.price ? { S: m.price } : undefined],
-    ['priceUnit', ':priceUnit', m.priceUnit ? { S: m.priceUnit } : undefined],
-  ];
-  for (const [attr, placeholder, value] of optional) {
-    if (value === undefined) continue;
-    set.push(`${attr} = ${placeholder}`);
-    values[placeholder] = value;
-  }
+  const set = ['#createdAt = if_not_exists(#createdAt, :now)', '#history = list_append(if_not_exists(#history, :empty), :history)'];
+  fields.forEach(([attr, value], i) => {
+    if (value === undefined) return;
+    names[`#f${i}`] = attr;
+    values[`:f${i}`] = value;
+    set.push(`#f${i} = :f${i}`);
+  });
   const update = (withStatus: boolean) =>
     new UpdateItemCommand({
       TableName: tableName,
-      Key: { id: { S: m.sid } },
-      UpdateExpression: `SET ${[...set, ...(withStatus ? ['#status = :status', 'statusRank = :rank'] : [])].join(', ')} ADD historyKeys :historyKey`,
-      ...(withStatus ? { ConditionExpression: 'attribute_not_exists(statusRank) OR statusRank < :rank' } : {}),
-      ExpressionAttributeNames: withStatus ? names : { '#to': 'to', ...(m.from !== undefined ? { '#from': 'from' } : {}) },
-      ExpressionAttributeValues: withStatus ? values : Object.fromEntries(Object.entries(values).filter(([k]) => k !== ':status' && k !== ':rank')),
+      Key: { [TABLE.PARTITION_KEY]: { S: m.sid } },
+      UpdateExpression: `SET ${[...set, ...(withStatus ? ['#status = :status', '#statusRank = :rank'] : [])].join(', ')} ADD #historyKeys :historyKey`,
+      ...(withStatus ? { ConditionExpression: 'attribute_not_exists(#statusRank) OR #statusRank < :rank' } : {}),
+      ExpressionAttributeNames: withStatus ? { ...names, '#status': 'status', '#statusRank': 'statusRank' } : names,
+      ExpressionAttributeValues: withStatus ? { ...values, ':status': { S: m.status }, ':rank': { N: String(statusRank(m.status)) } } : values,
     });
-  if (m.from === undefined) delete names['#from'];
   try {
     await db.send(update(true));
     return 1;
