@@ -1,0 +1,107 @@
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { listen, LocalServer, readBody } from '../support/http';
+
+/**
+ * A pass-through in front of dynalite, so the pipeline can fault the DynamoDB
+ * API as one function sees it: answer 500s, or let a write land and then
+ * never answer it (the function crashes "right after the claim").
+ */
+export interface DynamoProxy extends LocalServer {
+  /** Write calls (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems) forwarded so far. */
+  readonly writes: number;
+  /** Calls by target (`GetItem`, `PutItem`, ...). */
+  readonly calls: Map<string, number>;
+  /** The next `n` calls (of `targets`, default any) get 500 InternalServerError without reaching the table. */
+  failNext(n: number, targets?: readonly string[]): void;
+  /**
+   * The next write whose JSON body satisfies `match` is applied to the table,
+   * but its answer, and every answer after it, is held back until `whenWritten`
+   * has settled (it crashes the caller); then the held connections are dropped.
+   */
+  crashAfterWrite(match: (target: string, body: string) => boolean, whenWritten: () => Promise<unknown>): void;
+}
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
+  const upstream = new URL(target);
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const calls = new Map<string, number>();
+  let writes = 0;
+  let failures: { n: number; targets?: readonly string[] } = { n: 0 };
+  let trap: { match: (target: string, body: string) => boolean; whenWritten: () => Promise<unknown> } | undefined;
+  let holding: Promise<void> | undefined;
+  const held = new Set<Socket>();
+
+  const forward = (headers: Record<string, string | string[] | undefined>, body: Buffer) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      const req = request({ host: upstream.hostname, port: upstream.port, path: '/', method: 'POST', agent, headers: { ...headers, host: upstream.host } });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const server = await listen(async (req, res) => {
+    const body = await readBody(req);
+    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    calls.set(target, (calls.get(target) ?? 0) + 1);
+    if (failures.n > 0 && (!failures.targets || failures.targets.includes(target))) {
+      failures.n--;
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected' });
+      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected failure' }));
+      return;
+    }
+    const isWrite = WRITES.has(target);
+    const text = isWrite && trap ? body.toString('utf8') : '';
+    const trapped = isWrite && trap !== undefined && trap.match(target, text);
+    const headers = { ...req.headers };
+    delete headers['content-length'];
+    const answer = await forward({ ...headers, 'content-length': String(body.length) }, body);
+    if (isWrite) writes++;
+    if (trapped && trap) {
+      const { whenWritten } = trap;
+      trap = undefined;
+      holding = whenWritten()
+        .catch(() => undefined)
+        .then(() => {
+          for (const socket of held) socket.destroy();
+          held.clear();
+          holding = undefined;
+        });
+    }
+    if (holding) {
+      // The caller is being crashed: it never learns what happened to this call.
+      held.add(req.socket);
+      return;
+    }
+    const out = { ...answer.headers };
+    delete out['transfer-encoding'];
+    res.writeHead(answer.status, out as Record<string, string>);
+    res.end(answer.body);
+  });
+
+  return {
+    ...server,
+    get writes() {
+      return writes;
+    },
+    calls,
+    failNext(n, targets) {
+      failures = { n, ...(targets ? { targets } : {}) };
+    },
+    crashAfterWrite(match, whenWritten) {
+      trap = { match, whenWritten };
+    },
+    async close() {
+      for (const socket of held) socket.destroy();
+      agent.destroy();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,543 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ENV, PLACEHOLDER_SECRET, SenderConfig } from '../../lib/contract';
+import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
+import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
+import { FakeSns, startFakeSns } from '../support/fake-sns';
+import { FakeMessage, FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
+import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
+import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
+import { createPrng, Prng } from './prng';
+import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
+import { CallbackDriver, CallbackDriverOptions, sendInbound, startCallbackDriver } from './twilio-callbacks';
+
+/**
+ * The whole product on one machine, running the BUILT handlers
+ * (assets/<name>/index.js, what ships) against real protocols:
+ *
+ *   publish ─► SNS→SQS simulation ─► sender (worker-thread "Lambda") ─► fake Twilio
+ *   fake Twilio ─► signed status callbacks ─► API Gateway bridge ─► status-callback ─► dynalite
+ *   inbound reply ─► API Gateway bridge ─► inbound ─► dynalite + SNS fake
+ *
+ * Each handler runs in its own execution environments (worker threads) with
+ * the environment the construct would set; AWS calls reach dynalite, the
+ * Secrets Manager fake and the SNS fake through AWS_ENDPOINT_URL_*. Nothing
+ * here mutates this process's environment, so a test can start one pipeline
+ * after another.
+ */
+export interface LocalPipelineOptions {
+  /** Seeds every random choice (faults, duplicates, delays). Default 1. */
+  readonly seed?: number;
+  /** The credentials secret at start: the real one (default) or the construct's placeholder. */
+  readonly secret?: 'real' | 'placeholder';
+  /** Overrides of the sender's SENDER_CONFIG (recipients, sendConcurrency, claimLeaseSeconds...). */
+  readonly senderConfig?: Partial<SenderConfig>;
+  /** Sender function timeout (ms). Default 6000. */
+  readonly senderTimeoutMs?: number;
+  /** Most sender execution environments (the event source mapping's maximum concurrency). Default 2. */
+  readonly senderConcurrency?: number;
+  /** Queue behaviour (batch size, visibility timeout, maxReceiveCount, duplicates...). */
+  readonly queue?: Partial<Omit<QueueSimulationOptions, 'invoke' | 'random'>>;
+  /** Status callback behaviour (delays, duplicates, reordering, fates). */
+  readonly callbacks?: Partial<Omit<CallbackDriverOptions, 'accountSid' | 'authToken' | 'random'>>;
+  /** Probability that API Gateway hands a webhook body over base64-encoded. Default 0. */
+  readonly base64WebhookProbability?: number;
+  /** POWERTOOLS_LOG_LEVEL of the handlers. Default WARN. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Every handler log line (JSON), e.g. to print them. */
+  readonly onLog?: (line: string, functionName: string) => void;
+  /** Keep per-request records (bridge exchanges, callback posts, Twilio requests). Default true; off for long benchmarks. */
+  readonly record?: boolean;
+  /** Seconds the handlers cache the secret. Default 1, so a fixed secret takes effect quickly. */
+  readonly secretCacheTtlSeconds?: number;
+}
+
+/** A notification the pipeline should account for in its tally. */
+export interface TrackedNotification {
+  readonly notificationId: string;
+  /** Who should receive it (empty for a record that can never be sent). */
+  readonly recipients: readonly string[];
+  /** A text found in every message sent for it (counts Twilio's messages independently of our table). */
+  readonly marker?: string;
+  readonly label?: string;
+}
+
+export type RecipientOutcome = 'sent' | 'failed' | 'unknown' | 'dead-lettered' | 'lost';
+
+export interface Tally {
+  readonly published: number;
+  /** (notification, recipient) pairs accepted by Twilio and recorded. */
+  readonly sent: number;
+  /** Pairs (or whole never-sendable notifications) recorded as failed, with a reason. */
+  readonly failed: number;
+  /** Notifications whose message is in the DLQ (not yet sent to some recipient). */
+  readonly deadLettered: number;
+  /** Pairs left `unknown` for an operator (a request whose answer never came). */
+  readonly unknown: number;
+  /** Extra Twilio messages for one pair: must be 0. */
+  readonly duplicates: number;
+  /** Pairs with no outcome at all: must be 0. */
+  readonly lost: number;
+  /** Twilio messages created that no table item records. */
+  readonly unrecorded: number;
+  /** Detail per pair, for failing assertions. */
+  readonly outcomes: ReadonlyArray<{ notificationId: string; recipient: string; outcome: RecipientOutcome; twilioMessages: number; reason?: string; label?: string }>;
+}
+
+export interface LocalPipeline {
+  readonly accountSid: string;
+  readonly authToken: string;
+  readonly secretArn: string;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly inboundTopicArn: string;
+  readonly statusCallbackUrl: string;
+  readonly inboundUrl: string;
+  readonly senderConfig: SenderConfig;
+  readonly random: Prng;
+
+  readonly dynamo: LocalDynamo;
+  /** What the sender's DynamoDB calls go through (faults, crash after a write). */
+  readonly senderDb: DynamoProxy;
+  /** What the webhook handlers' DynamoDB calls go through. */
+  readonly webhookDb: DynamoProxy;
+  readonly twilio: FakeTwilio;
+  readonly secrets: FakeSecretsManager;
+  readonly sns: FakeSns;
+  readonly bridge: ApiGatewayBridge;
+  readonly queue: QueueSimulation;
+  readonly callbacks: CallbackDriver;
+  readonly sender: LambdaFunction;
+  readonly statusCallback: LambdaFunction;
+  readonly inbound: LambdaFunction;
+  /** EMF metric totals from the handlers' logs, by metric name. */
+  readonly metrics: Map<string, number>;
+  /** Log lines that show a secret or an unmasked phone number (must stay empty). */
+  readonly leaks: string[];
+  /** The last handler log lines (bounded). */
+  readonly recentLogs: string[];
+  readonly tracked: TrackedNotification[];
+
+  /** Publishes to the alerts topic (object → JSON). Tracks it when `track` is given. Returns the SNS MessageId. */
+  publish(message: string | object, track?: Omit<TrackedNotification, 'notificationId'>): string;
+  /** Publishes a CloudWatch alarm notification (the JSON CloudWatch sends) to the default recipients. */
+  publishAlarm(alarm?: Partial<CloudWatchAlarm>): string;
+  /** Sends a body straight to the queue (no SNS envelope). */
+  sendRaw(body: string, track?: Omit<TrackedNotification, 'notificationId'>): string;
+  /** Sets the credentials secret: the real one, the placeholder, or any text. */
+  setSecret(secret: 'real' | 'placeholder' | string): void;
+  /** Moves the DLQ back to the queue. */
+  redrive(): number;
+  /** Waits until the queue is drained and every status callback answered. */
+  settle(timeoutMs?: number): Promise<void>;
+  /** An inbound SMS/WhatsApp from `from` (signed, to INBOUND_URL). */
+  reply(from: string, body: string, options?: { to?: string; mediaUrls?: string[] }): Promise<{ status: number; body: string }>;
+  /** Invokes a webhook handler through the bridge with a raw request (forgeries, fuzz). */
+  postWebhook(resource: '/status' | '/inbound', body: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
+  /** Every table item (a Scan). */
+  scanTable(): Promise<Array<Record<string, unknown>>>;
+  /** Accounts for every tracked notification from the table, the DLQ and Twilio's messages. */
+  tally(): Promise<Tally>;
+  close(): Promise<void>;
+}
+
+/** The fields of CloudWatch's SNS notification for an alarm state change. */
+export interface CloudWatchAlarm {
+  AlarmName: string;
+  AlarmDescription: string | null;
+  AWSAccountId: string;
+  AlarmConfigurationUpdatedTimestamp: string;
+  NewStateValue: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+  NewStateReason: string;
+  StateChangeTime: string;
+  Region: string;
+  AlarmArn: string;
+  OldStateValue: string;
+  OKActions: string[];
+  AlarmActions: string[];
+  InsufficientDataActions: string[];
+  Trigger: Record<string, unknown>;
+}
+
+/** CloudWatch's timestamp format in alarm notifications: `2026-11-27T15:45:12.345+0000`. */
+export function cloudWatchTime(date: Date): string {
+  return date.toISOString().replace('Z', '+0000');
+}
+
+export function cloudWatchAlarm(overrides: Partial<CloudWatchAlarm> = {}, topicArn = 'arn:aws:sns:us-east-1:123456789012:alerts'): CloudWatchAlarm {
+  const name = overrides.AlarmName ?? 'db-1-cpu-high';
+  const now = new Date();
+  return {
+    AlarmName: name,
+    AlarmDescription: 'CPU above 90% on the primary database',
+    AWSAccountId: '123456789012',
+    AlarmConfigurationUpdatedTimestamp: cloudWatchTime(new Date(now.getTime() - 86_400_000)),
+    NewStateValue: 'ALARM',
+    NewStateReason:
+      'Threshold Crossed: 1 out of the last 1 datapoints [97.53 (27/11/26 15:40:00)] was greater than the threshold (90.0) (minimum 1 datapoint for OK -> ALARM transition).',
+    StateChangeTime: cloudWatchTime(now),
+    Region: 'US East (N. Virginia)',
+    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`,
+    OldStateValue: 'OK',
+    OKActions: [],
+    AlarmActions: [topicArn],
+    InsufficientDataActions: [],
+    Trigger: {
+      MetricName: 'CPUUtilization',
+      Namespace: 'AWS/RDS',
+      StatisticType: 'Statistic',
+      Statistic: 'AVERAGE',
+      Unit: null,
+      Dimensions: [{ value: 'db-1', name: 'DBInstanceIdentifier' }],
+      Period: 300,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 90.0,
+      TreatMissingData: 'missing',
+      EvaluateLowSampleCountPercentile: '',
+    },
+    ...overrides,
+  };
+}
+
+const ROOT = resolve(__dirname, '..', '..');
+export const ASSETS = {
+  sender: join(ROOT, 'assets', 'sender', 'index.js'),
+  statusCallback: join(ROOT, 'assets', 'status-callback', 'index.js'),
+  inbound: join(ROOT, 'assets', 'inbound', 'index.js'),
+};
+
+/** Fails with what to do when the handlers have not been built. */
+export function assertAssetsBuilt(): void {
+  const missing = Object.values(ASSETS).filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new Error(`the built handlers are missing (${missing.map((p) => p.slice(ROOT.length + 1)).join(', ')}): run \`npm run build\` first`);
+  }
+}
+
+export const PIPELINE_ACCOUNT_SID = `AC${'5a'.repeat(16)}`;
+const AUTH_TOKEN = 'local-pipeline-auth-token-0123456789';
+const API_KEY_SID = `SK${'7b'.repeat(16)}`;
+const API_KEY_SECRET = 'local-pipeline-api-key-secret';
+
+/** The default numbers: fictional (555-01xx). */
+export const NUMBERS = {
+  smsFrom: '+15550100100',
+  whatsappFrom: 'whatsapp:+15550100200',
+  onCallSms: '+15550101001',
+  onCallWhatsapp: 'whatsapp:+15550101002',
+  backupSms: '+15550101003',
+} as const;
+
+const MAX_RECENT_LOGS = 200;
+const UNMASKED_NUMBER = /\+[1-9]\d{7,14}(?!\d)/;
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  assertAssetsBuilt();
+  const random = createPrng(options.seed ?? 1);
+  const record = options.record ?? true;
+  const tableName = 'twilio-messaging-status';
+  const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-credentials-AbCdEf';
+  const inboundTopicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-inbound';
+  const topicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-alerts';
+  const realSecret = JSON.stringify({ accountSid: PIPELINE_ACCOUNT_SID, authToken: AUTH_TOKEN, apiKeySid: API_KEY_SID, apiKeySecret: API_KEY_SECRET });
+
+  const closers: Array<() => Promise<unknown> | void> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+  };
+  try {
+    const dynamo = await startDynalite();
+    closers.push(() => dynamo.close());
+    await createStatusTable(dynamo.endpoint, tableName);
+    const senderDb = await startDynamoProxy(dynamo.endpoint);
+    closers.push(() => senderDb.close());
+    const webhookDb = await startDynamoProxy(dynamo.endpoint);
+    closers.push(() => webhookDb.close());
+    const secrets = await startFakeSecretsManager();
+    closers.push(() => secrets.close());
+    secrets.setSecret(secretArn, options.secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : realSecret);
+    const sns = await startFakeSns();
+    closers.push(() => sns.close());
+    const twilio = await startFakeTwilio({
+      accountSid: PIPELINE_ACCOUNT_SID,
+      credentials: [
+        { username: API_KEY_SID, password: API_KEY_SECRET },
+        { username: PIPELINE_ACCOUNT_SID, password: AUTH_TOKEN },
+      ],
+    });
+    closers.push(() => twilio.close());
+    const base64p = options.base64WebhookProbability ?? 0;
+    const bridgeRandom = random.fork();
+    const bridge = await startApiGatewayBridge({ record, base64Body: () => bridgeRandom.chance(base64p) });
+    closers.push(() => bridge.close());
+    const statusCallbackUrl = bridge.urlOf('/status');
+    const inboundUrl = bridge.urlOf('/inbound');
+
+    const senderConfig: SenderConfig = {
+      from: NUMBERS.smsFrom,
+      whatsappFrom: NUMBERS.whatsappFrom,
+      defaultRecipients: [NUMBERS.onCallSms, NUMBERS.onCallWhatsapp],
+      allowedRecipients: [NUMBERS.backupSms],
+      sendConcurrency: 10,
+      claimLeaseSeconds: 4,
+      ...options.senderConfig,
+    };
+
+    const metrics = new Map<string, number>();
+    const leaks: string[] = [];
+    const recentLogs: string[] = [];
+    const onLog = (line: string, fn: string) => {
+      options.onLog?.(line, fn);
+      if (line.includes(AUTH_TOKEN) || line.includes(API_KEY_SECRET) || UNMASKED_NUMBER.test(line)) leaks.push(`${fn}: ${line}`);
+      recentLogs.push(`${fn}: ${line}`);
+      if (recentLogs.length > MAX_RECENT_LOGS) recentLogs.shift();
+      if (line.includes('"_aws"') && line.includes('CloudWatchMetrics')) {
+        try {
+          const emf = JSON.parse(line) as { _aws: { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> } } & Record<string, unknown>;
+          for (const group of emf._aws.CloudWatchMetrics) {
+            for (const { Name } of group.Metrics) {
+              const value = emf[Name];
+              const sum = Array.isArray(value) ? value.reduce((a: number, b) => a + Number(b), 0) : Number(value);
+              metrics.set(Name, (metrics.get(Name) ?? 0) + (Number.isFinite(sum) ? sum : 0));
+            }
+          }
+        } catch {
+          // not EMF after all
+        }
+      }
+    };
+
+    const commonEnv = (service: string, dynamoEndpoint: string): Record<string, string> => ({
+      PATH: process.env.PATH ?? '',
+      TZ: 'UTC',
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALPIPELINE',
+      AWS_SECRET_ACCESS_KEY: 'local-pipeline-aws-secret',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_ENDPOINT_URL_SNS: sns.url,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_LAMBDA_FUNCTION_NAME: `twilio-messaging-${service}`,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      POWERTOOLS_SERVICE_NAME: 'twilio-messaging-local',
+      POWERTOOLS_METRICS_NAMESPACE: 'TwilioMessaging',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      [ENV.TWILIO_SECRET_ARN]: secretArn,
+      [ENV.STATUS_TABLE_NAME]: tableName,
+      [ENV.SECRET_CACHE_TTL_SECONDS]: String(options.secretCacheTtlSeconds ?? 1),
+    });
+
+    const sender = createLambdaFunction({
+      name: 'sender',
+      assetPath: ASSETS.sender,
+      timeoutMs: options.senderTimeoutMs ?? 6000,
+      concurrency: options.senderConcurrency ?? 2,
+      onLog,
+      env: {
+        ...commonEnv('sender', senderDb.url),
+        [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl,
+        [ENV.SENDER_CONFIG]: JSON.stringify(senderConfig),
+        [ENV.TWILIO_API_BASE_URL]: twilio.url,
+      },
+    });
+    closers.push(() => sender.close());
+    const statusCallback = createLambdaFunction({
+      name: 'status-callback',
+      assetPath: ASSETS.statusCallback,
+      timeoutMs: 10_000,
+      concurrency: 4,
+      onLog,
+      env: { ...commonEnv('status-callback', webhookDb.url), [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl },
+    });
+    closers.push(() => statusCallback.close());
+    const inbound = createLambdaFunction({
+      name: 'inbound',
+      assetPath: ASSETS.inbound,
+      timeoutMs: 10_000,
+      concurrency: 2,
+      onLog,
+      env: { ...commonEnv('inbound', webhookDb.url), [ENV.INBOUND_URL]: inboundUrl, [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn },
+    });
+    closers.push(() => inbound.close());
+    bridge.route({ resource: '/status', invoke: (e: APIGatewayProxyEvent) => statusCallback.invoke<APIGatewayProxyResult>(e) });
+    bridge.route({ resource: '/inbound', invoke: (e: APIGatewayProxyEvent) => inbound.invoke<APIGatewayProxyResult>(e) });
+
+    const queue = createQueueSimulation({
+      queueName: 'twilio-alerts',
+      topicArn,
+      batchSize: 10,
+      visibilityTimeoutMs: 2000,
+      maxReceiveCount: 3,
+      maxConcurrency: options.senderConcurrency ?? 2,
+      ...options.queue,
+      random: random.fork(),
+      invoke: (event: SQSEvent) => sender.invoke<SQSBatchResponse>(event),
+    });
+    queue.start();
+    closers.push(() => queue.stop());
+
+    const callbacks = startCallbackDriver(twilio, {
+      accountSid: PIPELINE_ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      record,
+      ...options.callbacks,
+      random: random.fork(),
+    });
+    closers.push(() => callbacks.stop());
+
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCALPIPELINE', secretAccessKey: 'local-pipeline-aws-secret' } }),
+    );
+    closers.push(() => db.destroy());
+
+    const tracked: TrackedNotification[] = [];
+    const track = (notificationId: string, t?: Omit<TrackedNotification, 'notificationId'>) => {
+      if (t) tracked.push({ notificationId, ...t });
+      return notificationId;
+    };
+
+    const scanTable = async () => {
+      const items: Array<Record<string, unknown>> = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}) }));
+        items.push(...((page.Items ?? []) as Array<Record<string, unknown>>));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    };
+
+    const pipeline: LocalPipeline = {
+      accountSid: PIPELINE_ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      secretArn,
+      tableName,
+      topicArn,
+      inboundTopicArn,
+      statusCallbackUrl,
+      inboundUrl,
+      senderConfig,
+      random,
+      dynamo,
+      senderDb,
+      webhookDb,
+      twilio,
+      secrets,
+      sns,
+      bridge,
+      queue,
+      callbacks,
+      sender,
+      statusCallback,
+      inbound,
+      metrics,
+      leaks,
+      recentLogs,
+      tracked,
+      publish: (message, t) => track(queue.publish(typeof message === 'string' ? message : JSON.stringify(message)), t),
+      publishAlarm: (alarm = {}) => {
+        const body = cloudWatchAlarm(alarm, topicArn);
+        const subject = `${body.NewStateValue}: "${body.AlarmName}" in ${body.Region}`.slice(0, 100);
+        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}` });
+      },
+      sendRaw: (body, t) => track(queue.sendRaw(body), t),
+      setSecret: (secret) => secrets.setSecret(secretArn, secret === 'real' ? realSecret : secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : secret),
+      redrive: () => queue.redrive(),
+      async settle(timeoutMs = 60_000) {
+        const until = Date.now() + timeoutMs;
+        for (;;) {
+          await queue.drained(Math.max(1, until - Date.now()));
+          await callbacks.settled(Math.max(1, until - Date.now()));
+          while (bridge.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+          if (queue.depth === 0 && queue.inFlightBatches === 0 && callbacks.pending === 0 && bridge.inFlight === 0) return;
+          if (Date.now() >= until) throw new Error('the pipeline did not settle');
+        }
+      },
+      reply: (from, body, opts = {}) =>
+        sendInbound(inboundUrl, AUTH_TOKEN, { accountSid: PIPELINE_ACCOUNT_SID, from, to: opts.to ?? (from.startsWith('whatsapp:') ? NUMBERS.whatsappFrom : NUMBERS.smsFrom), body, ...(opts.mediaUrls ? { mediaUrls: opts.mediaUrls } : {}) }),
+      postWebhook: async (resource, body, headers) => {
+        const { postForm } = await import('./twilio-callbacks');
+        return postForm(bridge.urlOf(resource), body, headers);
+      },
+      scanTable,
+      async tally() {
+        return computeTally(tracked, await scanTable(), queue, [...twilio.messages.values()]);
+      },
+      close: closeAll,
+    };
+    return pipeline;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function twilioText(m: FakeMessage): string {
+  return `${m.body ?? ''}\n${m.contentVariables ?? ''}`;
+}
+
+/** Accounts for every tracked notification: each recipient sent, failed with a reason, unknown, dead-lettered, or lost. */
+export function computeTally(tracked: readonly TrackedNotification[], items: ReadonlyArray<Record<string, unknown>>, queue: QueueSimulation, twilioMessages: readonly FakeMessage[]): Tally {
+  const byId = new Map(items.map((i) => [String(i.id), i]));
+  const recordedSids = new Set(items.filter((i) => i.kind === 'message').map((i) => String(i.id)));
+  const inDlq = new Set(queue.dlq.map((m) => m.snsMessageId ?? m.messageId));
+  const outcomes: Array<Tally['outcomes'][number]> = [];
+  const deadLettered = new Set<string>();
+  for (const t of tracked) {
+    const label = t.label ? { label: t.label } : {};
+    const notificationFailure = byId.get(`failed#${t.notificationId}`);
+    if (notificationFailure) {
+      for (const recipient of t.recipients.length > 0 ? t.recipients : ['']) {
+        outcomes.push({ notificationId: t.notificationId, recipient, outcome: 'failed', twilioMessages: 0, reason: String(notificationFailure.reason ?? ''), ...label });
+      }
+      continue;
+    }
+    if (t.recipients.length === 0) {
+      // Expected to be refused, yet no failure record: only the DLQ can account for it.
+      const outcome: RecipientOutcome = inDlq.has(t.notificationId) ? 'dead-lettered' : 'lost';
+      if (outcome === 'dead-lettered') deadLettered.add(t.notificationId);
+      outcomes.push({ notificationId: t.notificationId, recipient: '', outcome, twilioMessages: 0, ...label });
+      continue;
+    }
+    for (const recipient of t.recipients) {
+      const twilioCount = t.marker ? twilioMessages.filter((m) => m.to === recipient && twilioText(m).includes(t.marker!)).length : 0;
+      const claim = byId.get(`claim#${t.notificationId}#${recipient}`);
+      let outcome: RecipientOutcome;
+      let reason: string | undefined;
+      if (claim?.state === 'sent' && typeof claim.messageSid === 'string' && byId.has(claim.messageSid)) outcome = 'sent';
+      else if (claim?.state === 'failed') {
+        outcome = 'failed';
+        reason = [claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ');
+      } else if (claim?.state === 'unknown') outcome = 'unknown';
+      else if (inDlq.has(t.notificationId)) outcome = 'dead-lettered';
+      else outcome = 'lost';
+      if (outcome === 'dead-lettered') deadLettered.add(t.notificationId);
+      outcomes.push({ notificationId: t.notificationId, recipient, outcome, twilioMessages: twilioCount, ...(reason !== undefined ? { reason } : {}), ...label });
+    }
+  }
+  const count = (o: RecipientOutcome) => outcomes.filter((x) => x.outcome === o).length;
+  return {
+    published: tracked.length,
+    sent: count('sent'),
+    failed: count('failed'),
+    deadLettered: deadLettered.size,
+    unknown: count('unknown'),
+    duplicates: outcomes.reduce((sum, x) => sum + Math.max(0, x.twilioMessages - 1), 0),
+    lost: count('lost'),
+    unrecorded: twilioMessages.filter((m) => !recordedSids.has(m.sid)).length,
+    outcomes,
+  };
+}
+
+/** The tally as a one-line summary. */
+export function formatTally(t: Tally): string {
+  return `published ${t.published} · sent ${t.sent} · failed ${t.failed} · dead-lettered ${t.deadLettered} · unknown ${t.unknown} · duplicates ${t.duplicates} · lost ${t.lost} · unrecorded ${t.unrecorded}`;
+}
