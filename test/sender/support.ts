@@ -50,7 +50,7 @@ export async function startRig(config: SenderConfig, env: Record<string, string>
   keepStdout();
   sm.setSecret(SECRET_ARN, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }));
   const db = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  const { handler } = await import('../../lambda/sender');
+  const handler = await loadHandler();
   return {
     ddb,
     sm,
@@ -71,6 +71,19 @@ export async function startRig(config: SenderConfig, env: Record<string, string>
       await Promise.all([ddb.close(), sm.close(), twilio.close()]);
     },
   };
+}
+
+/**
+ * Imports the handler afresh (its own module registry: configuration,
+ * credentials cache and clients are resolved again from the current env),
+ * as a new Lambda execution environment would.
+ */
+export async function loadHandler(): Promise<Handler> {
+  let handler: Handler | undefined;
+  await jest.isolateModulesAsync(async () => {
+    handler = (await import('../../lambda/sender')).handler;
+  });
+  return handler!;
 }
 
 export function context(remainingMs = 30_000): Context {

@@ -79,6 +79,13 @@ export interface FakeAnswer {
    * up during the delay does not know that the message exists.
    */
   readonly delayMs?: number;
+  /**
+   * Hold the answer until this many POSTs are in flight at once (or
+   * `awaitMaxMs`, default 2000, has passed): lets a test see a concurrency
+   * bound reached by count, however slow the machine.
+   */
+  readonly awaitInFlight?: number;
+  readonly awaitMaxMs?: number;
   /** Answer with Twilio's error JSON: { code, message, more_info, status }. */
   readonly error?: { readonly status: number; readonly code: number; readonly message?: string };
   /** Destroy the socket without an answer: before creating the message, or after (it exists). */
@@ -323,6 +330,25 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
   let maxInFlight = 0;
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const inFlightWaiters = new Set<() => void>();
+  const notifyInFlight = () => {
+    for (const w of [...inFlightWaiters]) w();
+  };
+  function awaitInFlight(n: number, maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (inFlight >= n) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        inFlightWaiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      inFlightWaiters.add(check);
+      check();
+    });
+  }
 
   function pickAnswer(req: InjectorRequest): FakeAnswer {
     const wanted = req.kind === 'create' ? 'create' : 'read';
@@ -409,6 +435,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     if (isCreate) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      notifyInFlight();
     }
     const rec: RecordedRequest = { method, path, query, params, ...(auth ? { authUser: auth.username } : {}), time: Date.now(), concurrent: isCreate ? inFlight : 0 };
     const index = requests.length;
@@ -423,6 +450,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
         return sendError(res, rec, 404, 20404, `The requested resource ${path} was not found`);
       }
       const answer = pickAnswer({ index, method, path, kind, params: kind === 'create' ? params : query });
+      if (answer.awaitInFlight !== undefined) await awaitInFlight(answer.awaitInFlight, answer.awaitMaxMs ?? 2_000);
       if (answer.drop === 'before-create') return drop(req, res, rec, 'dropped-before-create');
       if (answer.error) {
         if (answer.delayMs) await sleep(answer.delayMs);

@@ -1,0 +1,37 @@
+import { batch, context, loadHandler, Rig, snsRecord, startRig } from './support';
+
+const recipients = Array.from({ length: 100 }, (_, i) => `+1555200${String(i).padStart(4, '0')}`);
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig({ from: '+15550000000', defaultRecipients: recipients });
+});
+afterAll(() => rig.close());
+beforeEach(() => rig.twilio.reset());
+
+test('100 recipients are sent concurrently up to the default bound of 10, each exactly once', async () => {
+  // Answers wait until 10 requests are in flight: a sender that allowed fewer would show it by count.
+  rig.twilio.setDefault({ awaitInFlight: 10, awaitMaxMs: 5_000 });
+  const out = await rig.handler(batch(snsRecord('fan-out', 'sns-fan-out')), context());
+  expect(out.batchItemFailures).toEqual([]);
+  const creates = rig.twilio.createRequests();
+  expect(creates).toHaveLength(100);
+  expect(new Set(creates.map((r) => r.params.find(([k]) => k === 'To')![1]))).toEqual(new Set(recipients));
+  expect(rig.twilio.maxInFlight).toBe(10);
+  expect(Math.max(...creates.map((r) => r.concurrent))).toBe(10);
+  const claims = await Promise.all(recipients.map((to) => rig.item(`claim#sns-fan-out#${to}`)));
+  expect(claims.every((c) => c?.state === 'sent')).toBe(true);
+});
+
+test('the bound follows sendConcurrency', async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: '+15550000000', defaultRecipients: recipients, sendConcurrency: 25 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ awaitInFlight: 25, awaitMaxMs: 5_000 });
+  const out = await handler(batch(snsRecord('fan-out 25')), context());
+  expect(out.batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests()).toHaveLength(100);
+  expect(rig.twilio.maxInFlight).toBe(25);
+});
