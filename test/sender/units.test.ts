@@ -1,0 +1,201 @@
+import { foldToGsm7, isGsm7, segmentCount, septets, truncate } from '../../lambda/sender/gsm7';
+import { ALARM_TEXT_BUDGET, renderAlarm } from '../../lambda/sender/render-alarm';
+import { parseNotification, unwrapRecord } from '../../lambda/sender/parse-notification';
+import { checkRecipients, InvalidNotificationError, validateEnvelope } from '../../lambda/sender/validate';
+import { loadSettings } from '../../lambda/sender/config';
+import { buildMessage } from '../../lambda/sender/message-params';
+import { Semaphore } from '../../lambda/sender/semaphore';
+import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
+import { authorizationHeader } from '../../lambda/shared/twilio-client';
+import { alarm } from './support';
+
+describe('GSM-7', () => {
+  test('typographic characters fold to GSM-7 look-alikes; what has none becomes ?', () => {
+    const folded = foldToGsm7('“Disk” – 91% … it’s full 🚨 café naïve');
+    expect(folded).toBe('"Disk" - 91% ... it\'s full ? café naive');
+    expect(isGsm7(folded)).toBe(true);
+  });
+
+  test('segments: 160 GSM-7 septets in one, escape characters count two, UCS-2 from one stray character', () => {
+    expect(segmentCount('a'.repeat(160))).toBe(1);
+    expect(segmentCount('a'.repeat(161))).toBe(2);
+    expect(segmentCount('{' + 'a'.repeat(159))).toBe(2);
+    expect(septets('€[]')).toBe(6);
+    expect(segmentCount('’' + 'a'.repeat(69))).toBe(1);
+    expect(segmentCount('’' + 'a'.repeat(70))).toBe(2);
+  });
+
+  test('truncate keeps within the budget and marks the cut', () => {
+    expect(truncate('short', 10)).toBe('short');
+    const cut = truncate('word '.repeat(50), 40);
+    expect(septets(cut)).toBeLessThanOrEqual(40);
+    expect(cut.endsWith('...')).toBe(true);
+  });
+});
+
+describe('alarm rendering', () => {
+  test('a long name and reason with typographic quotes stay in one GSM-7 segment', () => {
+    const text = renderAlarm(
+      alarm({
+        AlarmName: `Very “important” alarm for the payments service – ${'x'.repeat(200)}`,
+        NewStateReason: `Threshold Crossed: ‘p99’ latency … ${'y'.repeat(500)}`,
+      }) as never,
+      false,
+    );
+    expect(isGsm7(text)).toBe(true);
+    expect(septets(text)).toBeLessThanOrEqual(ALARM_TEXT_BUDGET);
+    expect(segmentCount(text)).toBe(1);
+    expect(text).toMatch(/^ALARM Very "important" alarm for the payments service - x+\.\.\.\n/);
+    expect(text.endsWith('...')).toBe(true);
+  });
+
+  test('allowUnicode keeps the characters as they are', () => {
+    const text = renderAlarm(alarm({ AlarmName: 'Zürich “db” 🚨', NewStateReason: 'short' }) as never, true);
+    expect(text.split('\n')[0]).toBe('ALARM Zürich “db” 🚨');
+  });
+
+  test('a minimal notification renders without the missing parts', () => {
+    expect(renderAlarm({ AlarmName: 'A', NewStateValue: 'OK' }, false)).toBe('OK A');
+  });
+});
+
+describe('parsing', () => {
+  test('an SNS envelope is unwrapped with its MessageId; anything else is the message itself', () => {
+    const sns = JSON.stringify({ Type: 'Notification', MessageId: 'm-1', Message: 'hello' });
+    expect(unwrapRecord({ messageId: 'sqs-1', body: sns })).toEqual({ notificationId: 'm-1', message: 'hello' });
+    expect(unwrapRecord({ messageId: 'sqs-2', body: 'plain' })).toEqual({ notificationId: 'sqs-2', message: 'plain' });
+    const notSns = JSON.stringify({ Type: 'SubscriptionConfirmation', MessageId: 'x', Message: 'y' });
+    expect(unwrapRecord({ messageId: 'sqs-3', body: notSns })).toEqual({ notificationId: 'sqs-3', message: notSns });
+  });
+
+  test('text that merely starts with a brace is plain text', () => {
+    expect(parseNotification('{not json} server down', false)).toEqual({ kind: 'text', text: '{not json} server down' });
+  });
+
+  test('envelope "to" may be one address; duplicates collapse', () => {
+    expect(validateEnvelope({ body: 'x', to: '+15551230001' }).to).toEqual(['+15551230001']);
+    expect(validateEnvelope({ body: 'x', to: ['+15551230001', '+15551230001'] }).to).toEqual(['+15551230001']);
+  });
+
+  test.each([
+    [{ body: 5 }, /body/],
+    [{ body: 'x', to: [] }, /to/],
+    [{ contentVariables: { 1: 'a' } }, /needs "contentSid"/],
+    [{ contentSid: 'HX123' }, /contentSid/],
+    [{ mediaUrls: 'https://x' }, /mediaUrls/],
+  ])('envelope %j is rejected', (json, reason) => {
+    expect(() => validateEnvelope(json as Record<string, unknown>)).toThrow(InvalidNotificationError);
+    expect(() => validateEnvelope(json as Record<string, unknown>)).toThrow(reason);
+  });
+
+  test('recipients: invalid, not allowed, and channel without a sender are rejected with reasons', () => {
+    const out = checkRecipients(['+15551230001', '+4477', '+15559999999', 'whatsapp:+15551230001'], new Set(['+15551230001', 'whatsapp:+15551230001']), { sms: true, whatsapp: false });
+    expect(out.accepted).toEqual(['+15551230001']);
+    expect(out.rejected.map((r) => r.reason)).toEqual(['not an E.164 or whatsapp:+E.164 address', 'recipient not in the allowed recipients', 'no WhatsApp sender configured']);
+  });
+});
+
+describe('configuration', () => {
+  const env = (config: unknown, extra: Record<string, string> = {}) => ({ STATUS_TABLE_NAME: 't', SENDER_CONFIG: JSON.stringify(config), ...extra });
+
+  test('defaults: concurrency 10, lease 120 s, allowed = default recipients', () => {
+    const s = loadSettings(env({ from: '+15550000000', defaultRecipients: ['+15551230001'] }));
+    expect(s.sendConcurrency).toBe(10);
+    expect(s.claimLeaseMs).toBe(120_000);
+    expect([...s.allowed]).toEqual(['+15551230001']);
+  });
+
+  test.each([
+    [{ defaultRecipients: ['+15551230001'] }, /one of/],
+    [{ from: '+15550000000', messagingServiceSid: 'MG' + 'a'.repeat(32), defaultRecipients: ['+15551230001'] }, /not both/],
+    [{ from: '+15550000000', defaultRecipients: ['15551230001'] }, /defaultRecipients\[0\]/],
+    [{ from: '+15550000000', defaultRecipients: ['+15551230001'], allowedRecipients: 'x' }, /allowedRecipients/],
+    [{ from: '+15550000000', defaultRecipients: ['+15551230001'], sendConcurrency: 0 }, /sendConcurrency/],
+    [{ whatsappFrom: '+15550000000', defaultRecipients: ['+15551230001'] }, /whatsappFrom/],
+    [{ from: '+15550000000', defaultRecipients: ['+15551230001'], whatsappContentSid: 'HX1' }, /whatsappContentSid/],
+  ])('SENDER_CONFIG %j is refused', (config, reason) => {
+    expect(() => loadSettings(env(config))).toThrow(reason);
+  });
+
+  test('missing table name, non-JSON config and a callback URL with underscores are refused', () => {
+    expect(() => loadSettings({ SENDER_CONFIG: '{}' })).toThrow(/STATUS_TABLE_NAME/);
+    expect(() => loadSettings({ STATUS_TABLE_NAME: 't', SENDER_CONFIG: 'nope' })).toThrow(/not JSON/);
+    expect(() => loadSettings(env({ from: '+15550000000', defaultRecipients: ['+15551230001'] }, { STATUS_CALLBACK_URL: 'https://my_api.example.com/status' }))).toThrow(/underscores/);
+  });
+});
+
+describe('message parameters', () => {
+  const settings = loadSettings({
+    STATUS_TABLE_NAME: 't',
+    SENDER_CONFIG: JSON.stringify({ from: '+15550000000', whatsappFrom: 'whatsapp:+15550000001', whatsappContentSid: 'HX' + 'a'.repeat(32), defaultRecipients: ['+15551230001'] }),
+  });
+
+  test('a WhatsApp template variable holds no newline, tab or long run of spaces', () => {
+    const msg = buildMessage({ kind: 'text', text: 'line one\n\tline two      end' }, 'whatsapp:+15551230001', settings);
+    expect(msg.params).toEqual([
+      ['To', 'whatsapp:+15551230001'],
+      ['From', 'whatsapp:+15550000001'],
+      ['ContentSid', 'HX' + 'a'.repeat(32)],
+      ['ContentVariables', JSON.stringify({ 1: 'line one - line two   end' })],
+    ]);
+  });
+
+  test('SMS: Body then one MediaUrl per URL; channel mms', () => {
+    const msg = buildMessage({ kind: 'envelope', body: 'b', mediaUrls: ['https://a/1', 'https://a/2'] }, '+15551230001', settings);
+    expect(msg.params).toEqual([
+      ['To', '+15551230001'],
+      ['From', '+15550000000'],
+      ['Body', 'b'],
+      ['MediaUrl', 'https://a/1'],
+      ['MediaUrl', 'https://a/2'],
+    ]);
+    expect(msg.channel).toBe('mms');
+  });
+});
+
+describe('Twilio error classification', () => {
+  test.each([
+    [429, '{"code":20429,"message":"Too Many Requests","status":429}', 'retryable', '20429'],
+    [500, '{"code":20500,"message":"Internal Server Error","status":500}', 'retryable', '20500'],
+    [503, '<html>Service Unavailable</html>', 'retryable', undefined],
+    [400, '{"code":21211,"message":"Invalid To","status":400}', 'permanent', '21211'],
+    [401, '{"code":20003,"message":"Authenticate","status":401}', 'permanent', '20003'],
+    [404, '{"code":20404,"message":"Not found","status":404}', 'permanent', '20404'],
+  ])('HTTP %d %s → %s', (status, body, kind, code) => {
+    const err = classifyHttpError(status, body);
+    expect(err.kind).toBe(kind);
+    expect(err.code).toBe(code);
+  });
+
+  test('a network failure before the request was written is retryable; after, unknown', () => {
+    expect(classifyNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED' });
+    expect(classifyNetworkError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toMatchObject({ kind: 'unknown', code: 'ECONNRESET' });
+  });
+
+  test('Basic auth uses the API key when there is one', () => {
+    const base = { accountSid: 'AC' + 'a'.repeat(32), authToken: 't' };
+    expect(Buffer.from(authorizationHeader(base).slice(6), 'base64').toString()).toBe(`${base.accountSid}:t`);
+    const withKey = { ...base, apiKeySid: 'SK' + 'b'.repeat(32), apiKeySecret: 's' };
+    expect(Buffer.from(authorizationHeader(withKey).slice(6), 'base64').toString()).toBe(`${withKey.apiKeySid}:s`);
+  });
+});
+
+test('the semaphore never runs more than its limit and runs everything', async () => {
+  const sem = new Semaphore(3);
+  let active = 0;
+  let peak = 0;
+  const order: number[] = [];
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      sem.run(async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setImmediate(r));
+        order.push(i);
+        active--;
+      }),
+    ),
+  );
+  expect(peak).toBe(3);
+  expect(order.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+});
