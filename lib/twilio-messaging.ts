@@ -56,7 +56,7 @@ export interface TwilioMessagingProps {
 
   /**
    * Who receives CloudWatch alarms, plain-text messages and JSON envelopes without `to`:
-   * E.164 numbers or `whatsapp:+<E.164>` addresses.
+   * E.164 numbers or `whatsapp:+<E.164>` addresses; at least one.
    */
   readonly defaultRecipients: string[];
 

@@ -120,8 +120,8 @@ export function checkSenderIdentity(input: SenderIdentityInput): void {
   defaults.forEach((r) => checkRecipient('defaultRecipients', r));
   allowed?.forEach((r) => checkRecipient('allowedRecipients', r));
 
-  if (!unresolved(input.defaultRecipients) && defaults.length === 0 && (allowed === undefined || allowed.length === 0)) {
-    fail('defaultRecipients is empty and no allowedRecipients are given: the sender could never send anything');
+  if (!unresolved(input.defaultRecipients) && defaults.length === 0) {
+    fail('defaultRecipients is empty: CloudWatch alarms and plain-text messages need at least one recipient');
   }
   // With a token among the allowed recipients, membership is unknowable until deploy.
   if (allowed !== undefined && !allowed.some(unresolved)) {

@@ -23,7 +23,8 @@ describe('synth-time errors name the bad value', () => {
     ['messagingServiceSid with a wrong prefix', { messagingServiceSid: `PN${HEX32}` }, { defaultRecipients: ['+15005550001'] }, /messagingServiceSid is "PN0123/],
     ['a default recipient not E.164', { defaultRecipients: ['+15005550001', '555-0100'] }, undefined, /defaultRecipients has "555-0100"/],
     ['an allowed recipient not E.164', { allowedRecipients: ['+15005550001', 'whatsapp:15005550009'] }, undefined, /allowedRecipients has "whatsapp:15005550009"/],
-    ['no recipients at all', { defaultRecipients: [] }, undefined, /defaultRecipients is empty and no allowedRecipients/],
+    ['no default recipient', { defaultRecipients: [] }, undefined, /defaultRecipients is empty: CloudWatch alarms and plain-text messages need at least one recipient/],
+    ['no default recipient, even with allowed recipients', { defaultRecipients: [], allowedRecipients: ['+15005550001'] }, undefined, /defaultRecipients is empty/],
     ['a default recipient outside allowedRecipients', { defaultRecipients: ['+15005550001', '+15005550002'], allowedRecipients: ['+15005550001'] }, undefined, /defaultRecipients "\+15005550002" not in allowedRecipients/],
     ['whatsappFrom malformed', { whatsappFrom: '+15005550006' }, undefined, /whatsappFrom is "\+15005550006", which is not whatsapp:\+<E.164>/],
     ['a WhatsApp default recipient without whatsappFrom', { defaultRecipients: ['whatsapp:+15005550001'] }, undefined, /recipient "whatsapp:\+15005550001" is a WhatsApp address, but whatsappFrom is not set/],
@@ -64,7 +65,6 @@ describe('valid edge values pass', () => {
     ['an alphanumeric sender ID as from', { from: 'Acme Ops' }, undefined],
     ['a messaging service instead of from', { messagingServiceSid: `MG${HEX32}` }, { defaultRecipients: ['+15005550001'] }],
     ['WhatsApp recipients with whatsappFrom and a template', { whatsappFrom: 'whatsapp:+15005550006', whatsappContentSid: `HX${HEX32}`, defaultRecipients: ['+15005550001', 'whatsapp:+15005550001'] }, undefined],
-    ['empty defaults with allowed recipients', { defaultRecipients: [], allowedRecipients: ['+15005550001'] }, undefined],
     ['range bounds', { senderBatchSize: 1, senderMaxConcurrency: 2, sendConcurrency: 100, senderTimeout: Duration.seconds(10), secretCacheTtl: Duration.seconds(0), maxReceiveCount: 100 }, undefined],
     ['upper range bounds', { senderBatchSize: 10, senderMaxConcurrency: 1000, senderTimeout: Duration.minutes(5), secretCacheTtl: Duration.hours(1) }, undefined],
   ])('%s', (_name, props, base) => {
