@@ -86,3 +86,11 @@ test('concurrency bounds the environments; extra invocations wait', async () => 
 test('a missing asset is a clear error telling to build', () => {
   expect(() => createLambdaFunction({ name: 'f', assetPath: join(dir, 'nope.js'), env: {} })).toThrow(/npm run build/);
 });
+
+test('warm starts environments ahead (provisioned concurrency): later invocations start no more', async () => {
+  fn = createLambdaFunction({ name: 'f', assetPath: join(dir, 'index.js'), env: {}, concurrency: 2 });
+  await fn.warm();
+  expect(fn.stats.coldStarts).toBe(2);
+  await Promise.all([fn.invoke({ sleepMs: 20 }), fn.invoke({ sleepMs: 20 })]);
+  expect(fn.stats.coldStarts).toBe(2);
+});

@@ -55,6 +55,8 @@ export interface LambdaFunction {
   invoke<T = unknown>(event: unknown): Promise<T>;
   /** Invocations running now. */
   readonly running: number;
+  /** Starts environments until `count` exist (provisioned concurrency) and waits for their init to finish. */
+  warm(count?: number): Promise<void>;
   /** Terminates every environment that is running an invocation (those invocations reject with `crash`). Returns how many. */
   crashRunning(): Promise<number>;
   /** Terminates every environment. */
@@ -69,6 +71,8 @@ interface Environment {
   /** Taken by an invocation (set synchronously, before `busy`, so two invocations never share one). */
   reserved: boolean;
   dead: boolean;
+  /** Resolves when the handler module has been loaded (or failed to load). */
+  readonly ready: Promise<void>;
 }
 
 export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
@@ -104,10 +108,13 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       stdout: true,
       stderr: true,
     });
-    const environment: Environment = { worker, reserved: false, dead: false };
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const environment: Environment = { worker, reserved: false, dead: false, ready };
     pipeLogs(worker.stdout);
     pipeLogs(worker.stderr);
-    worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+    worker.on('message', (msg: { id: number; ok: boolean; ready?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+      if (msg.ready) return markReady();
       const busy = environment.busy;
       if (!busy || busy.id !== msg.id) return;
       clearTimeout(busy.timer);
@@ -121,6 +128,7 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       release();
     });
     const die = (reason: string) => {
+      markReady();
       if (environment.dead) return;
       environment.dead = true;
       const index = environments.indexOf(environment);
@@ -200,6 +208,10 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       stats.maxConcurrent = Math.max(stats.maxConcurrent, running());
       environment.worker.postMessage({ id, event, deadline });
       return (await result) as T;
+    },
+    async warm(count = concurrency) {
+      while (environments.length < Math.min(count, concurrency)) spawn();
+      await Promise.all(environments.map((e) => e.ready));
     },
     async crashRunning() {
       const busy = environments.filter((e) => e.busy);

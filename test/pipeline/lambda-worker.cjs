@@ -15,6 +15,8 @@ try {
 } catch (err) {
   initError = err;
 }
+// Init done (INIT phase over): the runtime may count this environment as warm.
+parentPort.postMessage({ ready: true });
 
 function serializeError(err) {
   if (err && typeof err === 'object') {

@@ -52,6 +52,10 @@ export interface LocalPipelineOptions {
   readonly onLog?: (line: string, functionName: string) => void;
   /** Keep per-request records (bridge exchanges, callback posts, Twilio requests). Default true; off for long benchmarks. */
   readonly record?: boolean;
+  /** Start every function's execution environments before the first event (provisioned concurrency). Default true. */
+  readonly warm?: boolean;
+  /** Most status-callback execution environments. Default 2. */
+  readonly webhookConcurrency?: number;
   /** Seconds the handlers cache the secret. Default 1, so a fixed secret takes effect quickly. */
   readonly secretCacheTtlSeconds?: number;
 }
@@ -353,7 +357,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       name: 'status-callback',
       assetPath: ASSETS.statusCallback,
       timeoutMs: 10_000,
-      concurrency: 4,
+      concurrency: options.webhookConcurrency ?? 2,
       onLog,
       env: { ...commonEnv('status-callback', webhookDb.url), [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl },
     });
@@ -362,11 +366,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       name: 'inbound',
       assetPath: ASSETS.inbound,
       timeoutMs: 10_000,
-      concurrency: 2,
+      concurrency: 1,
       onLog,
       env: { ...commonEnv('inbound', webhookDb.url), [ENV.INBOUND_URL]: inboundUrl, [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn },
     });
     closers.push(() => inbound.close());
+    if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(), inbound.warm()]);
     bridge.route({ resource: '/status', invoke: (e: APIGatewayProxyEvent) => statusCallback.invoke<APIGatewayProxyResult>(e) });
     bridge.route({ resource: '/inbound', invoke: (e: APIGatewayProxyEvent) => inbound.invoke<APIGatewayProxyResult>(e) });
 
