@@ -44,7 +44,7 @@ export const LOAD_ENV: Record<string, string> = {
  * Bundles the reference handlers, and the sender again for its metafile, into
  * `outDir` with scripts/bundle.mjs's exact settings.
  */
-export async function buildVariants(root: string, outDir: string): Promise<{ variants: Variant[]; metafiles: Map<string, unknown> }> {
+export async function buildVariants(root: string, outDir: string, assetsDir: string): Promise<{ variants: Variant[]; metafiles: Map<string, unknown> }> {
   const bundleModule = pathToFileURL(join(root, 'scripts', 'bundle.mjs')).href;
   const { handlerBuildOptions } = (await import(bundleModule)) as { handlerBuildOptions: (entry: string, outfile: string) => object };
   const { build } = await import('esbuild');
@@ -61,14 +61,14 @@ export async function buildVariants(root: string, outDir: string): Promise<{ var
     const result = (await build(handlerBuildOptions(entry, join(dir, 'index.js')) as never)) as { metafile?: unknown };
     metafiles.set(name, result.metafile);
     // Sizes and load times of the sender come from the shipped asset, not this rebuild.
-    variants.push({ name, dir: name.startsWith('sender') ? join(root, 'assets', 'sender') : dir });
+    variants.push({ name, dir: name.startsWith('sender') ? join(assetsDir, 'sender') : dir });
   }
   for (const name of ['status-callback', 'inbound']) {
-    if (!existsSync(join(root, 'assets', name, 'index.js'))) continue;
+    if (!existsSync(join(assetsDir, name, 'index.js'))) continue;
     // Rebuilt only for its metafile (what is in the bundle); the shipped asset is what is measured.
     const result = (await build(handlerBuildOptions(join(root, 'lambda', name, 'index.ts'), join(outDir, 'bundles', name, 'index.js')) as never)) as { metafile?: unknown };
     metafiles.set(name, result.metafile);
-    variants.push({ name, dir: join(root, 'assets', name) });
+    variants.push({ name, dir: join(assetsDir, name) });
   }
   return { variants, metafiles };
 }
@@ -158,8 +158,8 @@ export async function measureLoadTimes(variants: readonly Variant[], rounds: num
   return samples;
 }
 
-export async function coldStart(root: string, outDir: string, rounds: number, warmup: number): Promise<ColdStartFigure[]> {
-  const { variants, metafiles } = await buildVariants(root, outDir);
+export async function coldStart(root: string, outDir: string, assetsDir: string, rounds: number, warmup: number): Promise<ColdStartFigure[]> {
+  const { variants, metafiles } = await buildVariants(root, outDir, assetsDir);
   const samples = await measureLoadTimes(variants, rounds, warmup);
   return variants.map((v) => {
     const zip = zippedSize(v.dir, join(outDir, 'zips'));

@@ -6,7 +6,8 @@
  * written to bench-out/BENCHMARKS.quick.md so the committed figures stay those
  * of a full run.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
@@ -19,6 +20,7 @@ const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench-out');
 const QUICK = process.env.BENCH_QUICK === '1';
 const SCENARIOS = join(__dirname, 'scenarios');
+const LOAD_AT_START = loadavg();
 
 const SETTINGS = QUICK
   ? { loadRounds: 5, loadWarmup: 1, warmIterations: 15, warmWarmup: 3, fanOutRuns: 2, callbackMessages: 10, pipelineNotifications: 1000 }
@@ -96,11 +98,12 @@ function log(line: string) {
 function machine(): string[] {
   const c = cpus();
   return [
-    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores (shared: other sessions were running; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' / ')})`,
+    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores (shared: other sessions were running; load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')})`,
     `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- OS: ${platform()} ${release()}`,
     `- Node: ${process.version} (the Lambdas run Node 24 on arm64; absolute times differ, ratios carry over)`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- Code: ${gitDescribe()} (the handlers as built by \`npm run build\` at the start of the run, copied to bench-out/assets so that a rebuild during the run cannot change them; the pipeline runs assets/)`,
     `- Mode: ${QUICK ? 'BENCH_QUICK=1 (smoke run)' : 'full'}`,
   ];
 }
@@ -110,6 +113,13 @@ const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const started = Date.now();
+  // Other work in this tree may rebuild assets/ while the benchmark runs: measure one snapshot throughout.
+  const assets = join(OUT, 'assets');
+  rmSync(assets, { recursive: true, force: true });
+  for (const name of ['sender', 'status-callback', 'inbound']) {
+    if (existsSync(join(ROOT, 'assets', name, 'index.js'))) cpSync(join(ROOT, 'assets', name), join(assets, name), { recursive: true });
+  }
+  const assetEnv = { BENCH_ASSETS_DIR: assets };
   log(`machine: ${cpus()[0]?.model} × ${cpus().length}, ${process.version}${QUICK ? ', QUICK' : ''}`);
 
   log('construct configuration (synth)');
@@ -119,7 +129,7 @@ async function main() {
   let cold: ColdStartFigure[] = [];
   let coldError: string | undefined;
   try {
-    cold = await coldStart(ROOT, OUT, SETTINGS.loadRounds, SETTINGS.loadWarmup);
+    cold = await coldStart(ROOT, OUT, assets, SETTINGS.loadRounds, SETTINGS.loadWarmup);
   } catch (err) {
     coldError = (err as Error).message;
   }
@@ -128,15 +138,15 @@ async function main() {
   log('warm cost per message');
   const warm: Outcome<WarmResult> = await runScenario<WarmResult>(
     join(SCENARIOS, 'warm-send.ts'),
-    { BENCH_ITERATIONS: String(SETTINGS.warmIterations), BENCH_WARMUP: String(SETTINGS.warmWarmup), ...(existsSync(referenceBundle) ? { BENCH_REFERENCE_BUNDLE: referenceBundle } : {}) },
+    { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.warmIterations), BENCH_WARMUP: String(SETTINGS.warmWarmup), ...(existsSync(referenceBundle) ? { BENCH_REFERENCE_BUNDLE: referenceBundle } : {}) },
     180_000,
   );
 
   log('fan-out: 100 recipients, 100 ms per Twilio request');
-  const fanOut = await runScenario<FanOutResult>(join(SCENARIOS, 'fan-out.ts'), { BENCH_ITERATIONS: String(SETTINGS.fanOutRuns) }, 180_000);
+  const fanOut = await runScenario<FanOutResult>(join(SCENARIOS, 'fan-out.ts'), { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.fanOutRuns) }, 180_000);
 
   log('status callbacks');
-  const callback = await runScenario<CallbackResult>(join(SCENARIOS, 'status-callback.ts'), { BENCH_ITERATIONS: String(SETTINGS.callbackMessages), BENCH_WARMUP: '5' }, 180_000);
+  const callback = await runScenario<CallbackResult>(join(SCENARIOS, 'status-callback.ts'), { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.callbackMessages), BENCH_WARMUP: '5' }, 180_000);
 
   let pipeline: Outcome<PipelineResult>;
   if (existsSync(join(ROOT, 'test', 'pipeline', 'local-pipeline.ts'))) {
@@ -327,6 +337,16 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     'Twilio US SMS $0.0083/segment outbound + carrier fees',
   ].join('; ') + '.', '');
   return L;
+}
+
+function gitDescribe(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lambda', 'lib', 'scripts'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return `commit ${head}${dirty ? ' with uncommitted changes under lambda/, lib/ or scripts/' : ''}`;
+  } catch {
+    return 'unknown commit';
+  }
 }
 
 function twilioVersion(): string {

@@ -8,7 +8,8 @@ import { captureLogs, scenarioMain } from '../support/child';
 import { FROM, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The run's snapshot of the built handlers (run.ts), else assets/. */
+const ASSETS = process.env.BENCH_ASSETS_DIR ?? join(__dirname, '..', '..', '..', 'assets');
 const RECIPIENTS = Number(process.env.BENCH_FANOUT_RECIPIENTS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_FANOUT_CONCURRENCY ?? 10);
 const DELAY_MS = Number(process.env.BENCH_FANOUT_DELAY_MS ?? 100);
@@ -18,7 +19,7 @@ scenarioMain(async () => {
   const to = recipients(RECIPIENTS);
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to, sendConcurrency: CONCURRENCY });
   captureLogs();
-  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ROOT, 'assets', 'sender', 'index.js'));
+  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
   env.twilio.setDefault({ delayMs: DELAY_MS });
   const once = async (label: string) => {
     const postsBefore = env.twilio.createRequests().length;

@@ -16,7 +16,8 @@ import { itemSize } from '../support/item-size';
 import { msSince, summarize } from '../support/stats';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The run's snapshot of the built handlers (run.ts), else assets/. */
+const ASSETS = process.env.BENCH_ASSETS_DIR ?? join(__dirname, '..', '..', '..', 'assets');
 const messages = Number(process.env.BENCH_ITERATIONS ?? 40);
 const warmupMessages = Number(process.env.BENCH_WARMUP ?? 5);
 
@@ -80,11 +81,11 @@ scenarioMain(async () => {
   const to = recipients(messages + warmupMessages);
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to });
   const logs = captureLogs();
-  const callback = loadHandler(join(ROOT, 'assets', 'status-callback', 'index.js'));
+  const callback = loadHandler(join(ASSETS, 'status-callback', 'index.js'));
   let itemsFrom = 'the real sender (assets/sender)';
   const sids: Array<{ sid: string; to: string }> = [];
   try {
-    const sender = loadHandler(join(ROOT, 'assets', 'sender', 'index.js'));
+    const sender = loadHandler(join(ASSETS, 'sender', 'index.js'));
     await sender(sqsEvent(snsRecord(JSON.stringify({ body: 'Disk 91% on db-1', to }), 'bench')), lambdaContext('sender', 900_000));
     for (const m of env.twilio.messages.values()) sids.push({ sid: m.sid, to: m.to });
     if (sids.length < to.length) throw new Error(`sender created ${sids.length} of ${to.length} messages`);

@@ -10,7 +10,8 @@ import { captureLogs, scenarioMain } from '../support/child';
 import { ACCOUNT_SID, AUTH_TOKEN, FROM, alarmMessage, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The run's snapshot of the built handlers (run.ts), else assets/. */
+const ASSETS = process.env.BENCH_ASSETS_DIR ?? join(__dirname, '..', '..', '..', 'assets');
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 60);
 const warmup = Number(process.env.BENCH_WARMUP ?? 10);
 
@@ -18,7 +19,7 @@ scenarioMain(async () => {
   const [to] = recipients(1);
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to] });
   const logs = captureLogs();
-  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ROOT, 'assets', 'sender', 'index.js'));
+  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
   const referenceFile = process.env.BENCH_REFERENCE_BUNDLE;
   const reference = referenceFile ? loadHandler(referenceFile) : undefined;
 

@@ -1,0 +1,79 @@
+/**
+ * Sustained throughput of the local pipeline (issue 6, measurement 5): N
+ * notifications, one SMS recipient each, published at once and run through
+ * the built handlers (worker-thread Lambdas, SQS semantics, fake Twilio with
+ * signed status callbacks, dynalite) until everything settles. No fault
+ * injection: this is the clean-path rate. Peak memory: this process's RSS
+ * (workers included) sampled every 100 ms, and its maxRSS.
+ */
+import { formatTally, NUMBERS, startLocalPipeline } from '../../pipeline/local-pipeline';
+import { scenarioMain } from '../support/child';
+
+const N = Number(process.env.BENCH_NOTIFICATIONS ?? 10_000);
+const SENDER_CONCURRENCY = Number(process.env.BENCH_SENDER_CONCURRENCY ?? 2);
+
+scenarioMain(async () => {
+  let peakRss = process.memoryUsage().rss;
+  let rssSamples = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    rssSamples++;
+  }, 100);
+  const pipeline = await startLocalPipeline({
+    seed: 6,
+    record: false,
+    logLevel: 'WARN',
+    senderConcurrency: SENDER_CONCURRENCY,
+    senderTimeoutMs: 30_000,
+    // The construct's default cache TTL: one secret read per environment.
+    secretCacheTtlSeconds: 300,
+    queue: { visibilityTimeoutMs: 60_000 },
+    senderConfig: { defaultRecipients: [NUMBERS.onCallSms], allowedRecipients: [NUMBERS.onCallSms] },
+  });
+  try {
+    const recipient = NUMBERS.onCallSms;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      pipeline.publish({ body: `bench ${i}: disk 91% on db-${i % 50}`, to: [recipient] }, { recipients: [recipient] });
+    }
+    await pipeline.settle(280_000);
+    const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const tally = await pipeline.tally();
+    // Duplicates counted from Twilio's side: each body is unique to one notification.
+    const perBody = new Map<string, number>();
+    for (const m of pipeline.twilio.messages.values()) perBody.set(m.body, (perBody.get(m.body) ?? 0) + 1);
+    const twilioDuplicates = [...perBody.values()].reduce((a, n) => a + Math.max(0, n - 1), 0);
+    const messages = pipeline.twilio.messages.size;
+    return {
+      notifications: N,
+      recipientsPerNotification: 1,
+      wallMs,
+      notificationsPerSecond: N / (wallMs / 1000),
+      messagesPerSecond: messages / (wallMs / 1000),
+      peakRssBytes: peakRss,
+      rssSamples,
+      tally: {
+        published: tally.published,
+        sent: tally.sent,
+        failed: tally.failed,
+        deadLettered: tally.deadLettered,
+        unknown: tally.unknown,
+        lost: tally.lost,
+        unrecorded: tally.unrecorded,
+        twilioMessages: messages,
+        twilioDuplicates,
+        senderInvocations: pipeline.sender.stats.invocations,
+        senderColdStarts: pipeline.sender.stats.coldStarts,
+        statusCallbackInvocations: pipeline.statusCallback.stats.invocations,
+        batchItemFailures: pipeline.queue.stats.itemFailures,
+        failedBatches: pipeline.queue.stats.failedBatches,
+      },
+      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; status-callback: up to 4 environments; callbacks 2–20 ms after each status. Tally: ${formatTally(tally)}.`,
+    };
+  } finally {
+    clearInterval(sampler);
+    await pipeline.close();
+  }
+});
