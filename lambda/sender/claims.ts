@@ -21,6 +21,19 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  *   Twilio tells whether it created a message.
  * - Every later change to a pending claim is conditional on the leaseUntil
  *   value the writer saw: two invocations can never both take a claim over.
+ *
+ * Cost per recipient on the normal path: the conditional PutItem, the POST,
+ * then two UpdateItems sent in parallel (the message item, and the claim
+ * marked sent with the SID): 3 calls, 2 DynamoDB round trips. DynamoDB
+ * transactions would make the last two atomic, but a crash between them is
+ * harmless here: a claim left pending is settled by the lookup, which finds
+ * the message and writes both again.
+ *
+ * Redelivery of a claimed recipient: sent / failed / unknown → skipped;
+ * pending within its lease → the record is retried later; pending past its
+ * lease → look Twilio up: found → recorded as sent (no POST); not found →
+ * taken over (new lease, attempts + 1) and sent; lookup impossible → retried,
+ * and after MAX_DOUBTS such lookups marked `unknown` for an operator.
  */
 
 export type ClaimState = 'pending' | 'sent' | 'failed' | 'unknown';

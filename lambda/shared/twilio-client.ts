@@ -22,11 +22,32 @@ const MAX_ATTEMPT_MS = 10_000;
 /** An attempt with less time than this left is not started: it would likely end as a timeout, i.e. an unknown outcome. */
 export const MIN_ATTEMPT_MS = 1_500;
 
-const agent = new Agent({
-  connect: { timeout: CONNECT_TIMEOUT_MS },
-  keepAliveTimeout: 30_000,
-  keepAliveMaxTimeout: 60_000,
-});
+/**
+ * Lambda freezes the process between invocations; a kept-alive socket that
+ * Twilio closed meanwhile still looks open on thaw, and a POST written to it
+ * fails after leaving: an unknown outcome. So connections idle longer than
+ * this are not reused: the pool is replaced and the next request connects afresh.
+ */
+const MAX_IDLE_MS = 15_000;
+
+const newAgent = () =>
+  new Agent({
+    connect: { timeout: CONNECT_TIMEOUT_MS },
+    keepAliveTimeout: MAX_IDLE_MS,
+    keepAliveMaxTimeout: MAX_IDLE_MS,
+  });
+let agent = newAgent();
+let lastActivity = 0;
+
+function freshAgent(now: number): AgentType {
+  if (lastActivity !== 0 && now - lastActivity > MAX_IDLE_MS) {
+    const stale = agent;
+    agent = newAgent();
+    stale.destroy().catch(() => undefined);
+  }
+  lastActivity = now;
+  return agent;
+}
 
 export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
 
@@ -114,6 +135,7 @@ function exchange(method: 'GET' | 'POST', path: string, authorization: string, b
         return true;
       },
       onComplete() {
+        lastActivity = Date.now();
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -121,7 +143,7 @@ function exchange(method: 'GET' | 'POST', path: string, authorization: string, b
       },
       onError: fail,
     } as unknown as Dispatcher.DispatchHandler;
-    agent.dispatch(
+    freshAgent(Date.now()).dispatch(
       {
         origin: url.origin,
         path: url.pathname + url.search,

@@ -314,6 +314,19 @@ describe('Twilio errors', () => {
       expect(await rig.item(message.sid)).toMatchObject({ notificationId: snsId, to: R5 });
     },
   );
+  test('a slow answer that outlasts the time left: outcome unknown, the message (created) is not sent again', async () => {
+    rig.twilio.enqueue({ delayMs: 6_000 });
+    const snsId = 'sns-slow';
+    const record = snsRecord(JSON.stringify({ body: 'slow', to: R5 }), snsId);
+    const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context(5_000)));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(metricSum(metrics, METRIC.SEND_OUTCOME_UNKNOWN)).toBe(1);
+    expect(await rig.item(`claim#${snsId}#${R5}`)).toMatchObject({ state: 'pending', outcome: 'unknown', reason: expect.stringMatching(/no answer/) });
+    await expireLease(`claim#${snsId}#${R5}`);
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(creates()).toHaveLength(1);
+    expect(await rig.item(`claim#${snsId}#${R5}`)).toMatchObject({ state: 'sent', messageSid: creates()[0].sid });
+  });
 });
 
 describe('exactly once', () => {
