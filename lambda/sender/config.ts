@@ -47,12 +47,15 @@ function addressList(c: Record<string, unknown>, key: keyof SenderConfig, requir
   return [...new Set(v as string[])];
 }
 
-function positiveInteger(c: Record<string, unknown>, key: keyof SenderConfig, fallback: number, max: number): number {
+function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: number, min: number, max: number): number {
   const v = c[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from 1 to ${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from ${min} to ${max}`);
   return v;
 }
+
+/** A lease must leave room for one Twilio attempt plus the margin kept before it ends (send.ts). */
+const MIN_CLAIM_LEASE_SECONDS = 3;
 
 /**
  * Reads and validates the environment. The messages name the setting at
@@ -103,8 +106,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     ...(whatsappContentSid ? { whatsappContentSid } : {}),
     defaultRecipients,
     allowed: new Set([...defaultRecipients, ...allowedRecipients]),
-    sendConcurrency: positiveInteger(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1000),
-    claimLeaseMs: positiveInteger(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, 86_400) * 1000,
+    sendConcurrency: integer(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1, 1000),
+    claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
   };
 }

@@ -1,6 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, getCredentials, TwilioCredentials } from '../shared/credentials';
+import { maskNumbersInText } from '../shared/mask';
 import { ClaimStore } from './claims';
 import { loadSettings, SenderSettings } from './config';
 import { countConfigurationError, flushMetrics, logger } from './observability';
@@ -32,6 +33,7 @@ function failAll(event: SQSEvent): SQSBatchResponse {
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
   try {
     if (!settings) {
       countConfigurationError();
@@ -47,7 +49,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         countConfigurationError();
         if (err.firstInProcess) logger.error('Twilio credentials unusable: records kept for redrive', { reason: err.message });
       } else {
-        logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, message: (err as Error).message });
+        logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, message: maskNumbersInText((err as Error).message) });
       }
       return failAll(event);
     }
@@ -62,7 +64,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     const outcomes = await Promise.all(
       event.Records.map((record) =>
         processRecord(record, ctx).catch((err: unknown): RecordOutcome => {
-          logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, message: (err as Error)?.message });
+          logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
           return 'retry';
         }),
       ),

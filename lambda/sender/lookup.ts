@@ -45,13 +45,11 @@ export async function findSentMessage(
   const candidates: TwilioMessage[] = [];
   let page = await listMessages(credentials, query, deadline);
   for (let pages = 1; ; pages++) {
-    let reachedOlder = false;
+    // Twilio orders the list by date sent; a queued message has none yet. So
+    // paging stops only at a page holding nothing created since the claim.
+    const pageIsOlder = page.messages.length > 0 && page.messages.every((m) => createdAt(m) < since);
     for (const m of page.messages) {
-      const t = createdAt(m);
-      if (t < since) {
-        reachedOlder = true;
-        continue;
-      }
+      if (createdAt(m) < since) continue;
       if (m.to !== msg.to) continue;
       if (m.direction !== undefined && !m.direction.startsWith('outbound')) continue;
       if (msg.from !== undefined && m.from !== msg.from) continue;
@@ -59,7 +57,7 @@ export async function findSentMessage(
       if (msg.body !== undefined && m.body !== msg.body) continue;
       candidates.push(m);
     }
-    if (reachedOlder || !page.next_page_uri) break;
+    if (pageIsOlder || !page.next_page_uri) break;
     if (pages >= MAX_PAGES) throw new LookupUndecidedError(`more than ${MAX_PAGES} pages of messages to this recipient since the claim`);
     page = await getMessagePage(credentials, page.next_page_uri, deadline);
   }

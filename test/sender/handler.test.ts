@@ -401,6 +401,18 @@ describe('exactly once', () => {
       expect(await rig.item(existing.sid)).toMatchObject({ status: 'delivered', notificationId: 'sns-crash-2', to: R5 });
     });
 
+    test('the lookup pages through Twilio\'s list until it passes the claim time', async () => {
+      const claimedAt = new Date(Date.now() - 120_000);
+      await preClaim('sns-crash-paged', Date.now() - 1_000, claimedAt);
+      const ours = rig.twilio.addMessage({ to: R5, from: FROM, body: text, dateCreated: new Date(claimedAt.getTime() + 1_000) });
+      for (let i = 0; i < 150; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `later alert ${i}`, dateCreated: new Date(claimedAt.getTime() + 2_000 + i) });
+      const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: text, to: R5 }), 'sns-crash-paged')), context());
+      expect(out.batchItemFailures).toEqual([]);
+      expect(creates()).toHaveLength(0);
+      expect(rig.twilio.requests.filter((r) => r.outcome === 'listed')).toHaveLength(2);
+      expect(await rig.item(`claim#sns-crash-paged#${R5}`)).toMatchObject({ state: 'sent', messageSid: ours.sid });
+    });
+
     test('a matching message already recorded for another notification is not ours', async () => {
       const claimedAt = new Date(Date.now() - 120_000);
       await preClaim('sns-crash-3', Date.now() - 1_000, claimedAt);

@@ -111,6 +111,7 @@ describe('configuration', () => {
     [{ from: '+15550000000', defaultRecipients: ['15551230001'] }, /defaultRecipients\[0\]/],
     [{ from: '+15550000000', defaultRecipients: ['+15551230001'], allowedRecipients: 'x' }, /allowedRecipients/],
     [{ from: '+15550000000', defaultRecipients: ['+15551230001'], sendConcurrency: 0 }, /sendConcurrency/],
+    [{ from: '+15550000000', defaultRecipients: ['+15551230001'], claimLeaseSeconds: 2 }, /claimLeaseSeconds must be an integer from 3/],
     [{ whatsappFrom: '+15550000000', defaultRecipients: ['+15551230001'] }, /whatsappFrom/],
     [{ from: '+15550000000', defaultRecipients: ['+15551230001'], whatsappContentSid: 'HX1' }, /whatsappContentSid/],
   ])('SENDER_CONFIG %j is refused', (config, reason) => {
