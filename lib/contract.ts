@@ -80,6 +80,12 @@ export const TABLE = {
   ALERT_RECIPIENT_ATTRIBUTE: 'alertRecipient',
   /** Sort key of ALERTS_BY_RECIPIENT_INDEX: when Twilio accepted the message (ISO 8601). */
   ALERT_SORT_ATTRIBUTE: 'acceptedAt',
+  /**
+   * Id prefix of the sender's send claims (`claim#<notification>#<recipient>`). The
+   * sender's role may delete only items whose id starts with it: a claim is released
+   * by deleting it, while message and status items are never deleted by a handler.
+   */
+  CLAIM_ID_PREFIX: 'claim#',
 } as const;
 
 /**
