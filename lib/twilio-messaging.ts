@@ -480,6 +480,15 @@ export class TwilioMessaging extends Construct {
       }),
     );
     this.grantTable(sender, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // Releasing a send claim after a request that cannot have created a message
+    // deletes the claim; nothing else may be deleted.
+    sender.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`] } },
+      }),
+    );
     this.senderFunction = sender;
 
     const statusCallback = this.createFunction('StatusCallback', 'status-callback', {

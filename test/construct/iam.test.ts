@@ -21,6 +21,7 @@ test('sender: secret read, queue consumption and its key, item-level table write
     [
       ...LOG_WRITE,
       ...SECRET_READ,
+      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
@@ -36,6 +37,14 @@ test('sender: secret read, queue consumption and its key, item-level table write
   expect(resourcesFor('AlertsSenderRole', 'dynamodb:PutItem')).toEqual([table]);
   expect(resourcesFor('AlertsSenderRole', 'kms:Decrypt')).toEqual([`\${${ref('AWS::KMS::Key', 'AlertsTopicKey')}.Arn}`]);
   expect(resourcesFor('AlertsSenderRole', 'sqs:ReceiveMessage')).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
+});
+
+test('sender: DeleteItem only on send claims (ids starting with claim#)', () => {
+  const deletes = statementsOfRole(template, 'AlertsSenderRole').filter((s) => ([] as string[]).concat(s.Action).includes('dynamodb:DeleteItem'));
+  expect(deletes).toHaveLength(1);
+  expect(deletes[0].Action).toBe('dynamodb:DeleteItem');
+  expect(render(deletes[0].Resource)).toBe(`\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`);
+  expect((deletes[0] as any).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } });
 });
 
 test('status-callback: secret read and conditional status updates only', () => {
@@ -63,10 +72,11 @@ test('inbound: secret read, item writes, Query on the alertsByRecipient index on
   expect(resourcesFor('AlertsInboundRole', 'sns:Publish')).toEqual([`\${${ref('AWS::SNS::Topic', 'AlertsInboundTopic')}}`]);
 });
 
-test('no role can scan, delete, or act on resources it does not name', () => {
+test('no role can scan, delete (beyond the sender\'s claims), or act on resources it does not name', () => {
   for (const role of ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole']) {
     const actions = actionsOfRole(template, role);
-    expect(actions.filter((a) => /Scan|Delete(Item|Table)|BatchWrite|\*$/.test(a) && a !== 'kms:GenerateDataKey*')).toEqual([]);
+    expect(actions.filter((a) => /Scan|DeleteTable|BatchWrite|\*$/.test(a) && a !== 'kms:GenerateDataKey*')).toEqual([]);
+    if (role !== 'AlertsSenderRole') expect(actions).not.toContain('dynamodb:DeleteItem');
     for (const statement of statementsOfRole(template, role)) {
       expect(([] as unknown[]).concat(statement.Resource)).not.toContain('*');
     }

@@ -1,0 +1,63 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { TABLE } from '../../lib/contract';
+import { claimId } from '../../lambda/shared/table-items';
+import { actionsOfRole, environmentOf, synth } from './helpers';
+
+// Cross-check between the handlers' code and the construct's grants: every AWS API
+// call a handler makes must be allowed by its role, or it fails only once deployed.
+const { template } = synth();
+const root = path.join(__dirname, '..', '..', 'lambda');
+
+/** IAM actions implied by the AWS SDK commands a handler's own modules (lambda/<name>/) send. */
+function actionsUsedBy(handler: string): string[] {
+  const actions = new Set<string>();
+  for (const file of fs.readdirSync(path.join(root, handler)).filter((f) => f.endsWith('.ts'))) {
+    const source = fs.readFileSync(path.join(root, handler, file), 'utf8');
+    for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {
+      if (command === 'Publish') actions.add('sns:Publish');
+      else actions.add(`dynamodb:${command}`);
+    }
+  }
+  return [...actions].sort();
+}
+
+test.each([
+  ['sender', 'AlertsSenderRole'],
+  ['status-callback', 'AlertsStatusCallbackRole'],
+  ['inbound', 'AlertsInboundRole'],
+])('%s: every AWS call in its code is granted', (handler, role) => {
+  const granted = actionsOfRole(template, role);
+  const used = actionsUsedBy(handler);
+  expect(used.filter((a) => !granted.includes(a))).toEqual([]);
+  // The credentials loader (lambda/shared/credentials.ts) reads the secret in every handler.
+  expect(granted).toContain('secretsmanager:GetSecretValue');
+});
+
+test('the sender\'s DeleteItem condition matches the claim ids the sender writes', () => {
+  expect(claimId('n-1', '+15005550001').startsWith(TABLE.CLAIM_ID_PREFIX)).toBe(true);
+});
+
+test('every environment variable the handlers read is set by the construct', () => {
+  const envRead = (handler: string): string[] => {
+    const names = new Set<string>();
+    for (const dir of [handler, 'shared']) {
+      for (const file of fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'))) {
+        const source = fs.readFileSync(path.join(root, dir, file), 'utf8');
+        for (const [, name] of source.matchAll(/\benv\[ENV\.(\w+)\]/g)) names.add(name);
+      }
+    }
+    return [...names];
+  };
+  const optional = new Set(['TWILIO_API_BASE_URL']);
+  for (const [handler, prefix] of [
+    ['sender', 'AlertsSender'],
+    ['status-callback', 'AlertsStatusCallback'],
+    ['inbound', 'AlertsInbound'],
+  ]) {
+    const set = Object.keys(environmentOf(template, prefix));
+    expect(envRead(handler)).toEqual(expect.arrayContaining(['TWILIO_SECRET_ARN', 'STATUS_TABLE_NAME']));
+    const missing = envRead(handler).filter((name) => !optional.has(name) && !set.includes(name));
+    expect({ handler, missing }).toEqual({ handler, missing: [] });
+  }
+});
