@@ -22,7 +22,11 @@ export interface SendContext {
   readonly claims: ClaimStore;
   /** The credentials in use; replaced when Twilio rejects them and the secret holds newer ones. */
   credentials: TwilioCredentials;
-  /** Bounds the recipients being worked on at once across the whole batch. */
+  /**
+   * Bounds the Twilio requests in flight across the whole batch (the
+   * fan-out bound, sendConcurrency). DynamoDB work around them is not
+   * bounded by it, so a slot is held only while Twilio is being asked.
+   */
   readonly semaphore: Semaphore;
   /** Epoch ms: no Twilio request may still be running after this (the function's own timeout, less a margin). */
   readonly deadline: number;
@@ -63,9 +67,7 @@ export async function processRecord(record: { readonly messageId: string; readon
 
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      ctx.semaphore
-        .run(() => deliver(notification, notificationId, buildMessage(notification, to, settings), ctx))
-        .catch((err: unknown): RecordOutcome => {
+      deliver(notification, notificationId, buildMessage(notification, to, settings), ctx).catch((err: unknown): RecordOutcome => {
           // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
           logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
           return 'retry';
@@ -108,7 +110,7 @@ async function recover(claim: Claim, notification: Notification, notificationId:
   const to = maskAddress(msg.to);
   let found: TwilioMessage | undefined;
   try {
-    found = await findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim.createdAt, ctx.deadline);
+    found = await ctx.semaphore.run(() => findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim.createdAt, ctx.deadline));
   } catch (err) {
     const doubts = await ctx.claims.addDoubt(claim, Date.now());
     if (doubts === undefined) return 'retry';
@@ -135,15 +137,19 @@ async function post(claim: Claim, notification: Notification, notificationId: st
   const deadline = Math.min(ctx.deadline, claim.leaseUntil - LEASE_MARGIN_MS);
   const to = maskAddress(msg.to);
   let mayHaveCreated = false;
-  const started = Date.now();
+  let started = Date.now();
   const attempt = (credentials: TwilioCredentials) =>
-    createMessageWithRetry(credentials, msg.params, {
-      deadline,
-      onRetry: (err, n, delayMs) => {
-        if (err.httpStatus !== undefined && err.httpStatus >= 500) mayHaveCreated = true;
-        countRetry();
-        logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
-      },
+    ctx.semaphore.run(() => {
+      // Latency counts from the first attempt, not from the wait for a slot.
+      started = Date.now();
+      return createMessageWithRetry(credentials, msg.params, {
+        deadline,
+        onRetry: (err, n, delayMs) => {
+          if (err.httpStatus !== undefined && err.httpStatus >= 500) mayHaveCreated = true;
+          countRetry();
+          logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
+        },
+      });
     });
   let accepted: TwilioMessage;
   try {
