@@ -84,7 +84,7 @@ export interface Tally {
   readonly unknown: number;
   /** Extra Twilio messages for one pair: must be 0. */
   readonly duplicates: number;
-  /** Pairs with no outcome at all: must be 0. */
+  /** Pairs with no outcome at all, or recorded as sent with a message that is not theirs: must be 0. */
   readonly lost: number;
   /** Twilio messages created that no table item records. */
   readonly unrecorded: number;
@@ -132,6 +132,8 @@ export interface LocalPipeline {
   publishAlarm(alarm?: Partial<CloudWatchAlarm>): string;
   /** Sends a body straight to the queue (no SNS envelope). */
   sendRaw(body: string, track?: Omit<TrackedNotification, 'notificationId'>): string;
+  /** Adds a notification to the tally after the fact (e.g. fuzz, once its recipients are known). */
+  track(notification: TrackedNotification): void;
   /** Sets the credentials secret: the real one, the placeholder, or any text. */
   setSecret(secret: 'real' | 'placeholder' | string): void;
   /** Moves the DLQ back to the queue. */
@@ -454,6 +456,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}` });
       },
       sendRaw: (body, t) => track(queue.sendRaw(body), t),
+      track: (t) => {
+        tracked.push(t);
+      },
       setSecret: (secret) => secrets.setSecret(secretArn, secret === 'real' ? realSecret : secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : secret),
       redrive: () => queue.redrive(),
       async settle(timeoutMs = 60_000) {
@@ -494,6 +499,9 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
   const byId = new Map(items.map((i) => [String(i.id), i]));
   const recordedSids = new Set(items.filter((i) => i.kind === 'message').map((i) => String(i.id)));
   const inDlq = new Set(queue.dlq.map((m) => m.snsMessageId ?? m.messageId));
+  const twilioBySid = new Map(twilioMessages.map((m) => [m.sid, m]));
+  const claimsBySid = new Map<string, number>();
+  for (const i of items) if (i.kind === 'claim' && typeof i.messageSid === 'string') claimsBySid.set(i.messageSid, (claimsBySid.get(i.messageSid) ?? 0) + 1);
   const outcomes: Array<Tally['outcomes'][number]> = [];
   const deadLettered = new Set<string>();
   for (const t of tracked) {
@@ -517,7 +525,17 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
       const claim = byId.get(`claim#${t.notificationId}#${recipient}`);
       let outcome: RecipientOutcome;
       let reason: string | undefined;
-      if (claim?.state === 'sent' && typeof claim.messageSid === 'string' && byId.has(claim.messageSid)) outcome = 'sent';
+      const sid = typeof claim?.messageSid === 'string' ? claim.messageSid : undefined;
+      const twilioMessage = sid ? twilioBySid.get(sid) : undefined;
+      if (claim?.state === 'sent' && sid && t.marker && twilioMessage && !twilioText(twilioMessage).includes(t.marker)) {
+        // Recorded as sent with another notification's message: this recipient never got its own.
+        outcome = 'lost';
+        reason = `recorded as sent with ${sid}, which carries another notification's text`;
+      } else if (claim?.state === 'sent' && sid && !t.marker && (claimsBySid.get(sid) ?? 0) > 1) {
+        // Without a marker to tell the rightful owner, a message claimed twice counts against both.
+        outcome = 'lost';
+        reason = `${sid} is recorded by ${claimsBySid.get(sid)} claims`;
+      } else if (claim?.state === 'sent' && sid && byId.has(sid)) outcome = 'sent';
       else if (claim?.state === 'failed') {
         outcome = 'failed';
         reason = [claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ');
