@@ -41,7 +41,7 @@ export const ASSUME = {
   platformLogBytes: 300,
   /** One API Gateway access-log line (the construct enables access logs). */
   accessLogBytes: 350,
-  /** Status callbacks per SMS: `sent`, `delivered` (WhatsApp adds `read`). */
+  /** Status callbacks per SMS when the pipeline did not measure them: `sent`, `delivered` (WhatsApp adds `read`). */
   callbacksPerMessage: 2,
   /**
    * KMS requests per alert when alerts are more than 5 minutes apart (SNS
@@ -77,6 +77,8 @@ export interface CostInputs {
   readonly senderLoadMs: number;
   /** The same for the twilio-SDK reference, to put the cold-start difference in money. */
   readonly referenceLoadMs?: number;
+  /** Status callbacks per message (Twilio posts one per status change). */
+  readonly callbacksPerMessage: number;
   readonly alarms: number;
   readonly kmsKeys: number;
   readonly secrets: number;
@@ -96,7 +98,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
   const gbs = i.architecture === 'arm64' ? PRICE.lambdaGbSecondArm : PRICE.lambdaGbSecondX86;
   const senderMs = Math.ceil(i.senderLocalMs + ASSUME.twilioApiMs + (i.senderDdbWritesPerRecipient + i.senderDdbReadsPerRecipient) * ASSUME.dynamoMs);
   const callbackMs = Math.ceil(i.callbackLocalMs + (i.callbackDdbWrites + i.callbackDdbReads) * ASSUME.dynamoMs);
-  const cb = ASSUME.callbacksPerMessage;
+  const cb = i.callbacksPerMessage;
   // Alarm messages carry the alertsByRecipient keys; the index projects ALL, so every write of the item writes the index too.
   const messageWrites = (1 + cb * i.callbackDdbWrites) * wru(i.messageItemBytes) * 2;
   const claimWrites = Math.max(0, i.senderDdbWritesPerRecipient - 1) * wru(i.claimItemBytes);

@@ -287,6 +287,12 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   const missing: string[] = [];
   if (!w) missing.push('warm sender figures (assumed 10 ms, 2 writes, 600 log bytes)');
   if (!cb) missing.push('status-callback figures (assumed 5 ms, 1 write, 500 log bytes, 600 B items)');
+  const pipelineTally = a.pipeline.result?.tally as { statusCallbackInvocations?: number; twilioMessages?: number } | undefined;
+  const callbacksPerMessage =
+    pipelineTally?.statusCallbackInvocations && pipelineTally.twilioMessages ? Math.round((pipelineTally.statusCallbackInvocations / pipelineTally.twilioMessages) * 100) / 100 : ASSUME.callbacksPerMessage;
+  const callbacksSource = pipelineTally?.statusCallbackInvocations
+    ? `${callbacksPerMessage} status callbacks per message, as the local pipeline's fake Twilio posts them (\`queued\`, \`sent\`, \`delivered\`; real SMS traffic often has only \`sent\` and \`delivered\`, so this errs high)`
+    : `${callbacksPerMessage} status callbacks (\`sent\`, \`delivered\`; assumed)`;
   const itemBytes = cb?.itemSizes.message?.max ?? 600;
   const claimBytes = cb?.itemSizes.claim?.max ?? 250;
   const cost = costPerThousandAlerts({
@@ -305,12 +311,13 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     callbackLogBytes: cb?.logBytesPerCallback.median ?? 500,
     senderLoadMs: sender?.load.median ?? 100,
     referenceLoadMs: reference?.load.median,
+    callbacksPerMessage,
     alarms: a.construct.result?.alarms ?? 2,
     kmsKeys: a.construct.result?.kmsKeys ?? 1,
     secrets: a.construct.result?.secrets ?? 1,
     metricNames: Object.keys(METRIC).length,
   });
-  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${ASSUME.callbacksPerMessage} status callbacks (\`sent\`, \`delivered\`). Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations and DynamoDB calls are this run's measurements plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB call). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
+  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations and DynamoDB calls are this run's measurements plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB call). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
   const table = (lines: CostLine[], total: number | undefined, share: boolean, headers = ['Per alert', 'Per 1,000 alerts']) => {
     const rows = [`| Item | ${headers[0]} | ${headers[1]} | Share | Note |`, '| --- | --- | --- | --- | --- |'];
     for (const l of lines) rows.push(`| ${l.item} | ${l.quantity} | ${money(l.perThousand)} | ${share && total ? `${((l.perThousand / total) * 100).toFixed(1)}%` : ''} | ${l.note ?? ''} |`);
@@ -320,7 +327,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   const grand = cost.awsTotal + cost.twilioTotal;
   L.push('### Per 1,000 alerts: AWS', '', ...table(cost.aws, cost.awsTotal, true), '');
   L.push('### Per 1,000 alerts: Twilio', '', ...table(cost.twilio, cost.twilioTotal, false), '');
-  L.push(`**AWS is ${((cost.awsTotal / grand) * 100).toFixed(1)}% of the per-alert spend (${money(cost.awsTotal)} of ${money(grand)} per 1,000 alerts); Twilio and the carriers are the rest.** Each further recipient of the same alert adds roughly one Twilio message (${money(PRICE.twilioUsSmsSegment + PRICE.usCarrierFeeSegment)} per segment), its DynamoDB writes and ${ASSUME.callbacksPerMessage} callbacks; the sender's duration barely grows because recipients are sent concurrently. A message longer than 160 GSM-7 characters (or 70 UCS-2, e.g. with one emoji) is billed per segment, which is why alarm texts are rendered GSM-7 and one segment where possible. WhatsApp: Twilio charges a per-message fee plus Meta's template fee, which varies by country and template category (utility, authentication, marketing); see Twilio's and Meta's current rate cards.`, '');
+  L.push(`**AWS is ${((cost.awsTotal / grand) * 100).toFixed(1)}% of the per-alert spend (${money(cost.awsTotal)} of ${money(grand)} per 1,000 alerts); Twilio and the carriers are the rest.** Each further recipient of the same alert adds roughly one Twilio message (${money(PRICE.twilioUsSmsSegment + PRICE.usCarrierFeeSegment)} per segment), its DynamoDB writes and ${callbacksPerMessage} callbacks; the sender's duration barely grows because recipients are sent concurrently. A message longer than 160 GSM-7 characters (or 70 UCS-2, e.g. with one emoji) is billed per segment, which is why alarm texts are rendered GSM-7 and one segment where possible. WhatsApp: Twilio charges a per-message fee plus Meta's template fee, which varies by country and template category (utility, authentication, marketing); see Twilio's and Meta's current rate cards.`, '');
   L.push('### Cold starts', '', ...table(cost.coldExtra, undefined, false, ['Init per cold start', 'Per 1,000 alerts, all cold']), '');
   L.push('Lambda bills the init phase. When alerts are rare every invocation may be a cold start; the line above is the extra per 1,000 alerts in that worst case, estimated from this machine\'s load time scaled by the CPU share Lambda gives the configured memory.', '');
   L.push('### Fixed, per month (independent of volume)', '', ...table(cost.fixed, undefined, false, ['Quantity', 'Per month']), '');
