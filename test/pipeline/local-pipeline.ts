@@ -56,6 +56,11 @@ export interface LocalPipelineOptions {
   readonly warm?: boolean;
   /** Most status-callback execution environments. Default 2. */
   readonly webhookConcurrency?: number;
+  /**
+   * Route the handlers' DynamoDB calls through the fault proxies (`senderDb`, `webhookDb`). Default true;
+   * false talks to dynalite directly (one hop less, for throughput measurements; the proxies' faults then do nothing).
+   */
+  readonly dynamoProxy?: boolean;
   /** Seconds the handlers cache the secret. Default 1, so a fixed secret takes effect quickly. */
   readonly secretCacheTtlSeconds?: number;
 }
@@ -247,6 +252,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   assertAssetsBuilt();
   const random = createPrng(options.seed ?? 1);
   const record = options.record ?? true;
+  const viaProxy = options.dynamoProxy ?? true;
   const tableName = 'twilio-messaging-status';
   const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-credentials-AbCdEf';
   const inboundTopicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-inbound';
@@ -348,7 +354,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       concurrency: options.senderConcurrency ?? 2,
       onLog,
       env: {
-        ...commonEnv('sender', senderDb.url),
+        ...commonEnv('sender', viaProxy ? senderDb.url : dynamo.endpoint),
         [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl,
         [ENV.SENDER_CONFIG]: JSON.stringify(senderConfig),
         [ENV.TWILIO_API_BASE_URL]: twilio.url,
@@ -361,7 +367,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       timeoutMs: 10_000,
       concurrency: options.webhookConcurrency ?? 2,
       onLog,
-      env: { ...commonEnv('status-callback', webhookDb.url), [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl },
+      env: { ...commonEnv('status-callback', viaProxy ? webhookDb.url : dynamo.endpoint), [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl },
     });
     closers.push(() => statusCallback.close());
     const inbound = createLambdaFunction({
@@ -370,7 +376,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       timeoutMs: 10_000,
       concurrency: 1,
       onLog,
-      env: { ...commonEnv('inbound', webhookDb.url), [ENV.INBOUND_URL]: inboundUrl, [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn },
+      env: { ...commonEnv('inbound', viaProxy ? webhookDb.url : dynamo.endpoint), [ENV.INBOUND_URL]: inboundUrl, [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn },
     });
     closers.push(() => inbound.close());
     if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(), inbound.warm()]);
@@ -500,6 +506,8 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
   const recordedSids = new Set(items.filter((i) => i.kind === 'message').map((i) => String(i.id)));
   const inDlq = new Set(queue.dlq.map((m) => m.snsMessageId ?? m.messageId));
   const twilioBySid = new Map(twilioMessages.map((m) => [m.sid, m]));
+  const twilioByTo = new Map<string, FakeMessage[]>();
+  for (const m of twilioMessages) twilioByTo.set(m.to, [...(twilioByTo.get(m.to) ?? []), m]);
   const claimsBySid = new Map<string, number>();
   for (const i of items) if (i.kind === 'claim' && typeof i.messageSid === 'string') claimsBySid.set(i.messageSid, (claimsBySid.get(i.messageSid) ?? 0) + 1);
   const outcomes: Array<Tally['outcomes'][number]> = [];
@@ -521,7 +529,7 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
       continue;
     }
     for (const recipient of t.recipients) {
-      const twilioCount = t.marker ? twilioMessages.filter((m) => m.to === recipient && twilioText(m).includes(t.marker!)).length : 0;
+      const twilioCount = t.marker ? (twilioByTo.get(recipient) ?? []).filter((m) => twilioText(m).includes(t.marker!)).length : 0;
       const claim = byId.get(`claim#${t.notificationId}#${recipient}`);
       let outcome: RecipientOutcome;
       let reason: string | undefined;
