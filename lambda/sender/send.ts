@@ -11,6 +11,7 @@ import { writeMessageRecord } from './message-record';
 import { countFailed, countOutcomeUnknown, countRetry, countSent, logger } from './observability';
 import { Notification, parseNotification, unwrapRecord } from './parse-notification';
 import type { Semaphore } from './semaphore';
+import { SentMarks } from './sent-marks';
 import { checkRecipients, InvalidNotificationError, isAddress } from './validate';
 
 /** What becomes of an SQS record: done (sent, skipped or failed for good), or retry (left to SQS redelivery). */
@@ -30,6 +31,24 @@ export interface SendContext {
   readonly semaphore: Semaphore;
   /** Epoch ms: no Twilio request may still be running after this (the function's own timeout, less a margin). */
   readonly deadline: number;
+}
+
+/** One recipient of one notification. */
+interface Job {
+  readonly notification: Notification;
+  readonly notificationId: string;
+  readonly msg: OutboundMessage;
+  readonly marks: SentMarks;
+  readonly tally: Tally;
+  readonly ctx: SendContext;
+}
+
+/** What became of a notification's recipients in this invocation: one log line per record, not one per message. */
+interface Tally {
+  sent: number;
+  alreadyDone: number;
+  failed: number;
+  unknown: number;
 }
 
 /** Failed lookups (Twilio unreachable) after which a crashed claim is left to an operator. */
@@ -65,16 +84,27 @@ export async function processRecord(record: { readonly messageId: string; readon
     }),
   );
 
+  const marks = new SentMarks(ctx.claims);
+  const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0 };
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      deliver(notification, notificationId, buildMessage(notification, to, settings), ctx).catch((err: unknown): RecordOutcome => {
-          // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
-          logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
-          return 'retry';
-        }),
+      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), marks, tally, ctx }).catch((err: unknown): RecordOutcome => {
+        // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
+        logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
+        return 'retry';
+      }),
     ),
   );
-  return outcomes.includes('retry') ? 'retry' : 'done';
+  try {
+    await marks.flush();
+  } catch (err) {
+    // The messages went out; their claims stay pending until a redelivery's lookup finds them.
+    logger.error('claims not marked sent, a redelivery will look them up', { notificationId, error: errorSummary(err) });
+    return 'retry';
+  }
+  const retry = outcomes.filter((o) => o === 'retry').length;
+  logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry });
+  return retry > 0 ? 'retry' : 'done';
 }
 
 function errorSummary(err: unknown): Record<string, unknown> {
@@ -83,22 +113,24 @@ function errorSummary(err: unknown): Record<string, unknown> {
 }
 
 /** Claim → POST → record, for one recipient. */
-async function deliver(notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+async function deliver(job: Job): Promise<RecordOutcome> {
+  const { notificationId, msg, ctx } = job;
   const leaseMs = ctx.settings.claimLeaseMs;
   let result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
   // Released between our put and our read: claim again, once.
   if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
-  if (result.won) return post(result.claim, notification, notificationId, msg, ctx);
+  if (result.won) return post(job, result.claim);
 
   const existing = result.existing;
   if (!existing) return 'retry';
   if (existing.state !== 'pending') {
     logger.debug('recipient already handled', { notificationId, to: maskAddress(msg.to), state: existing.state });
+    job.tally.alreadyDone++;
     return 'done';
   }
   // Another invocation holds it (a duplicate delivery running now): ask again later.
   if (existing.leaseUntil > Date.now()) return 'retry';
-  return recover(existing, notification, notificationId, msg, ctx);
+  return recover(job, existing);
 }
 
 /**
@@ -106,7 +138,8 @@ async function deliver(notification: Notification, notificationId: string, msg: 
  * got no answer. Its requests are over (the lease covered them), so Twilio's
  * message log tells whether one created a message.
  */
-async function recover(claim: Claim, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
+  const { notificationId, msg, ctx } = job;
   const to = maskAddress(msg.to);
   let found: TwilioMessage | undefined;
   try {
@@ -119,21 +152,24 @@ async function recover(claim: Claim, notification: Notification, notificationId:
       return 'retry';
     }
     if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
+    job.tally.unknown++;
     logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts, claimId: claim.id });
     return 'done';
   }
   if (found) {
     logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: found.sid });
-    await recordAccepted(claim, found, notification, notificationId, msg, ctx);
+    await recordAccepted(job, claim, found);
+    job.tally.sent++;
     return 'done';
   }
   const taken = await ctx.claims.takeOver(claim, Date.now(), ctx.settings.claimLeaseMs);
   if (!taken) return 'retry';
   logger.info('interrupted send had not reached Twilio: sending', { notificationId, to, attempts: taken.attempts });
-  return post(taken, notification, notificationId, msg, ctx);
+  return post(job, taken);
 }
 
-async function post(claim: Claim, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<RecordOutcome> {
+async function post(job: Job, claim: Claim): Promise<RecordOutcome> {
+  const { notificationId, msg, ctx } = job;
   const deadline = Math.min(ctx.deadline, claim.leaseUntil - LEASE_MARGIN_MS);
   const to = maskAddress(msg.to);
   let mayHaveCreated = false;
@@ -164,11 +200,12 @@ async function post(claim: Claim, notification: Notification, notificationId: st
     }
   } catch (err) {
     if (!(err instanceof TwilioApiError)) throw err;
-    return handleFailure(err, claim, notificationId, msg, ctx, mayHaveCreated);
+    return handleFailure(job, claim, err, mayHaveCreated);
   }
   countSent(Date.now() - started);
-  await recordAccepted(claim, accepted, notification, notificationId, msg, ctx);
-  logger.info('message accepted by Twilio', { notificationId, to, sid: accepted.sid, status: accepted.status, channel: msg.channel });
+  await recordAccepted(job, claim, accepted);
+  job.tally.sent++;
+  logger.debug('message accepted by Twilio', { notificationId, to, sid: accepted.sid, status: accepted.status, channel: msg.channel });
   return 'done';
 }
 
@@ -182,13 +219,15 @@ async function refreshCredentials(ctx: SendContext): Promise<TwilioCredentials |
   return fresh;
 }
 
-async function handleFailure(err: TwilioApiError, claim: Claim, notificationId: string, msg: OutboundMessage, ctx: SendContext, mayHaveCreated: boolean): Promise<RecordOutcome> {
+async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHaveCreated: boolean): Promise<RecordOutcome> {
+  const { notificationId, msg, ctx } = job;
   const to = maskAddress(msg.to);
   const reason = maskNumbersInText(err.message);
   const details = { notificationId, to, httpStatus: err.httpStatus, code: err.code, reason };
   switch (err.kind) {
     case 'permanent':
       if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) countFailed(err.code ?? String(err.httpStatus ?? 'unknown'), reason);
+      job.tally.failed++;
       logger.warn('Twilio refused the message: not retried', details);
       return 'done';
     case 'unknown':
@@ -204,34 +243,33 @@ async function handleFailure(err: TwilioApiError, claim: Claim, notificationId: 
 }
 
 /**
- * After a 201 (or a message found by a lookup): the message item and the
- * claim's SID are written in parallel, one round trip. Either may be lost
- * to a crash without harm: a claim left pending is resolved by the lookup,
- * which finds the message and writes both again.
+ * After a 201 (or a message found by a lookup): the message item now, the
+ * claim's SID by the record's write-behind batch, in parallel. Either may be
+ * lost to a crash without harm: a claim left pending is settled by the
+ * lookup, which finds the message and writes both again.
  */
-async function recordAccepted(claim: Claim, m: TwilioMessage, notification: Notification, notificationId: string, msg: OutboundMessage, ctx: SendContext): Promise<void> {
+async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage): Promise<void> {
+  const { notification, notificationId, msg, ctx } = job;
   const now = Date.now();
   const segments = m.num_segments !== null && m.num_segments !== undefined ? Number(m.num_segments) : undefined;
-  await Promise.all([
-    writeMessageRecord(
-      ctx.db,
-      ctx.settings.tableName,
-      {
-        sid: m.sid,
-        status: m.status,
-        to: msg.to,
-        ...(m.from ? { from: m.from } : msg.from !== undefined ? { from: msg.from } : {}),
-        ...(m.messaging_service_sid ? { messagingServiceSid: m.messaging_service_sid } : {}),
-        channel: msg.channel,
-        notificationId,
-        ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
-        bodyPreview: msg.preview,
-        ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
-        ...(m.price ? { price: m.price } : {}),
-        ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
-      },
-      now,
-    ),
-    ctx.claims.markSent(claim, m.sid, now),
-  ]);
+  job.marks.add({ claim, notificationId, recipient: msg.to, messageSid: m.sid });
+  await writeMessageRecord(
+    ctx.db,
+    ctx.settings.tableName,
+    {
+      sid: m.sid,
+      status: m.status,
+      to: msg.to,
+      ...(m.from ? { from: m.from } : msg.from !== undefined ? { from: msg.from } : {}),
+      ...(m.messaging_service_sid ? { messagingServiceSid: m.messaging_service_sid } : {}),
+      channel: msg.channel,
+      notificationId,
+      ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
+      bodyPreview: msg.preview,
+      ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
+      ...(m.price ? { price: m.price } : {}),
+      ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
+    },
+    now,
+  );
 }

@@ -12,6 +12,7 @@ beforeEach(() => rig.twilio.reset());
 test('100 recipients are sent concurrently up to the default bound of 10, each exactly once', async () => {
   // Answers wait until 10 requests are in flight: a sender that allowed fewer would show it by count.
   rig.twilio.setDefault({ awaitInFlight: 10, awaitMaxMs: 5_000 });
+  rig.ddb.resetCalls();
   const out = await rig.handler(batch(snsRecord('fan-out', 'sns-fan-out')), context());
   expect(out.batchItemFailures).toEqual([]);
   const creates = rig.twilio.createRequests();
@@ -19,8 +20,14 @@ test('100 recipients are sent concurrently up to the default bound of 10, each e
   expect(new Set(creates.map((r) => r.params.find(([k]) => k === 'To')![1]))).toEqual(new Set(recipients));
   expect(rig.twilio.maxInFlight).toBe(10);
   expect(Math.max(...creates.map((r) => r.concurrent))).toBe(10);
+  // One claim and one message write each; the claims marked sent in batches (at most 25, at least one per wave of 10 answers).
+  expect(rig.ddb.calls.get('PutItem')).toBe(100);
+  expect(rig.ddb.calls.get('UpdateItem')).toBe(100);
+  expect(rig.ddb.calls.get('BatchWriteItem')).toBeGreaterThanOrEqual(4);
+  expect(rig.ddb.calls.get('BatchWriteItem')).toBeLessThanOrEqual(10);
+  expect(rig.ddb.totalCalls()).toBe(200 + rig.ddb.calls.get('BatchWriteItem')!);
   const claims = await Promise.all(recipients.map((to) => rig.item(`claim#sns-fan-out#${to}`)));
-  expect(claims.every((c) => c?.state === 'sent')).toBe(true);
+  expect(claims.every((c, i) => c?.state === 'sent' && c.messageSid === creates.find((r) => r.params[0][1] === recipients[i])?.sid)).toBe(true);
 });
 
 test('the bound follows sendConcurrency', async () => {

@@ -175,10 +175,10 @@ describe('input formats', () => {
 });
 
 describe('DynamoDB round trips', () => {
-  test('one recipient costs one conditional put, then the message write and the claim update in parallel', async () => {
+  test('one recipient costs one conditional put, then the message write and the claim marked sent in parallel', async () => {
     rig.ddb.resetCalls();
     await rig.handler(batch(snsRecord(JSON.stringify({ body: 'count my calls', to: R5 }))), context());
-    expect(Object.fromEntries(rig.ddb.calls)).toEqual({ PutItem: 1, UpdateItem: 2 });
+    expect(Object.fromEntries(rig.ddb.calls)).toEqual({ PutItem: 1, UpdateItem: 1, BatchWriteItem: 1 });
   });
 
   test('a status callback that wrote a later status first keeps it; the sender still records its history', async () => {
@@ -468,6 +468,9 @@ describe('batches, validation and the allow-list', () => {
     expect(await rig.item(`claim#sns-allow#${stranger}`)).toMatchObject({ state: 'failed', reason: 'recipient not in the allowed recipients' });
     expect(await rig.item('claim#sns-allow#invalid:555-1234')).toMatchObject({ state: 'failed', reason: expect.stringMatching(/E\.164/) });
     expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(2);
+    expect(logs.filter((l) => l.message === 'notification processed')).toEqual([
+      expect.objectContaining({ notificationId: 'sns-allow', kind: 'envelope', recipients: 3, sent: 1, failed: 2, alreadyDone: 0, unknown: 0, retry: 0 }),
+    ]);
     const text = JSON.stringify(logs);
     expect(text).not.toContain(stranger);
     expect(text).toContain('+4477***0123');
