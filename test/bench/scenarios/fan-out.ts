@@ -20,19 +20,20 @@ scenarioMain(async () => {
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to, sendConcurrency: CONCURRENCY });
   captureLogs();
   const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
-  env.twilio.setDefault({ delayMs: DELAY_MS });
+  await env.twilioDefault({ delayMs: DELAY_MS });
   const once = async (label: string) => {
-    const postsBefore = env.twilio.createRequests().length;
-    const ddbBefore = env.dynamo.totalCalls();
-    env.twilio.resetCounters();
+    await env.resetTwilioCounters();
+    const before = await env.stats();
     const event = sqsEvent(snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
     const start = process.hrtime.bigint();
     const result = (await sender(event, lambdaContext('sender', 900_000))) as { batchItemFailures?: unknown[] } | undefined;
+    const ms = msSince(start);
+    const after = await env.stats();
     return {
-      ms: msSince(start),
-      posts: env.twilio.createRequests().length - postsBefore,
-      ddbCalls: env.dynamo.totalCalls() - ddbBefore,
-      maxInFlight: env.twilio.maxInFlight,
+      ms,
+      posts: after.twilioCreates - before.twilioCreates,
+      ddbCalls: after.ddbTotal - before.ddbTotal,
+      maxInFlight: after.twilioMaxInFlight,
       failures: result?.batchItemFailures?.length ?? 0,
     };
   };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { twilioFormBody, twilioWebhookHeaders } from '../../support/twilio-sign';
 import { captureLogs, scenarioMain } from '../support/child';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, STATUS_CALLBACK_URL, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, STATUS_CALLBACK_URL, ddbDelta, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { itemSize } from '../support/item-size';
 import { msSince, summarize } from '../support/stats';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -87,7 +87,7 @@ scenarioMain(async () => {
   try {
     const sender = loadHandler(join(ASSETS, 'sender', 'index.js'));
     await sender(sqsEvent(snsRecord(JSON.stringify({ body: 'Disk 91% on db-1', to }), 'bench')), lambdaContext('sender', 900_000));
-    for (const m of env.twilio.messages.values()) sids.push({ sid: m.sid, to: m.to });
+    for (const m of await env.twilioMessages()) sids.push({ sid: m.sid, to: m.to });
     if (sids.length < to.length) throw new Error(`sender created ${sids.length} of ${to.length} messages`);
   } catch (err) {
     itemsFrom = `none: callbacks arrive before any sender write (sender unavailable: ${(err as Error).message.split('\n')[0]})`;
@@ -98,19 +98,18 @@ scenarioMain(async () => {
   const samples: Array<{ ms: number; ddb: number; ops: Record<string, number>; status: number; logBytes: number }> = [];
   for (let i = 0; i < sids.length; i++) {
     for (const status of ['sent', 'delivered']) {
-      const before = new Map(env.dynamo.calls);
-      const ddbBefore = env.dynamo.totalCalls();
+      const before = await env.stats();
       const logsBefore = logs.bytes();
       const event = statusCallbackEvent(callbackParams(sids[i].sid, sids[i].to, status));
       const start = process.hrtime.bigint();
       const res = (await callback(event, lambdaContext('status-callback'))) as { statusCode?: number } | undefined;
       const ms = msSince(start);
-      const ops: Record<string, number> = {};
-      for (const [op, n] of env.dynamo.calls) if (n - (before.get(op) ?? 0) > 0) ops[op] = n - (before.get(op) ?? 0);
-      if (i >= warmupMessages) samples.push({ ms, ddb: env.dynamo.totalCalls() - ddbBefore, ops, status: res?.statusCode ?? 0, logBytes: logs.bytes() - logsBefore });
+      const after = await env.stats();
+      const ops = ddbDelta(before, after);
+      if (i >= warmupMessages) samples.push({ ms, ddb: after.ddbTotal - before.ddbTotal, ops, status: res?.statusCode ?? 0, logBytes: logs.bytes() - logsBefore });
     }
   }
-  const sizes = await itemSizesByKind(env.dynamo.endpoint);
+  const sizes = await itemSizesByKind(env.dynamoEndpoint);
   await env.close();
   const ops: Record<string, number> = {};
   for (const s of samples) for (const [op, n] of Object.entries(s.ops)) ops[op] = (ops[op] ?? 0) + n;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { captureLogs, scenarioMain } from '../support/child';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, alarmMessage, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, alarmMessage, ddbDelta, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -26,7 +26,7 @@ scenarioMain(async () => {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 16 });
   const auth = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
   const barePost = async () => {
-    const res = await request(`${env.twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+    const res = await request(`${env.twilioUrl}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
       method: 'POST',
       dispatcher: agent,
       headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -45,21 +45,19 @@ scenarioMain(async () => {
     failures: number;
   }
   const invoke = async (handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>, name: string): Promise<Sample> => {
-    const before = new Map(env.dynamo.calls);
-    const ddbBefore = env.dynamo.totalCalls();
-    const postsBefore = env.twilio.createRequests().length;
+    const before = await env.stats();
     const logsBefore = logs.bytes();
     const event = sqsEvent(snsRecord(alarmMessage(`api-p99-latency-${name}`)));
     const start = process.hrtime.bigint();
     const result = (await handler(event, lambdaContext(name))) as { batchItemFailures?: unknown[] } | undefined;
     const ms = msSince(start);
-    const ddbByOp: Record<string, number> = {};
-    for (const [op, n] of env.dynamo.calls) if (n - (before.get(op) ?? 0) > 0) ddbByOp[op] = n - (before.get(op) ?? 0);
+    const after = await env.stats();
+    const ddbByOp = ddbDelta(before, after);
     return {
       ms,
-      ddb: env.dynamo.totalCalls() - ddbBefore,
+      ddb: after.ddbTotal - before.ddbTotal,
       ddbByOp,
-      posts: env.twilio.createRequests().length - postsBefore,
+      posts: after.twilioCreates - before.twilioCreates,
       logBytes: logs.bytes() - logsBefore,
       failures: result?.batchItemFailures?.length ?? 0,
     };
@@ -91,6 +89,7 @@ scenarioMain(async () => {
   for (const s of senderSamples) for (const [op, n] of Object.entries(s.ddbByOp)) ddbOps[op] = (ddbOps[op] ?? 0) + n;
   for (const op of Object.keys(ddbOps)) ddbOps[op] = Math.round((ddbOps[op] / senderSamples.length) * 100) / 100;
   await agent.close();
+  const { secretReads } = await env.stats();
   await env.close();
   return {
     iterations,
@@ -106,6 +105,6 @@ scenarioMain(async () => {
     postsPerMessage: summarize(senderSamples.map((s) => s.posts)),
     logBytesPerMessage: summarize(senderSamples.map((s) => s.logBytes)),
     batchFailures: senderSamples.reduce((a, s) => a + s.failures, 0),
-    secretReads: [...env.secrets.getCalls.values()].reduce((a, b) => a + b, 0),
+    secretReads,
   };
 });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../../../lib/contract';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import { useLocalAws } from '../../support/aws-env';
-import { createStatusTable, LocalDynamo, startDynalite } from '../../support/dynalite';
-import { FakeSecretsManager, startFakeSecretsManager } from '../../support/fake-secrets-manager';
-import { FakeTwilio, startFakeTwilio } from '../../support/fake-twilio';
+import type { FakeAnswer } from '../../support/fake-twilio';
+import type { FakesReady, FakeStats } from './fakes-process';
 
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
@@ -19,38 +20,73 @@ export function recipients(count: number): string[] {
 }
 
 export interface BenchEnv {
-  readonly dynamo: LocalDynamo;
-  readonly secrets: FakeSecretsManager;
-  readonly twilio: FakeTwilio;
+  readonly dynamoEndpoint: string;
+  readonly twilioUrl: string;
+  /** Call counts so far (read between invocations, never inside a timed region). */
+  stats(): Promise<FakeStats>;
+  /** The fake Twilio's answer to every create (e.g. `{ delayMs: 100 }`). */
+  twilioDefault(answer: FakeAnswer): Promise<void>;
+  resetTwilioCounters(): Promise<void>;
+  twilioMessages(): Promise<Array<{ sid: string; to: string; body: string }>>;
   close(): Promise<void>;
 }
 
 /**
- * dynalite with the status table, the Secrets Manager fake holding real-shaped
- * credentials, and the fake Twilio; the environment the construct would set.
- * Call before loading a handler: handlers read it at module scope.
+ * Starts the fakes in their own process (support/fakes-process.ts) and sets
+ * the environment the construct would set, pointing at them. Call before
+ * loading a handler: handlers read it at module scope.
  */
 export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
-  const dynamo = await startDynalite();
-  await createStatusTable(dynamo.endpoint, TABLE_NAME);
-  const secrets = await startFakeSecretsManager();
-  secrets.setSecret(SECRET_ARN, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }));
-  const twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  useLocalAws({ dynamodb: dynamo.endpoint, secretsManager: secrets.url });
+  const child = fork(join(__dirname, 'fakes-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_FAKES: JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, secretArn: SECRET_ARN, tableName: TABLE_NAME }) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, (value: unknown) => void>();
+  let nextId = 1;
+  const ready = await new Promise<FakesReady>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the fakes process exited with ${code}`)));
+    child.on('message', (m: FakesReady | { id: number; value?: unknown }) => {
+      if ('ready' in m) resolve(m);
+      else pending.get(m.id)?.(m.value);
+    });
+  });
+  const call = <T>(req: Record<string, unknown>): Promise<T> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, (v) => {
+        pending.delete(id);
+        resolve(v as T);
+      });
+      child.send({ ...req, id });
+    });
+  child.removeAllListeners('exit');
+  useLocalAws({ dynamodb: ready.dynamoEndpoint, secretsManager: ready.secretsUrl });
   process.env[ENV.TWILIO_SECRET_ARN] = SECRET_ARN;
   process.env[ENV.STATUS_TABLE_NAME] = TABLE_NAME;
   process.env[ENV.STATUS_CALLBACK_URL] = STATUS_CALLBACK_URL;
-  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
+  process.env[ENV.TWILIO_API_BASE_URL] = ready.twilioUrl;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify(senderConfig);
   process.env.POWERTOOLS_SERVICE_NAME = 'bench';
   return {
-    dynamo,
-    secrets,
-    twilio,
+    dynamoEndpoint: ready.dynamoEndpoint,
+    twilioUrl: ready.twilioUrl,
+    stats: () => call<FakeStats>({ op: 'stats' }),
+    twilioDefault: (answer) => call<void>({ op: 'twilioDefault', answer }),
+    resetTwilioCounters: () => call<void>({ op: 'resetTwilioCounters' }),
+    twilioMessages: () => call({ op: 'twilioMessages' }),
     close: async () => {
-      await Promise.all([dynamo.close(), secrets.close(), twilio.close()]);
+      await call<void>({ op: 'close' });
+      child.disconnect();
     },
   };
+}
+
+/** Differences of two call-count snapshots, by DynamoDB operation. */
+export function ddbDelta(before: FakeStats, after: FakeStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(after.ddb)) if (n - (before.ddb[op] ?? 0) > 0) out[op] = n - (before.ddb[op] ?? 0);
+  return out;
 }
 
 export function lambdaContext(functionName: string, timeoutMs = 30_000): Context {
