@@ -22,6 +22,8 @@ scenarioMain(async () => {
   const pipeline = await startLocalPipeline({
     seed: 6,
     record: false,
+    // No fault injection here: talk to dynalite directly rather than through the fault proxies.
+    dynamoProxy: false,
     logLevel: 'WARN',
     senderConcurrency: SENDER_CONCURRENCY,
     senderTimeoutMs: 30_000,
