@@ -20,6 +20,8 @@ export interface AcceptedMessage {
   readonly segments?: number;
   readonly price?: string;
   readonly priceUnit?: string;
+  /** Epoch ms Twilio accepted it: the write's own time after a 201; date_created for a message found by a lookup. */
+  readonly acceptedAt?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     ['segments', m.segments !== undefined && Number.isFinite(m.segments) ? { N: String(m.segments) } : undefined],
     ['price', m.price ? { S: m.price } : undefined],
     ['priceUnit', m.priceUnit ? { S: m.priceUnit } : undefined],
-    [TABLE.ALERT_SORT_ATTRIBUTE, { S: iso }],
+    [TABLE.ALERT_SORT_ATTRIBUTE, { S: m.acceptedAt !== undefined ? new Date(m.acceptedAt).toISOString() : iso }],
     ['updatedAt', { S: iso }],
     [TABLE.TTL_ATTRIBUTE, { N: String(expiresAt(now)) }],
   ];

@@ -158,7 +158,7 @@ async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
   }
   if (found) {
     logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: found.sid });
-    await recordAccepted(job, claim, found);
+    await recordAccepted(job, claim, found, true);
     job.tally.sent++;
     return 'done';
   }
@@ -248,10 +248,11 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
  * lost to a crash without harm: a claim left pending is settled by the
  * lookup, which finds the message and writes both again.
  */
-async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage): Promise<void> {
+async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage, foundByLookup = false): Promise<void> {
   const { notification, notificationId, msg, ctx } = job;
   const now = Date.now();
   const segments = m.num_segments !== null && m.num_segments !== undefined ? Number(m.num_segments) : undefined;
+  const created = m.date_created ? Date.parse(m.date_created) : Number.NaN;
   job.marks.add({ claim, notificationId, recipient: msg.to, messageSid: m.sid });
   await writeMessageRecord(
     ctx.db,
@@ -269,6 +270,7 @@ async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage): Promise
       ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
       ...(m.price ? { price: m.price } : {}),
       ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
+      ...(foundByLookup && Number.isFinite(created) ? { acceptedAt: created } : {}),
     },
     now,
   );

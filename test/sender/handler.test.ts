@@ -399,6 +399,8 @@ describe('exactly once', () => {
       expect(creates()).toHaveLength(0);
       expect(await rig.item(`claim#sns-crash-2#${R5}`)).toMatchObject({ state: 'sent', messageSid: existing.sid });
       expect(await rig.item(existing.sid)).toMatchObject({ status: 'delivered', notificationId: 'sns-crash-2', to: R5 });
+      // Accepted when Twilio created it (RFC 2822: whole seconds), not when the lookup found it.
+      expect((await rig.item(existing.sid))!.acceptedAt).toBe(new Date(Math.floor((claimedAt.getTime() + 200) / 1000) * 1000).toISOString());
     });
 
     test('the lookup pages through Twilio\'s list until it passes the claim time', async () => {
