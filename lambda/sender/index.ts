@@ -17,6 +17,8 @@ import { processRecord, RecordOutcome } from './send';
 
 /** Time kept back from the function's timeout for the writes after the last answer. */
 const SAFETY_MS = 2_000;
+/** Budget when the context cannot tell (a local harness): Lambda's default 3 s would be too tight to be a useful guess. */
+const UNKNOWN_REMAINING_MS = 30_000;
 
 const db = new DynamoDBClient({});
 let settings: SenderSettings | undefined;
@@ -33,7 +35,7 @@ function failAll(event: SQSEvent): SQSBatchResponse {
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
+  if (context) logger.addContext(context);
   try {
     if (!settings) {
       countConfigurationError();
@@ -59,7 +61,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       claims: new ClaimStore(db, settings.tableName),
       credentials,
       semaphore: new Semaphore(settings.sendConcurrency),
-      deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
+      deadline: Date.now() + (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : UNKNOWN_REMAINING_MS) - SAFETY_MS,
     };
     const outcomes = await Promise.all(
       event.Records.map((record) =>
