@@ -4,8 +4,10 @@
  * ceil(recipients / sendConcurrency) × 100 ms.
  */
 import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { Agent, request } from 'undici';
 import { captureLogs, scenarioMain } from '../support/child';
-import { FROM, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -37,10 +39,55 @@ scenarioMain(async () => {
       failures: result?.batchItemFailures?.length ?? 0,
     };
   };
+  // What the harness itself allows: the same 100 POSTs with the same bound and no DynamoDB,
+  // and how long the fake DynamoDB takes to absorb as many writes as the sender made.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: CONCURRENCY });
+  const auth = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
+  const barePosts = async () => {
+    let next = 0;
+    const start = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < to.length) {
+          const recipient = to[next++];
+          const res = await request(`${env.twilioUrl}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+            method: 'POST',
+            dispatcher: agent,
+            headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ To: recipient, From: FROM, Body: 'bare fan-out' }).toString(),
+          });
+          await res.body.dump();
+        }
+      }),
+    );
+    return msSince(start);
+  };
+  const db = new DynamoDBClient({});
+  let writesToTime = RECIPIENTS * 2;
+  const ddbOnly = async () => {
+    const start = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: writesToTime }, (_, i) =>
+        db.send(new PutItemCommand({ TableName: TABLE_NAME, Item: { id: { S: `bench#${process.hrtime.bigint()}#${i}` }, kind: { S: 'bench' } } })),
+      ),
+    );
+    return msSince(start);
+  };
+
   // Warm-up: connections, credentials, JIT.
-  await once('warm-up');
+  writesToTime = Math.max(1, (await once('warm-up')).ddbCalls);
+  await barePosts();
+  await ddbOnly();
   const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(await once(`run ${i}`));
+  const bare: number[] = [];
+  const ddb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(await once(`run ${i}`));
+    bare.push(await barePosts());
+    ddb.push(await ddbOnly());
+  }
+  await agent.close();
+  db.destroy();
   await env.close();
   const idealMs = Math.ceil(RECIPIENTS / CONCURRENCY) * DELAY_MS;
   const wall = summarize(samples.map((s) => s.ms));
@@ -55,5 +102,8 @@ scenarioMain(async () => {
     ddbCallsPerRun: summarize(samples.map((s) => s.ddbCalls)),
     maxInFlight: Math.max(...samples.map((s) => s.maxInFlight)),
     batchFailures: samples.reduce((a, s) => a + s.failures, 0),
+    barePosts: summarize(bare),
+    ddbOnly: summarize(ddb),
+    ddbOnlyWrites: writesToTime,
   };
 });
