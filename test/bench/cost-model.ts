@@ -61,10 +61,14 @@ export interface CostInputs {
   readonly architecture: string;
   readonly senderMemoryMb: number;
   readonly callbackMemoryMb: number;
-  /** Measured locally: warm sender invocation, one record, one recipient (fake Twilio, dynalite). */
+  /**
+   * The sender's own time per warm invocation (one record, one recipient),
+   * measured: handler time minus the harness floor (the fakes' round trips).
+   */
   readonly senderLocalMs: number;
   readonly senderDdbWritesPerRecipient: number;
   readonly senderDdbReadsPerRecipient: number;
+  /** The status-callback handler's own time per callback, measured the same way. */
   readonly callbackLocalMs: number;
   readonly callbackDdbWrites: number;
   readonly callbackDdbReads: number;
@@ -113,7 +117,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
       item: 'Lambda sender (duration)',
       quantity: `${senderMs} ms × ${i.senderMemoryMb} MB`,
       perThousand: k * (i.senderMemoryMb / 1024) * (senderMs / 1000) * gbs,
-      note: `measured ${i.senderLocalMs.toFixed(1)} ms locally + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
+      note: `handler's own ${i.senderLocalMs.toFixed(1)} ms (measured) + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
     },
     {
       item: 'DynamoDB writes',

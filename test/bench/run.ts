@@ -31,6 +31,8 @@ type Outcome<T> = { result?: T; error?: string };
 interface WarmResult {
   sender: Summary;
   bare: Summary;
+  floor: Summary;
+  floorDdbRoundTrips: number;
   reference?: Summary;
   ddbCallsPerRecipient: Summary;
   ddbCallsMax: number;
@@ -209,7 +211,7 @@ function render(a: All): string {
     `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax} (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')})${w.batchFailures ? `; ⚠ ${w.batchFailures} of ${w.sender.n} invocations reported batch item failures, figures not valid` : ''}` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbCallsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
   );
   L.push(
-    `| 2 | Warm time per message | ${w ? `${w.sender.median.toFixed(2)} ms vs bare Twilio POST ${w.bare.median.toFixed(2)} ms (overhead ${(w.sender.median - w.bare.median).toFixed(2)} ms${w.reference ? `; twilio-SDK reference ${w.reference.median.toFixed(2)} ms` : ''})` : 'n/a'} | (none) | |`,
+    `| 2 | Warm time per message | ${w ? `${w.sender.median.toFixed(2)} ms vs bare Twilio POST ${w.bare.median.toFixed(2)} ms (overhead ${(w.sender.median - w.bare.median).toFixed(2)} ms, of which the fakes' ${w.floorDdbRoundTrips} DynamoDB round trips ${(w.floor.median - w.bare.median).toFixed(2)} ms${w.reference ? `; twilio-SDK reference ${w.reference.median.toFixed(2)} ms` : ''})` : 'n/a'} | (none) | |`,
   );
   L.push(
     `| 3 | Fan-out, 100 recipients, 100 ms per request | ${f ? `${f.wall.median.toFixed(0)} ms vs ideal ${f.idealMs} ms = **${f.ratio.toFixed(2)}×** (concurrency ${f.concurrency}, max in flight ${f.maxInFlight}); harness floor: bare POSTs ${(f.barePosts.median / f.idealMs).toFixed(2)}×, dynalite needs ${f.ddbOnly.median.toFixed(0)} ms for the sender's ${f.ddbOnlyWrites} writes${f.batchFailures ? `; ⚠ ${f.batchFailures} batch item failures` : ''}` : failure('fan-out', a.fanOut.error)} | ≤ 1.3× ideal | ${verdict(f ? f.ratio <= 1.3 && f.maxInFlight <= f.concurrency && f.postsPerRun.median === f.recipients : undefined)} |`,
@@ -242,6 +244,7 @@ function render(a: All): string {
     L.push('| | median | p10–p90 |', '| --- | --- | --- |');
     L.push(`| sender handler, 1 recipient | ${w.sender.median.toFixed(2)} ms | ${w.sender.p10.toFixed(2)}–${w.sender.p90.toFixed(2)} ms |`);
     L.push(`| bare Twilio POST | ${w.bare.median.toFixed(2)} ms | ${w.bare.p10.toFixed(2)}–${w.bare.p90.toFixed(2)} ms |`);
+    L.push(`| harness floor: ${w.floorDdbRoundTrips} sequential dynalite writes + the bare POST | ${w.floor.median.toFixed(2)} ms | ${w.floor.p10.toFixed(2)}–${w.floor.p90.toFixed(2)} ms |`);
     if (w.reference) L.push(`| twilio-SDK reference handler | ${w.reference.median.toFixed(2)} ms | ${w.reference.p10.toFixed(2)}–${w.reference.p90.toFixed(2)} ms |`);
     L.push('');
     L.push(`- DynamoDB calls per recipient: median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax}; by operation ${JSON.stringify(w.ddbOpsPerRecipient)}${w.referenceDdbCalls ? ` (reference: ${w.referenceDdbCalls.median})` : ''}.`);
@@ -297,16 +300,20 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   const callbacksSource = pipelineTally?.statusCallbackInvocations
     ? `${callbacksPerMessage} status callbacks per message, as the local pipeline's fake Twilio posts them (\`queued\`, \`sent\`, \`delivered\`; real SMS traffic often has only \`sent\` and \`delivered\`, so this errs high)`
     : `${callbacksPerMessage} status callbacks (\`sent\`, \`delivered\`; assumed)`;
+  // The handlers' own time: what the fakes' round trips took is replaced by the assumed AWS latencies.
+  const dynaliteMsPerCall = w && w.floorDdbRoundTrips > 0 ? Math.max(0, (w.floor.median - w.bare.median) / w.floorDdbRoundTrips) : 0;
+  const senderOwnMs = w ? Math.max(0, w.sender.median - w.floor.median) : 10;
+  const callbackOwnMs = cb ? Math.max(0, cb.time.median - dynaliteMsPerCall * cb.ddbCalls.median) : 5;
   const itemBytes = cb?.itemSizes.message?.max ?? 600;
   const claimBytes = cb?.itemSizes.claim?.max ?? 250;
   const cost = costPerThousandAlerts({
     architecture: senderFn?.architecture ?? 'arm64',
     senderMemoryMb: senderFn?.memoryMb ?? 256,
     callbackMemoryMb: callbackFn?.memoryMb ?? 256,
-    senderLocalMs: w?.sender.median ?? 10,
+    senderLocalMs: senderOwnMs,
     senderDdbWritesPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, true) : 2,
     senderDdbReadsPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, false) : 0,
-    callbackLocalMs: cb?.time.median ?? 5,
+    callbackLocalMs: callbackOwnMs,
     callbackDdbWrites: cb ? sumOps(cb.ddbOpsPerCallback, true) : 1,
     callbackDdbReads: cb ? sumOps(cb.ddbOpsPerCallback, false) : 0,
     messageItemBytes: itemBytes,
@@ -321,7 +328,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     secrets: a.construct.result?.secrets ?? 1,
     metricNames: Object.keys(METRIC).length,
   });
-  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations and DynamoDB calls are this run's measurements plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB call). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
+  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations are the handlers' own time measured in this run (handler time minus the fakes' round trips: ${senderOwnMs.toFixed(1)} ms per sender invocation, ${callbackOwnMs.toFixed(1)} ms per callback) and DynamoDB call counts as measured, plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB call). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
   const table = (lines: CostLine[], total: number | undefined, share: boolean, headers = ['Per alert', 'Per 1,000 alerts']) => {
     const rows = [`| Item | ${headers[0]} | ${headers[1]} | Share | Note |`, '| --- | --- | --- | --- | --- |'];
     for (const l of lines) rows.push(`| ${l.item} | ${l.quantity} | ${money(l.perThousand)} | ${share && total ? `${((l.perThousand / total) * 100).toFixed(1)}%` : ''} | ${l.note ?? ''} |`);

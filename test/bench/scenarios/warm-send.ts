@@ -5,9 +5,10 @@
  * and, when built, the twilio-SDK reference handler. Interleaved per iteration.
  */
 import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
 import { captureLogs, scenarioMain } from '../support/child';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, alarmMessage, ddbDelta, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -72,9 +73,23 @@ scenarioMain(async () => {
     }],
   ];
   if (reference) runs.push(['reference', () => invoke(reference, 'reference')]);
+  // The harness's floor for one message: the bare POST plus as many sequential
+  // round trips to the fake DynamoDB as the sender makes (known after its first call).
+  const db = new DynamoDBClient({});
+  let ddbRoundTrips = 0;
+  let seq = 0;
+  runs.push(['floor', async () => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < ddbRoundTrips; i++) {
+      await db.send(new PutItemCommand({ TableName: TABLE_NAME, Item: { id: { S: `bench#${seq++}` }, kind: { S: 'bench' } } }));
+    }
+    await barePost();
+    return msSince(start);
+  }]);
 
   const samples = new Map<string, Array<Sample | number>>(runs.map(([n]) => [n, []]));
   const firstInvocation = await invoke(sender, 'sender');
+  ddbRoundTrips = firstInvocation.ddb;
   for (let i = 0; i < warmup + iterations; i++) {
     for (let k = 0; k < runs.length; k++) {
       const [name, run] = runs[(i + k) % runs.length];
@@ -89,6 +104,7 @@ scenarioMain(async () => {
   for (const s of senderSamples) for (const [op, n] of Object.entries(s.ddbByOp)) ddbOps[op] = (ddbOps[op] ?? 0) + n;
   for (const op of Object.keys(ddbOps)) ddbOps[op] = Math.round((ddbOps[op] / senderSamples.length) * 100) / 100;
   await agent.close();
+  db.destroy();
   const { secretReads } = await env.stats();
   await env.close();
   return {
@@ -97,6 +113,8 @@ scenarioMain(async () => {
     firstInvocation,
     sender: summarize(senderSamples.map((s) => s.ms)),
     bare: summarize(bare),
+    floor: summarize(samples.get('floor') as number[]),
+    floorDdbRoundTrips: ddbRoundTrips,
     reference: referenceSamples.length ? summarize(referenceSamples.map((s) => s.ms)) : undefined,
     ddbCallsPerRecipient: summarize(senderSamples.map((s) => s.ddb)),
     ddbCallsMax: Math.max(...senderSamples.map((s) => s.ddb)),
