@@ -1,6 +1,5 @@
 import {
   AttributeValue,
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
@@ -24,12 +23,13 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  *   value the writer saw: two invocations can never both take a claim over.
  *
  * Cost per recipient on the normal path: the conditional PutItem, the POST,
- * then, in parallel, the message item's UpdateItem and the claim marked sent
- * with the SID (sent-marks.ts: one BatchWriteItem per up to 25 recipients):
- * 2 DynamoDB round trips; 3 calls for one recipient, 2 + 1/25 each in a
- * fan-out. DynamoDB transactions would make the writes atomic, but a crash
- * between them is harmless here: a claim left pending is settled by the
- * lookup, which finds the message and writes both again.
+ * then two UpdateItems sent in parallel (the message item, and the claim
+ * marked sent with the SID): 3 calls, 2 DynamoDB round trips. DynamoDB
+ * transactions would make the last two atomic, but a crash between them is
+ * harmless here: a claim left pending is settled by the lookup, which finds
+ * the message and writes both again. (Batching the claim marks with
+ * BatchWriteItem saves calls in a fan-out but needs a wider IAM grant than
+ * the construct's claim-scoped DeleteItem; not worth it.)
  *
  * Redelivery of a claimed recipient: sent / failed / unknown → skipped;
  * pending within its lease → the record is retried later; pending past its
@@ -55,16 +55,6 @@ export interface Claim {
   /** `unknown` after a request whose answer never came. */
   readonly outcome?: string;
 }
-
-/** A claim whose message Twilio accepted. */
-export interface SentMark {
-  readonly claim: Claim;
-  readonly notificationId: string;
-  readonly recipient: string;
-  readonly messageSid: string;
-}
-
-const MAX_BATCH_WRITE = 25;
 
 export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
 
@@ -167,36 +157,23 @@ export class ClaimStore {
   }
 
   /**
-   * Marks claims sent with their SIDs, up to 25 per BatchWriteItem. Puts are
-   * unconditional: a 201 is the truth whoever holds the lease, and a sent
-   * claim needs nothing the earlier states held (doubts, outcome, reason).
+   * Records the SID. Not lease-guarded: a 201 is the truth whoever holds the
+   * lease; only a claim already marked sent (with its own SID) is left alone.
    */
-  async markSentMany(entries: ReadonlyArray<SentMark>, now: number): Promise<void> {
-    const iso = new Date(now).toISOString();
-    for (let i = 0; i < entries.length; i += MAX_BATCH_WRITE) {
-      let requests = entries.slice(i, i + MAX_BATCH_WRITE).map(({ claim, notificationId, recipient, messageSid }) => ({
-        PutRequest: {
-          Item: {
-            id: s(claim.id),
-            kind: s(KIND.CLAIM),
-            notificationId: s(notificationId),
-            recipient: s(recipient),
-            state: s('sent'),
-            messageSid: s(messageSid),
-            leaseUntil: n(claim.leaseUntil),
-            attempts: n(claim.attempts),
-            createdAt: s(claim.createdAt),
-            updatedAt: s(iso),
-            expiresAt: n(expiresAt(now)),
-          },
-        },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === 4) throw new Error(`DynamoDB left ${requests.length} claim writes unprocessed`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt * Math.random()));
-        const out = await this.db.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
+  async markSent(claim: Claim, messageSid: string, now: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { id: s(claim.id) },
+          UpdateExpression: 'SET #state = :sent, #messageSid = :sid, #updatedAt = :now REMOVE #outcome, #reason',
+          ConditionExpression: 'attribute_exists(#id) AND #state <> :sent',
+          ExpressionAttributeNames: namesIn('#state #messageSid #updatedAt #outcome #reason #id'),
+          ExpressionAttributeValues: { ':sent': s('sent'), ':sid': s(messageSid), ':now': s(new Date(now).toISOString()) },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
     }
   }
 

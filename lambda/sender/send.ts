@@ -11,7 +11,6 @@ import { writeMessageRecord } from './message-record';
 import { countFailed, countOutcomeUnknown, countRetry, countSent, logger } from './observability';
 import { Notification, parseNotification, unwrapRecord } from './parse-notification';
 import type { Semaphore } from './semaphore';
-import { SentMarks } from './sent-marks';
 import { checkRecipients, InvalidNotificationError, isAddress } from './validate';
 
 /** What becomes of an SQS record: done (sent, skipped or failed for good), or retry (left to SQS redelivery). */
@@ -38,7 +37,6 @@ interface Job {
   readonly notification: Notification;
   readonly notificationId: string;
   readonly msg: OutboundMessage;
-  readonly marks: SentMarks;
   readonly tally: Tally;
   readonly ctx: SendContext;
 }
@@ -84,24 +82,16 @@ export async function processRecord(record: { readonly messageId: string; readon
     }),
   );
 
-  const marks = new SentMarks(ctx.claims);
   const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0 };
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), marks, tally, ctx }).catch((err: unknown): RecordOutcome => {
+      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx }).catch((err: unknown): RecordOutcome => {
         // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
         logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
         return 'retry';
       }),
     ),
   );
-  try {
-    await marks.flush();
-  } catch (err) {
-    // The messages went out; their claims stay pending until a redelivery's lookup finds them.
-    logger.error('claims not marked sent, a redelivery will look them up', { notificationId, error: errorSummary(err) });
-    return 'retry';
-  }
   const retry = outcomes.filter((o) => o === 'retry').length;
   logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry });
   return retry > 0 ? 'retry' : 'done';
@@ -243,35 +233,37 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
 }
 
 /**
- * After a 201 (or a message found by a lookup): the message item now, the
- * claim's SID by the record's write-behind batch, in parallel. Either may be
- * lost to a crash without harm: a claim left pending is settled by the
- * lookup, which finds the message and writes both again.
+ * After a 201 (or a message found by a lookup): the message item and the
+ * claim's SID are written in parallel, one round trip. Either may be lost
+ * to a crash without harm: a claim left pending is settled by the lookup,
+ * which finds the message and writes both again.
  */
 async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage, foundByLookup = false): Promise<void> {
   const { notification, notificationId, msg, ctx } = job;
   const now = Date.now();
   const segments = m.num_segments !== null && m.num_segments !== undefined ? Number(m.num_segments) : undefined;
   const created = m.date_created ? Date.parse(m.date_created) : Number.NaN;
-  job.marks.add({ claim, notificationId, recipient: msg.to, messageSid: m.sid });
-  await writeMessageRecord(
-    ctx.db,
-    ctx.settings.tableName,
-    {
-      sid: m.sid,
-      status: m.status,
-      to: msg.to,
-      ...(m.from ? { from: m.from } : msg.from !== undefined ? { from: msg.from } : {}),
-      ...(m.messaging_service_sid ? { messagingServiceSid: m.messaging_service_sid } : {}),
-      channel: msg.channel,
-      notificationId,
-      ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
-      bodyPreview: msg.preview,
-      ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
-      ...(m.price ? { price: m.price } : {}),
-      ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
-      ...(foundByLookup && Number.isFinite(created) ? { acceptedAt: created } : {}),
-    },
-    now,
-  );
+  await Promise.all([
+    writeMessageRecord(
+      ctx.db,
+      ctx.settings.tableName,
+      {
+        sid: m.sid,
+        status: m.status,
+        to: msg.to,
+        ...(m.from ? { from: m.from } : msg.from !== undefined ? { from: msg.from } : {}),
+        ...(m.messaging_service_sid ? { messagingServiceSid: m.messaging_service_sid } : {}),
+        channel: msg.channel,
+        notificationId,
+        ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
+        bodyPreview: msg.preview,
+        ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
+        ...(m.price ? { price: m.price } : {}),
+        ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
+        ...(foundByLookup && Number.isFinite(created) ? { acceptedAt: created } : {}),
+      },
+      now,
+    ),
+    ctx.claims.markSent(claim, m.sid, now),
+  ]);
 }
