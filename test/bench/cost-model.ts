@@ -173,6 +173,6 @@ export function money(x: number): string {
   if (x === 0) return '$0';
   if (x < 0.0001) return `$${x.toExponential(1)}`;
   if (x < 0.01) return `$${x.toFixed(5)}`;
-  if (x < 1) return `$${x.toFixed(4)}`;
+  if (x < 0.1) return `$${x.toFixed(4)}`;
   return `$${x.toFixed(2)}`;
 }

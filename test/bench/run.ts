@@ -239,7 +239,7 @@ function render(a: All): string {
 
   // 2
   L.push('## 2. Warm cost per message', '');
-  L.push(`Method: one process holds dynalite (the status table as the construct defines it), the Secrets Manager fake and the fake Twilio (test/support), all reached over loopback HTTP through the real clients; the shipped assets/sender/index.js is loaded and called through \`handler(event, context)\` with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form) and the twilio-SDK reference handler against the same fakes. DynamoDB calls are counted by dynalite per API target.`, '');
+  L.push(`Method: dynalite (the status table as the construct defines it), the Secrets Manager fake and the fake Twilio (test/support) run in a process of their own, so that their CPU time is not charged to the handler's event loop, and are reached over loopback HTTP through the real clients; the shipped assets/sender/index.js is loaded and called through \`handler(event, context)\` with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form) and the twilio-SDK reference handler against the same fakes. DynamoDB calls are counted by dynalite per API target. The harness floor (the bare POST plus as many sequential dynalite round trips as the sender makes) shows how much of the handler's time is the fakes'.`, '');
   if (w) {
     L.push('| | median | p10–p90 |', '| --- | --- | --- |');
     L.push(`| sender handler, 1 recipient | ${w.sender.median.toFixed(2)} ms | ${w.sender.p10.toFixed(2)}–${w.sender.p90.toFixed(2)} ms |`);
@@ -276,7 +276,7 @@ function render(a: All): string {
   if (p) {
     L.push(`Method: test/pipeline/local-pipeline.ts (the real built handlers, SQS semantics, fake Twilio with status callbacks, dynalite) in a child process; ${p.notifications.toLocaleString('en-US')} notifications of ${p.recipientsPerNotification} recipient(s) published, then settled. Peak memory: process RSS sampled every 100 ms (${p.rssSamples} samples) and the process's maxRSS.${p.notes ? ` ${p.notes}` : ''}`, '');
     L.push(`- ${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s: ${p.notificationsPerSecond.toFixed(0)} notifications/s, ${p.messagesPerSecond.toFixed(0)} messages/s.`);
-    L.push(`- Peak RSS ${formatBytes(p.peakRssBytes)} (maxRSS ${formatBytes(p.maxRssBytes)}).`);
+    L.push(`- Peak RSS ${formatBytes(p.peakRssBytes)} (maxRSS ${formatBytes(p.maxRssBytes)}): the whole harness in one process (dynalite holding every item in memory, the fakes, and the handlers' worker-thread execution environments), not one Lambda's memory.`);
     L.push(`- Tally: ${JSON.stringify(p.tally)}.`, '');
   } else L.push(failure('The pipeline', a.pipeline.error), '');
 
@@ -339,8 +339,10 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   L.push('### Per 1,000 alerts: AWS', '', ...table(cost.aws, cost.awsTotal, true), '');
   L.push('### Per 1,000 alerts: Twilio', '', ...table(cost.twilio, cost.twilioTotal, false), '');
   L.push(`**AWS is ${((cost.awsTotal / grand) * 100).toFixed(1)}% of the per-alert spend (${money(cost.awsTotal)} of ${money(grand)} per 1,000 alerts); Twilio and the carriers are the rest.** Each further recipient of the same alert adds roughly one Twilio message (${money(PRICE.twilioUsSmsSegment + PRICE.usCarrierFeeSegment)} per segment), its DynamoDB writes and ${callbacksPerMessage} callbacks; the sender's duration barely grows because recipients are sent concurrently. A message longer than 160 GSM-7 characters (or 70 UCS-2, e.g. with one emoji) is billed per segment, which is why alarm texts are rendered GSM-7 and one segment where possible. WhatsApp: Twilio charges a per-message fee plus Meta's template fee, which varies by country and template category (utility, authentication, marketing); see Twilio's and Meta's current rate cards.`, '');
+  const amortised = cost.aws.filter((l) => l.item.startsWith('KMS') || l.item.startsWith('Secrets')).reduce((sum, l) => sum + l.perThousand, 0);
+  L.push(`At a steady rate (more than one alert per 5 minutes per execution environment), KMS data keys and the cached secret are reused and those two lines fall to nearly nothing: AWS then costs about ${money(cost.awsTotal - amortised)} per 1,000 alerts, of which API Gateway (one request per status callback) and DynamoDB writes are most.`, '');
   L.push('### Cold starts', '', ...table(cost.coldExtra, undefined, false, ['Init per cold start', 'Per 1,000 alerts, all cold']), '');
-  L.push('Lambda bills the init phase. When alerts are rare every invocation may be a cold start; the line above is the extra per 1,000 alerts in that worst case, estimated from this machine\'s load time scaled by the CPU share Lambda gives the configured memory.', '');
+  L.push('Lambda bills the init phase. When alerts are rare every invocation may be a cold start; the line above is the extra per 1,000 alerts in that worst case, roughly estimated from this machine\'s load time scaled by the CPU share Lambda gives the configured memory (a full vCPU at 1,769 MB); measure INIT_DURATION in the REPORT lines of a deployed stack for the real figure.', '');
   L.push('### Fixed, per month (independent of volume)', '', ...table(cost.fixed, undefined, false, ['Quantity', 'Per month']), '');
   L.push(`Total fixed: about ${money(cost.fixed.reduce((s, l) => s + l.perThousand, 0))} per month, plus DynamoDB storage ($0.25/GB-month; items expire after STATUS_RETENTION_DAYS) and the API Gateway access and Lambda log groups' storage.`, '');
   L.push('Prices used (per unit): ' + [
