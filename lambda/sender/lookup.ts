@@ -17,12 +17,25 @@ function createdAt(m: TwilioMessage): number {
   return m.date_created ? Date.parse(m.date_created) : Number.NaN;
 }
 
+/** What a template send leaves in the rendered body: every non-empty variable value. */
+function templateValues(msg: OutboundMessage): string[] {
+  const raw = msg.params.find(([k]) => k === 'ContentVariables')?.[1];
+  if (raw === undefined) return [];
+  try {
+    return Object.values(JSON.parse(raw) as Record<string, string>).filter((v) => typeof v === 'string' && v !== '');
+  } catch {
+    return [];
+  }
+}
+
 /**
  * After a crash (a pending claim whose lease expired), looks in the
  * account's message log for a message that the previous holder's request
- * created: same recipient, same sender, same body when a Body was sent,
- * created since the claim was made. A candidate already recorded in the
- * status table for another notification is someone else's message.
+ * created: same recipient and sender; the same body when a Body was sent,
+ * else (a template) a body holding every variable value; created while the
+ * claim was held (from its creation to its lease's end: no request of ours
+ * runs past it). A candidate already recorded in the status table for
+ * another notification is someone else's message.
  *
  * No date filter is sent: Twilio's DateSent filters on date_sent, which a
  * message still queued does not have yet.
@@ -36,10 +49,12 @@ export async function findSentMessage(
   credentials: TwilioCredentials,
   msg: OutboundMessage,
   notificationId: string,
-  claimCreatedAt: string,
+  claim: { readonly createdAt: string; readonly leaseUntil: number },
   deadline: number,
 ): Promise<TwilioMessage | undefined> {
-  const since = Date.parse(claimCreatedAt) - CLOCK_SKEW_MS;
+  const since = Date.parse(claim.createdAt) - CLOCK_SKEW_MS;
+  const until = claim.leaseUntil + CLOCK_SKEW_MS;
+  const values = msg.body === undefined ? templateValues(msg) : [];
   const query: Record<string, string> = { To: msg.to, PageSize: PAGE_SIZE };
   if (msg.from !== undefined) query.From = msg.from;
   const candidates: TwilioMessage[] = [];
@@ -49,12 +64,14 @@ export async function findSentMessage(
     // paging stops only at a page holding nothing created since the claim.
     const pageIsOlder = page.messages.length > 0 && page.messages.every((m) => createdAt(m) < since);
     for (const m of page.messages) {
-      if (createdAt(m) < since) continue;
+      const t = createdAt(m);
+      if (!(t >= since && t <= until)) continue;
       if (m.to !== msg.to) continue;
       if (m.direction !== undefined && !m.direction.startsWith('outbound')) continue;
       if (msg.from !== undefined && m.from !== msg.from) continue;
       if (msg.messagingServiceSid !== undefined && m.messaging_service_sid !== msg.messagingServiceSid) continue;
       if (msg.body !== undefined && m.body !== msg.body) continue;
+      if (values.some((v) => !(m.body ?? '').includes(v))) continue;
       candidates.push(m);
     }
     if (pageIsOlder || !page.next_page_uri) break;

@@ -133,7 +133,7 @@ async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
   const to = maskAddress(msg.to);
   let found: TwilioMessage | undefined;
   try {
-    found = await ctx.semaphore.run(() => findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim.createdAt, ctx.deadline));
+    found = await ctx.semaphore.run(() => findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim, ctx.deadline));
   } catch (err) {
     const doubts = await ctx.claims.addDoubt(claim, Date.now());
     if (doubts === undefined) return 'retry';

@@ -415,6 +415,31 @@ describe('exactly once', () => {
       expect(await rig.item(`claim#sns-crash-paged#${R5}`)).toMatchObject({ state: 'sent', messageSid: ours.sid });
     });
 
+    test('a message created after the claim\'s lease ended is not ours, even with the same text', async () => {
+      const claimedAt = new Date(Date.now() - 120_000);
+      await preClaim('sns-crash-late', claimedAt.getTime() + 60_000, claimedAt);
+      rig.twilio.addMessage({ to: R5, from: FROM, body: text, dateCreated: new Date(claimedAt.getTime() + 90_000) });
+      await rig.handler(batch(snsRecord(JSON.stringify({ body: text, to: R5 }), 'sns-crash-late')), context());
+      expect(creates()).toHaveLength(1);
+    });
+
+    test('a template send is matched on its variables: another notification\'s template message is not ours', async () => {
+      const contentSid = 'HX' + 'c'.repeat(32);
+      const claimedAt = new Date(Date.now() - 120_000);
+      const envelope = (v: string) => JSON.stringify({ contentSid, contentVariables: { 1: v }, to: WA4 });
+      await rig.put({ id: `claim#sns-crash-tpl#${WA4}`, kind: 'claim', state: 'pending', leaseUntil: Date.now() - 1_000, attempts: 1, createdAt: claimedAt.toISOString() });
+      rig.twilio.addMessage({ to: WA4, from: WHATSAPP_FROM, body: 'db-2 down', contentSid, dateCreated: new Date(claimedAt.getTime() + 100) });
+      await rig.handler(batch(snsRecord(envelope('db-1 down'), 'sns-crash-tpl')), context());
+      expect(creates()).toHaveLength(1);
+
+      rig.twilio.reset();
+      await rig.put({ id: `claim#sns-crash-tpl2#${WA4}`, kind: 'claim', state: 'pending', leaseUntil: Date.now() - 1_000, attempts: 1, createdAt: claimedAt.toISOString() });
+      const ours = rig.twilio.addMessage({ to: WA4, from: WHATSAPP_FROM, body: 'db-3 down', contentSid, dateCreated: new Date(claimedAt.getTime() + 100) });
+      await rig.handler(batch(snsRecord(envelope('db-3 down'), 'sns-crash-tpl2')), context());
+      expect(creates()).toHaveLength(0);
+      expect(await rig.item(`claim#sns-crash-tpl2#${WA4}`)).toMatchObject({ state: 'sent', messageSid: ours.sid });
+    });
+
     test('a matching message already recorded for another notification is not ours', async () => {
       const claimedAt = new Date(Date.now() - 120_000);
       await preClaim('sns-crash-3', Date.now() - 1_000, claimedAt);

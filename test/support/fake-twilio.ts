@@ -147,6 +147,7 @@ export interface FakeMessage {
   /** The From param (null in Twilio's JSON until assigned when a Messaging Service sends). */
   from: string | null;
   messagingServiceSid: string | null;
+  /** The Body param; for a ContentSid send, the rendered template (here: its variable values, space-separated). */
   body: string;
   mediaUrls: string[];
   contentSid: string | null;
@@ -214,6 +215,21 @@ const DEFAULT_MESSAGES: Record<number, string> = {
   21617: 'The concatenated message body exceeds the 1600 character limit',
   63016: 'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
 };
+
+/**
+ * Twilio's message body for a ContentSid send is the template's text with the
+ * variables substituted. The fake knows no template texts: it renders one
+ * that holds just the values, in order, so a lookup can match on them.
+ */
+function renderTemplate(contentSid: string | null, variables: string | null): string {
+  if (!contentSid) return '';
+  try {
+    const values = Object.values(JSON.parse(variables ?? '{}') as Record<string, unknown>).map(String);
+    return values.length > 0 ? values.join(' ') : `[${contentSid}]`;
+  } catch {
+    return `[${contentSid}]`;
+  }
+}
 
 function hex32(): string {
   return randomBytes(16).toString('hex');
@@ -383,7 +399,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     const one = (name: string) => params.get(name)?.[0] ?? null;
     const mediaUrls = params.get('MediaUrl') ?? [];
     const to = one('To')!;
-    const body = one('Body') ?? '';
+    const body = one('Body') ?? renderTemplate(one('ContentSid'), one('ContentVariables'));
     const channelIsWhatsApp = to.startsWith('whatsapp:');
     const now = new Date();
     const m: FakeMessage = {
