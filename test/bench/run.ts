@@ -75,6 +75,7 @@ interface CallbackResult {
 }
 interface PipelineResult {
   notifications: number;
+  settled: boolean;
   recipientsPerNotification: number;
   wallMs: number;
   notificationsPerSecond: number;
@@ -220,7 +221,7 @@ function render(a: All): string {
     `| 4 | Status callback: DynamoDB calls per callback | ${cb ? `median ${cb.ddbCalls.median}, max ${cb.ddbCallsMax} (${Object.entries(cb.ddbOpsPerCallback).map(([op, n]) => `${op} ${n}`).join(', ')}); handler ${cb.time.median.toFixed(2)} ms` : failure('status callback', a.callback.error)} | one write | ${verdict(cb ? cb.ddbCallsMax === 1 && cbWrites === 1 && Object.keys(cb.httpStatuses).every((s) => s.startsWith('2')) : undefined)} |`,
   );
   L.push(
-    `| 5 | Local pipeline, sustained | ${p ? `${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s = ${p.notificationsPerSecond.toFixed(0)}/s, peak RSS ${formatBytes(p.peakRssBytes)}` : failure('pipeline', a.pipeline.error)} | (none: reported) | ${p ? 'measured' : 'not measured'} |`,
+    `| 5 | Local pipeline, sustained | ${p ? `${p.settled ? '' : '⚠ did not settle in time: '}${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s = ${p.notificationsPerSecond.toFixed(0)}/s (${p.messagesPerSecond.toFixed(0)} messages/s, ${((p.tally.statusCallbackInvocations as number) / (p.wallMs / 1000)).toFixed(0)} status callbacks/s), peak RSS ${formatBytes(p.peakRssBytes)}` : failure('pipeline', a.pipeline.error)} | (none: reported) | ${p ? 'measured' : 'not measured'} |`,
   );
   L.push('');
 
@@ -294,7 +295,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   const missing: string[] = [];
   if (!w) missing.push('warm sender figures (assumed 10 ms, 2 writes, 600 log bytes)');
   if (!cb) missing.push('status-callback figures (assumed 5 ms, 1 write, 500 log bytes, 600 B items)');
-  const pipelineTally = a.pipeline.result?.tally as { statusCallbackInvocations?: number; twilioMessages?: number } | undefined;
+  const pipelineTally = (a.pipeline.result?.settled ? a.pipeline.result.tally : undefined) as { statusCallbackInvocations?: number; twilioMessages?: number } | undefined;
   const callbacksPerMessage =
     pipelineTally?.statusCallbackInvocations && pipelineTally.twilioMessages ? Math.round((pipelineTally.statusCallbackInvocations / pipelineTally.twilioMessages) * 100) / 100 : ASSUME.callbacksPerMessage;
   const callbacksSource = pipelineTally?.statusCallbackInvocations

@@ -38,11 +38,18 @@ scenarioMain(async () => {
     for (let i = 0; i < N; i++) {
       pipeline.publish({ body: `bench ${i}: disk 91% on db-${i % 50}`, to: [recipient] }, { recipients: [recipient] });
     }
-    await pipeline.settle(280_000);
+    // Bounded so that `npm run bench` stays within its budget on a loaded machine;
+    // an unsettled run still reports the rate it reached.
+    let settled = true;
+    try {
+      await pipeline.settle(Number(process.env.BENCH_SETTLE_MS ?? 250_000));
+    } catch {
+      settled = false;
+    }
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    const tally = await pipeline.tally();
+    const tally = settled ? await pipeline.tally() : undefined;
     // Duplicates counted from Twilio's side: each body is unique to one notification.
     const perBody = new Map<string, number>();
     for (const m of pipeline.twilio.messages.values()) perBody.set(m.body, (perBody.get(m.body) ?? 0) + 1);
@@ -50,20 +57,17 @@ scenarioMain(async () => {
     const messages = pipeline.twilio.messages.size;
     return {
       notifications: N,
+      settled,
       recipientsPerNotification: 1,
       wallMs,
-      notificationsPerSecond: N / (wallMs / 1000),
+      notificationsPerSecond: (settled ? N : messages) / (wallMs / 1000),
       messagesPerSecond: messages / (wallMs / 1000),
       peakRssBytes: peakRss,
       rssSamples,
       tally: {
-        published: tally.published,
-        sent: tally.sent,
-        failed: tally.failed,
-        deadLettered: tally.deadLettered,
-        unknown: tally.unknown,
-        lost: tally.lost,
-        unrecorded: tally.unrecorded,
+        ...(tally
+          ? { published: tally.published, sent: tally.sent, failed: tally.failed, deadLettered: tally.deadLettered, unknown: tally.unknown, lost: tally.lost, unrecorded: tally.unrecorded }
+          : { published: N }),
         twilioMessages: messages,
         twilioDuplicates,
         senderInvocations: pipeline.sender.stats.invocations,
@@ -72,7 +76,9 @@ scenarioMain(async () => {
         batchItemFailures: pipeline.queue.stats.itemFailures,
         failedBatches: pipeline.queue.stats.failedBatches,
       },
-      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; status-callback: up to 4 environments; callbacks 2–20 ms after each status. Tally: ${formatTally(tally)}.`,
+      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; status-callback: up to 4 environments; callbacks 2–20 ms after each status.${
+        tally ? ` Tally: ${formatTally(tally)}.` : ` NOT SETTLED within the time limit: ${messages} of ${N} messages sent when it was stopped; the rate is of those.`
+      }`,
     };
   } finally {
     clearInterval(sampler);
