@@ -123,9 +123,14 @@ export class ClaimStore {
       if (!isConditionFailure(err)) throw err;
       if (err.Item) return { won: false, existing: toClaim(err.Item) };
       // Emulators (dynalite) do not return the old item: read it.
-      const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: { id: s(id) }, ConsistentRead: true }));
-      return { won: false, existing: Item ? toClaim(Item) : undefined };
+      return { won: false, existing: await this.get(id) };
     }
+  }
+
+  /** The claim as it is now (consistent read). */
+  async get(id: string): Promise<Claim | undefined> {
+    const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: { id: s(id) }, ConsistentRead: true }));
+    return Item ? toClaim(Item) : undefined;
   }
 
   /** Runs a claim update guarded by the lease the caller holds; false when someone else changed the claim first. */

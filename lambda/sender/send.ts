@@ -53,6 +53,15 @@ interface Tally {
 export const MAX_DOUBTS = 3;
 /** A POST must end this long before its claim's lease does. */
 const LEASE_MARGIN_MS = 1_000;
+/**
+ * A claim whose lease ends within this long is waited for rather than
+ * handed back to SQS: each redelivery that finds it still held would spend
+ * one of the record's receives, and short leases (claimLeaseSeconds is
+ * configurable) could send the record to the DLQ before anyone decides.
+ */
+const MAX_LEASE_WAIT_MS = 5_000;
+/** Time a recipient needs after a wait: a lookup, a POST attempt, the writes. */
+const SEND_BUDGET_MS = 5_000;
 
 /** One SQS record: every recipient done, or `retry` if any must be tried again later. */
 export async function processRecord(record: { readonly messageId: string; readonly body: string }, ctx: SendContext): Promise<RecordOutcome> {
@@ -111,15 +120,21 @@ async function deliver(job: Job): Promise<RecordOutcome> {
   if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
   if (result.won) return post(job, result.claim);
 
-  const existing = result.existing;
+  let existing = result.existing;
+  if (existing && existing.state === 'pending' && existing.leaseUntil > Date.now()) {
+    // Held by another invocation (a duplicate running now), or by a request whose answer never came.
+    const wait = existing.leaseUntil - Date.now() + 50;
+    if (wait > MAX_LEASE_WAIT_MS || Date.now() + wait + SEND_BUDGET_MS > ctx.deadline) return 'retry';
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    existing = await ctx.claims.get(existing.id);
+    if (existing?.state === 'pending' && existing.leaseUntil > Date.now()) return 'retry';
+  }
   if (!existing) return 'retry';
   if (existing.state !== 'pending') {
     logger.debug('recipient already handled', { notificationId, to: maskAddress(msg.to), state: existing.state });
     job.tally.alreadyDone++;
     return 'done';
   }
-  // Another invocation holds it (a duplicate delivery running now): ask again later.
-  if (existing.leaseUntil > Date.now()) return 'retry';
   return recover(job, existing);
 }
 

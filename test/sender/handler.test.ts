@@ -457,6 +457,25 @@ describe('exactly once', () => {
       expect(rig.twilio.requests).toHaveLength(0);
     });
 
+    test('a lease that ends within seconds is waited for: no receive spent, decided in this invocation', async () => {
+      await preClaim('sns-crash-soon', Date.now() + 1_200, new Date(Date.now() - 10_000));
+      const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: text, to: R5 }), 'sns-crash-soon')), context());
+      expect(out.batchItemFailures).toEqual([]);
+      expect(rig.twilio.requests.map((r) => r.outcome)).toEqual(['listed', 'created']);
+      expect(await rig.item(`claim#sns-crash-soon#${R5}`)).toMatchObject({ state: 'sent', attempts: 2 });
+    });
+
+    test('a holder that finishes during the wait: the recipient is skipped', async () => {
+      await preClaim('sns-crash-done', Date.now() + 1_200, new Date());
+      const finish = new Promise<void>((resolve, reject) =>
+        setTimeout(() => rig.put({ id: `claim#sns-crash-done#${R5}`, kind: 'claim', state: 'sent', messageSid: 'SM' + '9'.repeat(32), leaseUntil: 0, attempts: 1 }).then(resolve, reject), 300),
+      );
+      const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: text, to: R5 }), 'sns-crash-done')), context());
+      await finish;
+      expect(out.batchItemFailures).toEqual([]);
+      expect(rig.twilio.requests).toHaveLength(0);
+    });
+
     test('Twilio cannot be asked: retried, and after repeated doubt left as unknown for an operator', async () => {
       await preClaim('sns-crash-5', Date.now() - 1_000, new Date(Date.now() - 120_000));
       rig.twilio.setDefault({ on: 'read', error: { status: 500, code: 20500 } });
