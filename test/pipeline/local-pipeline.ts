@@ -13,7 +13,7 @@ import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
 import { createPrng, Prng } from './prng';
 import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
-import { CallbackDriver, CallbackDriverOptions, sendInbound, startCallbackDriver } from './twilio-callbacks';
+import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCallbackDriver } from './twilio-callbacks';
 
 /**
  * The whole product on one machine, running the BUILT handlers
@@ -479,10 +479,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       },
       reply: (from, body, opts = {}) =>
         sendInbound(inboundUrl, AUTH_TOKEN, { accountSid: PIPELINE_ACCOUNT_SID, from, to: opts.to ?? (from.startsWith('whatsapp:') ? NUMBERS.whatsappFrom : NUMBERS.smsFrom), body, ...(opts.mediaUrls ? { mediaUrls: opts.mediaUrls } : {}) }),
-      postWebhook: async (resource, body, headers) => {
-        const { postForm } = await import('./twilio-callbacks');
-        return postForm(bridge.urlOf(resource), body, headers);
-      },
+      postWebhook: (resource, body, headers) => postForm(bridge.urlOf(resource), body, headers),
       scanTable,
       async tally() {
         return computeTally(tracked, await scanTable(), queue, [...twilio.messages.values()]);
