@@ -15,8 +15,8 @@ import { processRecord, RecordOutcome } from './send';
  * lost: the records reach the DLQ and can be redriven once it is fixed.
  */
 
-/** Time kept back from the function's timeout for the writes after the last answer. */
-const SAFETY_MS = 2_000;
+/** Time kept back from the function's timeout for the writes after the last answer: a tenth of it, 0.5 to 2 s. */
+const safetyMs = (remainingMs: number) => Math.min(2_000, Math.max(500, remainingMs / 10));
 /** Budget when the context cannot tell (a local harness): Lambda's default 3 s would be too tight to be a useful guess. */
 const UNKNOWN_REMAINING_MS = 30_000;
 
@@ -55,13 +55,14 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       }
       return failAll(event);
     }
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : UNKNOWN_REMAINING_MS;
     const ctx = {
       settings,
       db,
       claims: new ClaimStore(db, settings.tableName),
       credentials,
       semaphore: new Semaphore(settings.sendConcurrency),
-      deadline: Date.now() + (typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : UNKNOWN_REMAINING_MS) - SAFETY_MS,
+      deadline: Date.now() + remaining - safetyMs(remaining),
     };
     const outcomes = await Promise.all(
       event.Records.map((record) =>

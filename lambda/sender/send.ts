@@ -61,7 +61,7 @@ const LEASE_MARGIN_MS = 1_000;
  */
 const MAX_LEASE_WAIT_MS = 5_000;
 /** Time a recipient needs after a wait: a lookup, a POST attempt, the writes. */
-const SEND_BUDGET_MS = 5_000;
+const SEND_BUDGET_MS = 2_500;
 
 /** One SQS record: every recipient done, or `retry` if any must be tried again later. */
 export async function processRecord(record: { readonly messageId: string; readonly body: string }, ctx: SendContext): Promise<RecordOutcome> {
