@@ -19,6 +19,8 @@ export interface ColdStartFigure {
   /** How the zip size was computed: the `zip` CLI, or per-file deflate as an approximation. */
   readonly zipMethod: string;
   readonly load: Summary;
+  /** Load times in round order (round i of every variant ran back to back). */
+  readonly samples: readonly number[];
   /** Largest packages in the bundle, by bytes of output they contribute. */
   readonly topInputs?: readonly { readonly pkg: string; readonly bytes: number }[];
 }
@@ -170,6 +172,7 @@ export async function coldStart(root: string, outDir: string, assetsDir: string,
       zippedBytes: zip.bytes,
       zipMethod: zip.method,
       load: summarize(samples.get(v.name)!),
+      samples: samples.get(v.name)!,
       ...(meta ? { topInputs: topInputs(meta) } : {}),
     };
   });
