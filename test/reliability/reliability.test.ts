@@ -361,7 +361,7 @@ describe('reliability of the local pipeline', () => {
   test('the tally: nothing lost, nothing sent twice, no secret or number in the logs', async () => {
     await p.settle(WAIT);
     const tally = await p.tally();
-    const line = `reliability tally (seed ${SEED}${SOAK ? ', soak' : ''}): ${formatTally(tally)} · SQS duplicates ${p.queue.stats.sqsDuplicates} · SNS duplicates ${p.queue.stats.snsDuplicates} · redeliveries ${p.queue.stats.itemFailures} · failed batches ${p.queue.stats.failedBatches} · crashes ${p.sender.stats.crashes} · callbacks ${p.callbacks.posts.length}`;
+    const line = `reliability tally (seed ${SEED}${SOAK ? ', soak' : ''}): ${formatTally(tally)} · SQS duplicates ${p.queue.stats.sqsDuplicates} · SNS duplicates ${p.queue.stats.snsDuplicates} · redeliveries ${p.queue.stats.itemFailures} · redriven ${p.queue.stats.redriven} · failed batches ${p.queue.stats.failedBatches} · crashes ${p.sender.stats.crashes} · callbacks ${p.callbacks.posts.length}`;
     process.stdout.write(`\n${line}\n`);
     expect(tally.duplicates).toBe(0);
     expect(tally.lost).toBe(0);
