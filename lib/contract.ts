@@ -115,3 +115,33 @@ export interface SenderConfig {
   /** Allow non-GSM-7 characters in rendered alarm texts (UCS-2 doubles the segments). Default false. */
   readonly allowUnicode?: boolean;
 }
+
+/**
+ * Address rules shared by the construct's synth-time checks and the sender's
+ * run-time checks, so that a value synth accepts is never refused at 3 a.m.
+ * E.164: `+`, then 7 to 15 digits without a leading zero.
+ */
+const E164 = /^\+[1-9]\d{6,14}$/;
+/** Alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter. */
+const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
+export const WHATSAPP_PREFIX = 'whatsapp:';
+
+/** `+15551234567`. */
+export function isPhoneNumber(address: string): boolean {
+  return E164.test(address);
+}
+
+/** `whatsapp:+15551234567`. */
+export function isWhatsAppAddress(address: string): boolean {
+  return address.startsWith(WHATSAPP_PREFIX) && E164.test(address.slice(WHATSAPP_PREFIX.length));
+}
+
+/** A recipient: an E.164 number or a WhatsApp address. */
+export function isRecipientAddress(address: string): boolean {
+  return isPhoneNumber(address) || isWhatsAppAddress(address);
+}
+
+/** An SMS sender: an E.164 number or an alphanumeric sender ID. */
+export function isSmsSender(from: string): boolean {
+  return isPhoneNumber(from) || ALPHANUMERIC_SENDER_ID.test(from);
+}

@@ -2,11 +2,8 @@
 // lib/index.ts. Every error names the prop and the offending value, so a typo
 // in a phone number fails `cdk synth`, not the first alarm at 3 a.m.
 import { Token } from 'aws-cdk-lib';
+import { isRecipientAddress, isSmsSender, isWhatsAppAddress, WHATSAPP_PREFIX } from './contract';
 
-const E164 = /^\+[1-9]\d{1,14}$/;
-const WHATSAPP = /^whatsapp:\+[1-9]\d{1,14}$/;
-/** Alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter (the sender accepts the same). */
-const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
 const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
 
@@ -19,21 +16,17 @@ function unresolved(value: unknown): boolean {
   return Token.isUnresolved(value);
 }
 
-export function isWhatsAppAddress(address: string): boolean {
-  return address.startsWith('whatsapp:');
-}
-
 /** A recipient: E.164 (`+15551234567`) or WhatsApp (`whatsapp:+15551234567`). */
 export function checkRecipient(prop: string, address: string): void {
   if (unresolved(address)) return;
-  if (!E164.test(address) && !WHATSAPP.test(address)) {
-    fail(`${prop} has "${address}", which is neither an E.164 number (+ then 2 to 15 digits, e.g. +15551234567) nor whatsapp:+<E.164>`);
+  if (!isRecipientAddress(address)) {
+    fail(`${prop} has "${address}", which is neither an E.164 number (+ then 7 to 15 digits, e.g. +15551234567) nor whatsapp:+<E.164>`);
   }
 }
 
 export function checkFrom(from: string): void {
   if (unresolved(from)) return;
-  if (!E164.test(from) && !ALPHANUMERIC_SENDER_ID.test(from)) {
+  if (!isSmsSender(from)) {
     fail(`from is "${from}", which is neither an E.164 number (e.g. +15551234567) nor an alphanumeric sender ID (1 to 11 letters, digits, spaces)`);
   }
 }
@@ -47,7 +40,7 @@ export function checkMessagingServiceSid(sid: string): void {
 
 export function checkWhatsAppFrom(address: string): void {
   if (unresolved(address)) return;
-  if (!WHATSAPP.test(address)) {
+  if (!isWhatsAppAddress(address)) {
     fail(`whatsappFrom is "${address}", which is not whatsapp:+<E.164> (e.g. whatsapp:+15551234567)`);
   }
 }
@@ -131,7 +124,7 @@ export function checkSenderIdentity(input: SenderIdentityInput): void {
     }
   }
   if (input.whatsappFrom === undefined) {
-    const whatsapp = [...defaults, ...(allowed ?? [])].filter((r) => !unresolved(r) && isWhatsAppAddress(r));
+    const whatsapp = [...defaults, ...(allowed ?? [])].filter((r) => !unresolved(r) && r.startsWith(WHATSAPP_PREFIX));
     if (whatsapp.length > 0) {
       fail(`recipient "${whatsapp[0]}" is a WhatsApp address, but whatsappFrom is not set`);
     }

@@ -1,4 +1,4 @@
-import { ENV, SenderConfig } from '../../lib/contract';
+import { ENV, isSmsSender, isWhatsAppAddress, SenderConfig } from '../../lib/contract';
 import { isAddress } from './validate';
 
 /** The sender's configuration, resolved once per cold start. */
@@ -28,7 +28,6 @@ export class SenderConfigError extends Error {
 
 const MG = /^MG[0-9a-fA-F]{32}$/;
 const HX = /^HX[0-9a-fA-F]{32}$/;
-const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
 
 function optionalString(c: Record<string, unknown>, key: keyof SenderConfig): string | undefined {
   const v = c[key];
@@ -85,11 +84,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   if (from === undefined && messagingServiceSid === undefined && whatsappFrom === undefined) {
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}: one of "from", "messagingServiceSid" or "whatsappFrom" is needed`);
   }
-  if (from !== undefined && !(isAddress(from) && !from.startsWith('whatsapp:')) && !ALPHANUMERIC_SENDER.test(from)) {
+  if (from !== undefined && !isSmsSender(from)) {
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}.from must be an E.164 number or an alphanumeric sender ID`);
   }
   if (messagingServiceSid !== undefined && !MG.test(messagingServiceSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.messagingServiceSid must be MG followed by 32 hex digits`);
-  if (whatsappFrom !== undefined && !(whatsappFrom.startsWith('whatsapp:') && isAddress(whatsappFrom))) {
+  if (whatsappFrom !== undefined && !isWhatsAppAddress(whatsappFrom)) {
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappFrom must be whatsapp:+E.164`);
   }
   if (whatsappContentSid !== undefined && !HX.test(whatsappContentSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappContentSid must be HX followed by 32 hex digits`);

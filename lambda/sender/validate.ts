@@ -5,22 +5,21 @@
  * number or a body.
  */
 
+import { isRecipientAddress } from '../../lib/contract';
+
 /** Twilio's limit for a message body. */
 export const MAX_BODY_CHARS = 1600;
 /** Twilio's limit for MediaUrl parameters on one message. */
 export const MAX_MEDIA_URLS = 10;
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 const HX = /^HX[0-9a-fA-F]{32}$/;
 
 export class InvalidNotificationError extends Error {
   readonly name = 'InvalidNotificationError';
 }
 
-/** `+15551234567` or `whatsapp:+15551234567`. */
-export function isAddress(address: string): boolean {
-  return E164.test(address.startsWith('whatsapp:') ? address.slice('whatsapp:'.length) : address);
-}
+/** `+15551234567` or `whatsapp:+15551234567`: the rule the construct checks at synth. */
+export const isAddress = isRecipientAddress;
 
 export function isWhatsApp(address: string): boolean {
   return address.startsWith('whatsapp:');
