@@ -498,7 +498,8 @@ export class TwilioMessaging extends Construct {
       removalPolicy,
       environment: { ...commonEnvironment, [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl },
     });
-    this.grantTable(statusCallback, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
+    this.grantTable(statusCallback, ['dynamodb:UpdateItem']);
     this.statusCallbackFunction = statusCallback;
 
     const inbound = this.createFunction('Inbound', 'inbound', {
@@ -512,7 +513,8 @@ export class TwilioMessaging extends Construct {
         [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
       },
     });
-    this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // Inbound items are written with if_not_exists UpdateItems, which also return what a retry needs.
+    this.grantTable(inbound, ['dynamodb:UpdateItem']);
     // An ACK reply finds the latest alert sent to its number through the sparse index.
     inbound.addToRolePolicy(
       new iam.PolicyStatement({

@@ -49,17 +49,15 @@ test('sender: DeleteItem only on send claims (ids starting with claim#)', () => 
 
 test('status-callback: secret read and conditional status updates only', () => {
   expect(actionsOfRole(template, 'AlertsStatusCallbackRole')).toEqual(
-    [...LOG_WRITE, ...SECRET_READ, 'dynamodb:GetItem', 'dynamodb:UpdateItem'].sort(),
+    [...LOG_WRITE, ...SECRET_READ, 'dynamodb:UpdateItem'].sort(),
   );
 });
 
-test('inbound: secret read, item writes, Query on the alertsByRecipient index only, publish to the inbound topic', () => {
+test('inbound: secret read, item updates, Query on the alertsByRecipient index only, publish to the inbound topic', () => {
   expect(actionsOfRole(template, 'AlertsInboundRole')).toEqual(
     [
       ...LOG_WRITE,
       ...SECRET_READ,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
       'kms:Decrypt',
