@@ -17,12 +17,13 @@ type Item = Record<string, unknown> & { history?: Array<{ status: string; at: st
 const ms = (from: number, at: string | undefined) => (at ? `+${String(Date.parse(at) - from).padStart(5)} ms` : '        ');
 const channelOf = (to: string) => (to.startsWith('whatsapp:') ? 'WhatsApp' : 'SMS');
 
-function timeline(message: Item, claim: Item | undefined, t0: number): string[] {
+/** `phoneText`: what the (simulated) phone shows, from Twilio's side; the table keeps only a preview. */
+function timeline(message: Item, claim: Item | undefined, t0: number, phoneText: string | undefined): string[] {
   const lines: string[] = [];
   const to = String(message.to);
   const what = message.alarmName ? `alarm ${message.alarmName}` : 'envelope';
   lines.push(`${String(message.id).slice(0, 10)}…  ${channelOf(to).padEnd(8)} → ${maskAddress(to).padEnd(22)} ${what}`);
-  lines.push(`    "${String(message.bodyPreview ?? '').replace(/\n/g, ' ⏎ ')}"`);
+  for (const line of (phoneText || String(message.bodyPreview ?? '')).split('\n')) lines.push(`    │ ${line}`);
   const rows: Array<[string | undefined, string, string]> = [];
   if (claim) rows.push([String(claim.createdAt), 'claimed', `send claim taken (attempt ${claim.attempts ?? 1})`]);
   rows.push([String(message.acceptedAt ?? message.createdAt), 'accepted by Twilio', `${message.segments ?? '?'} segment(s)`]);
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     const messages = items.filter((i) => i.kind === 'message' && i.direction !== 'inbound');
     const order = (m: Item) => (m.notificationId === alarmId ? 0 : 1);
     messages.sort((a, b) => order(a) - order(b) || String(a.to).localeCompare(String(b.to)));
-    for (const m of messages) process.stdout.write(`${timeline(m, claims.get(String(m.id)), t0).join('\n')}\n\n`);
+    for (const m of messages) process.stdout.write(`${timeline(m, claims.get(String(m.id)), t0, p.twilio.messages.get(String(m.id))?.body).join('\n')}\n\n`);
     for (const i of items.filter((x) => x.direction === 'inbound')) {
       process.stdout.write(`${String(i.id).slice(0, 10)}…  inbound  ← ${maskAddress(String(i.from))}  "${i.body}"  ${ms(t0, String(i.receivedAt))}\n`);
     }
