@@ -157,8 +157,10 @@ describe('reliability of the local pipeline', () => {
 
   test('429 bursts, random 500s, connection resets, slow answers, DynamoDB 500s at the webhook: still exactly once', async () => {
     faults.random = true;
-    p.webhookDb.failNext(3, ['UpdateItem']);
+    // More failures than the handler's SDK retries absorb: some callbacks get a 5xx, and Twilio's retries must land them.
+    p.webhookDb.failNext(8, ['UpdateItem']);
     const before = p.twilio.createRequests().length;
+    const callbacksBefore = p.callbacks.posts.length;
     const ids = publishMix('faults', size(40, 1500));
     await p.settle(WAIT);
     faults.random = false;
@@ -169,6 +171,11 @@ describe('reliability of the local pipeline', () => {
     expect(answers.some((r) => r.status === 429)).toBe(true);
     expect(answers.some((r) => r.status === 500)).toBe(true);
     expect(answers.some((r) => r.outcome === 'dropped-after-create' || r.outcome === 'dropped-before-create')).toBe(true);
+    const callbackAnswers = p.callbacks.posts.slice(callbacksBefore);
+    expect(callbackAnswers.filter((x) => x.answer >= 500).length).toBeGreaterThan(0);
+    for (const refused of callbackAnswers.filter((x) => x.answer >= 500)) {
+      expect(callbackAnswers.some((x) => x.token === refused.token && x.attempt > refused.attempt && x.answer === 200)).toBe(true);
+    }
   }, WAIT);
 
   test('a sender crash right after a claim, and during a POST (before and after Twilio created the message): exactly once', async () => {
