@@ -104,7 +104,7 @@ function log(line: string) {
 function machine(): string[] {
   const c = cpus();
   return [
-    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores (shared: other sessions were running; load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')})`,
+    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores, shared with other work (load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')}: ${LOAD_AT_START[0] >= 1 ? 'busy' : 'quiet'})`,
     `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- OS: ${platform()} ${release()}`,
     `- Node: ${process.version} (the Lambdas run Node 24 on arm64; absolute times differ, ratios carry over)`,
