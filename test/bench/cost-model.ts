@@ -126,7 +126,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
       note: `message item ${i.messageItemBytes} B written ${1 + cb * i.callbackDdbWrites}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); claim ${i.claimItemBytes} B × ${Math.max(0, i.senderDdbWritesPerRecipient - 1)}`,
     },
     { item: 'DynamoDB reads', quantity: `${reads} RRU`, perThousand: k * reads * PRICE.dynamoRru },
-    { item: 'API Gateway REST (callbacks)', quantity: `${cb} requests`, perThousand: k * cb * PRICE.apiGatewayRest },
+    { item: 'API Gateway REST (callbacks)', quantity: `${cb} requests`, perThousand: k * cb * PRICE.apiGatewayRest, note: 'one request per status callback; an HTTP API would cost $1.00/1M' },
     { item: 'Lambda status-callback (requests)', quantity: `${cb} invocations`, perThousand: k * cb * PRICE.lambdaRequest },
     {
       item: 'Lambda status-callback (duration)',
@@ -135,7 +135,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
     },
     { item: 'KMS requests', quantity: `≤ ${ASSUME.kmsRequestsPerAlertWorst}`, perThousand: k * ASSUME.kmsRequestsPerAlertWorst * PRICE.kmsRequest, note: 'worst case (alerts > 5 min apart); amortised to ~0 at higher rates' },
     { item: 'Secrets Manager reads', quantity: `≤ ${ASSUME.secretReadsPerAlertWorst}`, perThousand: k * ASSUME.secretReadsPerAlertWorst * PRICE.secretsManagerCall, note: 'worst case (cache cold each time); else one read per warm environment per 300 s' },
-    { item: 'CloudWatch Logs ingestion', quantity: `${logBytes} B`, perThousand: (k * logBytes / 1024 ** 3) * PRICE.logsIngestGb, note: 'handler logs + EMF metrics measured; platform and access-log lines assumed' },
+    { item: 'CloudWatch Logs ingestion', quantity: `${Math.round(logBytes)} B`, perThousand: (k * logBytes / 1024 ** 3) * PRICE.logsIngestGb, note: 'handler logs + EMF metrics measured; platform and access-log lines assumed' },
   ];
   const twilio: CostLine[] = [
     { item: 'Twilio SMS (US, 1 segment)', quantity: '1 segment', perThousand: k * PRICE.twilioUsSmsSegment },

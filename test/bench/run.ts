@@ -251,7 +251,7 @@ function render(a: All): string {
     if (w.reference) L.push(`| twilio-SDK reference handler | ${w.reference.median.toFixed(2)} ms | ${w.reference.p10.toFixed(2)}–${w.reference.p90.toFixed(2)} ms |`);
     L.push('');
     L.push(`- DynamoDB calls per recipient: median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax}; by operation ${JSON.stringify(w.ddbOpsPerRecipient)}${w.referenceDdbCalls ? ` (reference: ${w.referenceDdbCalls.median})` : ''}.`);
-    L.push(`- Twilio POSTs per message: ${w.postsPerMessage.median}; batch item failures: ${w.batchFailures}; Secrets Manager reads over the whole run: ${w.secretReads} (cached for the 300 s TTL).`);
+    L.push(`- Twilio POSTs per message: ${w.postsPerMessage.median}; batch item failures: ${w.batchFailures}; Secrets Manager reads over the whole run: ${w.secretReads} (the credentials are cached for the 300 s TTL: one read per handler module loaded${w.reference ? ', ours and the reference' : ''}).`);
     L.push(`- Log bytes per message (Powertools JSON + EMF): ${w.logBytesPerMessage.median}.`);
     L.push(`- First invocation after load (credentials read, connections opened): ${w.firstInvocation.ms.toFixed(1)} ms. Peak RSS of the scenario process: ${formatBytes(w.maxRssBytes)}.`, '');
   } else L.push(failure('Warm send', a.warm.error), '');
