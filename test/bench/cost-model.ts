@@ -68,6 +68,8 @@ export interface CostInputs {
   readonly senderLocalMs: number;
   readonly senderDdbWritesPerRecipient: number;
   readonly senderDdbReadsPerRecipient: number;
+  /** DynamoDB waits in sequence per recipient (parallel calls share one): what the sender's duration pays for. */
+  readonly senderDdbRoundTripsPerRecipient: number;
   /** The status-callback handler's own time per callback, measured the same way. */
   readonly callbackLocalMs: number;
   readonly callbackDdbWrites: number;
@@ -100,7 +102,7 @@ const wru = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 
 export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio: CostLine[]; fixed: CostLine[]; awsTotal: number; twilioTotal: number; coldExtra: CostLine[] } {
   const gbs = i.architecture === 'arm64' ? PRICE.lambdaGbSecondArm : PRICE.lambdaGbSecondX86;
-  const senderMs = Math.ceil(i.senderLocalMs + ASSUME.twilioApiMs + (i.senderDdbWritesPerRecipient + i.senderDdbReadsPerRecipient) * ASSUME.dynamoMs);
+  const senderMs = Math.ceil(i.senderLocalMs + ASSUME.twilioApiMs + i.senderDdbRoundTripsPerRecipient * ASSUME.dynamoMs);
   const callbackMs = Math.ceil(i.callbackLocalMs + (i.callbackDdbWrites + i.callbackDdbReads) * ASSUME.dynamoMs);
   const cb = i.callbacksPerMessage;
   // Alarm messages carry the alertsByRecipient keys; the index projects ALL, so every write of the item writes the index too.
@@ -117,7 +119,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
       item: 'Lambda sender (duration)',
       quantity: `${senderMs} ms × ${i.senderMemoryMb} MB`,
       perThousand: k * (i.senderMemoryMb / 1024) * (senderMs / 1000) * gbs,
-      note: `handler's own ${i.senderLocalMs.toFixed(1)} ms (measured) + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
+      note: `handler's own ${i.senderLocalMs.toFixed(1)} ms (measured) + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB round trip (assumed)`,
     },
     {
       item: 'DynamoDB writes',

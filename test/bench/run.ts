@@ -36,6 +36,10 @@ interface WarmResult {
   reference?: Summary;
   ddbCallsPerRecipient: Summary;
   ddbCallsMax: number;
+  ddbRoundTripsPerRecipient: Summary;
+  ddbRoundTripsMax: number;
+  ddbRoundTripLatencyMs: number;
+  ddbRoundTripSamples: number;
   ddbOpsPerRecipient: Record<string, number>;
   referenceDdbCalls?: Summary;
   postsPerMessage: Summary;
@@ -211,7 +215,7 @@ function render(a: All): string {
     `| 1 | Sender zipped asset | ${sender ? `${formatBytes(sender.zippedBytes)} vs reference ${reference ? formatBytes(reference.zippedBytes) : 'n/a'}` : 'n/a'} | (none) | |`,
   );
   L.push(
-    `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax} (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')})${w.batchFailures ? `; ⚠ ${w.batchFailures} of ${w.sender.n} invocations reported batch item failures, figures not valid` : ''}` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbCallsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
+    `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbRoundTripsPerRecipient.median}, max ${w.ddbRoundTripsMax}, in ${w.ddbCallsPerRecipient.median} calls (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')}: the claim, then the message record and the claim's mark sent together)${w.batchFailures ? `; ⚠ ${w.batchFailures} of ${w.sender.n} invocations reported batch item failures, figures not valid` : ''}` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbRoundTripsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
   );
   L.push(
     `| 2 | Warm time per message | ${w ? `${w.sender.median.toFixed(2)} ms vs bare Twilio POST ${w.bare.median.toFixed(2)} ms (overhead ${(w.sender.median - w.bare.median).toFixed(2)} ms, of which the fakes' ${w.floorDdbRoundTrips} DynamoDB round trips ${(w.floor.median - w.bare.median).toFixed(2)} ms${w.reference ? `; twilio-SDK reference ${w.reference.median.toFixed(2)} ms` : ''})` : 'n/a'} | (none) | |`,
@@ -242,7 +246,7 @@ function render(a: All): string {
 
   // 2
   L.push('## 2. Warm cost per message', '');
-  L.push(`Method: dynalite (the status table as the construct defines it), the Secrets Manager fake and the fake Twilio (test/support) run in a process of their own, so that their CPU time is not charged to the handler's event loop, and are reached over loopback HTTP through the real clients; the shipped assets/sender/index.js is loaded and called through \`handler(event, context)\` with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form) and the twilio-SDK reference handler against the same fakes. DynamoDB calls are counted by dynalite per API target. The harness floor (the bare POST plus as many sequential dynalite round trips as the sender makes) shows how much of the handler's time is the fakes'.`, '');
+  L.push(`Method: dynalite (the status table as the construct defines it), the Secrets Manager fake and the fake Twilio (test/support) run in a process of their own, so that their CPU time is not charged to the handler's event loop, and are reached over loopback HTTP through the real clients; the shipped assets/sender/index.js is loaded and called through \`handler(event, context)\` with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form) and the twilio-SDK reference handler against the same fakes. DynamoDB calls are counted by dynalite per API target; a round trip is a wait the handler makes in sequence (dynalite counts a call that arrives while no other is in flight as a new one; calls sent together share one). Round trips are counted in ${w ? w.ddbRoundTripSamples : 20} further invocations with ${w ? w.ddbRoundTripLatencyMs : 5} ms held on each DynamoDB call, as the network to DynamoDB would: on bare loopback dynalite can answer the first of two parallel calls before the second arrives. The harness floor (the bare POST plus as many sequential dynalite round trips as the sender makes) shows how much of the handler's time is the fakes'.`, '');
   if (w) {
     L.push('| | median | p10–p90 |', '| --- | --- | --- |');
     L.push(`| sender handler, 1 recipient | ${w.sender.median.toFixed(2)} ms | ${w.sender.p10.toFixed(2)}–${w.sender.p90.toFixed(2)} ms |`);
@@ -250,7 +254,8 @@ function render(a: All): string {
     L.push(`| harness floor: ${w.floorDdbRoundTrips} sequential dynalite writes + the bare POST | ${w.floor.median.toFixed(2)} ms | ${w.floor.p10.toFixed(2)}–${w.floor.p90.toFixed(2)} ms |`);
     if (w.reference) L.push(`| twilio-SDK reference handler | ${w.reference.median.toFixed(2)} ms | ${w.reference.p10.toFixed(2)}–${w.reference.p90.toFixed(2)} ms |`);
     L.push('');
-    L.push(`- DynamoDB calls per recipient: median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax}; by operation ${JSON.stringify(w.ddbOpsPerRecipient)}${w.referenceDdbCalls ? ` (reference: ${w.referenceDdbCalls.median})` : ''}.`);
+    L.push(`- DynamoDB round trips per recipient: median ${w.ddbRoundTripsPerRecipient.median}, max ${w.ddbRoundTripsMax}; calls: median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax}; by operation ${JSON.stringify(w.ddbOpsPerRecipient)}${w.referenceDdbCalls ? ` (reference: ${w.referenceDdbCalls.median} calls)` : ''}.`);
+    L.push(`- Why three calls in two round trips: the conditional PutItem of the send claim must precede the POST (Twilio has no idempotency key); after the 201, the message item (id = SID, rank-guarded) and the claim's mark \`sent\` are written in parallel. Merging those two into one call needs TransactWriteItems (twice the write units, and dynalite cannot test it) or a claim-id index on message items (the same write units, and an eventually consistent read on redelivery), so neither would make an alert cheaper or faster.`);
     L.push(`- Twilio POSTs per message: ${w.postsPerMessage.median}; batch item failures: ${w.batchFailures}; Secrets Manager reads over the whole run: ${w.secretReads} (the credentials are cached for the 300 s TTL: one read per handler module loaded${w.reference ? ', ours and the reference' : ''}).`);
     L.push(`- Log bytes per message (Powertools JSON + EMF): ${w.logBytesPerMessage.median}.`);
     L.push(`- First invocation after load (credentials read, connections opened): ${w.firstInvocation.ms.toFixed(1)} ms. Peak RSS of the scenario process: ${formatBytes(w.maxRssBytes)}.`, '');
@@ -316,6 +321,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     senderLocalMs: senderOwnMs,
     senderDdbWritesPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, true) : 2,
     senderDdbReadsPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, false) : 0,
+    senderDdbRoundTripsPerRecipient: w ? w.ddbRoundTripsPerRecipient.median : 2,
     callbackLocalMs: callbackOwnMs,
     callbackDdbWrites: cb ? sumOps(cb.ddbOpsPerCallback, true) : 1,
     callbackDdbReads: cb ? sumOps(cb.ddbOpsPerCallback, false) : 0,
@@ -331,7 +337,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     secrets: a.construct.result?.secrets ?? 1,
     metricNames: Object.keys(METRIC).length,
   });
-  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations are the handlers' own time measured in this run (handler time minus the fakes' round trips: ${senderOwnMs.toFixed(1)} ms per sender invocation, ${callbackOwnMs.toFixed(1)} ms per callback) and DynamoDB call counts as measured, plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB call). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
+  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations are the handlers' own time measured in this run (handler time minus the fakes' round trips: ${senderOwnMs.toFixed(1)} ms per sender invocation, ${callbackOwnMs.toFixed(1)} ms per callback) and DynamoDB call counts as measured, plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB round trip). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
   const table = (lines: CostLine[], total: number | undefined, share: boolean, headers = ['Per alert', 'Per 1,000 alerts']) => {
     const rows = [`| Item | ${headers[0]} | ${headers[1]} | Share | Note |`, '| --- | --- | --- | --- | --- |'];
     for (const l of lines) rows.push(`| ${l.item} | ${l.quantity} | ${money(l.perThousand)} | ${share && total ? `${((l.perThousand / total) * 100).toFixed(1)}%` : ''} | ${l.note ?? ''} |`);

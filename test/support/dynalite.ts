@@ -10,6 +10,19 @@ export interface LocalDynamo {
   readonly endpoint: string;
   /** Counts of API calls by target (`PutItem`, `UpdateItem`, ...), for round-trip assertions. */
   readonly calls: Map<string, number>;
+  /**
+   * Round trips as a client waits for them: the number of times a call
+   * arrived while no other was in flight. Calls sent together (in parallel)
+   * share one round trip; calls sent one after another take one each.
+   */
+  roundTrips(): number;
+  /**
+   * Holds every call this long before dynalite serves it, as the network to
+   * real DynamoDB would. On loopback dynalite can answer one call before a
+   * second one sent at the same moment has arrived, which would count two
+   * parallel calls as two round trips.
+   */
+  setLatency(ms: number): void;
   resetCalls(): void;
   totalCalls(): number;
   close(): Promise<void>;
@@ -18,16 +31,33 @@ export interface LocalDynamo {
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const calls = new Map<string, number>();
-  server.prependListener('request', (req) => {
+  let inFlight = 0;
+  let roundTrips = 0;
+  let latencyMs = 0;
+  const serve = server.listeners('request') as Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     calls.set(target, (calls.get(target) ?? 0) + 1);
+    if (inFlight++ === 0) roundTrips++;
+    res.once('close', () => inFlight--);
+    const go = () => serve.forEach((listener) => listener.call(server, req, res));
+    if (latencyMs > 0) setTimeout(go, latencyMs);
+    else go();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as import('node:net').AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
-    resetCalls: () => calls.clear(),
+    roundTrips: () => roundTrips,
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    resetCalls: () => {
+      calls.clear();
+      roundTrips = 0;
+    },
     totalCalls: () => [...calls.values()].reduce((a, b) => a + b, 0),
     close: () =>
       new Promise<void>((resolve) => {

@@ -30,7 +30,7 @@ test('the SNS fake decodes a Publish with message attributes sent by the real cl
   }
 });
 
-test('dynalite serves the status table with the construct key schema and counts calls', async () => {
+test('dynalite serves the status table with the construct key schema and counts calls and round trips', async () => {
   const ddb = await startDynalite();
   const client = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: creds });
   try {
@@ -40,6 +40,14 @@ test('dynalite serves the status table with the construct key schema and counts 
     const { Item } = await client.send(new GetItemCommand({ TableName: 'status', Key: { id: { S: 'SM1' } } }));
     expect(Item?.status.S).toBe('queued');
     expect(Object.fromEntries(ddb.calls)).toEqual({ PutItem: 1, GetItem: 1 });
+    expect(ddb.roundTrips()).toBe(2);
+    await Promise.all(['SM2', 'SM3', 'SM4'].map((id) => client.send(new PutItemCommand({ TableName: 'status', Item: { id: { S: id } } }))));
+    expect(ddb.totalCalls()).toBe(5);
+    expect(ddb.roundTrips()).toBe(3);
+    ddb.setLatency(20);
+    const held = Date.now();
+    await client.send(new GetItemCommand({ TableName: 'status', Key: { id: { S: 'SM1' } } }));
+    expect(Date.now() - held).toBeGreaterThanOrEqual(19);
   } finally {
     client.destroy();
     await ddb.close();

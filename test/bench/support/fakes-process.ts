@@ -13,6 +13,7 @@ export type FakesRequest =
   | { id: number; op: 'stats' }
   | { id: number; op: 'twilioDefault'; answer: FakeAnswer }
   | { id: number; op: 'resetTwilioCounters' }
+  | { id: number; op: 'ddbLatency'; ms: number }
   | { id: number; op: 'twilioMessages' }
   | { id: number; op: 'close' };
 
@@ -26,6 +27,8 @@ export interface FakesReady {
 export interface FakeStats {
   ddb: Record<string, number>;
   ddbTotal: number;
+  /** Calls that found no other in flight: what a client waits for in sequence (test/support/dynalite.ts). */
+  ddbRoundTrips: number;
   twilioCreates: number;
   twilioMaxInFlight: number;
   secretReads: number;
@@ -45,6 +48,7 @@ async function main() {
         const stats: FakeStats = {
           ddb: Object.fromEntries(dynamo.calls),
           ddbTotal: dynamo.totalCalls(),
+          ddbRoundTrips: dynamo.roundTrips(),
           twilioCreates: twilio.createRequests().length,
           twilioMaxInFlight: twilio.maxInFlight,
           secretReads: [...secrets.getCalls.values()].reduce((a, b) => a + b, 0),
@@ -53,6 +57,9 @@ async function main() {
       }
       case 'twilioDefault':
         twilio.setDefault(req.answer);
+        return send({ id: req.id });
+      case 'ddbLatency':
+        dynamo.setLatency(req.ms);
         return send({ id: req.id });
       case 'resetTwilioCounters':
         twilio.resetCounters();

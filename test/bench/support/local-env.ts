@@ -27,6 +27,8 @@ export interface BenchEnv {
   /** The fake Twilio's answer to every create (e.g. `{ delayMs: 100 }`). */
   twilioDefault(answer: FakeAnswer): Promise<void>;
   resetTwilioCounters(): Promise<void>;
+  /** Holds each DynamoDB call this long before dynalite serves it (0: none). */
+  ddbLatency(ms: number): Promise<void>;
   twilioMessages(): Promise<Array<{ sid: string; to: string; body: string }>>;
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
     stats: () => call<FakeStats>({ op: 'stats' }),
     twilioDefault: (answer) => call<void>({ op: 'twilioDefault', answer }),
     resetTwilioCounters: () => call<void>({ op: 'resetTwilioCounters' }),
+    ddbLatency: (ms) => call<void>({ op: 'ddbLatency', ms }),
     twilioMessages: () => call({ op: 'twilioMessages' }),
     close: async () => {
       await call<void>({ op: 'close' });
