@@ -2,7 +2,7 @@
 // lib/index.ts. Every error names the prop and the offending value, so a typo
 // in a phone number fails `cdk synth`, not the first alarm at 3 a.m.
 import { Token } from 'aws-cdk-lib';
-import { isRecipientAddress, isSmsSender, isWhatsAppAddress, WHATSAPP_PREFIX } from './contract';
+import { isRecipientAddress, isSmsSender, isWhatsAppAddress, SenderConfig, WHATSAPP_PREFIX } from './contract';
 
 const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
@@ -82,14 +82,8 @@ export function checkHttpsBaseUrl(prop: string, url: string): void {
   if (url.includes('_')) fail(`${prop} is "${url}"; Twilio rejects callback URLs that contain an underscore`);
 }
 
-export interface SenderIdentityInput {
-  readonly from?: string;
-  readonly messagingServiceSid?: string;
-  readonly whatsappFrom?: string;
-  readonly defaultRecipients: readonly string[];
-  readonly allowedRecipients?: readonly string[];
-  readonly whatsappContentSid?: string;
-}
+/** The props that end up in SENDER_CONFIG, checked as the sender will check them. */
+export type SenderIdentityInput = Pick<SenderConfig, 'from' | 'messagingServiceSid' | 'whatsappFrom' | 'defaultRecipients' | 'allowedRecipients' | 'whatsappContentSid'>;
 
 /** The checks that concern who sends what to whom. */
 export function checkSenderIdentity(input: SenderIdentityInput): void {
