@@ -1,5 +1,5 @@
 // Ends a run with one plain line, "jest: N passed, N failed", that CI reads
-// whatever runner it knows; jest's own summary stays above it.
+// whatever runner it knows, beside jest's own summary.
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
