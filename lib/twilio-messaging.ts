@@ -115,10 +115,10 @@ export interface TwilioMessagingProps {
   readonly existingTable?: dynamodb.ITable;
 
   /**
-   * The customer-managed KMS key for the topics and queues. A key created in the same
-   * app gets the key-policy statements the construct needs; an imported key's policy
-   * must already let cloudwatch.amazonaws.com and sns.amazonaws.com use it
-   * (kms:Decrypt, kms:GenerateDataKey*).
+   * The customer-managed KMS key for the alert and inbound topics. A key created in
+   * the same app gets the key-policy statement the construct needs; an imported
+   * key's policy must already let cloudwatch.amazonaws.com use it (kms:Decrypt,
+   * kms:GenerateDataKey*). The queues use SQS-managed encryption (see the README).
    *
    * @default - a new key with rotation enabled
    */
@@ -268,7 +268,7 @@ export interface TwilioMessagingProps {
 export class TwilioMessaging extends Construct {
   /** The topic to publish alerts to (CloudWatch alarms, JSON envelopes, plain text). */
   public readonly topic: sns.ITopic;
-  /** The customer-managed key of the topics and queues. */
+  /** The customer-managed key of the alert and inbound topics. */
   public readonly encryptionKey: kms.IKey;
   /** Replies and other inbound messages, published as JSON by the inbound function. */
   public readonly inboundTopic: sns.ITopic;
@@ -314,7 +314,7 @@ export class TwilioMessaging extends Construct {
       this.encryptionKey = props.encryptionKey;
     } else {
       this.encryptionKey = new kms.Key(this, 'TopicKey', {
-        description: `Encrypts the Twilio messaging topics and queues of ${this.node.path}`,
+        description: `Encrypts the Twilio messaging topics of ${this.node.path}`,
         enableKeyRotation: true,
         removalPolicy,
       });
@@ -353,16 +353,19 @@ export class TwilioMessaging extends Construct {
 
     this.inboundTopic = new sns.Topic(this, 'InboundTopic', { masterKey: this.encryptionKey, enforceSSL: true });
 
+    // SQS-managed encryption, not the topic key: with the topic's key on the queue,
+    // SqsSubscription's key-policy statement for SNS names the topic (feature flag
+    // @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption, on in new CDK apps) while
+    // the topic names the key, a cycle CloudFormation rejects. It also spares a KMS
+    // call on every receive.
     const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
     this.deadLetterQueue = deadLetterQueue;
     const queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // AWS's guidance for Lambda event sources: at least six times the function timeout.
       visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
@@ -370,7 +373,6 @@ export class TwilioMessaging extends Construct {
     });
     this.queue = queue;
     // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
-    // SqsSubscription also lets sns.amazonaws.com use the queue's key.
     this.topic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: false }));
 
     // --- Secret and table -----------------------------------------------------------

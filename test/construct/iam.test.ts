@@ -16,7 +16,7 @@ function resourcesFor(rolePrefix: string, action: string): string[] {
 const LOG_WRITE = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 
-test('sender: secret read, queue consumption and its key, item-level table writes, its own logs', () => {
+test('sender: secret read, queue consumption, item-level table writes, its own logs', () => {
   expect(actionsOfRole(template, 'AlertsSenderRole')).toEqual(
     [
       ...LOG_WRITE,
@@ -25,7 +25,6 @@ test('sender: secret read, queue consumption and its key, item-level table write
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
-      'kms:Decrypt',
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
@@ -35,7 +34,6 @@ test('sender: secret read, queue consumption and its key, item-level table write
   );
   const table = `\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`;
   expect(resourcesFor('AlertsSenderRole', 'dynamodb:PutItem')).toEqual([table]);
-  expect(resourcesFor('AlertsSenderRole', 'kms:Decrypt')).toEqual([`\${${ref('AWS::KMS::Key', 'AlertsTopicKey')}.Arn}`]);
   expect(resourcesFor('AlertsSenderRole', 'sqs:ReceiveMessage')).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
 });
 

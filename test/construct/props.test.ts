@@ -71,8 +71,8 @@ test('existing topic: subscribed, used by alarmAction, no topic of ours; the que
   const opsTopic = logicalId(template, 'AWS::SNS::Topic', 'OpsTopic');
   template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: { Ref: opsTopic }, Protocol: 'sqs' });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: opsTopic }] });
-  // The queue is still ours and encrypted with our key.
-  template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AlertsTopicKey'), 'Arn'] } });
+  // The queue is still ours and encrypted.
+  template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, VisibilityTimeout: 180 });
 });
 
 test('an imported topic ARN works as existingTopic', () => {
@@ -112,13 +112,13 @@ test('existing table with its own key: no table of ours; grants name that table 
   expect(queryStatement.Resource).toBe(`${tableArn}/index/alertsByRecipient`);
 });
 
-test('encryptionKey of the same app: used for topics and queues, and given the CloudWatch statement', () => {
+test('encryptionKey of the same app: used for both topics, and given the CloudWatch statement', () => {
   const { template } = synth({}, (stack) => ({ encryptionKey: new kms.Key(stack, 'OpsKey', { enableKeyRotation: true }) }));
   const keys = Object.keys(template.findResources('AWS::KMS::Key'));
   expect(keys).toEqual([logicalId(template, 'AWS::KMS::Key', 'OpsKey')]);
   const keyArn = { 'Fn::GetAtt': [keys[0], 'Arn'] };
   for (const topic of Object.values(template.findResources('AWS::SNS::Topic'))) expect(topic.Properties.KmsMasterKeyId).toEqual(keyArn);
-  for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) expect(queue.Properties.KmsMasterKeyId).toEqual(keyArn);
+  expect(Object.keys(template.findResources('AWS::SNS::Topic'))).toHaveLength(2);
   template.hasResourceProperties('AWS::KMS::Key', {
     KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
   });

@@ -29,18 +29,10 @@ describe('topic and key', () => {
     });
   });
 
-  test('the key policy lets SNS use the key for the encrypted queue', () => {
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: 'sns.amazonaws.com' },
-            Action: Match.arrayWith(['kms:Decrypt', 'kms:GenerateDataKey']),
-          }),
-        ]),
-      },
-    });
+  test('the key serves the topics only: no statement for SNS, so no cycle between key policy and topic', () => {
+    const key = resources[logicalId(template, 'AWS::KMS::Key', 'AlertsTopicKey')];
+    const principals = key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal?.Service).filter(Boolean);
+    expect(principals).toEqual(['cloudwatch.amazonaws.com']);
   });
 
   test('the topic policy denies non-TLS access and lets only this account\'s alarms publish', () => {
@@ -81,16 +73,15 @@ describe('queues', () => {
     expect(props.TopicArn).toEqual({ Ref: logicalId(template, 'AWS::SNS::Topic', 'AlertsTopic') });
   });
 
-  test('queue and dead-letter queue are KMS-encrypted; the visibility timeout is six sender timeouts', () => {
-    const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AlertsTopicKey'), 'Arn'] };
+  test('queue and dead-letter queue are encrypted (SQS-managed); the visibility timeout is six sender timeouts', () => {
     const queueId = logicalId(template, 'AWS::SQS::Queue', 'AlertsQueue');
     const dlqId = logicalId(template, 'AWS::SQS::Queue', 'AlertsDeadLetterQueue');
     expect(resources[queueId].Properties).toMatchObject({
-      KmsMasterKeyId: keyArn,
+      SqsManagedSseEnabled: true,
       VisibilityTimeout: 180,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
     });
-    expect(resources[dlqId].Properties).toMatchObject({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(resources[dlqId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
   test('both queues deny non-TLS access', () => {
