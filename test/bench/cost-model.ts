@@ -44,11 +44,12 @@ export const ASSUME = {
   /** Status callbacks per SMS when the pipeline did not measure them: `sent`, `delivered` (WhatsApp adds `read`). */
   callbacksPerMessage: 2,
   /**
-   * KMS requests per alert when alerts are more than 5 minutes apart (SNS
-   * publish to the CMK-encrypted topic, SNS→SQS delivery, the Lambda poller's
-   * decrypt); SQS reuses data keys for 300 s, so at higher rates this falls towards 0.
+   * KMS requests per alert when alerts are more than 5 minutes apart: SNS's
+   * data key for the CMK-encrypted topic, and its decrypt to deliver (the queues
+   * use SQS-managed keys: no KMS call); SNS reuses data keys, so at higher
+   * rates this falls towards 0.
    */
-  kmsRequestsPerAlertWorst: 3,
+  kmsRequestsPerAlertWorst: 2,
   /** Secrets Manager reads per alert when every invocation finds its 300 s cache cold (sender + status callback). */
   secretReadsPerAlertWorst: 2,
   /** Lambda gives a function one full vCPU at 1,769 MB; CPU-bound init scales roughly with memory below that. */
