@@ -1,11 +1,12 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ENV, METRIC, METRICS_NAMESPACE } from '../../lib/contract';
-import { maskAddress, maskNumbersInText } from '../shared/mask';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENV, METRIC } from '../../lib/contract';
+import { maskAddress } from '../shared/mask';
+import { logger, metrics } from '../shared/observability';
 import { authenticateWebhook } from '../shared/webhook-auth';
+import { webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, MalformedRequestError, twimlResponse } from '../shared/webhook-request';
 import { Acknowledgement, acknowledgeLatestAlert } from './acknowledge';
 import { InboundMessage, isAck, parseInbound } from './inbound-message';
@@ -20,13 +21,11 @@ import { markPublished, StoredInbound, storeInbound } from './store-inbound';
  * 500 configuration error; 502 DynamoDB, SNS or Secrets Manager failed, so
  * Twilio tries again and the retry finishes the job.
  */
-const logger = new Logger();
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
 const dynamo = new DynamoDBClient({});
 const sns = new SNSClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
 const topicArn = process.env[ENV.INBOUND_TOPIC_ARN] ?? '';
-const gate = { logger, metrics, url: process.env[ENV.INBOUND_URL], urlVariable: ENV.INBOUND_URL };
+const gate = { url: process.env[ENV.INBOUND_URL], urlVariable: ENV.INBOUND_URL };
 
 function dependencyFailure(step: string, msg: InboundMessage, err: unknown): APIGatewayProxyResult {
   logger.error(`inbound message: ${step} failed`, { messageSid: msg.messageSid, error: (err as Error).name });
@@ -95,14 +94,4 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
   return twimlResponse();
 }
 
-export const handler = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-  logger.addContext(context);
-  try {
-    return await handle(event);
-  } catch (err) {
-    logger.error('unexpected failure', { error: (err as Error).name, message: maskNumbersInText(String((err as Error).message)) });
-    return emptyResponse(500);
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
-};
+export const handler = webhookHandler(handle);

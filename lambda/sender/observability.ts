@@ -1,13 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC, METRICS_NAMESPACE } from '../../lib/contract';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC } from '../../lib/contract';
+import { metrics } from '../shared/observability';
 
-/*
- * The sender's logger and metrics (EMF). Log fields never carry credentials,
- * bodies or unmasked numbers; callers pass maskAddress()ed recipients.
- */
-export const logger = new Logger();
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE });
+export { countConfigurationError, flushMetrics, logger } from '../shared/observability';
+
+/* The sender's own metrics; callers pass maskAddress()ed recipients to the logger. */
 
 export function countSent(latencyMs: number): void {
   metrics.addMetric(METRIC.MESSAGES_SENT, MetricUnit.Count, 1);
@@ -28,12 +25,4 @@ export function countRetry(): void {
 
 export function countOutcomeUnknown(): void {
   metrics.addMetric(METRIC.SEND_OUTCOME_UNKNOWN, MetricUnit.Count, 1);
-}
-
-export function countConfigurationError(): void {
-  metrics.addMetric(METRIC.CONFIGURATION_ERRORS, MetricUnit.Count, 1);
-}
-
-export function flushMetrics(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

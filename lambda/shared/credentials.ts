@@ -46,10 +46,12 @@ const reported = new Set<string>();
 let cached: { value: TwilioCredentials; until: number } | undefined;
 let cachedError: { error: string; until: number } | undefined;
 
-function ttlMs(): number {
+// Resolved once per execution environment: the construct sets them at deploy time.
+const SECRET_ARN = process.env[ENV.TWILIO_SECRET_ARN];
+const TTL_MS = (() => {
   const raw = Number(process.env[ENV.SECRET_CACHE_TTL_SECONDS]);
   return (Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_TTL_SECONDS) * 1000;
-}
+})();
 
 function configurationError(reason: string): ConfigurationError {
   const first = !reported.has(reason);
@@ -118,7 +120,7 @@ export function parseCredentials(text: string | undefined): TwilioCredentials {
 export async function getCredentials(now: number = Date.now()): Promise<TwilioCredentials> {
   if (cached && now < cached.until) return cached.value;
   if (cachedError && now < cachedError.until) throw configurationError(cachedError.error);
-  const arn = process.env[ENV.TWILIO_SECRET_ARN];
+  const arn = SECRET_ARN;
   if (!arn) throw configurationError(`${ENV.TWILIO_SECRET_ARN} is not set`);
   // maxAge 0: our own cache (above) decides when to read again, including after errors.
   const text = await provider.get(arn, { maxAge: 0, forceFetch: true });
@@ -127,11 +129,11 @@ export async function getCredentials(now: number = Date.now()): Promise<TwilioCr
     value = parseCredentials(typeof text === 'string' ? text : undefined);
   } catch (err) {
     const reason = (err as Error).message;
-    cachedError = { error: reason, until: now + Math.min(CONFIGURATION_ERROR_RETRY_MS, ttlMs()) };
+    cachedError = { error: reason, until: now + Math.min(CONFIGURATION_ERROR_RETRY_MS, TTL_MS) };
     cached = undefined;
     throw configurationError(reason);
   }
-  cached = { value, until: now + ttlMs() };
+  cached = { value, until: now + TTL_MS };
   cachedError = undefined;
   return value;
 }

@@ -42,8 +42,12 @@ export const failedNotificationId = (notificationId: string): string => `failed#
 const DEFAULT_RETENTION_DAYS = 90;
 
 /** The TTL attribute's value (epoch seconds) for an item written at `now` (epoch ms). */
-export function expiresAt(now: number): number {
+/** Resolved once per execution environment: every item write needs it. */
+const RETENTION_SECONDS = (() => {
   const raw = Number(process.env[ENV.STATUS_RETENTION_DAYS]);
-  const days = Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_RETENTION_DAYS;
-  return Math.floor(now / 1000) + Math.round(days * 86_400);
+  return Math.round((Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_RETENTION_DAYS) * 86_400);
+})();
+
+export function expiresAt(now: number): number {
+  return Math.floor(now / 1000) + RETENTION_SECONDS;
 }

@@ -51,9 +51,8 @@ function freshAgent(now: number): AgentType {
 
 export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
 
-function baseUrl(): string {
-  return (process.env[ENV.TWILIO_API_BASE_URL] || DEFAULT_API_BASE_URL).replace(/\/+$/, '');
-}
+/** Resolved once per execution environment (tests point it at a local fake). */
+const API_BASE_URL = (process.env[ENV.TWILIO_API_BASE_URL] || DEFAULT_API_BASE_URL).replace(/\/+$/, '');
 
 /** Twilio's message resource, as far as the sender reads it. */
 export interface TwilioMessage {
@@ -95,7 +94,7 @@ interface RawResponse {
  * TwilioApiError from classifyNetworkError for network failures.
  */
 function exchange(method: 'GET' | 'POST', path: string, authorization: string, body: string | undefined, deadline: number): Promise<RawResponse> {
-  const url = new URL(baseUrl() + path);
+  const url = new URL(API_BASE_URL + path);
   const timeout = Math.max(1, Math.min(MAX_ATTEMPT_MS, deadline - Date.now()));
   return new Promise<RawResponse>((resolve, reject) => {
     let requestSent = false;

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
 import { ConfigurationError, forgetCredentials, getCredentials, TwilioCredentials } from './credentials';
+import { countConfigurationError, logger, metrics } from './observability';
 import { verifyTwilioSignature } from './twilio-signature';
 import { bodyText, emptyResponse, FormParams, header, MalformedRequestError, parseForm } from './webhook-request';
 
@@ -20,8 +20,6 @@ export type WebhookAuthResult =
   | { readonly ok: false; readonly response: APIGatewayProxyResult };
 
 export interface WebhookGate {
-  readonly logger: Logger;
-  readonly metrics: Metrics;
   /** The configured public URL (undefined when the environment lacks it). */
   readonly url: string | undefined;
   /** The environment variable `url` came from, for the log line. */
@@ -41,7 +39,6 @@ function mayRefreshCredentials(now: number = Date.now()): boolean {
 }
 
 export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: WebhookGate): Promise<WebhookAuthResult> {
-  const { logger, metrics } = gate;
   let params: FormParams;
   try {
     params = parseForm(bodyText(event));
@@ -53,7 +50,7 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
 
   const url = gate.url;
   if (!url) {
-    metrics.addMetric(METRIC.CONFIGURATION_ERRORS, MetricUnit.Count, 1);
+    countConfigurationError();
     if (!urlMissingLogged) logger.error('configuration error', { reason: `${gate.urlVariable} is not set` });
     urlMissingLogged = true;
     return { ok: false, response: emptyResponse(500) };
@@ -64,7 +61,7 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
     credentials = await getCredentials();
   } catch (err) {
     if (err instanceof ConfigurationError) {
-      metrics.addMetric(METRIC.CONFIGURATION_ERRORS, MetricUnit.Count, 1);
+      countConfigurationError();
       if (err.firstInProcess) logger.error('configuration error', { reason: err.message });
       else logger.debug('configuration error', { reason: err.message });
       return { ok: false, response: emptyResponse(500) };

@@ -1,11 +1,12 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ENV, METRIC, METRICS_NAMESPACE } from '../../lib/contract';
-import { maskAddress, maskNumbersInText } from '../shared/mask';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENV, METRIC } from '../../lib/contract';
+import { maskAddress } from '../shared/mask';
+import { logger, metrics } from '../shared/observability';
 import { statusRank } from '../shared/status';
 import { authenticateWebhook } from '../shared/webhook-auth';
+import { webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
 import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
 
@@ -15,11 +16,9 @@ import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from '.
  * signature; 500 configuration error; 502 DynamoDB or Secrets Manager failed,
  * so that Twilio tries again.
  */
-const logger = new Logger();
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
 const dynamo = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
-const gate = { logger, metrics, url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATUS_CALLBACK_URL };
+const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATUS_CALLBACK_URL };
 
 function countOutcome(cb: StatusCallback, result: ApplyResult): void {
   if (result.outcome !== 'advanced') return;
@@ -63,14 +62,4 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
   return emptyResponse(200);
 }
 
-export const handler = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-  logger.addContext(context);
-  try {
-    return await handle(event);
-  } catch (err) {
-    logger.error('unexpected failure', { error: (err as Error).name, message: maskNumbersInText(String((err as Error).message)) });
-    return emptyResponse(500);
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
-};
+export const handler = webhookHandler(handle);

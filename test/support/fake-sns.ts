@@ -18,11 +18,14 @@ export interface FakeSns extends LocalServer {
   readonly published: PublishedMessage[];
   /** Makes the next `n` Publish calls fail with HTTP 500. */
   failNext(n: number): void;
+  /** Called with each message once it is recorded, before the answer goes out (tests inject faults that follow a publish). */
+  onPublish(listener: ((message: PublishedMessage) => void) | undefined): void;
 }
 
 export async function startFakeSns(): Promise<FakeSns> {
   const published: PublishedMessage[] = [];
   let failures = 0;
+  let listener: ((message: PublishedMessage) => void) | undefined;
   const server = await listen(async (req, res) => {
     const params = new URLSearchParams((await readBody(req)).toString('utf8'));
     const requestId = randomUUID();
@@ -46,13 +49,15 @@ export async function startFakeSns(): Promise<FakeSns> {
       };
     }
     const messageId = randomUUID();
-    published.push({
+    const message: PublishedMessage = {
       topicArn: params.get('TopicArn') ?? '',
       message: params.get('Message') ?? '',
       ...(params.has('Subject') ? { subject: params.get('Subject')! } : {}),
       attributes,
       messageId,
-    });
+    };
+    published.push(message);
+    listener?.(message);
     xml(200, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`);
   });
   return {
@@ -60,6 +65,9 @@ export async function startFakeSns(): Promise<FakeSns> {
     published,
     failNext: (n) => {
       failures = n;
+    },
+    onPublish: (l) => {
+      listener = l;
     },
   };
 }

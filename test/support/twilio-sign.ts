@@ -79,3 +79,25 @@ export function twilioWebhookHeaders(
   }
   return headers;
 }
+
+/** Twilio's published example (issue 4): token `12345`, this URL and these params sign to `signature`. */
+export const KNOWN_ANSWER = {
+  token: '12345',
+  url: 'https://mycompany.com/myapp.php?foo=1&bar=2',
+  params: [
+    ['CallSid', 'CA1234567890ABCDE'],
+    ['Caller', '+14158675309'],
+    ['Digits', '1234'],
+    ['From', '+14158675309'],
+    ['To', '+18005551212'],
+  ] as Array<[string, string]>,
+  signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=',
+} as const;
+
+/** The validator Twilio ships, loaded on its own (not the whole SDK): the reference both signers are checked against. */
+export function twilioReferenceValidator(): {
+  validateRequest(token: string, signature: string, url: string, params: Record<string, string | string[]>, algorithm?: string): boolean;
+} {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('twilio/lib/webhooks/webhooks');
+}

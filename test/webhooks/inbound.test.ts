@@ -189,6 +189,28 @@ describe('inbound messages', () => {
     expect(world.sns.published).toHaveLength(1);
   });
 
+  test('published but the table cannot mark it so: still 200, since a 5xx would make Twilio publish it twice', async () => {
+    const id = sid('SM', nextSid++);
+    world.sns.onPublish(() => world.dynamo.setReachable(false));
+    const res = await post(inbound(id, '+15551230016', 'on my way'));
+    world.sns.onPublish(undefined);
+    world.dynamo.setReachable(true);
+    expect(res).toMatchObject({ statusCode: 200, body: TWIML });
+    expect(world.sns.published).toHaveLength(1);
+    expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'on my way' });
+    expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
+  });
+
+  test('a SID that belongs to one of our outbound messages: 400, the message item untouched, nothing published', async () => {
+    const id = sid('SM', nextSid++);
+    await alertSent(id, '+15551230017', '2026-11-27T10:00:00.000Z', 'db-1-cpu', 'n-outbound');
+    const res = await post(inbound(id, '+15551230017', 'spoofed reply'));
+    expect(res.statusCode).toBe(400);
+    expect(world.sns.published).toHaveLength(0);
+    expect(await getItem(world.table, id)).toMatchObject({ direction: 'outbound-api', status: 'delivered' });
+    expect((await getItem(world.table, id))?.body).toBeUndefined();
+  });
+
   test('DynamoDB unreachable: 502 and nothing published', async () => {
     world.dynamo.setReachable(false);
     const res = await post(inbound(sid('SM', nextSid++), '+15551230015', 'hi'));

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
+import { ENV, METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
 import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,
@@ -401,6 +401,25 @@ describe('failures answer 5xx so Twilio retries', () => {
     expect(out.records().filter((r) => r.message === 'configuration error' && r.level === 'ERROR')).toHaveLength(1);
     world.secrets.setSecret(SECRET_ARN, goodSecret);
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
+  });
+
+  test('STATUS_CALLBACK_URL missing from the environment: 500 and ConfigurationErrors, nothing verified or written', async () => {
+    const configured = process.env[ENV.STATUS_CALLBACK_URL];
+    delete process.env[ENV.STATUS_CALLBACK_URL];
+    let unconfigured: Handler | undefined;
+    try {
+      await jest.isolateModulesAsync(async () => {
+        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
+      });
+    } finally {
+      process.env[ENV.STATUS_CALLBACK_URL] = configured;
+    }
+    const id = sid('SM', nextSid++);
+    const res = await unconfigured!(twilioEvent('/status', STATUS_URL, callback(id, 'delivered')), lambdaContext('status-callback'));
+    expect(res.statusCode).toBe(500);
+    expect(await stored(id)).toBeUndefined();
+    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
+    expect(out.records().find((r) => r.message === 'configuration error')?.reason).toBe(`${ENV.STATUS_CALLBACK_URL} is not set`);
   });
 
   test('Secrets Manager failing: 502', async () => {

@@ -1,30 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { urlVariants, verifyTwilioSignature } from '../../lambda/shared/twilio-signature';
-import { signTwilioRequest, signTwilioRequestSha256 } from '../support/twilio-sign';
+import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator } from '../support/twilio-sign';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const twilio = require('twilio/lib/webhooks/webhooks') as {
-  validateRequest(token: string, signature: string, url: string, params: Record<string, string | string[]>, algorithm?: string): boolean;
-};
+const twilio = twilioReferenceValidator();
 
-const TOKEN = '12345';
-const KNOWN_URL = 'https://mycompany.com/myapp.php?foo=1&bar=2';
-const KNOWN_PARAMS: Array<[string, string]> = [
-  ['CallSid', 'CA1234567890ABCDE'],
-  ['Caller', '+14158675309'],
-  ['Digits', '1234'],
-  ['From', '+14158675309'],
-  ['To', '+18005551212'],
-];
+const TOKEN = KNOWN_ANSWER.token;
+const { url: KNOWN_URL, params: KNOWN_PARAMS } = KNOWN_ANSWER;
 
 const verify = (signature: string | undefined, url: string, params: Array<[string, string]>, extra: { settings?: string; keys?: Record<string, string> } = {}) =>
   verifyTwilioSignature({ signature, settings: extra.settings, url, params, authToken: TOKEN, webhookSigningKeys: extra.keys });
 
 test('the handler verifier accepts the known answer and rejects it for any change', () => {
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8=', KNOWN_URL, KNOWN_PARAMS)).toBe(true);
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8=', KNOWN_URL.replace('foo=1', 'foo=2'), KNOWN_PARAMS)).toBe(false);
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8=', KNOWN_URL, [...KNOWN_PARAMS, ['Extra', '']])).toBe(false);
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8', KNOWN_URL, KNOWN_PARAMS)).toBe(false);
+  expect(verify(KNOWN_ANSWER.signature, KNOWN_URL, KNOWN_PARAMS)).toBe(true);
+  expect(verify(KNOWN_ANSWER.signature, KNOWN_URL.replace('foo=1', 'foo=2'), KNOWN_PARAMS)).toBe(false);
+  expect(verify(KNOWN_ANSWER.signature, KNOWN_URL, [...KNOWN_PARAMS, ['Extra', '']])).toBe(false);
+  expect(verify(KNOWN_ANSWER.signature.slice(0, -1), KNOWN_URL, KNOWN_PARAMS)).toBe(false);
   expect(verify(undefined, KNOWN_URL, KNOWN_PARAMS)).toBe(false);
 });
 
@@ -36,7 +26,7 @@ test('default-port variants: added when the URL has none, removed when it has th
   expect(urlVariants('https://user:pw@[::1]/p')).toEqual(['https://user:pw@[::1]/p', 'https://user:pw@[::1]:443/p']);
   // Configured with :443, a signature over the URL without it verifies, and the other way round.
   const withPort = 'https://mycompany.com:443/myapp.php?foo=1&bar=2';
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8=', withPort, KNOWN_PARAMS)).toBe(true);
+  expect(verify(KNOWN_ANSWER.signature, withPort, KNOWN_PARAMS)).toBe(true);
   expect(verify(signTwilioRequest(TOKEN, withPort, KNOWN_PARAMS), KNOWN_URL, KNOWN_PARAMS)).toBe(true);
 });
 
@@ -50,7 +40,7 @@ test('a signing-key signature needs the settings header naming a key we hold', (
   expect(verify(sig, KNOWN_URL, KNOWN_PARAMS, { settings: 'key=__proto__,algorithm=HMAC_SHA256', keys })).toBe(false);
   expect(verify(sig, KNOWN_URL, KNOWN_PARAMS, { settings: 'key=k1,algorithm=HMAC_SHA256' })).toBe(false);
   // An explicit HMAC_SHA1 setting is the auth token signature.
-  expect(verify('RSOYDt4T1cUTdK1PDd93/VVr8B8=', KNOWN_URL, KNOWN_PARAMS, { settings: 'algorithm=HMAC_SHA1' })).toBe(true);
+  expect(verify(KNOWN_ANSWER.signature, KNOWN_URL, KNOWN_PARAMS, { settings: 'algorithm=HMAC_SHA1' })).toBe(true);
 });
 
 /** A deterministic generator, so a failure names its seed. */
