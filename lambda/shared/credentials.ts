@@ -7,6 +7,11 @@ export interface TwilioCredentials {
   readonly accountSid: string;
   /** The account's primary auth token: Twilio signs webhooks with it. */
   readonly authToken: string;
+  /**
+   * The token being rotated out. Webhooks verify against it too, so Twilio's
+   * signatures stay valid on both sides of the promotion in the Console.
+   */
+  readonly previousAuthToken?: string;
   readonly apiKeySid?: string;
   readonly apiKeySecret?: string;
   /**
@@ -94,6 +99,9 @@ export function parseCredentials(text: string | undefined): TwilioCredentials {
   if (hasKeySecret && (typeof s.apiKeySecret !== 'string' || s.apiKeySecret.length === 0)) {
     throw new Error('the Twilio credentials secret has an empty "apiKeySecret"');
   }
+  if (s.previousAuthToken !== undefined && (typeof s.previousAuthToken !== 'string' || s.previousAuthToken.length === 0)) {
+    throw new Error('the Twilio credentials secret has an empty "previousAuthToken": drop the field once the new token is promoted');
+  }
   let webhookSigningKeys: Record<string, string> | undefined;
   if (s.webhookSigningKeys !== undefined) {
     const keys = s.webhookSigningKeys;
@@ -105,6 +113,7 @@ export function parseCredentials(text: string | undefined): TwilioCredentials {
   return {
     accountSid: s.accountSid,
     authToken: s.authToken,
+    ...(typeof s.previousAuthToken === 'string' ? { previousAuthToken: s.previousAuthToken } : {}),
     ...(hasKeySid ? { apiKeySid: s.apiKeySid as string, apiKeySecret: s.apiKeySecret as string } : {}),
     ...(webhookSigningKeys ? { webhookSigningKeys } : {}),
   };
@@ -113,20 +122,32 @@ export function parseCredentials(text: string | undefined): TwilioCredentials {
 /**
  * The Twilio credentials, read from TWILIO_SECRET_ARN and cached for
  * SECRET_CACHE_TTL_SECONDS (default 300) so that a rotation takes effect.
+ * This module is their only owner: callers take them per request and hand
+ * back the ones Twilio refused (`refreshAfterRejection`).
+ *
+ * When the cache has expired and Secrets Manager cannot be reached, the
+ * last good credentials are served (and the read tried again after
+ * FORCED_REFRESH_INTERVAL_MS): an outage of Secrets Manager is no reason to
+ * stop paging with credentials that work.
  *
  * @throws ConfigurationError when the secret is unusable (placeholder, not JSON,
- *   a field missing); any other error (Secrets Manager unreachable) is transient.
+ *   a field missing); any other error (Secrets Manager unreachable, no
+ *   credentials ever read) is transient.
  */
 export async function getCredentials(now: number = Date.now()): Promise<TwilioCredentials> {
   if (cached && now < cached.until) return cached.value;
   if (cachedError && now < cachedError.until) throw configurationError(cachedError.error);
-  const arn = SECRET_ARN;
-  if (!arn) throw configurationError(`${ENV.TWILIO_SECRET_ARN} is not set`);
-  // maxAge 0: our own cache (above) decides when to read again, including after errors.
-  const text = await provider.get(arn, { maxAge: 0, forceFetch: true });
+  let text: string | undefined;
+  try {
+    text = await readSecret();
+  } catch (err) {
+    if (err instanceof ConfigurationError || !cached) throw err;
+    cached = { value: cached.value, until: now + FORCED_REFRESH_INTERVAL_MS };
+    return cached.value;
+  }
   let value: TwilioCredentials;
   try {
-    value = parseCredentials(typeof text === 'string' ? text : undefined);
+    value = parseCredentials(text);
   } catch (err) {
     const reason = (err as Error).message;
     cachedError = { error: reason, until: now + Math.min(CONFIGURATION_ERROR_RETRY_MS, TTL_MS) };
@@ -138,8 +159,69 @@ export async function getCredentials(now: number = Date.now()): Promise<TwilioCr
   return value;
 }
 
-/** Forgets the cached credentials (tests; a handler that saw Twilio reject them with 20003). */
+/**
+ * Forced re-reads are this far apart at least, per execution environment and
+ * whoever asks: a forged webhook or a burst of refused requests costs one
+ * Secrets Manager call per interval, not one each.
+ */
+export const FORCED_REFRESH_INTERVAL_MS = 5_000;
+let lastForcedRead = Number.NEGATIVE_INFINITY;
+let forcedRead: Promise<TwilioCredentials> | undefined;
+
+/**
+ * Twilio refused `rejected` (a 20003 on a REST call, or a webhook signature
+ * that none of its tokens verifies): the credentials to try instead, or
+ * undefined when there are none newer.
+ *
+ * - When the cache already holds other credentials (someone refreshed since
+ *   `rejected` was taken), those are answered without a read.
+ * - Otherwise the secret is re-read, at most once per
+ *   FORCED_REFRESH_INTERVAL_MS; concurrent callers share that one read.
+ * - A read that fails, or finds the secret unusable, never discards the
+ *   cached credentials: it throws (a ConfigurationError for an unusable
+ *   secret), and the cache stays as it was.
+ */
+export async function refreshAfterRejection(rejected: TwilioCredentials, now: number = Date.now()): Promise<TwilioCredentials | undefined> {
+  if (cached && !sameSecret(cached.value, rejected)) return cached.value;
+  if (!forcedRead) {
+    if (now - lastForcedRead < FORCED_REFRESH_INTERVAL_MS) return undefined;
+    lastForcedRead = now;
+    forcedRead = forceRead(now).finally(() => {
+      forcedRead = undefined;
+    });
+  }
+  const fresh = await forcedRead;
+  return sameSecret(fresh, rejected) ? undefined : fresh;
+}
+
+async function forceRead(now: number): Promise<TwilioCredentials> {
+  const text = await readSecret();
+  let value: TwilioCredentials;
+  try {
+    value = parseCredentials(text);
+  } catch (err) {
+    throw configurationError((err as Error).message);
+  }
+  if (!cached || !sameSecret(cached.value, value)) cached = { value, until: now + TTL_MS };
+  cachedError = undefined;
+  return cached.value;
+}
+
+async function readSecret(): Promise<string | undefined> {
+  const arn = SECRET_ARN;
+  if (!arn) throw configurationError(`${ENV.TWILIO_SECRET_ARN} is not set`);
+  // maxAge 0: this module's cache decides when to read again, including after errors.
+  const text = await provider.get(arn, { maxAge: 0, forceFetch: true });
+  return typeof text === 'string' ? text : undefined;
+}
+
+function sameSecret(a: TwilioCredentials, b: TwilioCredentials): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Forgets the cached credentials and the forced-read allowance (tests). */
 export function forgetCredentials(): void {
   cached = undefined;
   cachedError = undefined;
+  lastForcedRead = Number.NEGATIVE_INFINITY;
 }

@@ -84,3 +84,70 @@ test('parseCredentials keeps API key and webhook signing keys, and never echoes 
     expect((e as Error).message).not.toContain('AC-secret-looking');
   }
 });
+
+describe('previousAuthToken, for a loss-free rotation of the webhook token', () => {
+  test('is kept when present', () => {
+    expect(creds.parseCredentials(JSON.stringify({ ...GOOD, previousAuthToken: 'old' }))).toEqual({ ...GOOD, previousAuthToken: 'old' });
+  });
+
+  test.each([[''], [42]])('an unusable value (%p) is a configuration error that says how to fix it', (value) => {
+    expect(() => creds.parseCredentials(JSON.stringify({ ...GOOD, previousAuthToken: value }))).toThrow(/previousAuthToken.*drop the field/);
+  });
+});
+
+describe('refreshAfterRejection: one owner of the credentials, re-read when Twilio refuses them', () => {
+  const ROTATED = { ...GOOD, authToken: 'token-2' };
+
+  test('answers the newer credentials once the secret holds them', async () => {
+    sm.setSecret(ARN, JSON.stringify(GOOD));
+    const used = await creds.getCredentials(5_000_000);
+    sm.setSecret(ARN, JSON.stringify(ROTATED));
+    await expect(creds.refreshAfterRejection(used, 5_000_001)).resolves.toEqual(ROTATED);
+    // The cache now holds them: getCredentials answers them without another read.
+    await expect(creds.getCredentials(5_000_002)).resolves.toEqual(ROTATED);
+    expect(sm.getCalls.get(ARN)).toBe(2);
+  });
+
+  test('a request holding credentials someone already replaced gets the new ones without a read', async () => {
+    sm.setSecret(ARN, JSON.stringify(GOOD));
+    const old = await creds.getCredentials(6_000_000);
+    sm.setSecret(ARN, JSON.stringify(ROTATED));
+    await creds.refreshAfterRejection(old, 6_000_001);
+    await expect(creds.refreshAfterRejection(old, 6_000_002)).resolves.toEqual(ROTATED);
+    expect(sm.getCalls.get(ARN)).toBe(2);
+  });
+
+  test('unchanged credentials answer undefined, and re-reads are at most one per interval whoever asks', async () => {
+    sm.setSecret(ARN, JSON.stringify(GOOD));
+    const used = await creds.getCredentials(7_000_000);
+    const answers = await Promise.all([1, 2, 3].map(() => creds.refreshAfterRejection(used, 7_000_001)));
+    expect(answers).toEqual([undefined, undefined, undefined]);
+    expect(sm.getCalls.get(ARN)).toBe(2);
+    await creds.refreshAfterRejection(used, 7_000_001 + creds.FORCED_REFRESH_INTERVAL_MS - 1);
+    expect(sm.getCalls.get(ARN)).toBe(2);
+    await creds.refreshAfterRejection(used, 7_000_001 + creds.FORCED_REFRESH_INTERVAL_MS);
+    expect(sm.getCalls.get(ARN)).toBe(3);
+  });
+
+  test('a failed or unusable re-read keeps the working credentials cached', async () => {
+    sm.setSecret(ARN, JSON.stringify(GOOD));
+    const used = await creds.getCredentials(8_000_000);
+    sm.failNext(10);
+    await expect(creds.refreshAfterRejection(used, 8_000_001)).rejects.toThrow();
+    sm.failNext(0);
+    sm.setSecret(ARN, 'not json');
+    await expect(creds.refreshAfterRejection(used, 8_000_001 + creds.FORCED_REFRESH_INTERVAL_MS)).rejects.toBeInstanceOf(creds.ConfigurationError);
+    await expect(creds.getCredentials(8_000_002 + creds.FORCED_REFRESH_INTERVAL_MS)).resolves.toEqual(GOOD);
+  });
+});
+
+test('after the TTL, an unreachable Secrets Manager serves the last good credentials and tries again soon', async () => {
+  sm.setSecret(ARN, JSON.stringify(GOOD));
+  await creds.getCredentials(9_000_000);
+  sm.failNext(10);
+  await expect(creds.getCredentials(9_061_000)).resolves.toEqual(GOOD);
+  sm.failNext(0);
+  sm.setSecret(ARN, JSON.stringify({ ...GOOD, authToken: 'later' }));
+  await expect(creds.getCredentials(9_061_000 + creds.FORCED_REFRESH_INTERVAL_MS - 1)).resolves.toEqual(GOOD);
+  await expect(creds.getCredentials(9_061_000 + creds.FORCED_REFRESH_INTERVAL_MS)).resolves.toMatchObject({ authToken: 'later' });
+});
