@@ -132,3 +132,17 @@ test('segments are counted as GSM-7 or UCS-2', () => {
   expect(countSegments('’' + 'a'.repeat(69))).toBe(1);
   expect(countSegments('’' + 'a'.repeat(70))).toBe(2);
 });
+
+test('errorAfterCreate creates the message and still answers the error; storedBody changes what lookups see', async () => {
+  twilio.enqueue({ errorAfterCreate: { status: 502, code: 20500 } }, { storedBody: (sent) => `Sent from your Twilio trial account - ${sent}` });
+  const failed = await post([['To', '+15551230001'], ['From', '+15550000000'], ['Body', 'one']]);
+  expect(failed.status).toBe(502);
+  expect(failed.json).toMatchObject({ code: 20500 });
+  const drifted = await post([['To', '+15551230002'], ['From', '+15550000000'], ['Body', 'two']]);
+  expect(drifted.status).toBe(201);
+  expect([...twilio.messages.values()].map((m) => [m.to, m.body])).toEqual([
+    ['+15551230001', 'one'],
+    ['+15551230002', 'Sent from your Twilio trial account - two'],
+  ]);
+  expect(twilio.requests[0]).toMatchObject({ status: 502, sid: expect.stringMatching(/^SM/) });
+});

@@ -90,6 +90,16 @@ export interface FakeAnswer {
   readonly error?: { readonly status: number; readonly code: number; readonly message?: string };
   /** Destroy the socket without an answer: before creating the message, or after (it exists). */
   readonly drop?: 'before-create' | 'after-create';
+  /**
+   * Create the message, then answer with this error anyway: a 5xx from
+   * Twilio's edge does not prove that no message was created.
+   */
+  readonly errorAfterCreate?: { readonly status: number; readonly code: number; readonly message?: string };
+  /**
+   * The body Twilio keeps differs from the one sent (a prefix, an appended
+   * opt-out text, normalised characters): what lookups then see.
+   */
+  readonly storedBody?: (sent: string) => string;
   /** Overrides in the created message (e.g. `{ status: 'failed', price: '-0.0079' }`). */
   readonly message?: Partial<Pick<FakeMessage, 'status' | 'price' | 'priceUnit' | 'numSegments' | 'errorCode' | 'errorMessage'>>;
 }
@@ -393,13 +403,14 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     req.socket.destroy();
   }
 
-  function createMessage(accountSid: string, list: Array<[string, string]>, overrides: FakeAnswer['message']): FakeMessage {
+  function createMessage(accountSid: string, list: Array<[string, string]>, answer: FakeAnswer): FakeMessage {
     const params = new Map<string, string[]>();
     for (const [k, v] of list) params.set(k, [...(params.get(k) ?? []), v]);
     const one = (name: string) => params.get(name)?.[0] ?? null;
     const mediaUrls = params.get('MediaUrl') ?? [];
     const to = one('To')!;
-    const body = one('Body') ?? renderTemplate(one('ContentSid'), one('ContentVariables'));
+    const sent = one('Body') ?? renderTemplate(one('ContentSid'), one('ContentVariables'));
+    const body = answer.storedBody ? answer.storedBody(sent) : sent;
     const channelIsWhatsApp = to.startsWith('whatsapp:');
     const now = new Date();
     const m: FakeMessage = {
@@ -423,7 +434,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       dateUpdated: now,
       dateSent: null,
       params: list,
-      ...overrides,
+      ...answer.message,
     };
     messages.set(m.sid, m);
     for (const l of listeners) {
@@ -477,9 +488,13 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
         for (const [k, v] of params) map.set(k, [...(map.get(k) ?? []), v]);
         const invalid = validateCreate(map);
         if (invalid) return sendError(res, rec, invalid.status, invalid.code, invalid.message);
-        const m = createMessage(accountSid, params, answer.message);
+        const m = createMessage(accountSid, params, answer);
         rec.sid = m.sid;
         if (answer.drop === 'after-create') return drop(req, res, rec, 'dropped-after-create');
+        if (answer.errorAfterCreate) {
+          const e = answer.errorAfterCreate;
+          return sendError(res, rec, e.status, e.code, e.message);
+        }
         if (answer.delayMs) await sleep(answer.delayMs);
         rec.outcome = 'created';
         return sendJson(res, rec, 201, messageJson(m));
