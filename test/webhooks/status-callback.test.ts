@@ -422,11 +422,22 @@ describe('failures answer 5xx so Twilio retries', () => {
     expect(out.records().find((r) => r.message === 'configuration error')?.reason).toBe(`${ENV.STATUS_CALLBACK_URL} is not set`);
   });
 
-  test('Secrets Manager failing: 502', async () => {
+  test('Secrets Manager failing with no credentials ever read: 502', async () => {
+    (await import('../../lambda/shared/credentials')).forgetCredentials();
     world.secrets.failNext(10);
     const res = await post(callback(sid('SM', nextSid++), 'sent'));
     world.secrets.failNext(0);
     expect(res.statusCode).toBe(502);
+  });
+
+  test('Secrets Manager failing after the cache expired: the last good credentials still verify', async () => {
+    const id = sid('SM', nextSid++);
+    expect((await post(callback(id, 'sent'))).statusCode).toBe(200);
+    world.secrets.failNext(10);
+    const res = await post(callback(id, 'delivered'));
+    world.secrets.failNext(0);
+    expect(res.statusCode).toBe(200);
+    expect((await stored(id))?.status).toBe('delivered');
   });
 });
 
