@@ -264,6 +264,29 @@ describe('through the handler: a crashed send whose body Twilio changed', () => 
     expect(await rig.item(`claim#sns-media-only#${R5}`)).toMatchObject({ state: 'sent', messageSid: creates()[1].sid });
   });
 
+  test('more fitting messages than the lookup reads owners for, the best all another notification\'s: undecided, retried, nothing sent', async () => {
+    const claimedAt = new Date(Date.now() - 120_000);
+    await crashedClaim('sns-drift-flood', claimedAt);
+    for (let i = 0; i < 26; i++) {
+      const m = rig.twilio.addMessage({ to: R5, from: FROM, body: `${TRIAL}db-1 down`, dateCreated: new Date(claimedAt.getTime() + 100 + i) });
+      await rig.put({ id: m.sid, kind: 'message', notificationId: `flood-${i}`, status: 'queued', statusRank: 1 });
+    }
+    const record = snsRecord(JSON.stringify({ body: 'db-1 down', to: R5 }), 'sns-drift-flood');
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(creates()).toHaveLength(0);
+    expect(await rig.item(`claim#sns-drift-flood#${R5}`)).toMatchObject({ state: 'pending', doubts: 1 });
+  });
+
+  test('more pages of messages to the phone since the claim than the lookup reads: undecided, retried, nothing sent', async () => {
+    const claimedAt = new Date(Date.now() - 120_000);
+    await crashedClaim('sns-drift-pages', claimedAt);
+    for (let i = 0; i < 501; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `other page ${i}`, dateCreated: new Date(claimedAt.getTime() + 100 + i) });
+    const record = snsRecord(JSON.stringify({ body: 'db-1 down', to: R5 }), 'sns-drift-pages');
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(rig.twilio.requests.map((r) => r.outcome)).toEqual(Array(5).fill('listed'));
+    expect(await rig.item(`claim#sns-drift-pages#${R5}`)).toMatchObject({ state: 'pending', doubts: 1 });
+  });
+
   test('a media-only page whose message reached Twilio is found by its media count', async () => {
     const record = snsRecord(JSON.stringify({ mediaUrls: ['https://example.com/graph.png'], to: R5 }), 'sns-media-found');
     await dropThenRedeliver(record, 'sns-media-found', (s) => s + OPT_OUT.trim());
