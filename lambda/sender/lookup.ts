@@ -108,7 +108,10 @@ async function ownerOf(db: DynamoDBClient, tableName: string, sid: string): Prom
  * Several may fit (another notification's page to the same phone in the
  * same minute): a message already recorded for this notification wins;
  * else the best body match, earliest first; a message recorded in the
- * status table for another notification is never taken.
+ * status table for another notification is never taken. What matching
+ * cannot tell apart: a page of ours that never reached Twilio, and another
+ * sender's unrecorded message to the same phone in the same lease whose
+ * text wholly contains ours (body-match.ts bounds the text around it).
  *
  * One list request per page, at most MAX_PAGES. No date filter is sent:
  * Twilio's DateSent filters on date_sent, which a queued message lacks.
