@@ -1,6 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TwilioCredentials } from '../shared/credentials';
 import { getMessagePage, listMessages, TwilioMessage } from '../shared/twilio-client';
+import { BODY_MATCH, BodyMatch, matchBody, matchTemplate } from './body-match';
 import type { OutboundMessage } from './message-params';
 
 /** Lambda's clock and Twilio's may disagree by this much. */
@@ -8,9 +9,28 @@ const CLOCK_SKEW_MS = 5_000;
 /** Pages of Messages.json examined, newest first, before the lookup gives up undecided. */
 const MAX_PAGES = 5;
 const PAGE_SIZE = '100';
+/** Best-ranked candidates whose owner is read from the table; more is a flood, not a crash to settle. */
+const MAX_OWNER_READS = 25;
+/** Owner reads in flight at once. */
+const OWNER_READS_AT_ONCE = 5;
 
 export class LookupUndecidedError extends Error {
   readonly name = 'LookupUndecidedError';
+}
+
+/** What the message created by our request must show in Twilio's log. */
+export interface ExpectedMessage {
+  readonly to: string;
+  readonly from?: string;
+  readonly messagingServiceSid?: string;
+  /** The Body sent; absent for a template or media-only send. */
+  readonly body?: string;
+  /** A ContentSid send: the variable values its rendered body holds. */
+  readonly templateValues?: readonly string[];
+  readonly mediaCount: number;
+  /** Epoch ms: the creation window, clock skew included. */
+  readonly since: number;
+  readonly until: number;
 }
 
 function createdAt(m: TwilioMessage): number {
@@ -18,30 +38,86 @@ function createdAt(m: TwilioMessage): number {
 }
 
 /** What a template send leaves in the rendered body: every non-empty variable value. */
-function templateValues(msg: OutboundMessage): string[] {
-  const raw = msg.params.find(([k]) => k === 'ContentVariables')?.[1];
+function templateValues(raw: string | undefined): string[] {
   if (raw === undefined) return [];
   try {
-    return Object.values(JSON.parse(raw) as Record<string, string>).filter((v) => typeof v === 'string' && v !== '');
+    return Object.values(JSON.parse(raw) as Record<string, unknown>).filter((v): v is string => typeof v === 'string' && v !== '');
   } catch {
     return [];
   }
 }
 
 /**
- * After a crash (a pending claim whose lease expired), looks in the
- * account's message log for a message that the previous holder's request
- * created: same recipient and sender; the same body when a Body was sent,
- * else (a template) a body holding every variable value; created while the
- * claim was held (from its creation to its lease's end: no request of ours
- * runs past it). A candidate already recorded in the status table for
- * another notification is someone else's message.
+ * The message our request would have created. It can only have been created
+ * while the claim was held by a request of ours: from the claim's creation
+ * until its lease ends (no request runs past it) or until now, if the lease
+ * still runs (a lookup straight after a 5xx).
+ */
+export function expectedMessage(msg: OutboundMessage, claim: { readonly createdAt: string; readonly leaseUntil: number }, now: number): ExpectedMessage {
+  const param = (name: string) => msg.params.find(([k]) => k === name)?.[1];
+  const isTemplate = param('ContentSid') !== undefined;
+  return {
+    to: msg.to,
+    ...(msg.from !== undefined ? { from: msg.from } : {}),
+    ...(msg.messagingServiceSid !== undefined ? { messagingServiceSid: msg.messagingServiceSid } : {}),
+    ...(msg.body !== undefined ? { body: msg.body } : {}),
+    ...(isTemplate ? { templateValues: templateValues(param('ContentVariables')) } : {}),
+    mediaCount: msg.params.filter(([k]) => k === 'MediaUrl').length,
+    since: Date.parse(claim.createdAt) - CLOCK_SKEW_MS,
+    until: Math.min(claim.leaseUntil, now) + CLOCK_SKEW_MS,
+  };
+}
+
+/**
+ * How well a message in Twilio's log fits the one expected: NONE unless it
+ * went to the same address, from the same sender (number or Messaging
+ * Service), by the REST API, inside the creation window, with as many media
+ * as were sent; then graded by how well its body accounts for ours.
+ */
+export function rankCandidate(expected: ExpectedMessage, m: TwilioMessage): BodyMatch {
+  const t = createdAt(m);
+  if (!(t >= expected.since && t <= expected.until)) return BODY_MATCH.NONE;
+  if (m.to !== expected.to) return BODY_MATCH.NONE;
+  if (m.direction !== undefined && m.direction !== 'outbound-api') return BODY_MATCH.NONE;
+  if (expected.from !== undefined && m.from !== expected.from) return BODY_MATCH.NONE;
+  if (expected.messagingServiceSid !== undefined && m.messaging_service_sid !== expected.messagingServiceSid) return BODY_MATCH.NONE;
+  const stored = m.body ?? '';
+  if (expected.templateValues !== undefined) return matchTemplate(expected.templateValues, stored);
+  // A template may carry a media header, so only direct sends are held to their MediaUrl count.
+  if (m.num_media !== undefined && m.num_media !== null && Number(m.num_media) !== expected.mediaCount) return BODY_MATCH.NONE;
+  if (expected.body !== undefined) return matchBody(expected.body, stored);
+  return stored === '' ? BODY_MATCH.EXACT : BODY_MATCH.UNCHECKED;
+}
+
+/** The notification a message item in the status table was recorded for, if any. */
+async function ownerOf(db: DynamoDBClient, tableName: string, sid: string): Promise<string | undefined> {
+  const { Item } = await db.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: sid } }, ProjectionExpression: '#n', ExpressionAttributeNames: { '#n': 'notificationId' }, ConsistentRead: true }),
+  );
+  return Item?.notificationId?.S;
+}
+
+/**
+ * Looks in the account's message log for a message that a request made
+ * under this claim created: after a crash (a pending claim whose lease
+ * expired), or after an answer that does not prove no message exists.
+ * Matching is on what Twilio keeps reliably (rankCandidate): the address,
+ * the sender, the creation window, the direction and the media count, and
+ * a body that accounts for ours even when Twilio changed it (body-match.ts).
  *
- * No date filter is sent: Twilio's DateSent filters on date_sent, which a
- * message still queued does not have yet.
+ * Several may fit (another notification's page to the same phone in the
+ * same minute): a message already recorded for this notification wins;
+ * else the best body match, earliest first; a message recorded in the
+ * status table for another notification is never taken. What matching
+ * cannot tell apart: a page of ours that never reached Twilio, and another
+ * sender's unrecorded message to the same phone in the same lease whose
+ * text wholly contains ours (body-match.ts bounds the text around it).
+ *
+ * One list request per page, at most MAX_PAGES. No date filter is sent:
+ * Twilio's DateSent filters on date_sent, which a queued message lacks.
  *
  * @returns the message, or undefined when Twilio holds none
- * @throws when Twilio cannot be asked (the caller decides later)
+ * @throws when Twilio cannot be asked, or the log is too long to decide (the caller decides later)
  */
 export async function findSentMessage(
   db: DynamoDBClient,
@@ -52,39 +128,33 @@ export async function findSentMessage(
   claim: { readonly createdAt: string; readonly leaseUntil: number },
   deadline: number,
 ): Promise<TwilioMessage | undefined> {
-  const since = Date.parse(claim.createdAt) - CLOCK_SKEW_MS;
-  const until = claim.leaseUntil + CLOCK_SKEW_MS;
-  const values = msg.body === undefined ? templateValues(msg) : [];
+  const expected = expectedMessage(msg, claim, Date.now());
   const query: Record<string, string> = { To: msg.to, PageSize: PAGE_SIZE };
   if (msg.from !== undefined) query.From = msg.from;
-  const candidates: TwilioMessage[] = [];
+  const candidates: Array<{ readonly m: TwilioMessage; readonly grade: BodyMatch }> = [];
   let page = await listMessages(credentials, query, deadline);
   for (let pages = 1; ; pages++) {
     // Twilio orders the list by date sent; a queued message has none yet. So
     // paging stops only at a page holding nothing created since the claim.
-    const pageIsOlder = page.messages.length > 0 && page.messages.every((m) => createdAt(m) < since);
+    const pageIsOlder = page.messages.length > 0 && page.messages.every((m) => createdAt(m) < expected.since);
     for (const m of page.messages) {
-      const t = createdAt(m);
-      if (!(t >= since && t <= until)) continue;
-      if (m.to !== msg.to) continue;
-      if (m.direction !== undefined && !m.direction.startsWith('outbound')) continue;
-      if (msg.from !== undefined && m.from !== msg.from) continue;
-      if (msg.messagingServiceSid !== undefined && m.messaging_service_sid !== msg.messagingServiceSid) continue;
-      if (msg.body !== undefined && m.body !== msg.body) continue;
-      if (values.some((v) => !(m.body ?? '').includes(v))) continue;
-      candidates.push(m);
+      const grade = rankCandidate(expected, m);
+      if (grade !== BODY_MATCH.NONE) candidates.push({ m, grade });
     }
     if (pageIsOlder || !page.next_page_uri) break;
     if (pages >= MAX_PAGES) throw new LookupUndecidedError(`more than ${MAX_PAGES} pages of messages to this recipient since the claim`);
     page = await getMessagePage(credentials, page.next_page_uri, deadline);
   }
-  candidates.sort((a, b) => createdAt(a) - createdAt(b));
-  for (const m of candidates) {
-    const { Item } = await db.send(
-      new GetItemCommand({ TableName: tableName, Key: { id: { S: m.sid } }, ProjectionExpression: '#n', ExpressionAttributeNames: { '#n': 'notificationId' }, ConsistentRead: true }),
-    );
-    const owner = Item?.notificationId?.S;
-    if (owner === undefined || owner === notificationId) return m;
+  candidates.sort((a, b) => b.grade - a.grade || createdAt(a.m) - createdAt(b.m));
+
+  const ranked = candidates.slice(0, MAX_OWNER_READS).map(({ m }) => m);
+  const owners: Array<string | undefined> = [];
+  for (let i = 0; i < ranked.length; i += OWNER_READS_AT_ONCE) {
+    owners.push(...(await Promise.all(ranked.slice(i, i + OWNER_READS_AT_ONCE).map((m) => ownerOf(db, tableName, m.sid)))));
   }
-  return undefined;
+  const found = ranked.find((_, i) => owners[i] === notificationId) ?? ranked.find((_, i) => owners[i] === undefined);
+  if (found === undefined && candidates.length > ranked.length) {
+    throw new LookupUndecidedError(`${candidates.length} messages to this recipient fit the claim; the best ${ranked.length} belong to other notifications`);
+  }
+  return found;
 }
