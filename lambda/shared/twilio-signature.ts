@@ -68,10 +68,12 @@ export function prepareSignature(request: SignedRequest): PreparedSignature {
 
 /**
  * False when no credentials could ever verify the request (no signature, an
- * algorithm we do not know), so re-reading the secret for it is pointless.
+ * algorithm we do not know, a settings header naming no key), so re-reading
+ * the secret for it is pointless.
  */
 export function newerSecretsCouldVerify(prepared: PreparedSignature): boolean {
-  return prepared.received !== undefined && prepared.scheme.kind !== 'unsupported';
+  const { scheme } = prepared;
+  return prepared.received !== undefined && scheme.kind !== 'unsupported' && !(scheme.kind === 'signing-key' && scheme.keyId === undefined);
 }
 
 /** True when one of `secrets` signed the prepared request for one of its URL variants. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { prepareSignature, signedParams, urlVariants, verifyPreparedSignature, verifyTwilioSignature } from '../../lambda/shared/twilio-signature';
+import { newerSecretsCouldVerify, prepareSignature, signedParams, urlVariants, verifyPreparedSignature, verifyTwilioSignature } from '../../lambda/shared/twilio-signature';
 import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText } from '../support/twilio-sign';
 
 const twilio = twilioReferenceValidator();
@@ -137,4 +137,15 @@ test('agrees with twilio\'s validateRequest over generated parameters, repeated 
       expect([seed, verifyTwilioSignature({ signature: good, settings: undefined, url, params: tampered, authToken: token })]).toEqual([seed, false]);
     }
   }
+});
+
+test('a re-read of the secret is worth it only for a request some newer secret could verify', () => {
+  const could = (signature: string | undefined, settings: string | undefined) => newerSecretsCouldVerify(prepareSignature({ signature, settings, url: KNOWN_URL, params: KNOWN_PARAMS }));
+  expect(could(KNOWN_ANSWER.signature, undefined)).toBe(true);
+  // A key we may not hold yet (a new signing key in the secret).
+  expect(could(KNOWN_ANSWER.signature, 'key=k9,algorithm=HMAC_SHA256')).toBe(true);
+  expect(could(undefined, undefined)).toBe(false);
+  expect(could('', undefined)).toBe(false);
+  expect(could(KNOWN_ANSWER.signature, 'key=k1,algorithm=HMAC_MD5')).toBe(false);
+  expect(could(KNOWN_ANSWER.signature, 'algorithm=HMAC_SHA256')).toBe(false);
 });
