@@ -1,19 +1,22 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { ConfigurationError, forgetCredentials, getCredentials, TwilioCredentials } from './credentials';
+import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from './credentials';
 import { countConfigurationError, logger, metrics } from './observability';
-import { verifyTwilioSignature } from './twilio-signature';
-import { bodyText, emptyResponse, FormParams, header, MalformedRequestError, parseForm } from './webhook-request';
+import { newerSecretsCouldVerify, PreparedSignature, prepareSignature, verifyPreparedSignature } from './twilio-signature';
+import { emptyResponse, FormParams, header, MalformedRequestError, readForm, RequestTooLargeError } from './webhook-request';
 
 /**
  * The gate in front of both webhooks: read the form, load the credentials,
  * check the signature. Whatever fails here is answered before any table write:
+ * - the body is larger than any Twilio webhook: 413 and a CallbackRejected
+ *   metric (`reason` too-large), before the credentials or any HMAC;
  * - the body cannot be read: 400;
  * - the configured URL is missing or the secret is unusable (placeholder): 500,
  *   so Twilio retries and nothing is lost while an operator fixes it;
- * - Secrets Manager unreachable: 502, for the same reason;
- * - no or wrong signature: 403 and a CallbackRejected metric.
+ * - Secrets Manager unreachable with no credentials ever read: 502, for the
+ *   same reason;
+ * - no or wrong signature: 403 and a CallbackRejected metric (`reason` signature).
  */
 export type WebhookAuthResult =
   | { readonly ok: true; readonly params: FormParams }
@@ -28,21 +31,22 @@ export interface WebhookGate {
 
 let urlMissingLogged = false;
 
-/** At most one forced re-read of the secret per interval: forged requests must not become Secrets Manager calls. */
-const CREDENTIALS_REFRESH_INTERVAL_MS = 60_000;
-let lastRefresh = Number.NEGATIVE_INFINITY;
-
-function mayRefreshCredentials(now: number = Date.now()): boolean {
-  if (now - lastRefresh < CREDENTIALS_REFRESH_INTERVAL_MS) return false;
-  lastRefresh = now;
-  return true;
+function countRejected(reason: 'too-large' | 'signature'): void {
+  metrics.addMetadata('reason', reason);
+  metrics.addMetric(METRIC.CALLBACK_REJECTED, MetricUnit.Count, 1);
 }
 
 export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: WebhookGate): Promise<WebhookAuthResult> {
   let params: FormParams;
   try {
-    params = parseForm(bodyText(event));
+    params = readForm(event);
   } catch (err) {
+    if (err instanceof RequestTooLargeError) {
+      countRejected('too-large');
+      // No sizes in the line: the limit's name says enough, and a flood logs flat.
+      logger.warn('webhook request refused: larger than any Twilio webhook', { limit: err.limit, sourceIp: event.requestContext?.identity?.sourceIp });
+      return { ok: false, response: emptyResponse(413) };
+    }
     if (!(err instanceof MalformedRequestError)) throw err;
     logger.warn('webhook body rejected', { reason: err.message });
     return { ok: false, response: emptyResponse(400) };
@@ -61,42 +65,52 @@ export async function authenticateWebhook(event: APIGatewayProxyEvent, gate: Web
     credentials = await getCredentials();
   } catch (err) {
     if (err instanceof ConfigurationError) {
-      countConfigurationError();
-      if (err.firstInProcess) logger.error('configuration error', { reason: err.message });
-      else logger.debug('configuration error', { reason: err.message });
+      reportConfigurationError(err);
       return { ok: false, response: emptyResponse(500) };
     }
     logger.error('cannot read the Twilio credentials', { error: (err as Error).name });
     return { ok: false, response: emptyResponse(502) };
   }
 
-  const check = (creds: TwilioCredentials) =>
-    verifyTwilioSignature({
-      signature: header(event, 'X-Twilio-Signature'),
-      settings: header(event, 'X-Twilio-Webhooks-Signature-Settings'),
-      url,
-      params,
-      authToken: creds.authToken,
-      webhookSigningKeys: creds.webhookSigningKeys,
-    });
-  let valid = check(credentials);
-  if (!valid && mayRefreshCredentials()) {
-    // After an auth token rotation Twilio signs with the new token at once, and
-    // does not retry a 403: read the secret again rather than wait out the cache.
-    forgetCredentials();
-    try {
-      valid = check(await getCredentials());
-    } catch {
-      valid = false;
-    }
-  }
+  const signed = prepareSignature({
+    signature: header(event, 'X-Twilio-Signature'),
+    settings: header(event, 'X-Twilio-Webhooks-Signature-Settings'),
+    url,
+    params,
+  });
+  const valid = verifyPreparedSignature(signed, credentials) || (newerSecretsCouldVerify(signed) && (await verifiesWithNewerSecret(signed, credentials)));
   if (!valid) {
-    metrics.addMetric(METRIC.CALLBACK_REJECTED, MetricUnit.Count, 1);
+    countRejected('signature');
     logger.warn('webhook signature rejected', {
-      signaturePresent: header(event, 'X-Twilio-Signature') !== undefined,
+      signaturePresent: signed.received !== undefined,
       sourceIp: event.requestContext?.identity?.sourceIp,
     });
     return { ok: false, response: emptyResponse(403) };
   }
   return { ok: true, params };
+}
+
+/**
+ * Twilio signs with a newly promoted token (or a new signing key) at once and
+ * does not retry a 403, so a signature the cached credentials refuse may need
+ * a newer secret. The shared re-read is rate-limited per execution
+ * environment, and a failed one keeps the cached credentials: a forged request
+ * during a Secrets Manager outage is refused and changes nothing.
+ */
+async function verifiesWithNewerSecret(signed: PreparedSignature, used: TwilioCredentials): Promise<boolean> {
+  let newer: TwilioCredentials | undefined;
+  try {
+    newer = await refreshAfterRejection(used);
+  } catch (err) {
+    if (err instanceof ConfigurationError) reportConfigurationError(err);
+    else logger.warn('cannot re-read the Twilio credentials; the cached ones stay in use', { error: (err as Error).name });
+    return false;
+  }
+  return newer !== undefined && verifyPreparedSignature(signed, newer);
+}
+
+function reportConfigurationError(err: ConfigurationError): void {
+  countConfigurationError();
+  if (err.firstInProcess) logger.error('configuration error', { reason: err.message });
+  else logger.debug('configuration error', { reason: err.message });
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import { coldStart, ColdStartFigure } from './cold-start';
 import { ASSUME, costPerThousandAlerts, CostLine, money, PRICE, PRICES_AS_OF } from './cost-model';
+import type { ForgedWebhookResult } from './scenarios/forged-webhook';
 import { runScenario } from './support/child';
 import { formatBytes, formatMs, summarize, Summary } from './support/stats';
 
@@ -158,6 +159,9 @@ async function main() {
   log('status callbacks');
   const callback = await runScenario<CallbackResult>(join(SCENARIOS, 'status-callback.ts'), { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.callbackMessages), BENCH_WARMUP: '5' }, 180_000);
 
+  log('forged webhooks: a normal-size and a 5.5 MB / 380k-parameter forgery, before-style and now');
+  const forged = await runScenario<ForgedWebhookResult>(join(SCENARIOS, 'forged-webhook.ts'), assetEnv, 300_000);
+
   let pipeline: Outcome<PipelineResult>;
   if (existsSync(join(ROOT, 'test', 'pipeline', 'local-pipeline.ts'))) {
     log(`pipeline: ${SETTINGS.pipelineNotifications} notifications`);
@@ -166,7 +170,7 @@ async function main() {
     pipeline = { error: 'test/pipeline/local-pipeline.ts does not exist yet' };
   }
 
-  const md = render({ construct, cold, coldError, warm, fanOut, callback, pipeline, elapsedMs: Date.now() - started });
+  const md = render({ construct, cold, coldError, warm, fanOut, callback, forged, pipeline, elapsedMs: Date.now() - started });
   const file = process.env.BENCH_OUT_FILE ?? (QUICK ? join(OUT, 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
   writeFileSync(file, md);
   process.stdout.write(md);
@@ -180,6 +184,7 @@ interface All {
   warm: Outcome<WarmResult>;
   fanOut: Outcome<FanOutResult>;
   callback: Outcome<CallbackResult>;
+  forged: Outcome<ForgedWebhookResult>;
   pipeline: Outcome<PipelineResult>;
   elapsedMs: number;
 }
@@ -229,6 +234,7 @@ function render(a: All): string {
   L.push(
     `| 5 | Local pipeline, sustained | ${p ? `${p.settled ? '' : '⚠ did not settle in time: '}${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s = ${p.notificationsPerSecond.toFixed(0)}/s (${p.messagesPerSecond.toFixed(0)} messages/s, ${((p.tally.statusCallbackInvocations as number) / (p.wallMs / 1000)).toFixed(0)} status callbacks/s), peak RSS ${formatBytes(p.peakRssBytes)}` : failure('pipeline', a.pipeline.error)} | (none: reported) | ${p ? 'measured' : 'not measured'} |`,
   );
+  L.push(forgedSummaryRow(a.forged));
   L.push('');
 
   // 1
@@ -290,7 +296,53 @@ function render(a: All): string {
 
   // 6
   L.push(...renderCost(a, w, cb, sender, reference));
+
+  // 7
+  L.push(...renderForged(a.forged));
   return L.join('\n') + '\n';
+}
+
+/** Forged webhooks: the CPU a refusal costs stays flat whatever the forgery's size. */
+function forgedFigures(forged: Outcome<ForgedWebhookResult>) {
+  const normal = forged.result?.sizes.find((s) => s.name === 'normal');
+  const flood = forged.result?.sizes.find((s) => s.name === 'flood');
+  if (!normal || !flood) return undefined;
+  return {
+    normal,
+    flood,
+    nowFloodVsNormal: flood.handlerCpuMs.median / normal.handlerCpuMs.median,
+    beforeFloodVsNormal: flood.beforeCpuMs.median / normal.beforeCpuMs.median,
+    floodBeforeVsNow: flood.beforeCpuMs.median / flood.gateCpuMs.median,
+    normalBeforeVsNow: normal.beforeCpuMs.median / normal.gateCpuMs.median,
+  };
+}
+
+const FORGED_FLAT_TARGET = 2;
+const times = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
+const cpu = (s: Summary) => (s.median >= 10 ? `${s.median.toFixed(0)} ms` : `${s.median.toFixed(3)} ms`);
+
+function forgedSummaryRow(forged: Outcome<ForgedWebhookResult>): string {
+  const f = forgedFigures(forged);
+  const figure = f
+    ? `5.5 MB / 380k-parameter forgery ${cpu(f.flood.handlerCpuMs)} CPU vs normal-size ${cpu(f.normal.handlerCpuMs)} = **${times(f.nowFloodVsNormal)}×** (before-style: ${cpu(f.flood.beforeCpuMs)} vs ${cpu(f.normal.beforeCpuMs)} = ${times(f.beforeFloodVsNormal)}×)`
+    : failure('forged webhooks', forged.error);
+  return `| 7 | Forged webhook: CPU to refuse one (handler) | ${figure} | flood ≤ ${FORGED_FLAT_TARGET}× normal | ${verdict(f ? f.nowFloodVsNormal <= FORGED_FLAT_TARGET : undefined)} |`;
+}
+
+function renderForged(forged: Outcome<ForgedWebhookResult>): string[] {
+  const L: string[] = ['## 7. Forged webhooks', ''];
+  L.push('Method: test/bench/scenarios/forged-webhook.ts. Two forged status callbacks, each with a well-formed signature under the wrong token: a normal-size one (Twilio\'s 9 delivered-callback parameters) and the flood of issue 9 (5.5 MB, 380,000 parameters). CPU time per request is `process.cpuUsage()` (user + system) around each one, in one process, the variants interleaved. *Before-style* is the gate as it was before the body limits (reproduced in the scenario): the whole body parsed, then the signed text built and HMAC\'d once per URL variant. *Now, gate* runs the shipped gate functions (`readForm`, `prepareSignature`, `verifyPreparedSignature`) on the same body, the same scope as before-style. *Now, handler* is the shipped assets/status-callback handler end to end (credentials cached, logging and metrics included); its answers are listed.', '');
+  const f = forgedFigures(forged);
+  if (!f) return [...L, failure('Forged webhooks', forged.error), ''];
+  L.push('| forgery | body | parameters | before-style | now, gate | now, handler | handler answers |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const s of [f.normal, f.flood]) {
+    const range = (x: Summary) => `${cpu(x)} (p10–p90 ${x.p10.toFixed(3)}–${x.p90.toFixed(3)}, n=${x.n})`;
+    L.push(`| ${s.name === 'normal' ? 'normal size' : '5.5 MB flood'} | ${formatBytes(s.bodyBytes)} | ${s.params.toLocaleString('en-US')} | ${range(s.beforeCpuMs)} | ${range(s.gateCpuMs)} | ${range(s.handlerCpuMs)} | ${JSON.stringify(s.handlerStatuses)} |`);
+  }
+  L.push('');
+  L.push(`- Flat: the flood costs the handler ${times(f.nowFloodVsNormal)}× a normal-size forgery (before-style ${times(f.beforeFloodVsNormal)}×). It is refused with 413 by its length before the credentials or any HMAC; the normal-size one is refused with 403 after its HMACs.`);
+  L.push(`- Before-style vs now, same scope (the gate): ${times(f.floodBeforeVsNow)}× less CPU for the flood, ${times(f.normalBeforeVsNow)}× for a normal-size forgery.`, '');
+  return L;
 }
 
 function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | undefined, sender: ColdStartFigure | undefined, reference: ColdStartFigure | undefined): string[] {

@@ -61,19 +61,40 @@ export function twilioFormBody(params: TwilioParams): string {
 }
 
 /**
+ * A webhook signing key (a Twilio SharedKey) as a Webhook Setting uses it. Twilio
+ * then signs with the key's secret and the setting's algorithm, and names both in
+ * `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=<algorithm>`.
+ */
+export interface TwilioSigningKey {
+  readonly id: string;
+  readonly secret: string;
+  /** Default HMAC_SHA256. */
+  readonly algorithm?: TwilioSignatureAlgorithm;
+  /** Leave `algorithm=` out of the settings header (Twilio's validators then read HMAC_SHA1). Default false. */
+  readonly omitAlgorithm?: boolean;
+}
+
+/** The settings header Twilio sends for `key`. */
+export function twilioSignatureSettings(key: TwilioSigningKey): string {
+  return key.omitAlgorithm ? `key=${key.id}` : `key=${key.id},algorithm=${key.algorithm ?? 'HMAC_SHA256'}`;
+}
+
+/**
  * The headers Twilio sends with a signed webhook. With `signingKey`, the
- * request is signed with HMAC-SHA256 and names the key in the settings header.
+ * request is signed with that key (HMAC-SHA256 unless it says otherwise) and
+ * names the key in the settings header.
  */
 export function twilioWebhookHeaders(
   authToken: string,
   url: string,
   params: TwilioParams,
-  signingKey?: { readonly id: string; readonly secret: string },
+  signingKey?: TwilioSigningKey,
 ): Record<string, string> {
   const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' };
   if (signingKey) {
-    headers['X-Twilio-Signature'] = signTwilioRequestSha256(signingKey.secret, url, params);
-    headers['X-Twilio-Webhooks-Signature-Settings'] = `key=${signingKey.id},algorithm=HMAC_SHA256`;
+    const algorithm = signingKey.omitAlgorithm ? 'HMAC_SHA1' : (signingKey.algorithm ?? 'HMAC_SHA256');
+    headers['X-Twilio-Signature'] = signTwilioRequest(signingKey.secret, url, params, algorithm);
+    headers['X-Twilio-Webhooks-Signature-Settings'] = twilioSignatureSettings(signingKey);
   } else {
     headers['X-Twilio-Signature'] = signTwilioRequest(authToken, url, params);
   }
@@ -97,6 +118,8 @@ export const KNOWN_ANSWER = {
 /** The validator Twilio ships, loaded on its own (not the whole SDK): the reference both signers are checked against. */
 export function twilioReferenceValidator(): {
   validateRequest(token: string, signature: string, url: string, params: Record<string, string | string[]>, algorithm?: string): boolean;
+  /** The algorithm a settings header names (HMAC_SHA1 when it names none). */
+  getSignatureAlgorithm(settings: string | undefined): string;
 } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('twilio/lib/webhooks/webhooks');

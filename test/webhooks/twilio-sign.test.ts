@@ -1,4 +1,4 @@
-import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText } from '../support/twilio-sign';
+import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText, twilioWebhookHeaders } from '../support/twilio-sign';
 
 const twilio = twilioReferenceValidator();
 
@@ -62,5 +62,25 @@ describe('test-side Twilio request signing', () => {
     expect(Buffer.from(sig, 'base64')).toHaveLength(32);
     expect(twilio.validateRequest('key-secret', sig, KNOWN_URL, asValidatorParams(KNOWN_PARAMS), 'HMAC_SHA256')).toBe(true);
     expect(twilio.validateRequest('key-secret', sig, KNOWN_URL, asValidatorParams(KNOWN_PARAMS), 'HMAC_SHA1')).toBe(false);
+  });
+
+  test('signing-key headers (HMAC_SHA256, HMAC_SHA1, no algorithm) verify as twilio-node validates them: with the key secret and the header\'s algorithm', () => {
+    const keyed = [
+      { id: 'webhooks_sharedkey_1', secret: 'key-secret' },
+      { id: 'webhooks_sharedkey_1', secret: 'key-secret', algorithm: 'HMAC_SHA1' as const },
+      { id: 'webhooks_sharedkey_1', secret: 'key-secret', omitAlgorithm: true },
+    ];
+    const settingsSent: string[] = [];
+    for (const key of keyed) {
+      const headers = twilioWebhookHeaders('auth-token', KNOWN_URL, KNOWN_PARAMS, key);
+      const settings = headers['X-Twilio-Webhooks-Signature-Settings'];
+      settingsSent.push(settings);
+      // twilio-node's documented manual flow: a settings header means the SharedKey secret.
+      const algorithm = twilio.getSignatureAlgorithm(settings);
+      expect(twilio.validateRequest('key-secret', headers['X-Twilio-Signature'], KNOWN_URL, asValidatorParams(KNOWN_PARAMS), algorithm)).toBe(true);
+      expect(twilio.validateRequest('auth-token', headers['X-Twilio-Signature'], KNOWN_URL, asValidatorParams(KNOWN_PARAMS), algorithm)).toBe(false);
+    }
+    expect(settingsSent).toEqual(['key=webhooks_sharedkey_1,algorithm=HMAC_SHA256', 'key=webhooks_sharedkey_1,algorithm=HMAC_SHA1', 'key=webhooks_sharedkey_1']);
+    expect(twilio.getSignatureAlgorithm('key=webhooks_sharedkey_1')).toBe('HMAC_SHA1');
   });
 });
