@@ -156,21 +156,23 @@ describe('message parameters', () => {
 
 describe('Twilio error classification', () => {
   test.each([
-    [429, '{"code":20429,"message":"Too Many Requests","status":429}', 'retryable', '20429'],
-    [500, '{"code":20500,"message":"Internal Server Error","status":500}', 'retryable', '20500'],
-    [503, '<html>Service Unavailable</html>', 'retryable', undefined],
+    [429, '{"code":20429,"message":"Too Many Requests","status":429}', 'transient', '20429'],
+    [500, '{"code":20500,"message":"Internal Server Error","status":500}', 'transient', '20500'],
+    [503, '<html>Service Unavailable</html>', 'transient', undefined],
     [400, '{"code":21211,"message":"Invalid To","status":400}', 'permanent', '21211'],
-    [401, '{"code":20003,"message":"Authenticate","status":401}', 'permanent', '20003'],
-    [404, '{"code":20404,"message":"Not found","status":404}', 'permanent', '20404'],
-  ])('HTTP %d %s → %s', (status, body, kind, code) => {
+    [401, '{"code":20003,"message":"Authenticate","status":401}', 'configuration', '20003'],
+    [401, '<html>Unauthorized</html>', 'configuration', undefined],
+    [404, '{"code":20404,"message":"Not found","status":404}', 'configuration', '20404'],
+    [400, '{"code":21999,"message":"Something new","status":400}', 'unclassified', '21999'],
+  ])('HTTP %d %s → %s', (status, body, failureClass, code) => {
     const err = classifyHttpError(status, body);
-    expect(err.kind).toBe(kind);
+    expect(err.failureClass).toBe(failureClass);
     expect(err.code).toBe(code);
   });
 
   test('a network failure before the request was written is retryable; after, unknown', () => {
-    expect(classifyNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED' });
-    expect(classifyNetworkError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toMatchObject({ kind: 'unknown', code: 'ECONNRESET' });
+    expect(classifyNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ failureClass: 'transient', code: 'ECONNREFUSED' });
+    expect(classifyNetworkError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toMatchObject({ failureClass: 'unknown', code: 'ECONNRESET' });
   });
 
   test('Basic auth uses the API key when there is one', () => {
