@@ -70,8 +70,12 @@ export async function startFakeSqs(): Promise<FakeSqs> {
   };
 }
 
-/** What the proxy does with one DynamoDB call: forward it, drop its answer after DynamoDB did the work, or forward it once `hold` settles. */
-export type ProxyAction = 'pass' | 'drop-answer' | { readonly hold: Promise<unknown> };
+/**
+ * What the proxy does with one DynamoDB call: forward it, drop its answer
+ * after DynamoDB did the work, or forward it once `hold` settles (and call
+ * `answered` when DynamoDB has answered it).
+ */
+export type ProxyAction = 'pass' | 'drop-answer' | { readonly hold: Promise<unknown>; readonly answered?: () => void };
 
 export interface DynamoProxy extends LocalServer {
   /** Decides per call: `target` is the operation (PutItem, UpdateItem, ...), `input` its JSON. */
@@ -93,6 +97,7 @@ export async function startDynamoProxy(upstream: string): Promise<DynamoProxy> {
       up.on('error', reject);
       up.end(raw);
     });
+    if (typeof action === 'object') action.answered?.();
     if (action === 'drop-answer') {
       req.socket.destroy();
       return;
