@@ -22,6 +22,8 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  *   Twilio tells whether it created a message.
  * - Every later change to a pending claim is conditional on the leaseUntil
  *   value the writer saw: two invocations can never both take a claim over.
+ * - Each put carries a random `holder` token, so a writer whose put's answer
+ *   was lost recognises its own claim when it reads it back.
  *
  * Cost per recipient on the normal path: the conditional PutItem, the POST,
  * then two UpdateItems sent in parallel (the message item, and the claim
@@ -33,7 +35,8 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  * the construct's claim-scoped DeleteItem; not worth it.)
  *
  * Redelivery of a claimed recipient: sent / failed / unknown → skipped;
- * pending within its lease → the record is retried later; pending past its
+ * pending within its lease → the record is deferred until the lease ends
+ * (index.ts: put back on the queue, or a batch failure); pending past its
  * lease → look Twilio up: found → recorded as sent (no POST); not found →
  * taken over (new lease, attempts + 1) and sent; lookup impossible → retried,
  * and after MAX_DOUBTS such lookups marked `unknown` for an operator.
