@@ -5,6 +5,7 @@ import { checkRecipients, InvalidNotificationError, validateEnvelope } from '../
 import { loadSettings } from '../../lambda/sender/config';
 import { buildMessage } from '../../lambda/sender/message-params';
 import { Semaphore } from '../../lambda/sender/semaphore';
+import { deferDelaySeconds, MAX_DEFERRALS } from '../../lambda/sender/defer';
 import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
 import { authorizationHeader } from '../../lambda/shared/twilio-client';
 import { alarm } from './support';
@@ -201,4 +202,16 @@ test('the semaphore never runs more than its limit and runs everything', async (
   );
   expect(peak).toBe(3);
   expect(order.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+});
+
+test('a deferred copy comes back when its wait is over, at least 2^deferrals seconds later, never beyond SQS\'s 900', () => {
+  const now = 1_000_000;
+  expect(deferDelaySeconds(now, 0, now)).toBe(1);
+  expect(deferDelaySeconds(now + 59_500, 0, now)).toBe(61);
+  expect(deferDelaySeconds(now, 5, now)).toBe(32);
+  expect(deferDelaySeconds(now + 3_600_000, 0, now)).toBe(900);
+  expect(deferDelaySeconds(now, MAX_DEFERRALS, now)).toBe(900);
+  // The deferrals end: their waits add up to a bounded time, then SQS receives count again.
+  const total = Array.from({ length: MAX_DEFERRALS }, (_, n) => deferDelaySeconds(now, n, now)).reduce((a, b) => a + b, 0);
+  expect(total).toBeLessThan(3_600);
 });
