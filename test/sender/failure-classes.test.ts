@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => rig.close());
 beforeEach(() => rig.twilio.reset());
 
-const param = (r: RecordedRequest, name: string) => r.params.find(([k]) => k === name)?.[1];
+const param = (r: { readonly params: RecordedRequest['params'] }, name: string) => r.params.find(([k]) => k === name)?.[1];
 const creates = () => rig.twilio.createRequests();
 const createdTo = (to: string) => creates().filter((r) => param(r, 'To') === to && r.outcome === 'created');
 const receive = (record: SQSRecord, count: number): SQSRecord => ({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(count) } });
