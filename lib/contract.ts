@@ -19,6 +19,8 @@ export const ENV = {
   SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
   /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
+  /** The alert queue's URL: the sender puts back a record it deferred only for time (and, later, timers). */
+  ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
 } as const;
 
 /**
@@ -44,8 +46,15 @@ export const METRIC = {
   SEND_LATENCY: 'SendLatency',
   /** sender: a send whose outcome is unknown (timeout after the request went out). Count. */
   SEND_OUTCOME_UNKNOWN: 'SendOutcomeUnknown',
-  /** sender, webhooks: the credentials secret is a placeholder or malformed. Count. */
+  /**
+   * sender, webhooks: a configuration an operator must fix (placeholder or malformed secret, credentials
+   * Twilio refuses, a From Twilio refuses, a country not enabled). Count.
+   */
   CONFIGURATION_ERRORS: 'ConfigurationErrors',
+  /** sender: a Twilio error code the failure table does not know, recorded failed after its bounded retries. Count; the code is a property. */
+  UNCLASSIFIED_TWILIO_ERRORS: 'UnclassifiedTwilioErrors',
+  /** sender: a record deferred only for time, put back on the alert queue with a fresh receive count. Count. */
+  SENDS_DEFERRED: 'SendsDeferred',
   /** status-callback: a `delivered` (or `read`) status reported by Twilio. Count. */
   MESSAGES_DELIVERED: 'MessagesDelivered',
   /** status-callback: an `undelivered` or `failed` status reported by Twilio. Count; the error code is a property. */

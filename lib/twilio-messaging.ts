@@ -472,6 +472,7 @@ export class TwilioMessaging extends Construct {
         ...commonEnvironment,
         [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
         [ENV.SENDER_CONFIG]: stack.toJsonString(senderConfig),
+        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
       },
     });
     sender.addEventSource(
@@ -491,6 +492,9 @@ export class TwilioMessaging extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`] } },
       }),
     );
+    // A record held up only by time goes back on the queue with a fresh receive count
+    // (lambda/sender/defer.ts): SendMessage on that queue, nothing else.
+    sender.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     this.senderFunction = sender;
 
     const statusCallback = this.createFunction('StatusCallback', 'status-callback', {

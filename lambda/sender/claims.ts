@@ -7,6 +7,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-items';
 
 /*
@@ -21,6 +22,8 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  *   Twilio tells whether it created a message.
  * - Every later change to a pending claim is conditional on the leaseUntil
  *   value the writer saw: two invocations can never both take a claim over.
+ * - Each put carries a random `holder` token, so a writer whose put's answer
+ *   was lost recognises its own claim when it reads it back.
  *
  * Cost per recipient on the normal path: the conditional PutItem, the POST,
  * then two UpdateItems sent in parallel (the message item, and the claim
@@ -32,7 +35,8 @@ import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-
  * the construct's claim-scoped DeleteItem; not worth it.)
  *
  * Redelivery of a claimed recipient: sent / failed / unknown → skipped;
- * pending within its lease → the record is retried later; pending past its
+ * pending within its lease → the record is deferred until the lease ends
+ * (index.ts: put back on the queue, or a batch failure); pending past its
  * lease → look Twilio up: found → recorded as sent (no POST); not found →
  * taken over (new lease, attempts + 1) and sent; lookup impossible → retried,
  * and after MAX_DOUBTS such lookups marked `unknown` for an operator.
@@ -54,6 +58,8 @@ export interface Claim {
   readonly doubts: number;
   /** `unknown` after a request whose answer never came. */
   readonly outcome?: string;
+  /** A token unique to the put that created the claim: tells its writer its own claim when the put's answer was lost. */
+  readonly holder?: string;
 }
 
 export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
@@ -72,6 +78,7 @@ function toClaim(item: Record<string, AttributeValue>): Claim {
     ...(item.reason?.S ? { reason: item.reason.S } : {}),
     doubts: Number(item.doubts?.N ?? 0),
     ...(item.outcome?.S ? { outcome: item.outcome.S } : {}),
+    ...(item.holder?.S ? { holder: item.holder.S } : {}),
   };
 }
 
@@ -92,10 +99,21 @@ export class ClaimStore {
     private readonly tableName: string,
   ) {}
 
-  /** One conditional PutItem; on conflict the existing claim (from the failed put, or one consistent read). */
-  async claim(notificationId: string, recipient: string, now: number, leaseMs: number): Promise<ClaimResult> {
+  /**
+   * One conditional PutItem; on conflict the existing claim (from the failed
+   * put, or one consistent read).
+   *
+   * A put whose answer is lost (a timeout or reset after DynamoDB wrote it)
+   * must not leave the recipient waiting for its own claim's lease: the SDK's
+   * retry of it then fails the condition against our own item, and a put that
+   * failed outright may have landed. Either way the claim is read back
+   * (consistently) and recognised by its `holder` token: ours → won; absent →
+   * not won, nothing existing (the caller claims again); anyone else's → a conflict.
+   */
+  async claim(notificationId: string, recipient: string, now: number, leaseMs: number, onLostAnswer?: (err: unknown) => void): Promise<ClaimResult> {
     const id = claimId(notificationId, recipient);
     const iso = new Date(now).toISOString();
+    const holder = randomUUID();
     const item: Record<string, AttributeValue> = {
       id: s(id),
       kind: s(KIND.CLAIM),
@@ -104,9 +122,15 @@ export class ClaimStore {
       state: s('pending'),
       leaseUntil: n(now + leaseMs),
       attempts: n(1),
+      holder: s(holder),
       createdAt: s(iso),
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),
+    };
+    const settle = (existing: Claim | undefined, err: unknown): ClaimResult => {
+      if (existing?.holder !== holder) return { won: false, existing };
+      onLostAnswer?.(err);
+      return { won: true, claim: existing };
     };
     try {
       await this.db.send(
@@ -120,10 +144,13 @@ export class ClaimStore {
       );
       return { won: true, claim: toClaim(item) };
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      if (err.Item) return { won: false, existing: toClaim(err.Item) };
+      if (!isConditionFailure(err)) {
+        const existing = await this.get(id);
+        if (existing?.holder !== holder) onLostAnswer?.(err);
+        return settle(existing, err);
+      }
       // Emulators (dynalite) do not return the old item: read it.
-      return { won: false, existing: await this.get(id) };
+      return settle(err.Item ? toClaim(err.Item) : await this.get(id), err);
     }
   }
 

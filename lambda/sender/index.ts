@@ -1,18 +1,22 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigurationError, getCredentials, TwilioCredentials } from '../shared/credentials';
+import { ENV } from '../../lib/contract';
+import { ConfigurationError, getCredentials } from '../shared/credentials';
 import { maskNumbersInText } from '../shared/mask';
 import { ClaimStore } from './claims';
 import { loadSettings, SenderSettings } from './config';
-import { countConfigurationError, flushMetrics, logger } from './observability';
+import { DEFERRALS_ATTRIBUTE, deferDelaySeconds, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE, sendDeferredCopy } from './defer';
+import { countConfigurationError, countDeferred, flushMetrics, logger } from './observability';
 import { Semaphore } from './semaphore';
-import { processRecord, RecordOutcome } from './send';
+import { DeferredRecord, processRecord, RecordOutcome, SendContext } from './send';
 
 /**
  * SQS batch of published notifications → Twilio messages, exactly once per
  * recipient (send.ts). Answers with ReportBatchItemFailures: the records to
- * deliver again. A configuration error fails every record, so nothing is
- * lost: the records reach the DLQ and can be redriven once it is fixed.
+ * deliver again. A configuration error keeps the records it concerns (in the
+ * queue, then the DLQ), so nothing is lost: they can be redriven once it is
+ * fixed. A record held up only by time is put back with a fresh receive
+ * count instead (defer.ts).
  */
 
 /** Time kept back from the function's timeout for the writes after the last answer: a tenth of it, 0.5 to 2 s. */
@@ -29,6 +33,8 @@ try {
   settingsError = (err as Error).message;
 }
 let settingsErrorLogged = false;
+/** Absent (a harness, or a deployment from before deferrals): time-only deferrals fall back to batch failures. */
+const alertQueueUrl = process.env[ENV.ALERT_QUEUE_URL] || undefined;
 
 function failAll(event: SQSEvent): SQSBatchResponse {
   return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
@@ -43,9 +49,9 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       settingsErrorLogged = true;
       return failAll(event);
     }
-    let credentials: TwilioCredentials;
+    // A gate, not a copy: requests take their own credentials (send.ts). An unusable secret holds every record before any claim is made.
     try {
-      credentials = await getCredentials();
+      await getCredentials();
     } catch (err) {
       if (err instanceof ConfigurationError) {
         countConfigurationError();
@@ -56,24 +62,52 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       return failAll(event);
     }
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : UNKNOWN_REMAINING_MS;
-    const ctx = {
+    const ctx: SendContext = {
       settings,
       db,
       claims: new ClaimStore(db, settings.tableName),
-      credentials,
       semaphore: new Semaphore(settings.sendConcurrency),
       deadline: Date.now() + remaining - safetyMs(remaining),
+      held: new Map(),
     };
     const outcomes = await Promise.all(
-      event.Records.map((record) =>
-        processRecord(record, ctx).catch((err: unknown): RecordOutcome => {
+      event.Records.map(async (record): Promise<'done' | 'retry'> => {
+        const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) || 0;
+        const queued = {
+          messageId: record.messageId,
+          body: record.body,
+          receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1,
+          notificationId: record.messageAttributes?.[NOTIFICATION_ID_ATTRIBUTE]?.stringValue || undefined,
+        };
+        const outcome = await processRecord(queued, ctx).catch((err: unknown): RecordOutcome => {
           logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
           return 'retry';
-        }),
-      ),
+        });
+        return typeof outcome === 'object' ? defer(record, outcome, deferrals) : outcome;
+      }),
     );
     return { batchItemFailures: event.Records.filter((_, i) => outcomes[i] === 'retry').map((r) => ({ itemIdentifier: r.messageId })) };
   } finally {
     flushMetrics();
   }
 };
+
+/** Puts a record held up only by time back on the queue (defer.ts); a batch failure when that cannot be done. */
+async function defer(record: SQSRecord, outcome: DeferredRecord, deferrals: number): Promise<'done' | 'retry'> {
+  const { notificationId } = outcome;
+  if (!alertQueueUrl) return 'retry';
+  if (deferrals >= MAX_DEFERRALS) {
+    logger.warn('record deferred too often: left to SQS redelivery', { messageId: record.messageId, notificationId, deferrals });
+    return 'retry';
+  }
+  const delaySeconds = deferDelaySeconds(outcome.deferUntil, deferrals);
+  try {
+    await sendDeferredCopy(alertQueueUrl, record.body, notificationId, deferrals + 1, delaySeconds);
+  } catch (err) {
+    logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
+    return 'retry';
+  }
+  countDeferred();
+  logger.info('record deferred for time: put back on the queue with a fresh receive count', { messageId: record.messageId, notificationId, deferrals: deferrals + 1, delaySeconds });
+  return 'done';
+}

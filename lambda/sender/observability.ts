@@ -26,3 +26,14 @@ export function countRetry(): void {
 export function countOutcomeUnknown(): void {
   metrics.addMetric(METRIC.SEND_OUTCOME_UNKNOWN, MetricUnit.Count, 1);
 }
+
+/** A code the failure table does not know, recorded failed after its bounded retries; the code is a property. */
+export function countUnclassified(errorCode: string): void {
+  const single = metrics.singleMetric();
+  single.addMetadata('errorCode', errorCode);
+  single.addMetric(METRIC.UNCLASSIFIED_TWILIO_ERRORS, MetricUnit.Count, 1);
+}
+
+export function countDeferred(): void {
+  metrics.addMetric(METRIC.SENDS_DEFERRED, MetricUnit.Count, 1);
+}

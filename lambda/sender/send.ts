@@ -1,27 +1,42 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { forgetCredentials, getCredentials, TwilioCredentials } from '../shared/credentials';
+import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { authorizationHeader, createMessageWithRetry, TwilioMessage } from '../shared/twilio-client';
-import { AUTHENTICATION_ERROR_CODE, TwilioApiError } from '../shared/twilio-errors';
+import { createMessageWithRetry, CreateResult, NO_TIME_LEFT, TwilioMessage } from '../shared/twilio-client';
+import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
 import { findSentMessage } from './lookup';
 import { buildMessage, OutboundMessage } from './message-params';
 import { writeMessageRecord } from './message-record';
-import { countFailed, countOutcomeUnknown, countRetry, countSent, logger } from './observability';
+import { countConfigurationError, countFailed, countOutcomeUnknown, countRetry, countSent, countUnclassified, logger } from './observability';
 import { Notification, parseNotification, unwrapRecord } from './parse-notification';
 import type { Semaphore } from './semaphore';
 import { checkRecipients, InvalidNotificationError, isAddress } from './validate';
 
-/** What becomes of an SQS record: done (sent, skipped or failed for good), or retry (left to SQS redelivery). */
-export type RecordOutcome = 'done' | 'retry';
+/**
+ * What becomes of an SQS record: done (sent, skipped or failed for good),
+ * retry (left to SQS redelivery, spending one of its receives), or deferred:
+ * nothing went wrong but time (a claim held by another invocation until
+ * `until`, an answer that did not come in time, a time budget spent waiting
+ * for a slot), so it is worth trying again later without spending a receive
+ * (index.ts, defer.ts).
+ */
+export type RecordOutcome = 'done' | 'retry' | DeferredRecord;
+/** One recipient's outcome. */
+type RecipientOutcome = 'done' | 'retry' | Deferred;
+export interface Deferred {
+  /** Epoch ms before which another attempt is pointless (now, when only this invocation's time ran out). */
+  readonly deferUntil: number;
+}
+export interface DeferredRecord extends Deferred {
+  /** The id the copy must keep (its SQS message id will differ). */
+  readonly notificationId: string;
+}
 
 export interface SendContext {
   readonly settings: SenderSettings;
   readonly db: DynamoDBClient;
   readonly claims: ClaimStore;
-  /** The credentials in use; replaced when Twilio rejects them and the secret holds newer ones. */
-  credentials: TwilioCredentials;
   /**
    * Bounds the Twilio requests in flight across the whole batch (the
    * fan-out bound, sendConcurrency). DynamoDB work around them is not
@@ -30,6 +45,22 @@ export interface SendContext {
   readonly semaphore: Semaphore;
   /** Epoch ms: no Twilio request may still be running after this (the function's own timeout, less a margin). */
   readonly deadline: number;
+  /**
+   * Senders found misconfigured in this invocation (ALL_SENDERS for the
+   * credentials): their other messages are kept for redrive without a POST
+   * that would be refused the same way.
+   */
+  readonly held: Map<string, string>;
+}
+
+/** The record as SQS delivered it, as far as the sender reads it. */
+export interface QueuedRecord {
+  readonly messageId: string;
+  readonly body: string;
+  /** SQS's ApproximateReceiveCount of this copy (1 on its first receive). */
+  readonly receiveCount: number;
+  /** Set on a copy the sender itself deferred: the notification id of the original (a raw record's is its first SQS message id). */
+  readonly notificationId?: string;
 }
 
 /** One recipient of one notification. */
@@ -39,6 +70,7 @@ interface Job {
   readonly msg: OutboundMessage;
   readonly tally: Tally;
   readonly ctx: SendContext;
+  readonly receiveCount: number;
 }
 
 /** What became of a notification's recipients in this invocation: one log line per record, not one per message. */
@@ -47,25 +79,38 @@ interface Tally {
   alreadyDone: number;
   failed: number;
   unknown: number;
+  held: number;
 }
 
 /** Failed lookups (Twilio unreachable) after which a crashed claim is left to an operator. */
 export const MAX_DOUBTS = 3;
+/**
+ * An error code the failure table does not know is retried on this many
+ * receives of the record, then recorded failed (UnclassifiedTwilioErrors):
+ * a new transient code gets a few chances, a new permanent one costs a few
+ * POSTs, and neither loses the page silently. Below the queue's default
+ * maxReceiveCount (5), so the failure is recorded rather than dead-lettered.
+ */
+export const MAX_UNCLASSIFIED_RECEIVES = 3;
+/** Key of `SendContext.held` when the credentials themselves are refused: every sender is held. */
+const ALL_SENDERS = '*';
 /** A POST must end this long before its claim's lease does. */
 const LEASE_MARGIN_MS = 1_000;
 /**
  * A claim whose lease ends within this long is waited for rather than
- * handed back to SQS: each redelivery that finds it still held would spend
- * one of the record's receives, and short leases (claimLeaseSeconds is
- * configurable) could send the record to the DLQ before anyone decides.
+ * deferred: short leases (claimLeaseSeconds is configurable) end before a
+ * deferred copy would come back.
  */
 const MAX_LEASE_WAIT_MS = 5_000;
 /** Time a recipient needs after a wait: a lookup, a POST attempt, the writes. */
 const SEND_BUDGET_MS = 2_500;
 
-/** One SQS record: every recipient done, or `retry` if any must be tried again later. */
-export async function processRecord(record: { readonly messageId: string; readonly body: string }, ctx: SendContext): Promise<RecordOutcome> {
-  const { notificationId, message } = unwrapRecord(record);
+/** Configuration errors already logged in this execution environment (by class and sender): logged once, counted always. */
+const loggedConfiguration = new Set<string>();
+
+/** One SQS record: every recipient done, `retry` if any must be tried again later, or deferred if only time stood in the way. */
+export async function processRecord(record: QueuedRecord, ctx: SendContext): Promise<RecordOutcome> {
+  const { notificationId, message } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
   let notification: Notification;
   try {
     notification = parseNotification(message, ctx.settings.allowUnicode);
@@ -91,10 +136,10 @@ export async function processRecord(record: { readonly messageId: string; readon
     }),
   );
 
-  const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0 };
+  const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0, held: 0 };
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx }).catch((err: unknown): RecordOutcome => {
+      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx, receiveCount: record.receiveCount }).catch((err: unknown): RecipientOutcome => {
         // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
         logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
         return 'retry';
@@ -102,8 +147,12 @@ export async function processRecord(record: { readonly messageId: string; readon
     ),
   );
   const retry = outcomes.filter((o) => o === 'retry').length;
-  logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry });
-  return retry > 0 ? 'retry' : 'done';
+  const deferred = outcomes.filter((o): o is Deferred => typeof o === 'object');
+  logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry, deferred: deferred.length });
+  if (retry > 0) return 'retry';
+  // Every deferred recipient must have its chance: the copy comes back when the latest is due.
+  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId };
+  return 'done';
 }
 
 function errorSummary(err: unknown): Record<string, unknown> {
@@ -111,23 +160,29 @@ function errorSummary(err: unknown): Record<string, unknown> {
   return { name: e?.name, message: maskNumbersInText(String(e?.message ?? err)), ...(e?.code ? { code: e.code } : {}) };
 }
 
+/** The sender a message goes from: what a sender-scoped configuration error holds. */
+function senderOf(msg: OutboundMessage): string {
+  return msg.from ?? msg.messagingServiceSid ?? ALL_SENDERS;
+}
+
 /** Claim → POST → record, for one recipient. */
-async function deliver(job: Job): Promise<RecordOutcome> {
+async function deliver(job: Job): Promise<RecipientOutcome> {
   const { notificationId, msg, ctx } = job;
   const leaseMs = ctx.settings.claimLeaseMs;
-  let result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
-  // Released between our put and our read: claim again, once.
-  if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs);
+  const lostAnswer = (err: unknown) => logger.warn('claim write got no answer: reading it back', { notificationId, to: maskAddress(msg.to), error: errorSummary(err) });
+  let result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs, lostAnswer);
+  // Released between our put and our read, or a lost put that never landed: claim again, once.
+  if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, msg.to, Date.now(), leaseMs, lostAnswer);
   if (result.won) return post(job, result.claim);
 
   let existing = result.existing;
   if (existing && existing.state === 'pending' && existing.leaseUntil > Date.now()) {
     // Held by another invocation (a duplicate running now), or by a request whose answer never came.
     const wait = existing.leaseUntil - Date.now() + 50;
-    if (wait > MAX_LEASE_WAIT_MS || Date.now() + wait + SEND_BUDGET_MS > ctx.deadline) return 'retry';
+    if (wait > MAX_LEASE_WAIT_MS || Date.now() + wait + SEND_BUDGET_MS > ctx.deadline) return { deferUntil: existing.leaseUntil };
     await new Promise((resolve) => setTimeout(resolve, wait));
     existing = await ctx.claims.get(existing.id);
-    if (existing?.state === 'pending' && existing.leaseUntil > Date.now()) return 'retry';
+    if (existing?.state === 'pending' && existing.leaseUntil > Date.now()) return { deferUntil: existing.leaseUntil };
   }
   if (!existing) return 'retry';
   if (existing.state !== 'pending') {
@@ -139,17 +194,76 @@ async function deliver(job: Job): Promise<RecordOutcome> {
 }
 
 /**
+ * Runs a Twilio call with the current credentials (a cache hit), taken when
+ * the call is about to start, so each call knows which it used. When Twilio
+ * refuses them, the credentials owner is told exactly which were refused and
+ * the call is made once more with what it answers; when nothing newer exists
+ * the refusal stands (a configuration error).
+ */
+async function withCredentials<T>(call: (credentials: TwilioCredentials) => Promise<T>, mayRetry: () => boolean = () => true): Promise<T> {
+  const used = await getCredentials();
+  try {
+    return await call(used);
+  } catch (err) {
+    if (!(err instanceof TwilioApiError) || !err.isAuthentication || !mayRetry()) throw err;
+    const fresh = await refreshAfterRejection(used);
+    if (!fresh) throw err;
+    return call(fresh);
+  }
+}
+
+/** A Twilio answer or secret that no retry will change until an operator acts. */
+function isConfiguration(err: unknown): err is ConfigurationError | TwilioApiError {
+  return err instanceof ConfigurationError || (err instanceof TwilioApiError && err.failureClass === 'configuration');
+}
+
+/**
+ * Counts a configuration error and logs it once per execution environment
+ * (per code and sender), and holds the sender (or every sender, for the
+ * credentials) for the rest of the invocation.
+ */
+function noteConfiguration(job: Job, err: ConfigurationError | TwilioApiError): void {
+  const { ctx, msg, notificationId } = job;
+  const scope = err instanceof TwilioApiError && err.senderScoped ? senderOf(msg) : ALL_SENDERS;
+  const reason = maskNumbersInText(err.message);
+  ctx.held.set(scope, reason);
+  countConfigurationError();
+  job.tally.held++;
+  const code = err instanceof TwilioApiError ? err.code ?? String(err.httpStatus) : 'secret';
+  const key = `${code}|${scope}`;
+  if (loggedConfiguration.has(key)) return;
+  loggedConfiguration.add(key);
+  logger.error('Twilio configuration error: records kept for redrive until it is fixed', {
+    notificationId,
+    to: maskAddress(msg.to),
+    code,
+    sender: scope === ALL_SENDERS ? 'all' : maskAddress(scope),
+    reason,
+  });
+}
+
+/**
  * A pending claim whose lease expired: its holder crashed, or its request
  * got no answer. Its requests are over (the lease covered them), so Twilio's
  * message log tells whether one created a message.
  */
-async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
+async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
   const { notificationId, msg, ctx } = job;
   const to = maskAddress(msg.to);
+  if (ctx.held.has(ALL_SENDERS)) {
+    job.tally.held++;
+    countConfigurationError();
+    return 'retry';
+  }
   let found: TwilioMessage | undefined;
   try {
-    found = await ctx.semaphore.run(() => findSentMessage(ctx.db, ctx.settings.tableName, ctx.credentials, msg, notificationId, claim, ctx.deadline));
+    found = await ctx.semaphore.run(() => withCredentials((credentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, ctx.deadline)));
   } catch (err) {
+    if (isConfiguration(err)) {
+      // Refused credentials say nothing about the message: no doubt counted, the claim stays as it is.
+      noteConfiguration(job, err);
+      return 'retry';
+    }
     const doubts = await ctx.claims.addDoubt(claim, Date.now());
     if (doubts === undefined) return 'retry';
     if (doubts < MAX_DOUBTS) {
@@ -158,7 +272,7 @@ async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
     }
     if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
     job.tally.unknown++;
-    logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts, claimId: claim.id });
+    logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts });
     return 'done';
   }
   if (found) {
@@ -173,75 +287,107 @@ async function recover(job: Job, claim: Claim): Promise<RecordOutcome> {
   return post(job, taken);
 }
 
-async function post(job: Job, claim: Claim): Promise<RecordOutcome> {
+async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
   const { notificationId, msg, ctx } = job;
   const deadline = Math.min(ctx.deadline, claim.leaseUntil - LEASE_MARGIN_MS);
   const to = maskAddress(msg.to);
+  const heldReason = ctx.held.get(senderOf(msg)) ?? ctx.held.get(ALL_SENDERS);
+  if (heldReason !== undefined) {
+    // Refused moments ago for the same reason: kept for redrive without another POST.
+    await ctx.claims.release(claim, false, Date.now());
+    countConfigurationError();
+    job.tally.held++;
+    logger.debug('sender held by a configuration error: kept for redrive', { notificationId, to });
+    return 'retry';
+  }
   let mayHaveCreated = false;
+  let retried = false;
   let started = Date.now();
-  const attempt = (credentials: TwilioCredentials) =>
-    ctx.semaphore.run(() => {
+  let result: CreateResult;
+  try {
+    result = await ctx.semaphore.run(() => {
       // Latency counts from the first attempt, not from the wait for a slot.
       started = Date.now();
-      return createMessageWithRetry(credentials, msg.params, {
-        deadline,
-        onRetry: (err, n, delayMs) => {
-          if (err.httpStatus !== undefined && err.httpStatus >= 500) mayHaveCreated = true;
-          countRetry();
-          logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
-        },
-      });
+      return withCredentials(
+        (credentials) =>
+          createMessageWithRetry(credentials, msg.params, {
+            deadline,
+            onRetry: (err, n, delayMs) => {
+              retried = true;
+              if (err.mayHaveCreated) mayHaveCreated = true;
+              countRetry();
+              logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
+            },
+            // A 5xx may hide a created message: the log decides before a second POST.
+            lookUpBeforeRepost: () => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, deadline),
+          }),
+        // After a 5xx, even a refused retry may follow a created message: no blind second POST.
+        () => !mayHaveCreated,
+      );
     });
-  let accepted: TwilioMessage;
-  try {
-    try {
-      accepted = (await attempt(ctx.credentials)).message;
-    } catch (err) {
-      if (!(err instanceof TwilioApiError) || err.code !== AUTHENTICATION_ERROR_CODE) throw err;
-      // Rotated credentials: our cached copy may be older than the secret.
-      const fresh = await refreshCredentials(ctx);
-      if (!fresh) throw err;
-      accepted = (await attempt(fresh)).message;
-    }
   } catch (err) {
-    if (!(err instanceof TwilioApiError)) throw err;
-    return handleFailure(job, claim, err, mayHaveCreated);
+    if (isConfiguration(err)) {
+      noteConfiguration(job, err);
+      await ctx.claims.release(claim, mayHaveCreated, Date.now());
+      return 'retry';
+    }
+    if (!(err instanceof TwilioApiError)) {
+      // Secrets Manager trouble: nothing went out unless an earlier attempt did.
+      await ctx.claims.release(claim, mayHaveCreated, Date.now()).catch(() => undefined);
+      throw err;
+    }
+    return handleFailure(job, claim, err, mayHaveCreated, retried);
   }
-  countSent(Date.now() - started);
-  await recordAccepted(job, claim, accepted);
+  const accepted = result.message;
+  if (result.foundByLookup) logger.info('a 5xx had hidden a created message: recorded, not resent', { notificationId, to, sid: accepted.sid });
+  else countSent(Date.now() - started);
+  await recordAccepted(job, claim, accepted, result.foundByLookup);
   job.tally.sent++;
   logger.debug('message accepted by Twilio', { notificationId, to, sid: accepted.sid, status: accepted.status, channel: msg.channel });
   return 'done';
 }
 
-/** Re-reads the secret after Twilio's 20003; the new credentials when they differ from those just rejected. */
-async function refreshCredentials(ctx: SendContext): Promise<TwilioCredentials | undefined> {
-  const rejected = authorizationHeader(ctx.credentials);
-  forgetCredentials();
-  const fresh = await getCredentials();
-  if (authorizationHeader(fresh) === rejected) return undefined;
-  ctx.credentials = fresh;
-  return fresh;
-}
-
-async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHaveCreated: boolean): Promise<RecordOutcome> {
+async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHaveCreated: boolean, retried: boolean): Promise<RecipientOutcome> {
   const { notificationId, msg, ctx } = job;
   const to = maskAddress(msg.to);
   const reason = maskNumbersInText(err.message);
+  const code = err.code ?? String(err.httpStatus ?? 'unknown');
   const details = { notificationId, to, httpStatus: err.httpStatus, code: err.code, reason };
-  switch (err.kind) {
+  switch (err.failureClass) {
     case 'permanent':
-      if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) countFailed(err.code ?? String(err.httpStatus ?? 'unknown'), reason);
+      if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) countFailed(code, reason);
+      if (err.countsConfigurationError) countConfigurationError();
       job.tally.failed++;
-      logger.warn('Twilio refused the message: not retried', details);
+      logger.warn('Twilio refused the message for this recipient: not retried', details);
+      return 'done';
+    case 'unclassified':
+      if (job.receiveCount < MAX_UNCLASSIFIED_RECEIVES) {
+        // A 4xx is Twilio's answer: nothing was created, unless an earlier 5xx did.
+        await ctx.claims.release(claim, mayHaveCreated, Date.now());
+        logger.warn('Twilio error code not in the failure table: retried on a later receive', { ...details, receiveCount: job.receiveCount });
+        return 'retry';
+      }
+      if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) {
+        countFailed(code, reason);
+        countUnclassified(code);
+      }
+      job.tally.failed++;
+      logger.error('Twilio error code not in the failure table, still refused: recorded failed', { ...details, receiveCount: job.receiveCount });
       return 'done';
     case 'unknown':
       await ctx.claims.noteUnknownOutcome(claim, `no answer from Twilio: ${reason}`, Date.now());
       countOutcomeUnknown();
       logger.error('Twilio request outcome unknown: a lookup decides after the claim lease', { ...details, leaseUntil: new Date(claim.leaseUntil).toISOString() });
-      return 'retry';
-    case 'retryable':
-      await ctx.claims.release(claim, mayHaveCreated || (err.httpStatus !== undefined && err.httpStatus >= 500), Date.now());
+      // No answer in time is slowness, not a refusal: the lookup is due when the lease ends.
+      return { deferUntil: claim.leaseUntil };
+    case 'transient':
+    case 'configuration':
+      await ctx.claims.release(claim, mayHaveCreated || err.mayHaveCreated, Date.now());
+      if (err.code === NO_TIME_LEFT && !retried) {
+        // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
+        logger.info('no time left for this recipient: deferred', { notificationId, to });
+        return { deferUntil: Date.now() };
+      }
       logger.warn('Twilio unavailable: left to SQS redelivery', details);
       return 'retry';
   }

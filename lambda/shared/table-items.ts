@@ -22,7 +22,8 @@ import { ENV } from '../../lib/contract';
  *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
  *   (`pending` | `sent` | `failed` | `unknown`), leaseUntil (epoch ms),
- *   attempts, messageSid?, reason?, createdAt, updatedAt, expiresAt.
+ *   attempts, holder (the token of the put that made it), messageSid?, reason?,
+ *   createdAt, updatedAt, expiresAt.
  * - failed notification (`failed#<notificationId>`): kind `notification`,
  *   a record that could never be sent (unparseable, disallowed recipient),
  *   with its reason.

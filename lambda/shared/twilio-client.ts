@@ -190,7 +190,7 @@ export async function getMessagePage(credentials: TwilioCredentials, pathWithQue
   try {
     res = await exchange('GET', pathWithQuery, authorizationHeader(credentials), undefined, deadline);
   } catch (err) {
-    throw err instanceof TwilioApiError ? new TwilioApiError(err.message, 'retryable', err.httpStatus, err.code) : err;
+    throw err instanceof TwilioApiError ? new TwilioApiError(err.message, 'transient', err.httpStatus, err.code) : err;
   }
   if (res.status !== 200) throw classifyHttpError(res.status, res.body);
   const page = parseJson<Partial<ListPage>>(res);
@@ -207,6 +207,13 @@ export interface RetryOptions {
   readonly deadline: number;
   /** Called before each retry (metrics, logs). */
   readonly onRetry?: (error: TwilioApiError, attempt: number, delayMs: number) => void;
+  /**
+   * Called before a POST that would follow an answer which may hide a created
+   * message (a 5xx): the message it finds is the result, and nothing is sent
+   * again. When it throws (Twilio cannot be asked), no second POST is made:
+   * the 5xx is rethrown and the caller leaves the question to a later lookup.
+   */
+  readonly lookUpBeforeRepost?: () => Promise<TwilioMessage | undefined>;
   /** Backoff base and cap (ms). Full jitter: each wait is uniform in [0, min(cap, base × 2^attempt)]. */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -216,31 +223,45 @@ export interface CreateResult {
   readonly message: TwilioMessage;
   /** Attempts made, the successful one included. */
   readonly attempts: number;
+  /** The message was found by `lookUpBeforeRepost`, not answered by a POST. */
+  readonly foundByLookup: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * createMessage with retries of the retryable failures (429, 5xx, connection
- * failures before the request was written) while time remains before the
- * deadline. Rejects with the last TwilioApiError: `retryable` when time ran
- * out, `permanent` or `unknown` at once.
+ * createMessage with retries of the transient failures (429, 5xx, 21611,
+ * connection failures before the request was written) while time remains
+ * before the deadline; after a 5xx, `lookUpBeforeRepost` first. Rejects with
+ * the last TwilioApiError: `transient` when time ran out, any other class at once.
  */
 export async function createMessageWithRetry(credentials: TwilioCredentials, params: ReadonlyArray<readonly [string, string]>, options: RetryOptions): Promise<CreateResult> {
   const base = options.baseDelayMs ?? 100;
   const cap = options.maxDelayMs ?? 3_000;
   for (let attempt = 1; ; attempt++) {
     if (options.deadline - Date.now() < MIN_ATTEMPT_MS) {
-      throw new TwilioApiError('not enough time left for a Twilio request', 'retryable', undefined, 'NO_TIME_LEFT');
+      throw new TwilioApiError('not enough time left for a Twilio request', 'transient', undefined, NO_TIME_LEFT);
     }
     try {
-      return { message: await createMessage(credentials, params, options.deadline), attempts: attempt };
+      return { message: await createMessage(credentials, params, options.deadline), attempts: attempt, foundByLookup: false };
     } catch (err) {
-      if (!(err instanceof TwilioApiError) || err.kind !== 'retryable') throw err;
+      if (!(err instanceof TwilioApiError) || err.failureClass !== 'transient') throw err;
       const delay = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
       if (options.deadline - Date.now() - delay < MIN_ATTEMPT_MS) throw err;
       options.onRetry?.(err, attempt, delay);
       await sleep(delay);
+      if (err.mayHaveCreated && options.lookUpBeforeRepost) {
+        let found: TwilioMessage | undefined;
+        try {
+          found = await options.lookUpBeforeRepost();
+        } catch {
+          throw err;
+        }
+        if (found) return { message: found, attempts: attempt, foundByLookup: true };
+      }
     }
   }
 }
+
+/** The code of the error thrown when no attempt could start in time: no request went out. */
+export const NO_TIME_LEFT = 'NO_TIME_LEFT';

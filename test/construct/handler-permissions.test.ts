@@ -16,6 +16,7 @@ function actionsUsedBy(handler: string): string[] {
     const source = fs.readFileSync(path.join(root, handler, file), 'utf8');
     for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {
       if (command === 'Publish') actions.add('sns:Publish');
+      else if (command === 'SendMessage') actions.add('sqs:SendMessage');
       else actions.add(`dynamodb:${command}`);
     }
   }

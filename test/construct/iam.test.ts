@@ -1,7 +1,7 @@
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Vpc } from 'aws-cdk-lib/aws-ec2';
 import { TABLE } from '../../lib/contract';
-import { actionsOfRole, logicalId, render, statementsOfRole, synth } from './helpers';
+import { actionsOfRole, environmentOf, logicalId, render, statementsOfRole, synth } from './helpers';
 
 // Each function's role holds exactly what that function does.
 const { template } = synth();
@@ -30,11 +30,20 @@ test('sender: secret read, queue consumption, item-level table writes, its own l
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
       'sqs:ReceiveMessage',
+      'sqs:SendMessage',
     ].sort(),
   );
   const table = `\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`;
   expect(resourcesFor('AlertsSenderRole', 'dynamodb:PutItem')).toEqual([table]);
   expect(resourcesFor('AlertsSenderRole', 'sqs:ReceiveMessage')).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
+});
+
+test('sender: SendMessage (a record deferred for time) on the alert queue only, in a statement of its own', () => {
+  const sends = statementsOfRole(template, 'AlertsSenderRole').filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage'));
+  expect(sends).toHaveLength(1);
+  expect(sends[0].Action).toBe('sqs:SendMessage');
+  expect(([] as unknown[]).concat(sends[0].Resource).map(render)).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
+  expect(environmentOf(template, 'AlertsSender').ALERT_QUEUE_URL).toEqual({ Ref: ref('AWS::SQS::Queue', 'AlertsQueue') });
 });
 
 test('sender: DeleteItem only on send claims (ids starting with claim#)', () => {

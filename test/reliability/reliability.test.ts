@@ -27,7 +27,7 @@ const PERMANENT: Readonly<Record<string, number>> = {
   '+15550103003': 21408,
   '+15550103004': 21612,
   '+15550103005': 21614,
-  'whatsapp:+15550103006': 63016,
+  'whatsapp:+15550103006': 21656,
 };
 const TEMPLATE_SID = `HX${'c3'.repeat(16)}`;
 const NOT_ALLOWED = '+15559990000';

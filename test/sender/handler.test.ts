@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
 
 const R1 = '+15551230001';
 const R2 = '+15551230002';
@@ -249,7 +249,7 @@ describe('Twilio errors', () => {
     expect(await rig.item(`claim#sns-429#${R5}`)).toMatchObject({ state: 'sent', attempts: 1 });
   });
 
-  test.each([21211, 21408, 21610, 21612, 21614, 21617, 63016, 21606])('permanent error %d: the claim fails with the code, never retried', async (code) => {
+  test.each([21211, 21408, 21610, 21612, 21614, 21617])('permanent error %d: the claim fails with the code, never retried', async (code) => {
     rig.twilio.enqueue({ error: { status: 400, code } });
     const snsId = `sns-permanent-${code}`;
     const record = snsRecord(JSON.stringify({ body: 'doomed', to: R5 }), snsId);
@@ -265,12 +265,16 @@ describe('Twilio errors', () => {
     expect(creates()).toHaveLength(1);
   });
 
-  test('20003 with the same credentials in the secret: failed, not retried', async () => {
+  test('20003 with the same credentials in the secret: a configuration error, the record kept, nothing marked failed', async () => {
+    rig.handler = await loadHandler();
     rig.twilio.enqueue({ error: { status: 401, code: 20003 } });
-    const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: 'auth', to: R5 }), 'sns-20003')), context());
-    expect(out.batchItemFailures).toEqual([]);
+    const record = snsRecord(JSON.stringify({ body: 'auth', to: R5 }), 'sns-20003');
+    const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(creates()).toHaveLength(1);
-    expect(await rig.item(`claim#sns-20003#${R5}`)).toMatchObject({ state: 'failed', errorCode: '20003' });
+    expect(await rig.item(`claim#sns-20003#${R5}`)).toBeUndefined();
+    expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(1);
+    expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
   });
 
   test('20003 after a rotation: the secret is read again and the message goes out with the new API key', async () => {
@@ -278,6 +282,11 @@ describe('Twilio errors', () => {
     rig.sm.setSecret(process.env.TWILIO_SECRET_ARN!, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: 'auth-token-1', apiKeySid, apiKeySecret: 'key-secret' }));
     rig.twilio.setCredentials([{ username: apiKeySid, password: 'key-secret' }]);
     try {
+      // A fresh environment that cached the old credentials: the forced re-read is rate-limited per environment.
+      rig.handler = await loadHandler();
+      rig.sm.setSecret(process.env.TWILIO_SECRET_ARN!, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: 'auth-token-1' }));
+      await rig.handler(batch(), context());
+      rig.sm.setSecret(process.env.TWILIO_SECRET_ARN!, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: 'auth-token-1', apiKeySid, apiKeySecret: 'key-secret' }));
       const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: 'rotated', to: R5 }))), context());
       expect(out.batchItemFailures).toEqual([]);
       expect(creates().map((r) => [r.authUser, r.status])).toEqual([

@@ -5,6 +5,7 @@ import { checkRecipients, InvalidNotificationError, validateEnvelope } from '../
 import { loadSettings } from '../../lambda/sender/config';
 import { buildMessage } from '../../lambda/sender/message-params';
 import { Semaphore } from '../../lambda/sender/semaphore';
+import { deferDelaySeconds, MAX_DEFERRALS } from '../../lambda/sender/defer';
 import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
 import { authorizationHeader } from '../../lambda/shared/twilio-client';
 import { alarm } from './support';
@@ -156,21 +157,23 @@ describe('message parameters', () => {
 
 describe('Twilio error classification', () => {
   test.each([
-    [429, '{"code":20429,"message":"Too Many Requests","status":429}', 'retryable', '20429'],
-    [500, '{"code":20500,"message":"Internal Server Error","status":500}', 'retryable', '20500'],
-    [503, '<html>Service Unavailable</html>', 'retryable', undefined],
+    [429, '{"code":20429,"message":"Too Many Requests","status":429}', 'transient', '20429'],
+    [500, '{"code":20500,"message":"Internal Server Error","status":500}', 'transient', '20500'],
+    [503, '<html>Service Unavailable</html>', 'transient', undefined],
     [400, '{"code":21211,"message":"Invalid To","status":400}', 'permanent', '21211'],
-    [401, '{"code":20003,"message":"Authenticate","status":401}', 'permanent', '20003'],
-    [404, '{"code":20404,"message":"Not found","status":404}', 'permanent', '20404'],
-  ])('HTTP %d %s → %s', (status, body, kind, code) => {
+    [401, '{"code":20003,"message":"Authenticate","status":401}', 'configuration', '20003'],
+    [401, '<html>Unauthorized</html>', 'configuration', undefined],
+    [404, '{"code":20404,"message":"Not found","status":404}', 'configuration', '20404'],
+    [400, '{"code":21999,"message":"Something new","status":400}', 'unclassified', '21999'],
+  ])('HTTP %d %s → %s', (status, body, failureClass, code) => {
     const err = classifyHttpError(status, body);
-    expect(err.kind).toBe(kind);
+    expect(err.failureClass).toBe(failureClass);
     expect(err.code).toBe(code);
   });
 
   test('a network failure before the request was written is retryable; after, unknown', () => {
-    expect(classifyNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ kind: 'retryable', code: 'ECONNREFUSED' });
-    expect(classifyNetworkError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toMatchObject({ kind: 'unknown', code: 'ECONNRESET' });
+    expect(classifyNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ failureClass: 'transient', code: 'ECONNREFUSED' });
+    expect(classifyNetworkError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), true)).toMatchObject({ failureClass: 'unknown', code: 'ECONNRESET' });
   });
 
   test('Basic auth uses the API key when there is one', () => {
@@ -199,4 +202,16 @@ test('the semaphore never runs more than its limit and runs everything', async (
   );
   expect(peak).toBe(3);
   expect(order.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+});
+
+test('a deferred copy comes back when its wait is over, at least 2^deferrals seconds later, never beyond SQS\'s 900', () => {
+  const now = 1_000_000;
+  expect(deferDelaySeconds(now, 0, now)).toBe(1);
+  expect(deferDelaySeconds(now + 59_500, 0, now)).toBe(61);
+  expect(deferDelaySeconds(now, 5, now)).toBe(32);
+  expect(deferDelaySeconds(now + 3_600_000, 0, now)).toBe(900);
+  expect(deferDelaySeconds(now, MAX_DEFERRALS, now)).toBe(900);
+  // The deferrals end: their waits add up to a bounded time, then SQS receives count again.
+  const total = Array.from({ length: MAX_DEFERRALS }, (_, n) => deferDelaySeconds(now, n, now)).reduce((a, b) => a + b, 0);
+  expect(total).toBeLessThan(3_600);
 });

@@ -1,0 +1,71 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+
+/*
+ * Slowness alone must never dead-letter a page. A record handed back to SQS
+ * as a batch item failure spends one of its receives, and maxReceiveCount of
+ * them send it to the DLQ, however healthy everything else is: a slow Twilio
+ * (answers that outlast the time budget, a lease still held by the request
+ * that went unanswered) reached exactly that.
+ *
+ * So a record that only ran out of time is not failed but put back: a copy
+ * is sent to the alert queue (SendMessage, the one SQS call the sender's role
+ * may make, on that queue only) with a DelaySeconds that brings it back when
+ * another try can succeed (the holder's lease has ended), and the original is
+ * reported done. The copy starts with a fresh receive count.
+ *
+ * Why this and not the alternatives: ChangeMessageVisibility postpones the
+ * next receive but the count still grows; waiting inside the invocation is
+ * bounded by the function's timeout; re-publishing to the topic would mint a
+ * new notification id and send twice. The copy keeps the notification id
+ * (the SNS envelope is the body unchanged; a raw record's id rides in a
+ * message attribute), so the claims still guarantee one message per recipient
+ * even if the original is also redelivered.
+ *
+ * Bounded: the copy carries its deferral count; after MAX_DEFERRALS a record
+ * that is still only slow goes back to ordinary batch failures (receives, then
+ * the DLQ for redrive). Each deferral waits at least 2^n seconds (capped at
+ * SQS's 900), so the deferrals span about 45 minutes of continuous slowness
+ * before receives are spent.
+ */
+
+export const MAX_DEFERRALS = 12;
+/** Message attribute: deferrals so far (Number). */
+export const DEFERRALS_ATTRIBUTE = 'twilioMessagingDeferrals';
+/** Message attribute: the original record's notification id (String). */
+export const NOTIFICATION_ID_ATTRIBUTE = 'twilioMessagingNotificationId';
+/** SQS's limit for DelaySeconds. */
+const MAX_DELAY_SECONDS = 900;
+
+/** Seconds until the copy is delivered: until `deferUntil` (plus a second), and at least 2^deferrals. */
+export function deferDelaySeconds(deferUntil: number, deferrals: number, now: number = Date.now()): number {
+  const untilDue = Math.ceil((deferUntil - now) / 1000) + 1;
+  return Math.min(MAX_DELAY_SECONDS, Math.max(untilDue, 2 ** deferrals));
+}
+
+// Loaded on the first deferral only: most invocations never make one, and cold starts matter.
+let client: SQSClient | undefined;
+async function sqs(): Promise<SQSClient> {
+  if (!client) {
+    const { SQSClient: Client } = await import('@aws-sdk/client-sqs');
+    client = new Client({});
+  }
+  return client;
+}
+
+/** Sends the deferred copy; rejects when SQS refuses it (the caller then falls back to a batch failure). */
+export async function sendDeferredCopy(queueUrl: string, body: string, notificationId: string, deferrals: number, delaySeconds: number): Promise<void> {
+  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  await (
+    await sqs()
+  ).send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      DelaySeconds: delaySeconds,
+      MessageAttributes: {
+        [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
+        [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: notificationId },
+      },
+    }),
+  );
+}

@@ -1,0 +1,120 @@
+import { METRIC } from '../../lib/contract';
+import { DEFERRALS_ATTRIBUTE, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE } from '../../lambda/sender/defer';
+import { batch, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig } from './support';
+import { FakeSqs, startFakeSqs } from './fakes';
+
+/*
+ * Slowness alone never dead-letters a page: a record held up only by time
+ * (a claim another invocation holds, an answer that did not come in time, a
+ * time budget spent) is put back on the alert queue with a fresh receive
+ * count instead of being failed (lambda/sender/defer.ts).
+ */
+
+const R1 = '+15551270001';
+const R2 = '+15551270002';
+const R3 = '+15551270003';
+
+let rig: Rig;
+let sqs: FakeSqs;
+beforeAll(async () => {
+  sqs = await startFakeSqs();
+  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl });
+});
+afterAll(async () => {
+  delete process.env.ALERT_QUEUE_URL;
+  await Promise.all([rig.close(), sqs.close()]);
+});
+beforeEach(() => {
+  rig.twilio.reset();
+  sqs.sent.length = 0;
+  sqs.failNext(0);
+});
+
+async function holdClaim(snsId: string, to: string, leaseMs: number): Promise<void> {
+  const now = new Date().toISOString();
+  await rig.put({ id: `claim#${snsId}#${to}`, kind: 'claim', notificationId: snsId, recipient: to, state: 'pending', leaseUntil: Date.now() + leaseMs, attempts: 1, createdAt: now, updatedAt: now });
+}
+
+test('a claim another invocation holds: no receive spent, a copy comes back when its lease ends and sends nothing twice', async () => {
+  const snsId = 'sns-deferred-lease';
+  await holdClaim(snsId, R2, 60_000);
+  const record = snsRecord(JSON.stringify({ body: 'held elsewhere', to: R2 }), snsId);
+  const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests).toHaveLength(0);
+  expect(sqs.sent).toHaveLength(1);
+  const [copy] = sqs.sent;
+  expect(copy.body).toBe(record.body);
+  expect(copy.delaySeconds).toBeGreaterThanOrEqual(55);
+  expect(copy.delaySeconds).toBeLessThanOrEqual(62);
+  expect(copy.attributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: '1' });
+  expect(copy.attributes[NOTIFICATION_ID_ATTRIBUTE]).toEqual({ DataType: 'String', StringValue: snsId });
+  expect(metricSum(metrics, METRIC.SENDS_DEFERRED)).toBe(1);
+
+  // The holder finishes; the copy arrives and finds the recipient done.
+  await rig.put({ id: `claim#${snsId}#${R2}`, kind: 'claim', state: 'sent', messageSid: 'SM' + '1'.repeat(32), leaseUntil: 0, attempts: 1 });
+  expect((await rig.handler(batch(sqs.asRecord(copy)), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests).toHaveLength(0);
+  expect(sqs.sent).toHaveLength(1);
+});
+
+test('an answer slower than the time left: deferred until the lease ends; the copy keeps a raw record\'s id and the lookup records the message', async () => {
+  rig.twilio.enqueue({ delayMs: 6_000 });
+  const record = rawRecord(JSON.stringify({ body: 'slow twilio', to: R2 }), 'sqs-slow-raw');
+  const { result } = await captureStdout(() => rig.handler(batch(record), context(5_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].attributes[NOTIFICATION_ID_ATTRIBUTE].StringValue).toBe('sqs-slow-raw');
+  const claimId = `claim#sqs-slow-raw#${R2}`;
+  expect(await rig.item(claimId)).toMatchObject({ state: 'pending', outcome: 'unknown' });
+
+  // When the copy comes back the lease is over (here: made so).
+  const claim = await rig.item(claimId);
+  await rig.put({ ...claim, leaseUntil: Date.now() - 1 });
+  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: rig.twilio.createRequests()[0].sid });
+});
+
+test('a time budget spent on other recipients: the rest deferred (no request made for them), then each sent exactly once', async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ delayMs: 1_200 });
+  const record = snsRecord(JSON.stringify({ body: 'one at a time', to: [R1, R2, R3] }), 'sns-budget');
+  const { result } = await captureStdout(() => handler(batch(record), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests().length).toBeLessThan(3);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].delaySeconds).toBeLessThanOrEqual(2);
+
+  rig.twilio.setDefault({});
+  expect((await handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  for (const to of [R1, R2, R3]) {
+    expect(rig.twilio.createRequests().filter((r) => r.params.some(([k, v]) => k === 'To' && v === to))).toHaveLength(1);
+    expect(await rig.item(`claim#sns-budget#${to}`)).toMatchObject({ state: 'sent' });
+  }
+});
+
+test(`bounded: a copy already deferred ${MAX_DEFERRALS} times goes back to SQS redelivery`, async () => {
+  const snsId = 'sns-deferred-too-often';
+  await holdClaim(snsId, R2, 60_000);
+  const copy = sqs.asRecord({
+    body: snsRecord(JSON.stringify({ body: 'forever slow', to: R2 }), snsId).body,
+    delaySeconds: 0,
+    attributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
+  });
+  expect((await rig.handler(batch(copy), context())).batchItemFailures).toEqual([{ itemIdentifier: copy.messageId }]);
+  expect(sqs.sent).toHaveLength(0);
+});
+
+test('SQS refuses the copy: the record is a batch failure, never dropped', async () => {
+  const snsId = 'sns-defer-refused';
+  await holdClaim(snsId, R2, 60_000);
+  sqs.failNext(10);
+  const record = snsRecord(JSON.stringify({ body: 'no copy', to: R2 }), snsId);
+  expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  expect(sqs.sent).toHaveLength(0);
+});

@@ -1,0 +1,181 @@
+import type { SQSRecord } from 'aws-lambda';
+import { METRIC } from '../../lib/contract';
+import { TWILIO_ERROR_CODES } from '../../lambda/shared/twilio-errors';
+import type { RecordedRequest } from '../support/fake-twilio';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig, WHATSAPP_FROM } from './support';
+
+/*
+ * The failure-class table (lambda/shared/twilio-errors.ts), one test per row,
+ * through the handler over the fake Twilio: what each class of API answer
+ * does to the record (kept, retried, done), the claim, and the metrics.
+ */
+
+const R1 = '+15551240001';
+const R2 = '+15551240002';
+const WA3 = 'whatsapp:+15551240003';
+
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R2, WA3], claimLeaseSeconds: 60 });
+});
+afterAll(() => rig.close());
+beforeEach(() => rig.twilio.reset());
+
+const param = (r: { readonly params: RecordedRequest['params'] }, name: string) => r.params.find(([k]) => k === name)?.[1];
+const creates = () => rig.twilio.createRequests();
+const createdTo = (to: string) => creates().filter((r) => param(r, 'To') === to && r.outcome === 'created');
+const receive = (record: SQSRecord, count: number): SQSRecord => ({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(count) } });
+const rows = (failureClass: string) => Object.entries(TWILIO_ERROR_CODES).filter(([, row]) => row.failureClass === failureClass);
+const statusOf = (code: string) => (code === '20003' ? 401 : code === '20404' ? 404 : code === '20429' ? 429 : 400);
+
+test('the table holds API answers only: delivery failures reported by callback are not in it', () => {
+  for (const code of ['30001', '30003', '30007', '63016', '63018']) expect(TWILIO_ERROR_CODES[code]).toBeUndefined();
+});
+
+describe('transient: retried with backoff, then kept for SQS redelivery', () => {
+  test.each(rows('transient'))('%s (%j): retried in the invocation, then sent once', async (code) => {
+    rig.twilio.enqueue({ error: { status: statusOf(code), code: Number(code) } });
+    const { result, metrics } = await captureStdout(() => rig.handler(batch(snsRecord(JSON.stringify({ body: `transient ${code}`, to: R2 }))), context()));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(creates().map((r) => r.status)).toEqual([statusOf(code), 201]);
+    expect(rig.twilio.messages.size).toBe(1);
+    expect(metricSum(metrics, METRIC.SEND_RETRIES)).toBe(1);
+    expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+  });
+
+  test.each(rows('transient'))('%s for as long as the invocation lasts: the record kept, its claim released, the redelivery sends once', async (code) => {
+    rig.twilio.setDefault({ error: { status: statusOf(code), code: Number(code) } });
+    const snsId = `sns-transient-${code}`;
+    const record = snsRecord(JSON.stringify({ body: `still ${code}`, to: R2 }), snsId);
+    expect((await rig.handler(batch(record), context(4_000))).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(await rig.item(`claim#${snsId}#${R2}`)).toBeUndefined();
+    rig.twilio.setDefault({});
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(createdTo(R2)).toHaveLength(1);
+    expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'sent' });
+  });
+
+  test('a 5xx is retried after a lookup finds nothing', async () => {
+    rig.twilio.fail500(1);
+    const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: 'five hundred', to: R2 }))), context());
+    expect(out.batchItemFailures).toEqual([]);
+    expect(rig.twilio.requests.map((r) => r.outcome)).toEqual(['error', 'listed', 'created']);
+  });
+
+  test('a refused connection (nothing reached Twilio): the record kept, its claim released', async () => {
+    const saved = process.env.TWILIO_API_BASE_URL;
+    process.env.TWILIO_API_BASE_URL = 'http://127.0.0.1:1';
+    const handler = await loadHandler().finally(() => {
+      process.env.TWILIO_API_BASE_URL = saved;
+    });
+    const record = snsRecord(JSON.stringify({ body: 'refused', to: R2 }), 'sns-refused');
+    const { result, metrics } = await captureStdout(() => handler(batch(record), context(4_000)));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(metricSum(metrics, METRIC.SEND_RETRIES)).toBeGreaterThan(0);
+    expect(await rig.item(`claim#sns-refused#${R2}`)).toBeUndefined();
+  });
+});
+
+describe('configuration: records kept for redrive, nothing marked failed, logged once, counted', () => {
+  const notSenderScoped = Object.entries(TWILIO_ERROR_CODES).filter(([, row]) => row.failureClass === 'configuration' && !row.senderScoped);
+
+  test.each(notSenderScoped)('%s (%j): every record kept; once fixed, the redelivery sends every page', async (code) => {
+    const handler = await loadHandler();
+    rig.twilio.setFaultInjector((r) => (r.kind === 'create' ? { error: { status: statusOf(code), code: Number(code) } } : undefined));
+    const a = snsRecord(JSON.stringify({ body: `config ${code} a`, to: [R1, R2] }), `sns-config-${code}-a`);
+    const b = snsRecord(JSON.stringify({ body: `config ${code} b`, to: R2 }), `sns-config-${code}-b`);
+    const first = await captureStdout(() => handler(batch(a, b), context()));
+    const second = await captureStdout(() => handler(batch(a, b), context()));
+    for (const out of [first, second]) {
+      expect(out.result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([a.messageId, b.messageId].sort());
+      expect(metricSum(out.metrics, METRIC.CONFIGURATION_ERRORS)).toBeGreaterThan(0);
+      expect(metricSum(out.metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+    }
+    expect([...first.logs, ...second.logs].filter((l) => l.level === 'ERROR' && /configuration/.test(l.message))).toHaveLength(1);
+    for (const id of [`claim#sns-config-${code}-a#${R1}`, `claim#sns-config-${code}-a#${R2}`, `claim#sns-config-${code}-b#${R2}`]) expect(await rig.item(id)).toBeUndefined();
+    expect(rig.twilio.messages.size).toBe(0);
+
+    rig.twilio.setFaultInjector(undefined);
+    expect((await handler(batch(a, b), context())).batchItemFailures).toEqual([]);
+    expect(createdTo(R1)).toHaveLength(1);
+    expect(createdTo(R2)).toHaveLength(2);
+  });
+
+  test.each(rows('configuration').filter(([, row]) => row.senderScoped))(
+    '%s (%j) about the WhatsApp sender holds only WhatsApp records; SMS still goes',
+    async (code) => {
+      rig.twilio.setFaultInjector((r) => (r.kind === 'create' && param(r, 'From') === WHATSAPP_FROM ? { error: { status: 400, code: Number(code) } } : undefined));
+      const snsId = `sns-from-${code}`;
+      const record = snsRecord(JSON.stringify({ body: `sender ${code}`, to: [R2, WA3] }), snsId);
+      const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(createdTo(R2)).toHaveLength(1);
+      expect(await rig.item(`claim#${snsId}#${WA3}`)).toBeUndefined();
+      expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(1);
+      expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+
+      rig.twilio.setFaultInjector(undefined);
+      expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+      expect(createdTo(WA3)).toHaveLength(1);
+      expect(createdTo(R2)).toHaveLength(1);
+    },
+  );
+
+  test('a malformed secret (no authToken): every record kept, no request, counted, the reason names the field', async () => {
+    rig.sm.setSecret(SECRET_ARN, JSON.stringify({ accountSid: ACCOUNT_SID }));
+    try {
+      const handler = await loadHandler();
+      const record = snsRecord('malformed secret');
+      const { result, metrics, logs } = await captureStdout(() => handler(batch(record), context()));
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(rig.twilio.requests).toHaveLength(0);
+      expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(1);
+      expect(logs.find((l) => l.level === 'ERROR')?.reason).toMatch(/authToken/);
+    } finally {
+      rig.sm.setSecret(SECRET_ARN, JSON.stringify({ accountSid: ACCOUNT_SID, authToken: 'auth-token-1' }));
+    }
+  });
+});
+
+describe('permanent for this recipient: recorded once, never retried', () => {
+  test.each(rows('permanent'))('%s (%j)', async (code, row) => {
+    rig.twilio.enqueue({ error: { status: 400, code: Number(code) } });
+    const snsId = `sns-permanent-row-${code}`;
+    const record = snsRecord(JSON.stringify({ body: 'doomed', to: R2 }), snsId);
+    const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'failed', errorCode: code });
+    expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(1);
+    expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(row.countsConfigurationError ? 1 : 0);
+    await rig.handler(batch(record), context());
+    expect(creates()).toHaveLength(1);
+  });
+});
+
+test('unclassified (a code not in the table): retried on the first receives, then recorded failed and counted', async () => {
+  rig.twilio.setDefault({ error: { status: 400, code: 21999, message: 'Something Twilio added last week' } });
+  const snsId = 'sns-unclassified';
+  const record = snsRecord(JSON.stringify({ body: 'new code', to: R2 }), snsId);
+  for (const count of [1, 2]) {
+    const { result, metrics } = await captureStdout(() => rig.handler(batch(receive(record, count)), context()));
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(await rig.item(`claim#${snsId}#${R2}`)).toBeUndefined();
+    expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+  }
+  const { result, metrics } = await captureStdout(() => rig.handler(batch(receive(record, 3)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'failed', errorCode: '21999' });
+  expect(metricSum(metrics, METRIC.UNCLASSIFIED_TWILIO_ERRORS)).toBe(1);
+  expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(1);
+  expect(creates()).toHaveLength(3);
+});
+
+test('unknown (the request went out, no answer): never re-POSTed while the lease runs', async () => {
+  rig.twilio.dropNext(1, 'after-create');
+  const snsId = 'sns-unknown-row';
+  const record = snsRecord(JSON.stringify({ body: 'no answer', to: R2 }), snsId);
+  expect((await rig.handler(batch(record), context())).batchItemFailures).toHaveLength(1);
+  expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'pending', outcome: 'unknown' });
+  expect((await rig.handler(batch(record), context())).batchItemFailures).toHaveLength(1);
+  expect(creates()).toHaveLength(1);
+});

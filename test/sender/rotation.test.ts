@@ -1,0 +1,73 @@
+import { METRIC } from '../../lib/contract';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig } from './support';
+
+/*
+ * Credentials have one owner (lambda/shared/credentials.ts): each request
+ * takes them inside its semaphore slot and, refused, hands back exactly the
+ * ones it used. Through the handler, with Twilio accepting only one token.
+ */
+
+const R1 = '+15551250001';
+const R2 = '+15551250002';
+const R3 = '+15551250003';
+const secret = (authToken: string) => JSON.stringify({ accountSid: ACCOUNT_SID, authToken });
+const only = (password: string) => [{ username: ACCOUNT_SID, password }];
+
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig({ from: FROM, defaultRecipients: [R1, R2, R3], sendConcurrency: 1 });
+});
+afterAll(() => rig.close());
+beforeEach(() => {
+  rig.twilio.reset();
+  rig.twilio.setCredentials(undefined);
+});
+
+test.each([1, 3])('a rotation during a fan-out (concurrency %d): every recipient sent after one refresh, nothing failed', async (sendConcurrency) => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1, R2, R3], sendConcurrency });
+  rig.sm.setSecret(SECRET_ARN, secret('old-token'));
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  // The environment caches the old token; then the secret moves on and Twilio refuses the old one.
+  expect((await handler(batch(), context())).batchItemFailures).toEqual([]);
+  rig.sm.setSecret(SECRET_ARN, secret('new-token'));
+  rig.twilio.setCredentials(only('new-token'));
+
+  const snsId = `sns-rotation-${sendConcurrency}`;
+  const { result, metrics } = await captureStdout(() => handler(batch(snsRecord('rotated mid fan-out', snsId)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  const creates = rig.twilio.createRequests();
+  expect(creates.filter((r) => r.status === 201)).toHaveLength(3);
+  // Only requests that started before the refresh used the old token.
+  const refused = creates.filter((r) => r.status === 401).length;
+  expect(refused).toBeGreaterThanOrEqual(1);
+  expect(refused).toBeLessThanOrEqual(sendConcurrency);
+  for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${snsId}#${to}`)).toMatchObject({ state: 'sent' });
+  expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+  expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(0);
+});
+
+test('a wrong token that the secret still holds: every record kept; after the secret is fixed, the redrive sends every page', async () => {
+  rig.sm.setSecret(SECRET_ARN, secret('wrong-token'));
+  rig.twilio.setCredentials(only('right-token'));
+  const handler = await loadHandler();
+  const a = snsRecord('page a', 'sns-wrong-a');
+  const b = snsRecord('page b', 'sns-wrong-b');
+  const { result, metrics, logs } = await captureStdout(() => handler(batch(a, b), context()));
+  expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([a.messageId, b.messageId].sort());
+  expect(rig.twilio.messages.size).toBe(0);
+  expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
+  expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBeGreaterThan(0);
+  expect(logs.filter((l) => l.level === 'ERROR')).toHaveLength(1);
+  for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toBeUndefined();
+
+  rig.sm.setSecret(SECRET_ARN, secret('right-token'));
+  // A redrive comes later than the forced re-read's interval (5 s per environment).
+  await new Promise((resolve) => setTimeout(resolve, 5_100));
+  const redrive = await handler(batch(a, b), context());
+  expect(redrive.batchItemFailures).toEqual([]);
+  expect(rig.twilio.messages.size).toBe(6);
+  for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toMatchObject({ state: 'sent' });
+});
