@@ -68,7 +68,7 @@ export async function processRecord(record: { readonly messageId: string; readon
   const { notificationId, message } = unwrapRecord(record);
   let notification: Notification;
   try {
-    notification = parseNotification(message, ctx.settings.allowUnicode);
+    notification = parseNotification(message, ctx.settings.allowUnicode, ctx.settings.allowed);
   } catch (err) {
     if (!(err instanceof InvalidNotificationError)) throw err;
     if (await ctx.claims.recordFailedNotification(notificationId, err.message, Date.now())) countFailed('invalid-notification', err.message);
