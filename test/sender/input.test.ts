@@ -225,6 +225,43 @@ describe('alarm fuzz (seeded): every field replaced by each wrong type renders w
   });
 });
 
+describe('envelope fuzz (seeded): every field replaced by each wrong type is accepted or refused with a reason, never throws', () => {
+  const envelope = () => ({ body: 'Disk 91% on db-1', to: [R5, WA4], mediaUrls: ['https://example.com/graph.png'], contentSid: CONTENT_SID, contentVariables: { 1: 'db-1' } });
+  const allowed = new Set([R1, R2, R3, WA4, R5]);
+
+  function expectAcceptedOrRefused(json: Record<string, unknown>): 'accepted' | 'refused' {
+    try {
+      const n = parseNotification(JSON.stringify(json), false, allowed);
+      expect(['envelope', 'alarm', 'text']).toContain(n.kind);
+      return 'accepted';
+    } catch (err) {
+      expect(err).toBeInstanceOf(InvalidNotificationError);
+      expect((err as Error).message).not.toBe('');
+      return 'refused';
+    }
+  }
+
+  test('each field × each wrong value, then 2,000 envelopes with several fields replaced', () => {
+    const outcomes = { accepted: 0, refused: 0 };
+    for (const path of fieldPaths(envelope())) for (const value of WRONG) outcomes[expectAcceptedOrRefused(withValue(envelope(), path, value))]++;
+    const next = seeded(23);
+    const paths = fieldPaths(envelope());
+    for (let i = 0; i < 2_000; i++) {
+      let e: Record<string, unknown> = envelope();
+      for (let k = 1 + Math.floor(next() * 4); k > 0; k--) {
+        try {
+          e = withValue(e, paths[Math.floor(next() * paths.length)], WRONG[Math.floor(next() * WRONG.length)]);
+        } catch {
+          // A parent replaced earlier by a non-object.
+        }
+      }
+      outcomes[expectAcceptedOrRefused(e)]++;
+    }
+    expect(outcomes.accepted).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  });
+});
+
 describe('envelope caps: refused once, cheaply, before any per-recipient write', () => {
   const strangers = (n: number) => Array.from({ length: n }, (_, i) => `+4477009${String(i).padStart(5, '0')}`);
 
