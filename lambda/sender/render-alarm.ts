@@ -48,16 +48,17 @@ export function readAlarm(json: Record<string, unknown>): CloudWatchAlarmNotific
   if (name === undefined) {
     throw new InvalidNotificationError('a CloudWatch alarm notification whose "AlarmName" and "AlarmArn" hold no readable text: nothing says which alarm fired');
   }
-  const fields = { NewStateValue: json.NewStateValue, NewStateReason: json.NewStateReason, StateChangeTime: json.StateChangeTime, AWSAccountId: json.AWSAccountId, Region: json.Region };
-  const out: Record<string, string> = { AlarmName: name };
-  for (const [key, value] of Object.entries(fields)) {
-    const text = readable(value);
-    if (text !== undefined) out[key] = text;
-  }
-  if (arn !== undefined) out.AlarmArn = arn;
-  // Only its presence matters (a composite alarm), whatever it holds.
-  if (json.AlarmRule !== undefined && json.AlarmRule !== null) out.AlarmRule = readable(json.AlarmRule) ?? '';
-  return out as unknown as CloudWatchAlarmNotification;
+  return {
+    AlarmName: name,
+    NewStateValue: readable(json.NewStateValue),
+    NewStateReason: readable(json.NewStateReason),
+    StateChangeTime: readable(json.StateChangeTime),
+    AWSAccountId: readable(json.AWSAccountId),
+    AlarmArn: arn,
+    Region: readable(json.Region),
+    // Only its presence matters (a composite alarm), whatever it holds.
+    AlarmRule: json.AlarmRule === undefined || json.AlarmRule === null ? undefined : (readable(json.AlarmRule) ?? ''),
+  };
 }
 
 /** One SMS segment in GSM-7. */
