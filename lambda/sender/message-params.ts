@@ -28,10 +28,14 @@ function preview(text: string): string {
   return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 3).join('')}...`;
 }
 
-/** WhatsApp template parameters may hold no newline, tab or run of more than four spaces. */
+/** WhatsApp template parameters may hold no newline, tab or run of four or more spaces. */
 function templateVariable(text: string): string {
   const flat = text.replace(/\s*[\r\n\t]+\s*/g, ' - ').replace(/ {4,}/g, '   ');
   return [...flat].slice(0, TEMPLATE_VARIABLE_MAX).join('');
+}
+
+function flattenVariables(variables: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, templateVariable(v)]));
 }
 
 /**
@@ -56,7 +60,9 @@ export function buildMessage(notification: Notification, to: string, settings: S
   if (notification.kind === 'envelope' && notification.contentSid) {
     contentSid = notification.contentSid;
     params.push(['ContentSid', contentSid]);
-    if (notification.contentVariables) params.push(['ContentVariables', JSON.stringify(notification.contentVariables)]);
+    const variables = notification.contentVariables;
+    // WhatsApp refuses a template whose parameters hold newlines, tabs or runs of spaces: send them flattened rather than lose the page.
+    if (variables) params.push(['ContentVariables', JSON.stringify(whatsapp ? flattenVariables(variables) : variables)]);
   } else if (whatsapp && settings.whatsappContentSid) {
     contentSid = settings.whatsappContentSid;
     params.push(['ContentSid', contentSid]);

@@ -1,4 +1,4 @@
-import { isAlarmNotification, renderAlarm } from './render-alarm';
+import { isAlarmNotification, readAlarm, renderAlarm } from './render-alarm';
 import { bodyLength, Envelope, InvalidNotificationError, looksLikeEnvelope, MAX_BODY_CHARS, validateEnvelope } from './validate';
 
 /** An SQS record's body, unwrapped from its SNS envelope when it has one. */
@@ -35,11 +35,13 @@ export function unwrapRecord(record: { readonly messageId: string; readonly body
 
 /**
  * Decodes a published message: a CloudWatch alarm notification (rendered to
- * a short text), a JSON envelope, or plain text.
+ * a short text), a JSON envelope, or plain text. Never throws anything
+ * else, whatever the message holds. `allowed` (the allowed recipients),
+ * when given, lets an envelope naming too many others be refused whole.
  *
  * @throws InvalidNotificationError when the message can never be sent
  */
-export function parseNotification(message: string, allowUnicode: boolean): Notification {
+export function parseNotification(message: string, allowUnicode: boolean, allowed?: ReadonlySet<string>): Notification {
   const trimmed = message.trim();
   if (trimmed === '') throw new InvalidNotificationError('the message is empty');
   if (trimmed.startsWith('{')) {
@@ -51,8 +53,11 @@ export function parseNotification(message: string, allowUnicode: boolean): Notif
     }
     if (json && typeof json === 'object' && !Array.isArray(json)) {
       const obj = json as Record<string, unknown>;
-      if (isAlarmNotification(obj)) return { kind: 'alarm', alarmName: obj.AlarmName, text: renderAlarm(obj, allowUnicode) };
-      if (looksLikeEnvelope(obj)) return { kind: 'envelope', ...validateEnvelope(obj) };
+      if (isAlarmNotification(obj)) {
+        const alarm = readAlarm(obj);
+        return { kind: 'alarm', alarmName: alarm.AlarmName, text: renderAlarm(alarm, allowUnicode) };
+      }
+      if (looksLikeEnvelope(obj)) return { kind: 'envelope', ...validateEnvelope(obj, Buffer.byteLength(trimmed, 'utf8'), allowed) };
       throw new InvalidNotificationError('a JSON message that is neither a CloudWatch alarm nor an envelope (body, to, mediaUrls, contentSid)');
     }
     // Text that merely starts with a brace: sent as it is.

@@ -1,9 +1,14 @@
 import { foldToGsm7, truncate } from './gsm7';
+import { InvalidNotificationError } from './validate';
 
-/** The fields of CloudWatch's alarm notification the text uses (metric, metric-math and composite alarms alike). */
+/**
+ * The fields of CloudWatch's alarm notification the text uses (metric,
+ * metric-math and composite alarms alike), as read from the JSON: a field
+ * that holds no readable text is absent.
+ */
 export interface CloudWatchAlarmNotification {
   readonly AlarmName: string;
-  readonly NewStateValue: string;
+  readonly NewStateValue?: string;
   readonly NewStateReason?: string;
   readonly StateChangeTime?: string;
   readonly AWSAccountId?: string;
@@ -12,13 +17,55 @@ export interface CloudWatchAlarmNotification {
   readonly AlarmRule?: string;
 }
 
-export function isAlarmNotification(json: Record<string, unknown>): json is Record<string, unknown> & CloudWatchAlarmNotification {
-  return typeof json.AlarmName === 'string' && typeof json.NewStateValue === 'string';
+/**
+ * CloudWatch always sends both keys. Their values are not trusted here: a
+ * publisher that puts a number or an object in them still means an alarm,
+ * and readAlarm makes what it can of it.
+ */
+export function isAlarmNotification(json: Record<string, unknown>): boolean {
+  return 'AlarmName' in json && 'NewStateValue' in json;
+}
+
+/** A value as one line of text: strings as they are, numbers and booleans spelled out; objects, arrays and null hold nothing readable. */
+function readable(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+const ARN_ALARM_NAME = /^arn:aws[\w-]*:cloudwatch:[\w-]*:\d*:alarm:(.+)$/;
+
+/**
+ * The alarm's fields with every wrong-typed value coerced or dropped, so
+ * rendering can never throw. Only an alarm with nothing that names it (no
+ * readable AlarmName, no alarm ARN) cannot be paged: nobody could act on it.
+ *
+ * @throws InvalidNotificationError when nothing names the alarm
+ */
+export function readAlarm(json: Record<string, unknown>): CloudWatchAlarmNotification {
+  const arn = readable(json.AlarmArn);
+  const name = readable(json.AlarmName) ?? arn?.match(ARN_ALARM_NAME)?.[1];
+  if (name === undefined) {
+    throw new InvalidNotificationError('a CloudWatch alarm notification whose "AlarmName" and "AlarmArn" hold no readable text: nothing says which alarm fired');
+  }
+  return {
+    AlarmName: name,
+    NewStateValue: readable(json.NewStateValue),
+    NewStateReason: readable(json.NewStateReason),
+    StateChangeTime: readable(json.StateChangeTime),
+    AWSAccountId: readable(json.AWSAccountId),
+    AlarmArn: arn,
+    Region: readable(json.Region),
+    // Only its presence matters (a composite alarm), whatever it holds.
+    AlarmRule: json.AlarmRule === undefined || json.AlarmRule === null ? undefined : (readable(json.AlarmRule) ?? ''),
+  };
 }
 
 /** One SMS segment in GSM-7. */
 export const ALARM_TEXT_BUDGET = 160;
 const NAME_BUDGET = 60;
+/** Shown when NewStateValue holds nothing readable: the page still names the alarm. */
+const UNKNOWN_STATE = 'STATE?';
 
 const ALARM_ARN = /arn:aws[\w-]*:cloudwatch:[\w-]+:\d{12}:alarm:([^\s,)]+)/g;
 
@@ -30,8 +77,13 @@ function formatTime(raw: string | undefined): string {
   return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** The region from an ARN's fourth field, when the ARN has one. */
+function arnRegion(arn: string | undefined): string {
+  return arn?.split(':')[3] ?? '';
+}
+
 /**
- * The short text for a CloudWatch alarm notification:
+ * The short text for a CloudWatch alarm notification (as readAlarm returns it):
  *
  * ```
  * ALARM HighCPU-db-1
@@ -48,9 +100,9 @@ function formatTime(raw: string | undefined): string {
 export function renderAlarm(alarm: CloudWatchAlarmNotification, allowUnicode: boolean): string {
   const fold = (s: string) => (allowUnicode ? s : foldToGsm7(s));
   const clean = (s: string) => fold(s.replace(/\s+/g, ' ').trim());
-  const region = alarm.AlarmArn?.split(':')[3] || alarm.Region || '';
+  const region = arnRegion(alarm.AlarmArn) || alarm.Region || '';
   const name = truncate(clean(alarm.AlarmName), NAME_BUDGET);
-  const header = `${clean(alarm.NewStateValue)} ${name}`;
+  const header = `${clean(alarm.NewStateValue ?? UNKNOWN_STATE)} ${name}`;
   const where = [alarm.AWSAccountId ?? '', region, formatTime(alarm.StateChangeTime)].filter((s) => s !== '').map(clean).join(' ');
   let reason = (alarm.NewStateReason ?? '').replace(ALARM_ARN, '$1');
   if (alarm.AlarmRule !== undefined && reason !== '') reason = `Composite: ${reason}`;

@@ -113,7 +113,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   const { notificationId, message } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
   let notification: Notification;
   try {
-    notification = parseNotification(message, ctx.settings.allowUnicode);
+    notification = parseNotification(message, ctx.settings.allowUnicode, ctx.settings.allowed);
   } catch (err) {
     if (!(err instanceof InvalidNotificationError)) throw err;
     if (await ctx.claims.recordFailedNotification(notificationId, err.message, Date.now())) countFailed('invalid-notification', err.message);

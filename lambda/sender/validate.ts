@@ -1,6 +1,6 @@
 /**
- * Validation rules for what may be published (DESIGN.md, "What can be
- * published"). A failure here can never succeed later, so callers record it
+ * Validation rules for what may be published (README, "What you can
+ * publish"). A failure here can never succeed later, so callers record it
  * as failed instead of retrying. Reasons are logged: they never quote a
  * number or a body.
  */
@@ -11,6 +11,29 @@ import { isRecipientAddress } from '../../lib/contract';
 export const MAX_BODY_CHARS = 1600;
 /** Twilio's limit for MediaUrl parameters on one message. */
 export const MAX_MEDIA_URLS = 10;
+/**
+ * Entries an envelope's `to` may list. The allowed recipients live in
+ * SENDER_CONFIG, inside Lambda's 4 KB of environment, where an address
+ * takes at least 11 bytes: no deployment allows 400 of them, so a longer
+ * list can only hold addresses the sender must refuse.
+ */
+export const MAX_RECIPIENTS = 400;
+/**
+ * Addresses of one envelope refused one by one (a failed claim each). An
+ * envelope naming more recipients that may not be sent to is a broken or
+ * hostile publisher: it is refused whole, with one write, before any
+ * per-recipient work.
+ */
+export const MAX_REFUSED_RECIPIENTS = 10;
+/** Keys of `contentVariables`: far more than any template has placeholders. */
+export const MAX_CONTENT_VARIABLES = 100;
+/** Characters of one `contentVariables` value: a WhatsApp template body holds at most 1,024, so a longer value can never be sent. */
+export const MAX_CONTENT_VARIABLE_CHARS = 1024;
+/**
+ * UTF-8 bytes of an envelope, a quarter of what SNS accepts (256 KB): the
+ * largest valid body (1,600 characters) with ten media URLs is far below it.
+ */
+export const MAX_ENVELOPE_BYTES = 64 * 1024;
 
 const HX = /^HX[0-9a-fA-F]{32}$/;
 
@@ -47,19 +70,32 @@ export function looksLikeEnvelope(json: Record<string, unknown>): boolean {
   return ENVELOPE_FIELDS.some((f) => f in json);
 }
 
-/** Checks an envelope's fields; throws InvalidNotificationError with the first problem. */
-export function validateEnvelope(json: Record<string, unknown>): Envelope {
+/**
+ * Checks an envelope's fields; throws InvalidNotificationError with the
+ * first problem. `size` is the envelope's length in UTF-8 bytes; `allowed`,
+ * when given, bounds how many recipients it may name that are not allowed.
+ */
+export function validateEnvelope(json: Record<string, unknown>, size = 0, allowed?: ReadonlySet<string>): Envelope {
   const fail = (reason: string): never => {
     throw new InvalidNotificationError(reason);
   };
+  if (size > MAX_ENVELOPE_BYTES) fail(`the envelope is ${size} bytes; at most ${MAX_ENVELOPE_BYTES}`);
   const { body, to, mediaUrls, contentSid, contentVariables } = json;
   if (body !== undefined && typeof body !== 'string') fail('"body" must be a string');
   if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"body" is longer than ${MAX_BODY_CHARS} characters`);
   let recipients: string[] | undefined;
   if (to !== undefined) {
     const list = typeof to === 'string' ? [to] : to;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((a) => typeof a === 'string')) fail('"to" must be an address or a non-empty array of addresses');
+    if (!Array.isArray(list) || list.length === 0) fail('"to" must be an address or a non-empty array of addresses');
+    if ((list as unknown[]).length > MAX_RECIPIENTS) fail(`"to" lists ${(list as unknown[]).length} addresses; at most ${MAX_RECIPIENTS}`);
+    if (!(list as unknown[]).every((a) => typeof a === 'string')) fail('"to" must be an address or a non-empty array of addresses');
     recipients = [...new Set((list as string[]).map((a) => a.trim()))];
+    if (allowed) {
+      const refused = recipients.filter((r) => !allowed.has(r)).length;
+      if (refused > MAX_REFUSED_RECIPIENTS) {
+        fail(`"to" names ${refused} recipients outside the allowed recipients; at most ${MAX_REFUSED_RECIPIENTS}: nothing was sent (fix the publisher, or add them to allowedRecipients)`);
+      }
+    }
   }
   let media: string[] = [];
   if (mediaUrls !== undefined) {
@@ -83,7 +119,14 @@ export function validateEnvelope(json: Record<string, unknown>): Envelope {
     if (typeof contentVariables !== 'object' || contentVariables === null || Array.isArray(contentVariables) || !Object.values(contentVariables).every((v) => typeof v === 'string')) {
       fail('"contentVariables" must be an object of strings');
     }
-    variables = { ...(contentVariables as Record<string, string>) };
+    const entries = Object.entries(contentVariables as Record<string, string>);
+    if (entries.length > MAX_CONTENT_VARIABLES) fail(`"contentVariables" has ${entries.length} keys; at most ${MAX_CONTENT_VARIABLES}`);
+    for (const [, value] of entries) {
+      // The key is not quoted: like the value, it could hold a number.
+      const chars = bodyLength(value);
+      if (chars > MAX_CONTENT_VARIABLE_CHARS) fail(`a "contentVariables" value is ${chars} characters; at most ${MAX_CONTENT_VARIABLE_CHARS}`);
+    }
+    variables = Object.fromEntries(entries);
   }
   if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined) fail('the envelope needs "body", "mediaUrls" or "contentSid"');
   return {

@@ -317,7 +317,8 @@ function validateCreate(params: Map<string, string[]>): { status: number; code: 
     }
   }
   if (mss && !/^MG[0-9a-fA-F]{32}$/.test(mss)) return { status: 400, code: 21701, message: 'The Messaging Service Sid is invalid.' };
-  if (body && body.length > 1600) return { status: 400, code: 21617, message: DEFAULT_MESSAGES[21617] };
+  // Twilio's 1,600 are characters (code points): an emoji counts once, though it takes two UTF-16 units.
+  if (body && [...body].length > 1600) return { status: 400, code: 21617, message: DEFAULT_MESSAGES[21617] };
   if (media.length > 10) return { status: 400, code: 21623, message: 'Number of media files exceeds allowed limit' };
   for (const url of media) {
     if (!/^https?:\/\/[^\s]+$/.test(url)) return { status: 400, code: 21620, message: `Invalid media URL(s): ${url}` };
