@@ -59,6 +59,14 @@ export interface LambdaFunction {
   warm(count?: number): Promise<void>;
   /** Terminates every environment that is running an invocation (those invocations reject with `crash`). Returns how many. */
   crashRunning(): Promise<number>;
+  /**
+   * A configuration update (UpdateFunctionConfiguration): environments started
+   * from now on get `env`; idle ones are shut down now, busy ones once their
+   * invocation ends (it finishes with the old configuration, as in Lambda).
+   */
+  reconfigure(env: Readonly<Record<string, string>>): Promise<void>;
+  /** The environment variables new environments get. */
+  readonly env: Readonly<Record<string, string>>;
   /** Terminates every environment. */
   close(): Promise<void>;
 }
@@ -73,6 +81,8 @@ interface Environment {
   dead: boolean;
   /** Resolves when the handler module has been loaded (or failed to load). */
   readonly ready: Promise<void>;
+  /** The configuration it was started with (see `reconfigure`). */
+  readonly generation: number;
 }
 
 export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
@@ -86,6 +96,8 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
   const waiting: Array<() => void> = [];
   let nextId = 0;
   let closed = false;
+  let env = options.env;
+  let generation = 0;
 
   const running = () => environments.filter((e) => e.busy).length;
 
@@ -104,13 +116,13 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     stats.coldStarts++;
     const worker = new Worker(WORKER_FILE, {
       workerData: { assetPath: options.assetPath, functionName: options.name, memoryMb: 256 },
-      env: { ...options.env },
+      env: { ...env },
       stdout: true,
       stderr: true,
     });
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
-    const environment: Environment = { worker, reserved: false, dead: false, ready };
+    const environment: Environment = { worker, reserved: false, dead: false, ready, generation };
     pipeLogs(worker.stdout);
     pipeLogs(worker.stderr);
     worker.on('message', (msg: { id: number; ok: boolean; ready?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
@@ -119,12 +131,17 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       if (!busy || busy.id !== msg.id) return;
       clearTimeout(busy.timer);
       environment.busy = undefined;
-      environment.reserved = false;
       if (msg.ok) busy.resolve(msg.result ?? undefined);
       else {
         stats.errors++;
         busy.reject(new InvocationError('error', msg.error?.message ?? 'handler error', msg.error?.name));
       }
+      if (environment.generation !== generation) {
+        // Started under an older configuration: it ends with this invocation.
+        void retire(environment);
+        return;
+      }
+      environment.reserved = false;
       release();
     });
     const die = (reason: string) => {
@@ -168,6 +185,16 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       }
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
+  }
+
+  /** Shuts an idle environment down (no invocation fails). */
+  async function retire(environment: Environment) {
+    environment.dead = true;
+    environment.reserved = true;
+    const index = environments.indexOf(environment);
+    if (index >= 0) environments.splice(index, 1);
+    release();
+    await environment.worker.terminate();
   }
 
   async function terminate(environment: Environment, failure: InvocationFailure, message: string) {
@@ -217,6 +244,15 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       const busy = environments.filter((e) => e.busy);
       await Promise.all(busy.map((e) => terminate(e, 'crash', 'execution environment crashed (simulated)')));
       return busy.length;
+    },
+    get env() {
+      return env;
+    },
+    async reconfigure(next) {
+      env = { ...next };
+      generation++;
+      const idle = environments.filter((e) => !e.reserved && !e.dead);
+      await Promise.all(idle.map(retire));
     },
     async close() {
       closed = true;
