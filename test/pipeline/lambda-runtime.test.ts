@@ -111,4 +111,9 @@ test('reconfigure: a running invocation ends under the old configuration, every 
   expect(after.map((r) => r.marker)).toEqual(['new', 'new']);
   expect(after.every((r) => r.loadedAt !== old.loadedAt)).toBe(true);
   expect(fn.stats).toMatchObject({ errors: 0, crashes: 0, timeouts: 0 });
+
+  // A lower concurrency: one environment serves everything, in turn.
+  await fn.reconfigure({ MARKER: 'one' }, { concurrency: 1 });
+  const single = await Promise.all([fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({})]);
+  expect(single.map((r) => [r.marker, r.invocations]).sort()).toEqual([['one', 1], ['one', 2], ['one', 3]]);
 });

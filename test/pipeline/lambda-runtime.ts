@@ -63,10 +63,13 @@ export interface LambdaFunction {
    * A configuration update (UpdateFunctionConfiguration): environments started
    * from now on get `env`; idle ones are shut down now, busy ones once their
    * invocation ends (it finishes with the old configuration, as in Lambda).
+   * `concurrency`, when given, is the new most environments at once.
    */
-  reconfigure(env: Readonly<Record<string, string>>): Promise<void>;
+  reconfigure(env: Readonly<Record<string, string>>, options?: { readonly concurrency?: number }): Promise<void>;
   /** The environment variables new environments get. */
   readonly env: Readonly<Record<string, string>>;
+  /** The most environments at once. */
+  readonly concurrency: number;
   /** Terminates every environment. */
   close(): Promise<void>;
 }
@@ -90,7 +93,7 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     throw new Error(`${options.assetPath} does not exist: run \`npm run build\` (or \`node scripts/bundle.mjs\`) first`);
   }
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const concurrency = options.concurrency ?? 4;
+  let concurrency = options.concurrency ?? 4;
   const stats: LambdaStats = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, coldStarts: 0, maxConcurrent: 0 };
   const environments: Environment[] = [];
   const waiting: Array<() => void> = [];
@@ -248,8 +251,12 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     get env() {
       return env;
     },
-    async reconfigure(next) {
+    get concurrency() {
+      return concurrency;
+    },
+    async reconfigure(next, opts = {}) {
       env = { ...next };
+      if (opts.concurrency !== undefined) concurrency = opts.concurrency;
       generation++;
       const idle = environments.filter((e) => !e.reserved && !e.dead);
       await Promise.all(idle.map(retire));

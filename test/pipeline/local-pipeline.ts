@@ -569,7 +569,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       publishAlarm: (alarm = {}) => {
         const body = cloudWatchAlarm(alarm, topicArn);
         const subject = `${body.NewStateValue}: "${body.AlarmName}" in ${body.Region}`.slice(0, 100);
-        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}` });
+        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}`, mustBeSent: true });
       },
       sendRaw: (body, t) => track(queue.sendRaw(body), t),
       track: (t) => {
