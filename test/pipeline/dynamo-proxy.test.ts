@@ -42,6 +42,21 @@ test('failNext answers 500 InternalServerError without touching the table', asyn
   client.destroy();
 });
 
+test('an outage fails every call of its targets, whatever the SDK retries, until it ends; other calls pass', async () => {
+  const retrying = new DynamoDBClient({ endpoint: proxy.url, region: 'us-east-1', credentials, maxAttempts: 3 });
+  const end = proxy.outage(['PutItem']);
+  const failedBefore = proxy.failed;
+  await expect(retrying.send(put('c'))).rejects.toMatchObject({ name: 'InternalServerError' });
+  await expect(retrying.send(put('c'))).rejects.toMatchObject({ name: 'InternalServerError' });
+  expect(proxy.failed - failedBefore).toBe(6);
+  expect(await get('c')).toBeUndefined();
+  expect((await retrying.send(new GetItemCommand({ TableName: 'tbl', Key: { id: { S: 'a' } } }))).Item).toBeDefined();
+  end();
+  await retrying.send(put('c'));
+  expect(await get('c')).toBeDefined();
+  retrying.destroy();
+});
+
 test('crashAfterWrite lets the write land, withholds the answer until the crash is done, then drops the connection', async () => {
   const client = viaProxy();
   let crashed = false;

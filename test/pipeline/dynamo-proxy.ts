@@ -15,6 +15,14 @@ export interface DynamoProxy extends LocalServer {
   /** The next `n` calls (of `targets`, default any) get 500 InternalServerError without reaching the table. */
   failNext(n: number, targets?: readonly string[]): void;
   /**
+   * An outage: from now on every call of `targets` (default any) gets 500
+   * InternalServerError without reaching the table, however often the SDK
+   * retries, until the returned function ends it.
+   */
+  outage(targets?: readonly string[]): () => void;
+  /** Calls answered with an injected 500 so far (failNext and outages). */
+  readonly failed: number;
+  /**
    * The next write whose JSON body satisfies `match` is applied to the table,
    * but its answer, and every answer after it, is held back until `whenWritten`
    * has settled (it crashes the caller); then the held connections are dropped.
@@ -30,6 +38,8 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   const calls = new Map<string, number>();
   let writes = 0;
   let failures: { n: number; targets?: readonly string[] } = { n: 0 };
+  const outages = new Set<{ targets?: readonly string[] }>();
+  let failed = 0;
   let trap: { match: (target: string, body: string) => boolean; whenWritten: () => Promise<unknown> } | undefined;
   let holding: Promise<void> | undefined;
   const held = new Set<Socket>();
@@ -51,8 +61,11 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     calls.set(target, (calls.get(target) ?? 0) + 1);
-    if (failures.n > 0 && (!failures.targets || failures.targets.includes(target))) {
-      failures.n--;
+    const inOutage = [...outages].some((o) => !o.targets || o.targets.includes(target));
+    const failNow = !inOutage && failures.n > 0 && (!failures.targets || failures.targets.includes(target));
+    if (failNow) failures.n--;
+    if (inOutage || failNow) {
+      failed++;
       res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected' });
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected failure' }));
       return;
@@ -94,6 +107,14 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
     calls,
     failNext(n, targets) {
       failures = { n, ...(targets ? { targets } : {}) };
+    },
+    outage(targets) {
+      const o = targets ? { targets } : {};
+      outages.add(o);
+      return () => void outages.delete(o);
+    },
+    get failed() {
+      return failed;
     },
     crashAfterWrite(match, whenWritten) {
       trap = { match, whenWritten };

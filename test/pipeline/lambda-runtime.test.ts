@@ -59,6 +59,8 @@ test('an invocation past the timeout is killed with its environment; the next on
   const err = await fn.invoke({ sleepMs: 10_000 }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(InvocationError);
   expect(err).toMatchObject({ failure: 'timeout' });
+  // The new environment's cold start must not eat the 100 ms (a busy machine takes longer to load a module).
+  await fn.warm();
   expect((await fn.invoke<Result>({})).invocations).toBe(1);
   expect(fn.stats).toMatchObject({ timeouts: 1, coldStarts: 2 });
 });
@@ -93,4 +95,25 @@ test('warm starts environments ahead (provisioned concurrency): later invocation
   expect(fn.stats.coldStarts).toBe(2);
   await Promise.all([fn.invoke({ sleepMs: 20 }), fn.invoke({ sleepMs: 20 })]);
   expect(fn.stats.coldStarts).toBe(2);
+});
+
+test('reconfigure: a running invocation ends under the old configuration, every later one runs in a new environment with the new one', async () => {
+  fn = createLambdaFunction({ name: 'f', assetPath: join(dir, 'index.js'), env: { MARKER: 'old' }, concurrency: 2 });
+  await fn.warm();
+  const running = fn.invoke<Result>({ sleepMs: 300 });
+  while (fn.running === 0) await new Promise((r) => setTimeout(r, 5));
+  await fn.reconfigure({ MARKER: 'new' });
+  expect(fn.env).toEqual({ MARKER: 'new' });
+  const [during, old] = await Promise.all([fn.invoke<Result>({}), running]);
+  expect(old.marker).toBe('old');
+  expect(during).toMatchObject({ marker: 'new', invocations: 1 });
+  const after = await Promise.all([fn.invoke<Result>({ sleepMs: 50 }), fn.invoke<Result>({ sleepMs: 50 })]);
+  expect(after.map((r) => r.marker)).toEqual(['new', 'new']);
+  expect(after.every((r) => r.loadedAt !== old.loadedAt)).toBe(true);
+  expect(fn.stats).toMatchObject({ errors: 0, crashes: 0, timeouts: 0 });
+
+  // A lower concurrency: one environment serves everything, in turn.
+  await fn.reconfigure({ MARKER: 'one' }, { concurrency: 1 });
+  const single = await Promise.all([fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({})]);
+  expect(single.map((r) => [r.marker, r.invocations]).sort()).toEqual([['one', 1], ['one', 2], ['one', 3]]);
 });

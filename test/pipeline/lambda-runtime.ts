@@ -59,6 +59,17 @@ export interface LambdaFunction {
   warm(count?: number): Promise<void>;
   /** Terminates every environment that is running an invocation (those invocations reject with `crash`). Returns how many. */
   crashRunning(): Promise<number>;
+  /**
+   * A configuration update (UpdateFunctionConfiguration): environments started
+   * from now on get `env`; idle ones are shut down now, busy ones once their
+   * invocation ends (it finishes with the old configuration, as in Lambda).
+   * `concurrency`, when given, is the new most environments at once.
+   */
+  reconfigure(env: Readonly<Record<string, string>>, options?: { readonly concurrency?: number }): Promise<void>;
+  /** The environment variables new environments get. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The most environments at once. */
+  readonly concurrency: number;
   /** Terminates every environment. */
   close(): Promise<void>;
 }
@@ -73,6 +84,8 @@ interface Environment {
   dead: boolean;
   /** Resolves when the handler module has been loaded (or failed to load). */
   readonly ready: Promise<void>;
+  /** The configuration it was started with (see `reconfigure`). */
+  readonly generation: number;
 }
 
 export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunction {
@@ -80,12 +93,14 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     throw new Error(`${options.assetPath} does not exist: run \`npm run build\` (or \`node scripts/bundle.mjs\`) first`);
   }
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const concurrency = options.concurrency ?? 4;
+  let concurrency = options.concurrency ?? 4;
   const stats: LambdaStats = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, coldStarts: 0, maxConcurrent: 0 };
   const environments: Environment[] = [];
   const waiting: Array<() => void> = [];
   let nextId = 0;
   let closed = false;
+  let env = options.env;
+  let generation = 0;
 
   const running = () => environments.filter((e) => e.busy).length;
 
@@ -104,13 +119,13 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     stats.coldStarts++;
     const worker = new Worker(WORKER_FILE, {
       workerData: { assetPath: options.assetPath, functionName: options.name, memoryMb: 256 },
-      env: { ...options.env },
+      env: { ...env },
       stdout: true,
       stderr: true,
     });
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
-    const environment: Environment = { worker, reserved: false, dead: false, ready };
+    const environment: Environment = { worker, reserved: false, dead: false, ready, generation };
     pipeLogs(worker.stdout);
     pipeLogs(worker.stderr);
     worker.on('message', (msg: { id: number; ok: boolean; ready?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
@@ -119,12 +134,17 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       if (!busy || busy.id !== msg.id) return;
       clearTimeout(busy.timer);
       environment.busy = undefined;
-      environment.reserved = false;
       if (msg.ok) busy.resolve(msg.result ?? undefined);
       else {
         stats.errors++;
         busy.reject(new InvocationError('error', msg.error?.message ?? 'handler error', msg.error?.name));
       }
+      if (environment.generation !== generation) {
+        // Started under an older configuration: it ends with this invocation.
+        void retire(environment);
+        return;
+      }
+      environment.reserved = false;
       release();
     });
     const die = (reason: string) => {
@@ -168,6 +188,16 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       }
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
+  }
+
+  /** Shuts an idle environment down (no invocation fails). */
+  async function retire(environment: Environment) {
+    environment.dead = true;
+    environment.reserved = true;
+    const index = environments.indexOf(environment);
+    if (index >= 0) environments.splice(index, 1);
+    release();
+    await environment.worker.terminate();
   }
 
   async function terminate(environment: Environment, failure: InvocationFailure, message: string) {
@@ -217,6 +247,19 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
       const busy = environments.filter((e) => e.busy);
       await Promise.all(busy.map((e) => terminate(e, 'crash', 'execution environment crashed (simulated)')));
       return busy.length;
+    },
+    get env() {
+      return env;
+    },
+    get concurrency() {
+      return concurrency;
+    },
+    async reconfigure(next, opts = {}) {
+      env = { ...next };
+      if (opts.concurrency !== undefined) concurrency = opts.concurrency;
+      generation++;
+      const idle = environments.filter((e) => !e.reserved && !e.dead);
+      await Promise.all(idle.map(retire));
     },
     async close() {
       closed = true;

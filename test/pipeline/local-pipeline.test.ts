@@ -1,4 +1,6 @@
 import { LocalPipeline, NUMBERS, startLocalPipeline } from './local-pipeline';
+import { snsEnvelope } from './sqs-simulator';
+import { postForm } from './twilio-callbacks';
 
 // The demo's path, asserted: an alarm through the built handlers to both
 // default recipients, the status callbacks (all handed over base64-encoded
@@ -41,3 +43,74 @@ test('an ACK reply acknowledges the latest alert to that number and is published
   expect(p.sns.published).toHaveLength(1);
   expect(p.sns.published[0]).toMatchObject({ topicArn: p.inboundTopicArn, attributes: { from: { value: NUMBERS.onCallSms }, channel: { value: 'sms' } } });
 }, 60_000);
+
+/** Sends to a queue URL as the handlers' SQS client does (JSON protocol, at the queue URL's own host). */
+const sendMessage = (queueUrl: string, body: string) =>
+  postForm(new URL('/', queueUrl).toString(), JSON.stringify({ QueueUrl: queueUrl, MessageBody: body }), {
+    'Content-Type': 'application/x-amz-json-1.0',
+    'X-Amz-Target': 'AmazonSQS.SendMessage',
+  });
+
+test('each webhook has its own backlog queue, named in WEBHOOK_BACKLOG_QUEUE_URL, and what is sent there reaches the same function as an SQS event', async () => {
+  expect(p.statusCallback.env).toMatchObject({ WEBHOOK_BACKLOG_QUEUE_URL: p.queueUrls.statusBacklog, AWS_ENDPOINT_URL_SQS: p.sqs.url });
+  expect(p.inbound.env).toMatchObject({ WEBHOOK_BACKLOG_QUEUE_URL: p.queueUrls.inboundBacklog, AWS_ENDPOINT_URL_SQS: p.sqs.url });
+  expect(p.queueUrls.statusBacklog).not.toBe(p.queueUrls.inboundBacklog);
+  expect(p.queueUrls.statusBacklog.startsWith(`${p.sqs.url}/`)).toBe(true);
+  for (const [webhook, fn, queue, url] of [
+    ['status', p.statusCallback, p.backlog.status, p.queueUrls.statusBacklog],
+    ['inbound', p.inbound, p.backlog.inbound, p.queueUrls.inboundBacklog],
+  ] as const) {
+    const invocations = fn.stats.invocations;
+    const batches = queue.stats.batches;
+    const body = JSON.stringify({ kind: 'webhook', webhook, params: [['MessageSid', `SM${'0'.repeat(32)}`]], receivedAt: new Date().toISOString() });
+    const answer = await sendMessage(url, body);
+    expect(answer.status).toBe(200);
+    await p.settle(30_000);
+    expect(queue.stats.batches - batches).toBe(1);
+    expect(fn.stats.invocations - invocations).toBe(1);
+    expect(p.sqs.sent.at(-1)).toMatchObject({ queueName: url.split('/').pop(), body });
+  }
+}, 60_000);
+
+test('the sender gets ALERT_QUEUE_URL: a notification sent to it again is delivered to the sender like any record', async () => {
+  expect(p.sender.env).toMatchObject({ ALERT_QUEUE_URL: p.queueUrls.alerts, AWS_ENDPOINT_URL_SQS: p.sqs.url });
+  const envelope = snsEnvelope(p.topicArn, JSON.stringify({ body: 'sent again Rqz', to: [NUMBERS.backupSms] }), 'again-0001');
+  expect((await sendMessage(p.queueUrls.alerts, envelope)).status).toBe(200);
+  p.track({ notificationId: 'again-0001', recipients: [NUMBERS.backupSms], marker: 'Rqz', mustBeSent: true });
+  await p.settle(30_000);
+  expect((await p.tally()).outcomes.filter((o) => o.notificationId === 'again-0001')).toEqual([expect.objectContaining({ outcome: 'sent', twilioMessages: 1 })]);
+}, 60_000);
+
+test('rotateApiKey puts a new key in the secret and Twilio refuses the old one; reconfigureSender changes SENDER_CONFIG for new environments', async () => {
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const create = (authorization: string) =>
+    postForm(`${p.twilio.url}/2010-04-01/Accounts/${p.accountSid}/Messages.json`, new URLSearchParams({ To: NUMBERS.backupSms, From: NUMBERS.smsFrom, Body: 'direct' }).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: authorization,
+    });
+  const old = p.apiKey;
+  const fresh = p.rotateApiKey();
+  expect(fresh.sid).toMatch(/^SK[0-9a-f]{32}$/);
+  expect(fresh.sid).not.toBe(old.sid);
+  expect((await create(basic(old.sid, old.secret))).status).toBe(401);
+  expect((await create(basic(fresh.sid, fresh.secret))).status).toBe(201);
+  expect(JSON.parse(await secretText())).toMatchObject({ apiKeySid: fresh.sid, apiKeySecret: fresh.secret, authToken: p.authToken });
+  p.setSecret('not-yet-promoted');
+  expect(JSON.parse(await secretText())).toEqual({ accountSid: p.accountSid, authToken: expect.not.stringMatching(p.authToken) });
+  p.setSecret('real');
+  expect(JSON.parse(await secretText())).toMatchObject({ apiKeySid: fresh.sid });
+
+  await p.reconfigureSender({ sendConcurrency: 3 });
+  expect(JSON.parse(p.sender.env.SENDER_CONFIG)).toMatchObject({ sendConcurrency: 3, defaultRecipients: p.senderConfig.defaultRecipients });
+  expect(p.senderConfig.sendConcurrency).toBe(3);
+  // A page still goes out with the new key and the new configuration.
+  const id = p.publish({ body: 'after rotation Rrotz', to: [NUMBERS.backupSms] }, { recipients: [NUMBERS.backupSms], marker: 'Rrotz', mustBeSent: true });
+  await p.settle(30_000);
+  expect((await p.tally()).outcomes.filter((o) => o.notificationId === id)).toEqual([expect.objectContaining({ outcome: 'sent', twilioMessages: 1 })]);
+  expect(p.leaks).toEqual([]);
+}, 60_000);
+
+async function secretText(): Promise<string> {
+  const res = await postForm(p.secrets.url, JSON.stringify({ SecretId: p.secretArn }), { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'secretsmanager.GetSecretValue' });
+  return (JSON.parse(res.body) as { SecretString: string }).SecretString;
+}

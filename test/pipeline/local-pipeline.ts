@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -12,6 +13,7 @@ import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
 import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
 import { createPrng, Prng } from './prng';
+import { SqsEndpoint, startSqsEndpoint } from './sqs-endpoint';
 import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
 import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCallbackDriver } from './twilio-callbacks';
 
@@ -22,6 +24,17 @@ import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCall
  *   publish ─► SNS→SQS simulation ─► sender (worker-thread "Lambda") ─► fake Twilio
  *   fake Twilio ─► signed status callbacks ─► API Gateway bridge ─► status-callback ─► dynalite
  *   inbound reply ─► API Gateway bridge ─► inbound ─► dynalite + SNS fake
+ *   a webhook's backlog: SendMessage ─► its own SQS queue ─► the same function (SQS event)
+ *
+ * Twilio's side follows Twilio's default webhook policy: an answer is final,
+ * only a failed connection is tried once more (twilio-callbacks.ts).
+ *
+ * The SQS queues (the alerts queue, and each webhook's backlog queue) are
+ * also served over HTTP in SQS's JSON protocol (sqs-endpoint.ts), and the
+ * handlers get their URLs: the sender `ALERT_QUEUE_URL`, each webhook
+ * `WEBHOOK_BACKLOG_QUEUE_URL` (the queue it hands a verified request to when
+ * DynamoDB or SNS fails; the function consumes that queue itself, batch item
+ * failures reported).
  *
  * Each handler runs in its own execution environments (worker threads) with
  * the environment the construct would set; AWS calls reach dynalite, the
@@ -63,6 +76,25 @@ export interface LocalPipelineOptions {
   readonly dynamoProxy?: boolean;
   /** Seconds the handlers cache the secret. Default 1, so a fixed secret takes effect quickly. */
   readonly secretCacheTtlSeconds?: number;
+  /** The webhooks' backlog queues (visibility timeout, maxReceiveCount...). */
+  readonly backlogQueue?: Partial<Omit<QueueSimulationOptions, 'invoke' | 'random' | 'queueName' | 'topicArn'>>;
+}
+
+/** The environment variables of the webhook backlog and timers contract (the handlers read them when they support it). */
+export const QUEUE_ENV = {
+  /** sender: the alerts queue (re-enqueueing, timers). */
+  ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
+  /** each webhook: its own backlog queue, consumed by the same function. */
+  WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
+} as const;
+
+/** What a webhook hands its backlog queue: the verified request's parameters, in order. */
+export interface WebhookBacklogMessage {
+  readonly kind: 'webhook';
+  readonly webhook: 'status' | 'inbound';
+  readonly params: ReadonlyArray<readonly [string, string]>;
+  /** ISO 8601: when the webhook received it. */
+  readonly receivedAt: string;
 }
 
 /** A notification the pipeline should account for in its tally. */
@@ -73,6 +105,12 @@ export interface TrackedNotification {
   /** A text found in every message sent for it (counts Twilio's messages independently of our table). */
   readonly marker?: string;
   readonly label?: string;
+  /**
+   * Nothing about it can fail for good (valid recipients Twilio accepts): a
+   * recipient recorded `failed` lost its page, whatever the reason given
+   * (a transient or configuration error marked permanent).
+   */
+  readonly mustBeSent?: boolean;
 }
 
 export type RecipientOutcome = 'sent' | 'failed' | 'unknown' | 'dead-lettered' | 'lost';
@@ -89,7 +127,7 @@ export interface Tally {
   readonly unknown: number;
   /** Extra Twilio messages for one pair: must be 0. */
   readonly duplicates: number;
-  /** Pairs with no outcome at all, or recorded as sent with a message that is not theirs: must be 0. */
+  /** Pairs with no outcome at all, recorded as sent with a message that is not theirs, or failed although they must be sent: must be 0. */
   readonly lost: number;
   /** Twilio messages created that no table item records. */
   readonly unrecorded: number;
@@ -99,7 +137,10 @@ export interface Tally {
 
 export interface LocalPipeline {
   readonly accountSid: string;
+  /** The account's primary auth token: Twilio signs webhooks with it. */
   readonly authToken: string;
+  /** The API key the REST calls use now (see `rotateApiKey`). */
+  readonly apiKey: { readonly sid: string; readonly secret: string };
   readonly secretArn: string;
   readonly tableName: string;
   readonly topicArn: string;
@@ -119,6 +160,12 @@ export interface LocalPipeline {
   readonly sns: FakeSns;
   readonly bridge: ApiGatewayBridge;
   readonly queue: QueueSimulation;
+  /** Each webhook's backlog queue, consumed by the same function. */
+  readonly backlog: { readonly status: QueueSimulation; readonly inbound: QueueSimulation };
+  /** The HTTP face of the queues (alerts, backlogs): what the handlers' SQS clients reach. */
+  readonly sqs: SqsEndpoint;
+  /** Queue URLs as the handlers get them. */
+  readonly queueUrls: { readonly alerts: string; readonly statusBacklog: string; readonly inboundBacklog: string };
   readonly callbacks: CallbackDriver;
   readonly sender: LambdaFunction;
   readonly statusCallback: LambdaFunction;
@@ -139,14 +186,27 @@ export interface LocalPipeline {
   sendRaw(body: string, track?: Omit<TrackedNotification, 'notificationId'>): string;
   /** Adds a notification to the tally after the fact (e.g. fuzz, once its recipients are known). */
   track(notification: TrackedNotification): void;
-  /** Sets the credentials secret: the real one, the placeholder, or any text. */
-  setSecret(secret: 'real' | 'placeholder' | string): void;
+  /**
+   * Sets the credentials secret: the real one (the credentials Twilio accepts
+   * now), the placeholder, `not-yet-promoted` (a well-formed secret whose auth
+   * token Twilio does not know yet, and no API key: every REST call gets
+   * 401 / 20003), or any text.
+   */
+  setSecret(secret: 'real' | 'placeholder' | 'not-yet-promoted' | string): void;
+  /**
+   * Rotates the REST credentials at once: a new API key goes into the secret
+   * and Twilio refuses the old one from now on (the worst order: the old key
+   * deleted as the secret changes, before any handler re-read it). Returns the new key.
+   */
+  rotateApiKey(): { sid: string; secret: string };
+  /** A configuration update of the sender (SENDER_CONFIG); running invocations finish under the old one. */
+  reconfigureSender(config: Partial<SenderConfig>): Promise<void>;
   /** Moves the DLQ back to the queue. */
   redrive(): number;
   /** Waits until the queue is drained and every status callback answered. */
   settle(timeoutMs?: number): Promise<void>;
-  /** An inbound SMS/WhatsApp from `from` (signed, to INBOUND_URL). */
-  reply(from: string, body: string, options?: { to?: string; mediaUrls?: string[] }): Promise<{ status: number; body: string }>;
+  /** An inbound SMS/WhatsApp from `from` (signed, to INBOUND_URL), posted as Twilio posts it (retried once only if the connection failed). */
+  reply(from: string, body: string, options?: { to?: string; mediaUrls?: string[]; messageSid?: string }): Promise<{ status: number; body: string }>;
   /** Invokes a webhook handler through the bridge with a raw request (forgeries, fuzz). */
   postWebhook(resource: '/status' | '/inbound', body: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
   /** Every table item (a Scan). */
@@ -245,6 +305,8 @@ export const NUMBERS = {
   backupSms: '+15550101003',
 } as const;
 
+/** A token Twilio does not know (yet): what an operator puts in the secret before promoting it in the Console. */
+const NOT_YET_PROMOTED_TOKEN = 'local-pipeline-not-yet-promoted-token';
 const MAX_RECENT_LOGS = 200;
 const UNMASKED_NUMBER = /\+[1-9]\d{7,14}(?!\d)/;
 
@@ -257,7 +319,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-credentials-AbCdEf';
   const inboundTopicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-inbound';
   const topicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-alerts';
-  const realSecret = JSON.stringify({ accountSid: PIPELINE_ACCOUNT_SID, authToken: AUTH_TOKEN, apiKeySid: API_KEY_SID, apiKeySecret: API_KEY_SECRET });
+  let apiKey = { sid: API_KEY_SID, secret: API_KEY_SECRET };
+  const realSecret = () => JSON.stringify({ accountSid: PIPELINE_ACCOUNT_SID, authToken: AUTH_TOKEN, apiKeySid: apiKey.sid, apiKeySecret: apiKey.secret });
+  /** Every credential value the pipeline ever used: none may show in a log line. */
+  const secretValues = new Set([AUTH_TOKEN, API_KEY_SECRET, NOT_YET_PROMOTED_TOKEN]);
+  const twilioCredentials = () => [
+    { username: apiKey.sid, password: apiKey.secret },
+    { username: PIPELINE_ACCOUNT_SID, password: AUTH_TOKEN },
+  ];
 
   const closers: Array<() => Promise<unknown> | void> = [];
   const closeAll = async () => {
@@ -273,16 +342,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     closers.push(() => webhookDb.close());
     const secrets = await startFakeSecretsManager();
     closers.push(() => secrets.close());
-    secrets.setSecret(secretArn, options.secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : realSecret);
+    secrets.setSecret(secretArn, options.secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : realSecret());
     const sns = await startFakeSns();
     closers.push(() => sns.close());
-    const twilio = await startFakeTwilio({
-      accountSid: PIPELINE_ACCOUNT_SID,
-      credentials: [
-        { username: API_KEY_SID, password: API_KEY_SECRET },
-        { username: PIPELINE_ACCOUNT_SID, password: AUTH_TOKEN },
-      ],
-    });
+    const twilio = await startFakeTwilio({ accountSid: PIPELINE_ACCOUNT_SID, credentials: twilioCredentials() });
     closers.push(() => twilio.close());
     const base64p = options.base64WebhookProbability ?? 0;
     const bridgeRandom = random.fork();
@@ -291,7 +354,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const statusCallbackUrl = bridge.urlOf('/status');
     const inboundUrl = bridge.urlOf('/inbound');
 
-    const senderConfig: SenderConfig = {
+    let senderConfig: SenderConfig = {
       from: NUMBERS.smsFrom,
       whatsappFrom: NUMBERS.whatsappFrom,
       defaultRecipients: [NUMBERS.onCallSms, NUMBERS.onCallWhatsapp],
@@ -306,7 +369,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const recentLogs: string[] = [];
     const onLog = (line: string, fn: string) => {
       options.onLog?.(line, fn);
-      if (line.includes(AUTH_TOKEN) || line.includes(API_KEY_SECRET) || UNMASKED_NUMBER.test(line)) leaks.push(`${fn}: ${line}`);
+      if ([...secretValues].some((v) => line.includes(v)) || UNMASKED_NUMBER.test(line)) leaks.push(`${fn}: ${line}`);
       recentLogs.push(`${fn}: ${line}`);
       if (recentLogs.length > MAX_RECENT_LOGS) recentLogs.shift();
       if (line.includes('"_aws"') && line.includes('CloudWatchMetrics')) {
@@ -325,6 +388,41 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       }
     };
 
+    // The queues exist before the functions (their URLs are configuration); they start polling once the functions do.
+    const sqs = await startSqsEndpoint();
+    closers.push(() => sqs.close());
+    const queue = createQueueSimulation({
+      queueName: 'twilio-alerts',
+      topicArn,
+      batchSize: 10,
+      visibilityTimeoutMs: 2000,
+      maxReceiveCount: 3,
+      maxConcurrency: options.senderConcurrency ?? 2,
+      ...options.queue,
+      random: random.fork(),
+      invoke: (event: SQSEvent) => sender.invoke<SQSBatchResponse>(event),
+    });
+    const backlogQueue = (name: string, fn: () => LambdaFunction) =>
+      createQueueSimulation({
+        batchSize: 10,
+        visibilityTimeoutMs: 1000,
+        maxReceiveCount: 5,
+        maxConcurrency: 1,
+        ...options.backlogQueue,
+        queueName: name,
+        random: random.fork(),
+        invoke: (event: SQSEvent) => fn().invoke<SQSBatchResponse>(event),
+      });
+    const backlog = {
+      status: backlogQueue('twilio-status-backlog', () => statusCallback),
+      inbound: backlogQueue('twilio-inbound-backlog', () => inbound),
+    };
+    const queueUrls = {
+      alerts: sqs.addQueue('twilio-alerts', queue),
+      statusBacklog: sqs.addQueue('twilio-status-backlog', backlog.status),
+      inboundBacklog: sqs.addQueue('twilio-inbound-backlog', backlog.inbound),
+    };
+
     const commonEnv = (service: string, dynamoEndpoint: string): Record<string, string> => ({
       PATH: process.env.PATH ?? '',
       TZ: 'UTC',
@@ -335,6 +433,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       AWS_ENDPOINT_URL_SNS: sns.url,
+      AWS_ENDPOINT_URL_SQS: sqs.url,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_LAMBDA_FUNCTION_NAME: `twilio-messaging-${service}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
@@ -358,6 +457,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl,
         [ENV.SENDER_CONFIG]: JSON.stringify(senderConfig),
         [ENV.TWILIO_API_BASE_URL]: twilio.url,
+        [QUEUE_ENV.ALERT_QUEUE_URL]: queueUrls.alerts,
       },
     });
     closers.push(() => sender.close());
@@ -367,7 +467,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       timeoutMs: 10_000,
       concurrency: options.webhookConcurrency ?? 2,
       onLog,
-      env: { ...commonEnv('status-callback', viaProxy ? webhookDb.url : dynamo.endpoint), [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl },
+      env: {
+        ...commonEnv('status-callback', viaProxy ? webhookDb.url : dynamo.endpoint),
+        [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl,
+        [QUEUE_ENV.WEBHOOK_BACKLOG_QUEUE_URL]: queueUrls.statusBacklog,
+      },
     });
     closers.push(() => statusCallback.close());
     const inbound = createLambdaFunction({
@@ -376,30 +480,26 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       timeoutMs: 10_000,
       concurrency: 1,
       onLog,
-      env: { ...commonEnv('inbound', viaProxy ? webhookDb.url : dynamo.endpoint), [ENV.INBOUND_URL]: inboundUrl, [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn },
+      env: {
+        ...commonEnv('inbound', viaProxy ? webhookDb.url : dynamo.endpoint),
+        [ENV.INBOUND_URL]: inboundUrl,
+        [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn,
+        [QUEUE_ENV.WEBHOOK_BACKLOG_QUEUE_URL]: queueUrls.inboundBacklog,
+      },
     });
     closers.push(() => inbound.close());
     if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(), inbound.warm()]);
     bridge.route({ resource: '/status', invoke: (e: APIGatewayProxyEvent) => statusCallback.invoke<APIGatewayProxyResult>(e) });
     bridge.route({ resource: '/inbound', invoke: (e: APIGatewayProxyEvent) => inbound.invoke<APIGatewayProxyResult>(e) });
 
-    const queue = createQueueSimulation({
-      queueName: 'twilio-alerts',
-      topicArn,
-      batchSize: 10,
-      visibilityTimeoutMs: 2000,
-      maxReceiveCount: 3,
-      maxConcurrency: options.senderConcurrency ?? 2,
-      ...options.queue,
-      random: random.fork(),
-      invoke: (event: SQSEvent) => sender.invoke<SQSBatchResponse>(event),
-    });
-    queue.start();
-    closers.push(() => queue.stop());
+    for (const q of [queue, backlog.status, backlog.inbound]) {
+      q.start();
+      closers.push(() => q.stop());
+    }
 
     const callbacks = startCallbackDriver(twilio, {
       accountSid: PIPELINE_ACCOUNT_SID,
-      authToken: AUTH_TOKEN,
+      authToken: () => AUTH_TOKEN,
       record,
       ...options.callbacks,
       random: random.fork(),
@@ -428,16 +528,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       return items;
     };
 
+    const queuesIdle = () => [queue, backlog.status, backlog.inbound].every((q) => q.depth === 0 && q.inFlightBatches === 0);
+
     const pipeline: LocalPipeline = {
       accountSid: PIPELINE_ACCOUNT_SID,
       authToken: AUTH_TOKEN,
+      get apiKey() {
+        return apiKey;
+      },
       secretArn,
       tableName,
       topicArn,
       inboundTopicArn,
       statusCallbackUrl,
       inboundUrl,
-      senderConfig,
+      get senderConfig() {
+        return senderConfig;
+      },
       random,
       dynamo,
       senderDb,
@@ -447,6 +554,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       sns,
       bridge,
       queue,
+      backlog,
+      sqs,
+      queueUrls,
       callbacks,
       sender,
       statusCallback,
@@ -459,26 +569,51 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       publishAlarm: (alarm = {}) => {
         const body = cloudWatchAlarm(alarm, topicArn);
         const subject = `${body.NewStateValue}: "${body.AlarmName}" in ${body.Region}`.slice(0, 100);
-        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}` });
+        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}`, mustBeSent: true });
       },
       sendRaw: (body, t) => track(queue.sendRaw(body), t),
       track: (t) => {
         tracked.push(t);
       },
-      setSecret: (secret) => secrets.setSecret(secretArn, secret === 'real' ? realSecret : secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET) : secret),
+      setSecret: (secret) => {
+        const text =
+          secret === 'real' ? realSecret()
+          : secret === 'placeholder' ? JSON.stringify(PLACEHOLDER_SECRET)
+          : secret === 'not-yet-promoted' ? JSON.stringify({ accountSid: PIPELINE_ACCOUNT_SID, authToken: NOT_YET_PROMOTED_TOKEN })
+          : secret;
+        secrets.setSecret(secretArn, text);
+      },
+      rotateApiKey: () => {
+        apiKey = { sid: `SK${randomBytes(16).toString('hex')}`, secret: `local-pipeline-api-key-secret-${randomBytes(12).toString('hex')}` };
+        secretValues.add(apiKey.secret);
+        secrets.setSecret(secretArn, realSecret());
+        twilio.setCredentials(twilioCredentials());
+        return apiKey;
+      },
+      async reconfigureSender(config) {
+        senderConfig = { ...senderConfig, ...config };
+        await sender.reconfigure({ ...sender.env, [ENV.SENDER_CONFIG]: JSON.stringify(senderConfig) });
+      },
       redrive: () => queue.redrive(),
       async settle(timeoutMs = 60_000) {
         const until = Date.now() + timeoutMs;
         for (;;) {
-          await queue.drained(Math.max(1, until - Date.now()));
+          for (const q of [queue, backlog.status, backlog.inbound]) await q.drained(Math.max(1, until - Date.now()));
           await callbacks.settled(Math.max(1, until - Date.now()));
           while (bridge.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-          if (queue.depth === 0 && queue.inFlightBatches === 0 && callbacks.pending === 0 && bridge.inFlight === 0) return;
+          if (queuesIdle() && callbacks.pending === 0 && bridge.inFlight === 0) return;
           if (Date.now() >= until) throw new Error('the pipeline did not settle');
         }
       },
       reply: (from, body, opts = {}) =>
-        sendInbound(inboundUrl, AUTH_TOKEN, { accountSid: PIPELINE_ACCOUNT_SID, from, to: opts.to ?? (from.startsWith('whatsapp:') ? NUMBERS.whatsappFrom : NUMBERS.smsFrom), body, ...(opts.mediaUrls ? { mediaUrls: opts.mediaUrls } : {}) }),
+        sendInbound(inboundUrl, AUTH_TOKEN, {
+          accountSid: PIPELINE_ACCOUNT_SID,
+          from,
+          to: opts.to ?? (from.startsWith('whatsapp:') ? NUMBERS.whatsappFrom : NUMBERS.smsFrom),
+          body,
+          ...(opts.mediaUrls ? { mediaUrls: opts.mediaUrls } : {}),
+          ...(opts.messageSid ? { messageSid: opts.messageSid } : {}),
+        }),
       postWebhook: (resource, body, headers) => postForm(bridge.urlOf(resource), body, headers),
       scanTable,
       async tally() {
@@ -493,8 +628,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   }
 }
 
+/**
+ * The text we sent for a Twilio message (its create request's Body and
+ * ContentVariables), not the body Twilio kept, which may differ (storedBody).
+ */
 function twilioText(m: FakeMessage): string {
-  return `${m.body ?? ''}\n${m.contentVariables ?? ''}`;
+  const sent = (m.params ?? []).filter(([k]) => k === 'Body' || k === 'ContentVariables').map(([, v]) => v);
+  return sent.length > 0 ? sent.join('\n') : `${m.body ?? ''}\n${m.contentVariables ?? ''}`;
 }
 
 /** Accounts for every tracked notification: each recipient sent, failed with a reason, unknown, dead-lettered, or lost. */
@@ -514,7 +654,9 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
     const notificationFailure = byId.get(`failed#${t.notificationId}`);
     if (notificationFailure) {
       for (const recipient of t.recipients.length > 0 ? t.recipients : ['']) {
-        outcomes.push({ notificationId: t.notificationId, recipient, outcome: 'failed', twilioMessages: 0, reason: String(notificationFailure.reason ?? ''), ...label });
+        const reason = String(notificationFailure.reason ?? '');
+        if (t.mustBeSent) outcomes.push({ notificationId: t.notificationId, recipient, outcome: 'lost', twilioMessages: 0, reason: `refused (${reason}) although it must be sent`, ...label });
+        else outcomes.push({ notificationId: t.notificationId, recipient, outcome: 'failed', twilioMessages: 0, reason, ...label });
       }
       continue;
     }
@@ -541,7 +683,10 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
         outcome = 'lost';
         reason = `${sid} is recorded by ${claimsBySid.get(sid)} claims`;
       } else if (claim?.state === 'sent' && sid && byId.has(sid)) outcome = 'sent';
-      else if (claim?.state === 'failed') {
+      else if (claim?.state === 'failed' && t.mustBeSent) {
+        outcome = 'lost';
+        reason = `recorded failed (${[claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ')}) although it must be sent`;
+      } else if (claim?.state === 'failed') {
         outcome = 'failed';
         reason = [claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ');
       } else if (claim?.state === 'unknown') outcome = 'unknown';

@@ -81,8 +81,8 @@ export interface QueueSimulation {
   readonly dlq: QueuedMessage[];
   /** Publishes to the topic: the SNS envelope lands in the queue. Returns the SNS MessageId. */
   publish(message: string, options?: { subject?: string; messageAttributes?: Record<string, { Type: string; Value: string }> }): string;
-  /** Sends a body straight to the queue (no SNS envelope). Returns the SQS messageId. */
-  sendRaw(body: string): string;
+  /** Sends a body straight to the queue (no SNS envelope), as SendMessage does. Returns the SQS messageId. */
+  sendRaw(body: string, options?: SendRawOptions): string;
   /** Moves every DLQ message back to the queue, receive count reset. Returns how many. */
   redrive(): number;
   /** Messages in the queue (visible or in flight). */
@@ -94,6 +94,13 @@ export interface QueueSimulation {
   stop(): Promise<void>;
   /** Resolves when the queue is empty and no batch is in flight (messages are deleted or dead-lettered). */
   drained(timeoutMs?: number): Promise<void>;
+}
+
+export interface SendRawOptions {
+  /** SendMessage's DelaySeconds: invisible this long after it is sent. */
+  readonly delaySeconds?: number;
+  /** The SNS MessageId the body carries, when it is an SNS envelope sent again (the tally finds it in the DLQ by it). */
+  readonly snsMessageId?: string;
 }
 
 const SNS_SENDER_ID = 'AIDAIT2UOQQY3AUEKVGXU';
@@ -328,9 +335,9 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
       }
       return snsMessageId;
     },
-    sendRaw(body) {
+    sendRaw(body, opts = {}) {
       stats.sentRaw++;
-      return enqueue(body).messageId;
+      return enqueue(body, { delayMs: (opts.delaySeconds ?? 0) * 1000, ...(opts.snsMessageId ? { snsMessageId: opts.snsMessageId } : {}) }).messageId;
     },
     redrive() {
       const moved = dlq.splice(0, dlq.length);

@@ -47,3 +47,43 @@ test('a claim recorded as sent with another notification\'s message is lost, not
   expect(tally).toMatchObject({ sent: 1, lost: 1, duplicates: 0 });
   expect(tally.outcomes[0]).toMatchObject({ notificationId: 'a', outcome: 'lost', reason: expect.stringContaining('another notification') });
 });
+
+test('a notification that must be sent is lost when a recipient is recorded failed, or the whole notification refused', () => {
+  const tally = computeTally(
+    [
+      { notificationId: 'n1', recipients: ['+1', '+2'], marker: 'm1z', mustBeSent: true },
+      { notificationId: 'n2', recipients: ['+1'], marker: 'm2z', mustBeSent: true },
+      { notificationId: 'n3', recipients: ['+1'], marker: 'm3z' },
+    ],
+    [
+      claim('n1', '+1', 'sent', { messageSid: 'SM1' }),
+      message('SM1', 'n1'),
+      claim('n1', '+2', 'failed', { errorCode: '20003', reason: 'Authenticate' }),
+      { id: 'failed#n2', kind: 'notification', reason: 'not JSON' },
+      claim('n3', '+1', 'failed', { errorCode: '21211', reason: 'invalid To' }),
+    ],
+    queue([]),
+    [msg('SM1', '+1', 'a m1z')],
+  );
+  expect(tally.outcomes.map((o) => [o.notificationId, o.recipient, o.outcome])).toEqual([
+    ['n1', '+1', 'sent'],
+    ['n1', '+2', 'lost'],
+    ['n2', '+1', 'lost'],
+    ['n3', '+1', 'failed'],
+  ]);
+  expect(tally.outcomes[1].reason).toContain('20003');
+  expect(tally).toMatchObject({ sent: 1, failed: 1, lost: 2 });
+});
+
+test('Twilio messages are counted by what was sent, not by the body Twilio kept', () => {
+  const sent = (sid: string, to: string, body: string, stored: string) => ({ sid, to, body: stored, contentVariables: null, params: [['To', to], ['Body', body]] }) as unknown as FakeMessage;
+  const tally = computeTally(
+    [{ notificationId: 'n1', recipients: ['+1'], marker: 'Rm1z', mustBeSent: true }],
+    [claim('n1', '+1', 'sent', { messageSid: 'SM1' }), message('SM1', 'n1')],
+    queue([]),
+    // Twilio kept a prefix without the marker, and a second message whose stored body drifted the other way.
+    [sent('SM1', '+1', 'Disk full Rm1z', 'Disk full'), sent('SM2', '+1', 'Disk full Rm1z', 'Disk full Rm1z\nReply STOP to opt out')],
+  );
+  expect(tally.outcomes).toEqual([expect.objectContaining({ outcome: 'sent', twilioMessages: 2 })]);
+  expect(tally.duplicates).toBe(1);
+});

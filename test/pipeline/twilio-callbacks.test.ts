@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import twilio from 'twilio';
+import { listen, readBody } from '../support/http';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
 import { createPrng } from './prng';
@@ -13,21 +14,15 @@ let bridge: ApiGatewayBridge;
 let driver: CallbackDriver | undefined;
 /** What the status endpoint received, decoded, with whether twilio's own validator accepts it. */
 let received: Array<{ params: Record<string, string>; token: string | undefined; valid: boolean }>;
-let failFirstAttempt: boolean;
 
 beforeAll(async () => {
   fake = await startFakeTwilio();
   bridge = await startApiGatewayBridge();
-  const seenTokens = new Set<string>();
   const endpoint = (resource: string) => async (event: APIGatewayProxyEvent) => {
     const params = Object.fromEntries(new URLSearchParams(event.body ?? ''));
     const valid = twilio.validateRequest(TOKEN, event.headers['X-Twilio-Signature'] ?? '', bridge.urlOf(resource), params);
     const token = event.headers['I-Twilio-Idempotency-Token'];
     received.push({ params, token, valid });
-    if (failFirstAttempt && token && !seenTokens.has(token)) {
-      seenTokens.add(token);
-      return { statusCode: 502, body: '' };
-    }
     return { statusCode: 200, body: '' };
   };
   bridge.route({ resource: '/status', invoke: endpoint('/status') });
@@ -35,7 +30,6 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   received = [];
-  failFirstAttempt = false;
   fake.reset();
 });
 afterEach(() => {
@@ -90,17 +84,133 @@ test('numbers ending in 7 end undelivered with 30003, in 8 failed with 30008; Wh
   expect(received.every((r) => r.valid)).toBe(true);
 });
 
-test('a 5xx answer is retried with the same idempotency token', async () => {
-  failFirstAttempt = true;
+/**
+ * A status endpoint that misbehaves per attempt: `answer(token, attempt)` says
+ * what the n-th post of an event gets: an HTTP status, the connection dropped
+ * before any answer, or no answer at all (the socket is left hanging).
+ */
+async function startScriptedEndpoint(answer: (token: string, attempt: number) => number | 'drop' | 'hang') {
+  const attempts = new Map<string, number>();
+  const hanging = new Set<import('node:net').Socket>();
+  const server = await listen(async (req, res) => {
+    await readBody(req);
+    const token = String(req.headers['i-twilio-idempotency-token'] ?? '');
+    const attempt = (attempts.get(token) ?? 0) + 1;
+    attempts.set(token, attempt);
+    const what = answer(token, attempt);
+    if (what === 'drop') return void req.socket.destroy();
+    if (what === 'hang') return void hanging.add(req.socket);
+    res.writeHead(what, { 'content-type': 'text/xml' });
+    res.end('<Response/>');
+  });
+  return {
+    url: `${server.url}/v1/status`,
+    attempts,
+    close: async () => {
+      for (const socket of hanging) socket.destroy();
+      await server.close();
+    },
+  };
+}
+
+async function createMessageTo(statusCallback: string, to: string) {
+  const form = new URLSearchParams({ To: to, From: '+15550001000', Body: 'hello', StatusCallback: statusCallback });
+  const res = await postForm(`${fake.url}/2010-04-01/Accounts/${ACCOUNT}/Messages.json`, form.toString(), {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Authorization: `Basic ${Buffer.from(`${ACCOUNT}:secret`).toString('base64')}`,
+  });
+  expect(res.status).toBe(201);
+  return JSON.parse(res.body) as { sid: string };
+}
+
+const attemptsByToken = (d: CallbackDriver) => {
+  const byToken = new Map<string, number[]>();
+  for (const post of d.posts) byToken.set(post.token, [...(byToken.get(post.token) ?? []), post.answer]);
+  return [...byToken.values()];
+};
+
+test('an error answer, 5xx or 4xx, is never retried (Twilio\'s default): the event is abandoned', async () => {
+  for (const status of [502, 500, 503, 429, 403]) {
+    const endpoint = await startScriptedEndpoint(() => status);
+    try {
+      driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5 });
+      await createMessageTo(endpoint.url, '+15550002222');
+      await driver.settled(10_000);
+      expect(attemptsByToken(driver)).toEqual([[status], [status], [status]]);
+      expect(driver.abandoned.map((a) => a.answer)).toEqual([status, status, status]);
+    } finally {
+      driver?.stop();
+      driver = undefined;
+      await endpoint.close();
+    }
+  }
+});
+
+test('a connection dropped before an answer is retried once, with the same idempotency token', async () => {
+  const endpoint = await startScriptedEndpoint((_token, attempt) => (attempt === 1 ? 'drop' : 200));
+  try {
+    driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5 });
+    await createMessageTo(endpoint.url, '+15550002223');
+    await driver.settled(10_000);
+    expect(attemptsByToken(driver)).toEqual([[0, 200], [0, 200], [0, 200]]);
+    expect(driver.posts.filter((p) => p.attempt === 2).map((p) => p.answer)).toEqual([200, 200, 200]);
+    expect(driver.abandoned).toEqual([]);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+test('a connection that fails again on the retry is given up: one retry, no more', async () => {
+  const endpoint = await startScriptedEndpoint(() => 'drop');
+  try {
+    driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5 });
+    await createMessageTo(endpoint.url, '+15550002224');
+    await driver.settled(10_000);
+    expect(attemptsByToken(driver)).toEqual([[0, 0], [0, 0], [0, 0]]);
+    expect(driver.abandoned.map((a) => [a.attempt, a.answer])).toEqual([[2, 0], [2, 0], [2, 0]]);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+test('a refused connection is retried once; a read timeout counts as a failed connection if time is left, and is not retried when it used up the total time', async () => {
+  const closed = await startScriptedEndpoint(() => 200);
+  await closed.close(); // nothing listens on its port any more: connections are refused
   driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5 });
-  const { sid } = await createMessage('+15550002222');
+  await createMessageTo(closed.url, '+15550002225');
   await driver.settled(10_000);
-  expect(statusesOf(sid).sort()).toEqual(['delivered', 'delivered', 'queued', 'queued', 'sent', 'sent']);
-  const byToken = new Map<string, number>();
-  for (const r of received) byToken.set(r.token!, (byToken.get(r.token!) ?? 0) + 1);
-  expect([...byToken.values()]).toEqual([2, 2, 2]);
-  expect(driver.posts.filter((p) => p.attempt === 2).every((p) => p.answer === 200)).toBe(true);
-  expect(driver.abandoned).toEqual([]);
+  expect(attemptsByToken(driver)).toEqual([[0, 0], [0, 0], [0, 0]]);
+  driver.stop();
+
+  const slowFirst = await startScriptedEndpoint((_token, attempt) => (attempt === 1 ? 'hang' : 200));
+  try {
+    driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5, readTimeoutMs: 100, totalTimeoutMs: 5_000 });
+    await createMessageTo(slowFirst.url, '+15550002226');
+    await driver.settled(10_000);
+    expect(attemptsByToken(driver)).toEqual([[0, 200], [0, 200], [0, 200]]);
+    driver.stop();
+    // Twilio's defaults: the read timeout equals the total time, so nothing is left for a retry.
+    driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), retryDelayMs: 5, readTimeoutMs: 150, totalTimeoutMs: 150 });
+    await createMessageTo(slowFirst.url, '+15550002227');
+    await driver.settled(10_000);
+    expect(attemptsByToken(driver)).toEqual([[0], [0], [0]]);
+    expect(driver.abandoned).toHaveLength(3);
+  } finally {
+    await slowFirst.close();
+  }
+});
+
+test('an inbound post follows the same policy: an error answer is final, a dropped connection is tried once more', async () => {
+  const failing = await startScriptedEndpoint(() => 502);
+  const dropping = await startScriptedEndpoint((_token, attempt) => (attempt === 1 ? 'drop' : 200));
+  try {
+    const input = { accountSid: ACCOUNT, from: '+15550004444', to: '+15550001000', body: 'ACK' };
+    expect(await sendInbound(failing.url, TOKEN, input, { retryDelayMs: 5 })).toMatchObject({ status: 502, attempts: [502] });
+    expect(await sendInbound(dropping.url, TOKEN, input, { retryDelayMs: 5 })).toMatchObject({ status: 200, attempts: [0, 200] });
+  } finally {
+    await failing.close();
+    await dropping.close();
+  }
 });
 
 test('duplicates repeat an event with its token; reordering and early callbacks change the arrival order', async () => {

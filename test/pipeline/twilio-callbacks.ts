@@ -9,8 +9,15 @@ import { createPrng, Prng } from './prng';
  * driver posts its status callbacks to the message's StatusCallback URL as
  * Twilio does (form-encoded, signed with the auth token, an idempotency token
  * per event), in the order Twilio would, or not (delays, duplicates,
- * reordering, a callback that beats the sender's own write), retrying an
- * event that got a 5xx or no answer. It also posts inbound messages.
+ * reordering, a callback that beats the sender's own write). It also posts
+ * inbound messages.
+ *
+ * Every post follows Twilio's default webhook connection policy (its
+ * "connection overrides" left unset: rc=1, retry on connection failure only,
+ * 15 s in all): an answer, whatever its status, is final, so a 4xx or 5xx
+ * loses the event; only a connection that failed before an answer came
+ * (refused, reset, timed out) is tried once more, with the same idempotency
+ * token. A kinder policy here would hide a webhook that counts on retries.
  */
 export interface MessageFate {
   /** The last status: delivered (read for WhatsApp when `read`), undelivered or failed. */
@@ -34,10 +41,12 @@ export interface CallbackDriverOptions {
   readonly reorderProbability?: number;
   /** Probability that a message's first callback is posted at once, before the API answer reaches the sender. Default 0. */
   readonly earlyProbability?: number;
-  /** Attempts per event when the answer is a 5xx or the connection fails. Default 4. */
-  readonly maxAttempts?: number;
-  /** Back-off between attempts, ms. Default 50. */
+  /** Pause before Twilio's one retry of a failed connection, ms. Default 50. */
   readonly retryDelayMs?: number;
+  /** How long Twilio waits for an answer to one attempt (connection override `rt`). Default 15 000 ms. */
+  readonly readTimeoutMs?: number;
+  /** Twilio's total time for an event, its retry included (connection override `tt`). Default 15 000 ms. */
+  readonly totalTimeoutMs?: number;
   /** Keep every posted callback in `posts` (default true; the benchmark turns it off). */
   readonly record?: boolean;
 }
@@ -47,15 +56,34 @@ export interface CallbackPost {
   readonly status: string;
   readonly token: string;
   readonly attempt: number;
-  /** HTTP status, or 0 when the connection failed. */
+  /** HTTP status, or 0 when the connection failed (refused, reset, or no answer in time). */
   readonly answer: number;
+}
+
+/**
+ * Twilio's default webhook connection settings: one retry (`rc`), for a
+ * connection failure only; 15 s to answer (`rt`) and 15 s in all (`tt`), so
+ * by default an attempt that timed out leaves no time for the retry.
+ */
+export const TWILIO_WEBHOOK_RETRIES = 1;
+export const TWILIO_WEBHOOK_READ_TIMEOUT_MS = 15_000;
+export const TWILIO_WEBHOOK_TOTAL_TIMEOUT_MS = 15_000;
+
+/** Timing of Twilio's webhook posts (its connection overrides `rt` and `tt`, and a pause before the retry). */
+export interface TwilioPostTiming {
+  readonly retryDelayMs?: number;
+  readonly readTimeoutMs?: number;
+  readonly totalTimeoutMs?: number;
 }
 
 export interface CallbackDriver {
   /** The fate decided for each message, by SID. */
   readonly fates: Map<string, MessageFate & { channel: 'sms' | 'whatsapp' }>;
   readonly posts: CallbackPost[];
-  /** Events Twilio gave up on (every attempt failed). */
+  /**
+   * Events lost for good, each with its last attempt: answered with anything
+   * but a 2xx (Twilio never retries an answer), or no answer after the retry.
+   */
   readonly abandoned: CallbackPost[];
   /** Callbacks scheduled or in flight. */
   readonly pending: number;
@@ -69,24 +97,70 @@ export const TWILIO_USER_AGENT = 'TwilioProxy/1.1';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** Posts a form to a URL; resolves with the HTTP status and body (status 0 when the connection failed). */
-export function postForm(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export interface PostAnswer {
+  /** HTTP status, 0 when the connection failed or no answer came within the timeout. */
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** Posts a form to a URL once; resolves with the HTTP status and body (status 0 when the connection failed or `timeoutMs` passed). */
+export function postForm(url: string, body: string, headers: Record<string, string>, timeoutMs?: number): Promise<PostAnswer> {
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (answer: PostAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const failed = () => finish({ status: 0, body: '', headers: {} });
     const req = request(url, { method: 'POST', agent, headers: { 'User-Agent': TWILIO_USER_AGENT, ...headers, 'Content-Length': String(Buffer.byteLength(body)) } });
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      failed();
+      req.destroy();
+    }, timeoutMs);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', () => resolve({ status: 0, body: '', headers: {} }));
+      res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', failed);
+      res.on('aborted', failed);
     });
-    req.on('error', () => resolve({ status: 0, body: '', headers: {} }));
+    req.on('error', failed);
     req.end(body);
   });
 }
 
-/** A signed Twilio webhook post (X-Twilio-Signature over `url` and `params`). */
-export function postSigned(url: string, params: TwilioParams, authToken: string, extraHeaders: Record<string, string> = {}) {
-  return postForm(url, twilioFormBody(params), { ...twilioWebhookHeaders(authToken, url, params), ...extraHeaders });
+/** What Twilio's default policy does after an attempt: retry only a connection failure, and only while retries and time remain. */
+export function twilioRetries(answer: number, attempt: number, msLeft: number): boolean {
+  return answer === 0 && attempt <= TWILIO_WEBHOOK_RETRIES && msLeft > 0;
+}
+
+/**
+ * Posts as Twilio posts a webhook under its default connection policy: one
+ * try, and one more only when the connection failed before an answer.
+ * Resolves with every attempt's answer, the last one deciding.
+ */
+export async function postAsTwilio(url: string, body: string, headers: Record<string, string>, timing: TwilioPostTiming = {}): Promise<PostAnswer & { readonly attempts: readonly number[] }> {
+  const retryDelayMs = timing.retryDelayMs ?? 50;
+  const until = Date.now() + (timing.totalTimeoutMs ?? TWILIO_WEBHOOK_TOTAL_TIMEOUT_MS);
+  const attempts: number[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const answer = await postForm(url, body, headers, attemptTimeout(timing, until));
+    attempts.push(answer.status);
+    if (!twilioRetries(answer.status, attempt, until - Date.now() - retryDelayMs)) return { ...answer, attempts };
+    await new Promise((r) => setTimeout(r, retryDelayMs));
+  }
+}
+
+function attemptTimeout(timing: TwilioPostTiming, until: number): number {
+  return Math.max(1, Math.min(timing.readTimeoutMs ?? TWILIO_WEBHOOK_READ_TIMEOUT_MS, until - Date.now()));
+}
+
+/** A signed Twilio webhook post (X-Twilio-Signature over `url` and `params`), posted once. */
+export function postSigned(url: string, params: TwilioParams, authToken: string, extraHeaders: Record<string, string> = {}, timeoutMs?: number) {
+  return postForm(url, twilioFormBody(params), { ...twilioWebhookHeaders(authToken, url, params), ...extraHeaders }, timeoutMs);
 }
 
 /** Recipients ending in 7 are unreachable (30003), in 8 fail (30008); WhatsApp messages end read. */
@@ -139,8 +213,9 @@ export function statusCallbackParams(message: FakeMessage, status: string, fate:
 export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverOptions): CallbackDriver {
   const random = options.random ?? createPrng(2);
   const [minDelay, maxDelay] = options.delayMs ?? [2, 20];
-  const maxAttempts = options.maxAttempts ?? 4;
   const retryDelayMs = options.retryDelayMs ?? 50;
+  const totalTimeoutMs = options.totalTimeoutMs ?? TWILIO_WEBHOOK_TOTAL_TIMEOUT_MS;
+  const timing: TwilioPostTiming = { retryDelayMs, totalTimeoutMs, ...(options.readTimeoutMs !== undefined ? { readTimeoutMs: options.readTimeoutMs } : {}) };
   const record = options.record ?? true;
   const fates: CallbackDriver['fates'] = new Map();
   const posts: CallbackPost[] = [];
@@ -163,18 +238,18 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
     timers.add(timer);
   };
 
-  async function deliver(message: FakeMessage, status: string, fate: MessageFate, idempotencyToken: string, attempt = 1): Promise<void> {
+  async function deliver(message: FakeMessage, status: string, fate: MessageFate, idempotencyToken: string, until: number, attempt = 1): Promise<void> {
     const url = message.statusCallback!;
     const params = statusCallbackParams(message, status, fate);
-    const res = await postSigned(url, params, token(), { 'I-Twilio-Idempotency-Token': idempotencyToken });
+    const res = await postSigned(url, params, token(), { 'I-Twilio-Idempotency-Token': idempotencyToken }, attemptTimeout(timing, until));
     const post = { sid: message.sid, status, token: idempotencyToken, attempt, answer: res.status };
     if (record) posts.push(post);
-    if ((res.status === 0 || res.status >= 500) && !stopped) {
-      if (attempt < maxAttempts) {
-        pending++;
-        later(retryDelayMs * attempt, () => void deliver(message, status, fate, idempotencyToken, attempt + 1).finally(done));
-      } else abandoned.push(post);
-    }
+    if (res.status >= 200 && res.status < 300) return;
+    if (stopped) return;
+    if (twilioRetries(res.status, attempt, until - Date.now() - retryDelayMs)) {
+      pending++;
+      later(retryDelayMs, () => void deliver(message, status, fate, idempotencyToken, until, attempt + 1).finally(done));
+    } else abandoned.push(post);
   }
 
   function schedule(message: FakeMessage, status: string, fate: MessageFate, delay: number) {
@@ -185,7 +260,7 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
       later(delay + i * random.int(minDelay, maxDelay), () => {
         // Twilio's own view moves too, so the API's GETs agree with the callbacks.
         if (i === 0) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
-        void deliver(message, status, fate, idempotencyToken).finally(done);
+        void deliver(message, status, fate, idempotencyToken, Date.now() + totalTimeoutMs).finally(done);
       });
     }
   }
@@ -279,7 +354,8 @@ export function inboundParams(input: InboundMessageInput): Array<[string, string
   return params;
 }
 
-/** Posts a signed inbound message to `url` (the INBOUND_URL). */
-export function sendInbound(url: string, authToken: string, input: InboundMessageInput) {
-  return postSigned(url, inboundParams(input), authToken);
+/** Posts a signed inbound message to `url` (the INBOUND_URL) as Twilio does: retried once only if the connection failed. */
+export function sendInbound(url: string, authToken: string, input: InboundMessageInput, timing: TwilioPostTiming = {}) {
+  const params = inboundParams(input);
+  return postAsTwilio(url, twilioFormBody(params), twilioWebhookHeaders(authToken, url, params), timing);
 }
