@@ -5,7 +5,7 @@
  * opt-out text, smart encoding replaces typographic characters by GSM-7
  * look-alikes, and Unicode or line endings may come back normalised. A
  * crash-recovery lookup that insists on equality then misses its own
- * message and pages twice.
+ * message and pages twice. A long body may also come back cut short.
  *
  * Matching is graded, so the lookup can prefer the closest candidate; it
  * never forgives a changed letter or digit: two pages to one phone a minute
@@ -18,13 +18,15 @@ export const BODY_MATCH = {
   NONE: 0,
   /** Nothing to compare (a template without variables, media only): any body would do. */
   UNCHECKED: 1,
+  /** The stored body is the start of the one sent, cut short but covering most of it. */
+  TRUNCATED: 2,
   /** Every word sent is in the stored body, in order and contiguous, with a bounded amount of text added around it. */
-  CONTAINED: 2,
+  CONTAINED: 3,
   /** The same words: only punctuation, letter case, diacritics or look-alike characters differ. */
-  SAME_WORDS: 3,
+  SAME_WORDS: 4,
   /** The same text after Unicode (NFKC) and whitespace normalisation. */
-  SAME_TEXT: 4,
-  EXACT: 5,
+  SAME_TEXT: 5,
+  EXACT: 6,
 } as const;
 export type BodyMatch = (typeof BODY_MATCH)[keyof typeof BODY_MATCH];
 
@@ -34,6 +36,14 @@ export type BodyMatch = (typeof BODY_MATCH)[keyof typeof BODY_MATCH];
  * another message that happens to contain ours.
  */
 export const MAX_ADDED_CHARS = 160;
+
+/**
+ * A cut-short body counts only when it keeps most of the text, and a text
+ * long enough that its start identifies it: a short stored body that begins
+ * like ours is more likely another page ("db-1 down" / "db-1 down again").
+ */
+export const MIN_TRUNCATED_SHARE = 0.7;
+export const MIN_TRUNCATED_CHARS = 40;
 
 /** Letters that NFKD does not decompose, as smart encoding and transliteration spell them. */
 const PLAIN_LETTERS: Readonly<Record<string, string>> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i' };
@@ -65,6 +75,11 @@ function containsWords(outer: string, inner: string): boolean {
   return ` ${outer} `.includes(` ${inner} `);
 }
 
+/** `stored` is the start of `sent` (its last word possibly cut), keeping most of it. */
+function isTruncation(sent: string, stored: string): boolean {
+  return stored.length >= MIN_TRUNCATED_CHARS && stored.length >= sent.length * MIN_TRUNCATED_SHARE && sent.startsWith(stored);
+}
+
 /** How well `stored` (Twilio's body) accounts for `sent` (the Body we posted). */
 export function matchBody(sent: string, stored: string): BodyMatch {
   if (stored === sent) return BODY_MATCH.EXACT;
@@ -75,7 +90,8 @@ export function matchBody(sent: string, stored: string): BodyMatch {
   const storedWords = skeleton(stored);
   if (sentWords !== '') {
     if (storedWords === sentWords) return BODY_MATCH.SAME_WORDS;
-    return containsWords(storedWords, sentWords) ? BODY_MATCH.CONTAINED : BODY_MATCH.NONE;
+    if (containsWords(storedWords, sentWords)) return BODY_MATCH.CONTAINED;
+    return isTruncation(sentWords, storedWords) ? BODY_MATCH.TRUNCATED : BODY_MATCH.NONE;
   }
   // Nothing but symbols or emoji: the text itself must be there.
   return sentText !== '' && storedText.length - sentText.length <= MAX_ADDED_CHARS && storedText.includes(sentText) ? BODY_MATCH.CONTAINED : BODY_MATCH.NONE;

@@ -11,6 +11,7 @@ const MG = 'MG' + '1'.repeat(32);
 const OTHER_MG = 'MG' + '2'.repeat(32);
 const TRIAL = 'Sent from your Twilio trial account - ';
 const OPT_OUT = '\n\nReply STOP to unsubscribe.';
+const LONG = 'ALARM db-1-replica-lag: replica lag over 30 s on db-1 for 3 datapoints, failing over to db-2';
 /** Twilio's smart encoding: typographic characters replaced by GSM-7 look-alikes. */
 const smartEncode = (s: string) =>
   s.replace(/[“”]/g, '"').replace(/[‘’]/g, "'").replace(/[–—]/g, '-').replace(/…/g, '...').replace(/\u00A0/g, ' ');
@@ -29,6 +30,8 @@ describe('body matching', () => {
     ['diacritics GSM-7 lacks transliterated', 'Łódź: ç ø ß', 'Lodz: c o ss', BODY_MATCH.SAME_WORDS],
     ['look-alikes and an opt-out text together', '“db-1” – down', `"db-1" - down${OPT_OUT}`, BODY_MATCH.CONTAINED],
     ['an emoji-only body with a prefix', '🚨🚨', `${TRIAL}🚨🚨`, BODY_MATCH.CONTAINED],
+    ['a long body cut short, mid-word', LONG, LONG.slice(0, Math.ceil(LONG.length * 0.8)), BODY_MATCH.TRUNCATED],
+    ['a long body cut short after smart encoding', '“db-1” – replica lag over 30 s… it’s failing over to db-2 now', '"db-1" - replica lag over 30 s... it\'s failing over', BODY_MATCH.TRUNCATED],
   ])('matches %s', (_, sent, stored, grade) => {
     expect(matchBody(sent, stored)).toBe(grade);
   });
@@ -43,6 +46,9 @@ describe('body matching', () => {
     ['more added than Twilio ever adds', 'db-1 down', `db-1 down ${'x'.repeat(MAX_ADDED_CHARS)}`],
     ['an empty stored body', 'db-1 down', ''],
     ['emoji that differ', '🚨', '🔥'],
+    ['a short body that begins like ours', 'db-1 down again since 10:00', 'db-1 down'],
+    ['a long body cut to less than most of it', LONG, LONG.slice(0, Math.floor(LONG.length * 0.6))],
+    ['a long body whose start differs', LONG, `x${LONG.slice(1, Math.ceil(LONG.length * 0.8))}`],
   ])('does not match %s', (_, sent, stored) => {
     expect(matchBody(sent, stored)).toBe(BODY_MATCH.NONE);
   });
