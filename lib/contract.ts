@@ -19,6 +19,8 @@ export const ENV = {
   SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
   /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
+  /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
+  WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
 } as const;
 
 /**
@@ -56,6 +58,8 @@ export const METRIC = {
   INBOUND_RECEIVED: 'InboundReceived',
   /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
+  /** status-callback, inbound: a verified request handed to the backlog queue because the table or the topic failed. Count. */
+  WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
 } as const;
 
 /**
