@@ -58,7 +58,7 @@ export const METRIC = {
   INBOUND_RECEIVED: 'InboundReceived',
   /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
-  /** status-callback, inbound: a verified request handed to the backlog queue because the table or the topic failed. Count. */
+  /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */
   WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
 } as const;
 

@@ -707,7 +707,7 @@ export class TwilioMessaging extends Construct {
     });
   }
 
-  /** Verified webhook requests handed to a backlog queue because the table or the inbound topic failed. */
+  /** Verified webhook requests handed to a backlog queue: the table or the inbound topic failed, or a concurrent delivery held the inbound claim. */
   public metricWebhooksBacklogged(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.WEBHOOKS_BACKLOGGED, props);
   }
