@@ -20,7 +20,8 @@ import { ENV } from '../../lib/contract';
  *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt, published
  *   (BOOL: on the inbound topic; a Twilio retry then publishes nothing),
  *   publishLeaseUntil (N, epoch ms: the delivery that claimed the publish
- *   holds it until then; removed once published), publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
+ *   holds it until then; removed when it publishes, and meaningless on a
+ *   published item, where a retry's store may write it again), publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
  *   notificationId?, acknowledgedAt } of the alert it acknowledged). ACK adds
  *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
