@@ -269,6 +269,21 @@ describe('inbound messages', () => {
     expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
   });
 
+  test('a record the request would have refused (no From, or an outbound message\'s SID) is dropped as the request would have been', async () => {
+    const noFrom = sid('SM', nextSid++);
+    const outbound = sid('SM', nextSid++);
+    await alertSent(outbound, '+15551230022', '2026-11-27T10:00:00.000Z', 'db-1-cpu', 'n-outbound-2');
+    const record = (params: Array<[string, string]>) => ({ body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params, receivedAt: new Date().toISOString() }) });
+    const result = await deliverBacklog([record(inbound(noFrom, '+15551230022', 'hi').filter(([k]) => k !== 'From')), record(inbound(outbound, '+15551230022', 'spoofed'))]);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(world.sns.published).toHaveLength(0);
+    expect(await getItem(world.table, noFrom)).toBeUndefined();
+    expect(await getItem(world.table, outbound)).toMatchObject({ direction: 'outbound-api' });
+    expect((await getItem(world.table, outbound))?.body).toBeUndefined();
+    const rejected = out.records().filter((r) => r.message === 'inbound message rejected');
+    expect(rejected.map((r) => r.reason)).toEqual(['no From or To', 'the SID belongs to an outbound message']);
+  });
+
   test('DynamoDB and the backlog both failing: 502, nothing published', async () => {
     world.dynamo.setReachable(false);
     world.sqs.failNext(10);
