@@ -50,6 +50,10 @@ export class ExampleAlertingStack extends Stack {
     });
     new CfnOutput(this, 'InboundTopicArn', { value: this.messaging.inboundTopic.topicArn, description: 'Replies are published here' });
     new CfnOutput(this, 'StatusTableName', { value: this.messaging.table.tableName, description: 'Message status by Twilio message SID' });
+    new CfnOutput(this, 'WebhookBacklogDeadLetterQueueUrl', {
+      value: this.messaging.webhookBacklogDeadLetterQueue.queueUrl,
+      description: 'Verified callbacks and replies that could not be recorded: redrive them from here once DynamoDB and SNS work',
+    });
   }
 }
 

@@ -21,6 +21,8 @@ export const ENV = {
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
   /** The alert queue's URL: the sender puts back a record it deferred only for time (and, later, timers). */
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
+  /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
+  WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
 } as const;
 
 /**
@@ -65,6 +67,8 @@ export const METRIC = {
   INBOUND_RECEIVED: 'InboundReceived',
   /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
+  /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */
+  WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
 } as const;
 
 /**

@@ -26,6 +26,12 @@ const RUNTIME = lambda.Runtime.NODEJS_24_X;
 const ARCHITECTURE = lambda.Architecture.ARM_64;
 /** API Gateway gives up on an integration after 29 s; Twilio after 15 s. */
 const WEBHOOK_TIMEOUT = Duration.seconds(10);
+/**
+ * Deliveries of a webhook backlog record before it is dead-lettered. With the
+ * visibility timeout (six times the function's) that is about 15 minutes of
+ * DynamoDB or SNS trouble; a longer outage ends in the dead-letter queue, for redrive.
+ */
+const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
 
 /** Properties of {@link TwilioMessaging}. */
 export interface TwilioMessagingProps {
@@ -242,8 +248,11 @@ export interface TwilioMessagingProps {
   readonly statusRetentionDays?: number;
 
   /**
-   * Create an alarm on the dead-letter queue's depth (any message counts). It has no
-   * action: add one with `deadLetterQueueAlarm.addAlarmAction(...)`.
+   * Create alarms on the dead-letter queues' depth (any message counts): the alert
+   * queue's (`deadLetterQueueAlarm`) and the webhook backlogs'
+   * (`webhookBacklogDeadLetterQueueAlarm`: verified status callbacks or inbound
+   * messages that could not be recorded). They have no action: add one with
+   * `addAlarmAction(...)`.
    *
    * @default false
    */
@@ -286,6 +295,15 @@ export class TwilioMessaging extends Construct {
   public readonly statusCallbackFunction: lambda.IFunction;
   /** Verifies, records and publishes inbound messages. */
   public readonly inboundFunction: lambda.IFunction;
+  /**
+   * Verified status callbacks whose table write failed, consumed by the status
+   * callback function, which finishes the job.
+   */
+  public readonly statusCallbackBacklog: sqs.IQueue;
+  /** Verified inbound messages whose table or topic work failed, consumed by the inbound function. */
+  public readonly inboundBacklog: sqs.IQueue;
+  /** Backlog records of either webhook that could not be applied after repeated deliveries. */
+  public readonly webhookBacklogDeadLetterQueue: sqs.IQueue;
   /** The webhook API (POST /status, POST /inbound). */
   public readonly api: apigateway.IRestApi;
   /** The URL Twilio posts delivery status to (sent as each message's StatusCallback). */
@@ -296,6 +314,8 @@ export class TwilioMessaging extends Construct {
   public readonly serviceName: string;
   /** The dead-letter queue depth alarm, when `enableDeadLetterQueueAlarm` is set. */
   public readonly deadLetterQueueAlarm?: cloudwatch.IAlarm;
+  /** The webhook backlogs' dead-letter queue depth alarm, when `enableDeadLetterQueueAlarm` is set. */
+  public readonly webhookBacklogDeadLetterQueueAlarm?: cloudwatch.IAlarm;
   /** The send failure alarm, when `enableSendFailureAlarm` is set. */
   public readonly sendFailureAlarm?: cloudwatch.IAlarm;
 
@@ -327,6 +347,8 @@ export class TwilioMessaging extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        // Only on behalf of this account's alarms: no other account's CloudWatch may use the key.
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
 
@@ -374,6 +396,29 @@ export class TwilioMessaging extends Construct {
     this.queue = queue;
     // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
     this.topic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: false }));
+
+    // Each webhook's backlog: where a verified request goes when the table or the
+    // inbound topic fails (Twilio does not retry an error answer by default).
+    // Retention as long as the dead-letter queue's: SQS keeps a message's first
+    // enqueue time when it moves it there.
+    const webhookBacklogDeadLetterQueue = new sqs.Queue(this, 'WebhookBacklogDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.webhookBacklogDeadLetterQueue = webhookBacklogDeadLetterQueue;
+    const webhookBacklog = (id: string) =>
+      new sqs.Queue(this, id, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(WEBHOOK_TIMEOUT.toSeconds() * 6),
+        retentionPeriod: Duration.days(14),
+        deadLetterQueue: { queue: webhookBacklogDeadLetterQueue, maxReceiveCount: WEBHOOK_BACKLOG_MAX_RECEIVES },
+      });
+    const statusCallbackBacklog = webhookBacklog('StatusCallbackBacklog');
+    const inboundBacklog = webhookBacklog('InboundBacklog');
+    this.statusCallbackBacklog = statusCallbackBacklog;
+    this.inboundBacklog = inboundBacklog;
 
     // --- Secret and table -----------------------------------------------------------
     this.secret =
@@ -502,10 +547,15 @@ export class TwilioMessaging extends Construct {
       timeout: WEBHOOK_TIMEOUT,
       logRetention,
       removalPolicy,
-      environment: { ...commonEnvironment, [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl },
+      environment: {
+        ...commonEnvironment,
+        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
+        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: statusCallbackBacklog.queueUrl,
+      },
     });
     // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
     this.grantTable(statusCallback, ['dynamodb:UpdateItem']);
+    this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
     this.statusCallbackFunction = statusCallback;
 
     const inbound = this.createFunction('Inbound', 'inbound', {
@@ -517,10 +567,13 @@ export class TwilioMessaging extends Construct {
         ...commonEnvironment,
         [ENV.INBOUND_URL]: this.inboundUrl,
         [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
+        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: inboundBacklog.queueUrl,
       },
     });
-    // Inbound items are written with if_not_exists UpdateItems, which also return what a retry needs.
-    this.grantTable(inbound, ['dynamodb:UpdateItem']);
+    // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
+    // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
+    this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.useWebhookBacklog(inbound, inboundBacklog);
     // An ACK reply finds the latest alert sent to its number through the sparse index.
     inbound.addToRolePolicy(
       new iam.PolicyStatement({
@@ -542,6 +595,13 @@ export class TwilioMessaging extends Construct {
     if (props.enableDeadLetterQueueAlarm) {
       this.deadLetterQueueAlarm = this.metricDeadLetterQueueDepth().createAlarm(this, 'DeadLetterQueueAlarm', {
         alarmDescription: `Messages in the Twilio messaging dead-letter queue of ${this.node.path}: alerts that were not sent`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.webhookBacklogDeadLetterQueueAlarm = this.metricWebhookBacklogDeadLetterQueueDepth().createAlarm(this, 'WebhookBacklogDeadLetterQueueAlarm', {
+        alarmDescription: `Messages in the webhook backlog dead-letter queue of ${this.node.path}: verified status callbacks or inbound messages not recorded`,
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -649,6 +709,29 @@ export class TwilioMessaging extends Construct {
       period: Duration.minutes(5),
       ...props,
     });
+  }
+
+  /** Verified webhook requests handed to a backlog queue: the table or the inbound topic failed, or a concurrent delivery held the inbound claim. */
+  public metricWebhooksBacklogged(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.WEBHOOKS_BACKLOGGED, props);
+  }
+
+  /** Backlog records in the webhook backlogs' dead-letter queue (Maximum over 5 minutes by default). */
+  public metricWebhookBacklogDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.webhookBacklogDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /**
+   * A webhook function sends to its own backlog (exactly sqs:SendMessage: a record
+   * is not verified again, so no one else may write one) and consumes it.
+   */
+  private useWebhookBacklog(fn: lambda.Function, backlog: sqs.Queue): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [backlog.queueArn] }));
+    fn.addEventSource(new SqsEventSource(backlog, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
   }
 
   private createFunction(

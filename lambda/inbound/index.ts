@@ -1,38 +1,41 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ENV, METRIC } from '../../lib/contract';
-import { maskAddress } from '../shared/mask';
-import { logger, metrics } from '../shared/observability';
+import { ENV } from '../../lib/contract';
+import { logger } from '../shared/observability';
 import { authenticateWebhook } from '../shared/webhook-auth';
-import { webhookHandler } from '../shared/webhook-handler';
+import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
+import { handOver, webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, MalformedRequestError, twimlResponse } from '../shared/webhook-request';
-import { Acknowledgement, acknowledgeLatestAlert } from './acknowledge';
-import { InboundMessage, isAck, parseInbound } from './inbound-message';
-import { inboundEvent, publishInbound } from './publish';
-import { markPublished, StoredInbound, storeInbound } from './store-inbound';
+import { deliver, Delivery, DeliveryDeps, StepFailure } from './deliver';
+import { InboundMessage, parseInbound } from './inbound-message';
 
 /**
- * Inbound SMS/MMS/WhatsApp messages (API Gateway REST proxy, POST /inbound):
- * verify, store, acknowledge an alert on `ACK`, publish to the inbound topic,
- * answer empty TwiML so Twilio sends no reply. Answers: 200 TwiML (also for a
- * retry of a message already published); 400 malformed; 403 bad signature;
- * 500 configuration error; 502 DynamoDB, SNS or Secrets Manager failed, so
- * Twilio tries again and the retry finishes the job.
+ * Inbound SMS/MMS/WhatsApp messages (API Gateway REST proxy, POST /inbound),
+ * and this function's backlog queue (SQS): verify, store and claim, acknowledge
+ * an alert on `ACK`, publish to the inbound topic, answer empty TwiML so Twilio
+ * sends no reply. Answers: 200 TwiML once published, for a retry of a message
+ * already published, and when the work was handed to the backlog (DynamoDB or
+ * SNS failed, or a concurrent delivery holds the claim); 400 malformed; 403 bad
+ * signature; 500 configuration error; 502 Secrets Manager failed, or the
+ * backlog failed as well.
  */
-const dynamo = new DynamoDBClient({});
-const sns = new SNSClient({});
-const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
-const topicArn = process.env[ENV.INBOUND_TOPIC_ARN] ?? '';
+const deps: DeliveryDeps = {
+  dynamo: new DynamoDBClient({}),
+  sns: new SNSClient({}),
+  tableName: process.env[ENV.STATUS_TABLE_NAME] ?? '',
+  topicArn: process.env[ENV.INBOUND_TOPIC_ARN] ?? '',
+};
 const gate = { url: process.env[ENV.INBOUND_URL], urlVariable: ENV.INBOUND_URL };
 
-function dependencyFailure(step: string, msg: InboundMessage, err: unknown): APIGatewayProxyResult {
-  logger.error(`inbound message: ${step} failed`, { messageSid: msg.messageSid, error: (err as Error).name });
-  return emptyResponse(502);
+const secondsUntil = (epochMs: number | undefined) => (epochMs === undefined ? 0 : Math.max(0, (epochMs - Date.now()) / 1000));
+
+function refusedAsOutbound(msg: InboundMessage): void {
+  logger.warn('inbound message rejected', { messageSid: msg.messageSid, reason: 'the SID belongs to an outbound message' });
 }
 
-async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function handle(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
+  const receivedAt = Date.now();
   const auth = await authenticateWebhook(event, gate);
   if (!auth.ok) return auth.response;
 
@@ -45,53 +48,46 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
     return emptyResponse(400);
   }
 
-  let stored: StoredInbound;
+  const backlog = () => backlogRecord('inbound', auth.params, receivedAt);
+  let delivery: Delivery;
   try {
-    stored = await storeInbound(dynamo, tableName, msg);
+    delivery = await deliver(deps, msg, receivedAt, context, 'request');
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') {
-      logger.warn('inbound message rejected', { messageSid: msg.messageSid, reason: 'the SID belongs to an outbound message' });
+    if (!(err instanceof StepFailure)) throw err;
+    logger.error(`inbound message: ${err.step} failed`, { messageSid: msg.messageSid, error: (err.cause as Error)?.name });
+    // Delivered once this delivery's own claim has run out.
+    return handOver(backlog(), twimlResponse(), { messageSid: msg.messageSid, reason: err.step, delaySeconds: secondsUntil(err.leaseUntil) });
+  }
+  switch (delivery.kind) {
+    case 'not-inbound':
+      refusedAsOutbound(msg);
       return emptyResponse(400);
-    }
-    return dependencyFailure('store', msg, err);
+    case 'claimed-elsewhere':
+      // A concurrent delivery is publishing it. Should that one die before it does,
+      // this record, delivered after its claim, publishes it.
+      return handOver(backlog(), twimlResponse(), { messageSid: msg.messageSid, reason: 'claimed by a concurrent delivery', delaySeconds: secondsUntil(delivery.leaseUntil) });
+    case 'published':
+      logger.info('inbound message already published', { messageSid: msg.messageSid });
+      return twimlResponse();
+    case 'delivered':
+      return twimlResponse();
   }
-  if (stored.published) {
-    logger.info('inbound message already published', { messageSid: msg.messageSid });
-    return twimlResponse();
-  }
-
-  let acknowledged: Acknowledgement | undefined;
-  if (isAck(msg.body)) {
-    try {
-      const result = await acknowledgeLatestAlert(dynamo, tableName, msg.from);
-      acknowledged = result.acknowledgement;
-      if (result.firstAcknowledgement) metrics.addMetric(METRIC.ALERTS_ACKNOWLEDGED, MetricUnit.Count, 1);
-    } catch (err) {
-      return dependencyFailure('acknowledge', msg, err);
-    }
-  }
-
-  try {
-    await publishInbound(sns, topicArn, inboundEvent(msg, stored.receivedAt, acknowledged));
-  } catch (err) {
-    return dependencyFailure('publish', msg, err);
-  }
-  metrics.addMetric(METRIC.INBOUND_RECEIVED, MetricUnit.Count, 1);
-
-  try {
-    await markPublished(dynamo, tableName, msg.messageSid, acknowledged);
-  } catch (err) {
-    // The message is on the topic: answering 5xx would make Twilio's retry publish it twice.
-    logger.warn('inbound message published but not marked so', { messageSid: msg.messageSid, error: (err as Error).name });
-  }
-  logger.info('inbound message', {
-    messageSid: msg.messageSid,
-    from: maskAddress(msg.from),
-    channel: msg.channel,
-    media: msg.mediaUrls.length,
-    acknowledged: acknowledged?.messageSid,
-  });
-  return twimlResponse();
 }
 
-export const handler = webhookHandler(handle);
+/** A backlog record: the delivery the request could not finish. Throwing leaves it to SQS's next delivery. */
+async function consume(record: BacklogRecord, context: Context): Promise<void> {
+  let msg: InboundMessage;
+  try {
+    msg = parseInbound(record.params);
+  } catch (err) {
+    if (!(err instanceof MalformedRequestError)) throw err;
+    // The request would have been refused with a 400: so is the record.
+    logger.warn('inbound message rejected', { reason: err.message, via: 'backlog' });
+    return;
+  }
+  const delivery = await deliver(deps, msg, Date.parse(record.receivedAt), context, 'backlog');
+  if (delivery.kind === 'not-inbound') refusedAsOutbound(msg);
+  if (delivery.kind === 'claimed-elsewhere') throw new Error(`another delivery holds the claim for ${Math.ceil(secondsUntil(delivery.leaseUntil))} s more`);
+}
+
+export const handler = webhookHandler({ webhook: 'inbound', handle, consume });

@@ -1,27 +1,51 @@
-import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KIND, expiresAt } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import type { Acknowledgement } from './acknowledge';
 import type { InboundMessage } from './inbound-message';
 
-/** What the table holds for an inbound message after it is stored. */
-export interface StoredInbound {
-  /** The receive time of the first delivery of this SID (a retry keeps it). */
-  readonly receivedAt: string;
-  /** True once the message reached the inbound topic: a Twilio retry must not publish it again. */
-  readonly published: boolean;
-}
+/**
+ * What storing an inbound message found. Exactly one delivery of a SID claims
+ * its publish at a time: `claimed` holds it until `leaseUntil`, after which a
+ * later delivery (a backlog record) may claim it again, so a crash between
+ * claim and publish delays the message but does not lose it.
+ */
+export type StoredInbound =
+  /** This delivery may publish: nobody has, and no one else holds a live claim. */
+  | { readonly kind: 'claimed'; readonly receivedAt: string; readonly leaseUntil: number }
+  /** On the inbound topic already (a retry): publish nothing. */
+  | { readonly kind: 'published' }
+  /** Another delivery claimed it and its lease has not run out. */
+  | { readonly kind: 'claimed-elsewhere'; readonly leaseUntil: number }
+  /** The SID is one of our outbound messages' (a forged one): nothing written. */
+  | { readonly kind: 'not-inbound' };
 
 const s = (value: string): AttributeValue => ({ S: value });
+const LEASE = 'publishLeaseUntil';
+
+function isConditionFailure(err: unknown): boolean {
+  return (err as Error)?.name === 'ConditionalCheckFailedException';
+}
 
 /**
- * Stores an inbound message (id = its SID) unless already stored, in one
- * UpdateItem whose every SET is if_not_exists: a retry of the same SID
- * changes nothing and reads back whether the first attempt got as far as
- * publishing. (A conditional PutItem would need a second read to learn that.)
+ * Stores an inbound message (id = its SID) and claims its publish, in one
+ * UpdateItem whose every stored field is if_not_exists: a retry changes
+ * nothing but the claim, and reads back whether the message is published.
+ * The condition refuses the claim while another delivery's lease is live; only
+ * then (or for an outbound SID) does a consistent GetItem say which it was.
+ *
+ * @param receivedAt when the request arrived (epoch ms); the first delivery's is kept
+ * @param now the clock the leases are compared with (epoch ms)
  */
-export async function storeInbound(client: DynamoDBClient, tableName: string, msg: InboundMessage, now: number = Date.now()): Promise<StoredInbound> {
-  const at = new Date(now).toISOString();
+export async function storeInbound(
+  client: DynamoDBClient,
+  tableName: string,
+  msg: InboundMessage,
+  receivedAt: number,
+  now: number,
+  leaseUntil: number,
+): Promise<StoredInbound> {
+  const at = new Date(receivedAt).toISOString();
   const fields: Record<string, AttributeValue> = {
     kind: s(KIND.MESSAGE),
     direction: s('inbound'),
@@ -35,35 +59,53 @@ export async function storeInbound(client: DynamoDBClient, tableName: string, ms
     receivedAt: s(at),
     createdAt: s(at),
     updatedAt: s(at),
-    expiresAt: { N: String(expiresAt(now)) },
+    expiresAt: { N: String(expiresAt(receivedAt)) },
     published: { BOOL: false },
   };
-  const names: Record<string, string> = { '#direction': 'direction' };
-  const values: Record<string, AttributeValue> = {};
+  const names: Record<string, string> = { '#direction': 'direction', '#published': 'published', '#lease': LEASE };
+  const values: Record<string, AttributeValue> = { ':inbound': s('inbound'), ':true': { BOOL: true }, ':now': { N: String(now) }, ':until': { N: String(leaseUntil) } };
   const set = Object.entries(fields).map(([name, value]) => {
     names[`#${name}`] = name;
     values[`:${name}`] = value;
     return `#${name} = if_not_exists(#${name}, :${name})`;
   });
-  const out = await client.send(
-    new UpdateItemCommand({
+  // On a published item the lease written is inert: nothing reads it there.
+  set.push('#lease = :until');
+  try {
+    const out = await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { id: s(msg.messageSid) },
+        UpdateExpression: `SET ${set.join(', ')}`,
+        ConditionExpression:
+          // A SID is unique across directions: this keeps a forged one from rewriting an outbound item.
+          '(attribute_not_exists(#direction) OR #direction = :inbound) AND (#published = :true OR attribute_not_exists(#lease) OR #lease < :now)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (out.Attributes?.published?.BOOL === true) return { kind: 'published' };
+    return { kind: 'claimed', receivedAt: out.Attributes?.receivedAt?.S ?? at, leaseUntil };
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  const { Item } = await client.send(
+    new GetItemCommand({
       TableName: tableName,
       Key: { id: s(msg.messageSid) },
-      UpdateExpression: `SET ${set.join(', ')}`,
-      // A SID is unique across directions; this only keeps a forged one from rewriting an outbound item.
-      ConditionExpression: 'attribute_not_exists(#direction) OR #direction = :direction',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
+      ConsistentRead: true,
+      ProjectionExpression: '#direction, #published, #lease',
+      ExpressionAttributeNames: { '#direction': 'direction', '#published': 'published', '#lease': LEASE },
     }),
   );
-  return {
-    receivedAt: out.Attributes?.receivedAt?.S ?? at,
-    published: out.Attributes?.published?.BOOL === true,
-  };
+  if (Item?.direction?.S !== undefined && Item.direction.S !== 'inbound') return { kind: 'not-inbound' };
+  if (Item?.published?.BOOL === true) return { kind: 'published' };
+  // The claim was refused for a live lease (or the item vanished in between): someone holds it until then.
+  return { kind: 'claimed-elsewhere', leaseUntil: Number(Item?.[LEASE]?.N ?? now) };
 }
 
-/** Marks the message published (and what it acknowledged), so that retries answer without publishing. */
+/** Marks the message published (and what it acknowledged) and ends the claim, so that retries answer without publishing. */
 export async function markPublished(
   client: DynamoDBClient,
   tableName: string,
@@ -84,8 +126,9 @@ export async function markPublished(
     new UpdateItemCommand({
       TableName: tableName,
       Key: { id: s(messageSid) },
-      UpdateExpression: `SET ${set}`,
+      UpdateExpression: `SET ${set} REMOVE #lease`,
       ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeNames: { '#lease': LEASE },
       ExpressionAttributeValues: values,
     }),
   );

@@ -9,15 +9,19 @@ import { ENV } from '../../lib/contract';
  *   from, channel (`sms` | `mms` | `whatsapp`), createdAt, updatedAt (ISO 8601),
  *   errorCode / errorMessage (strings, when Twilio gives one), history (a list
  *   of { status, at, source: `api` | `callback`, errorCode?, token? }),
- *   historyKeys (string set de-duplicating history: the callback's
- *   I-Twilio-Idempotency-Token, else `status#errorCode`), expiresAt.
+ *   historyKeys (string set de-duplicating history: `status#errorCode` for a
+ *   callback, `api#status` for the sender; never the unsigned
+ *   I-Twilio-Idempotency-Token), historyDropped (N: callbacks left out of the
+ *   history, as repeats or past its bound), expiresAt.
  *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
  *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
  *   alertRecipient (= to), which puts the item in the sparse
  *   TABLE.ALERTS_BY_RECIPIENT_INDEX (alertRecipient, acceptedAt). Status callback adds: channelStatusMessage,
  *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt, published
  *   (BOOL: on the inbound topic; a Twilio retry then publishes nothing),
- *   publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
+ *   publishLeaseUntil (N, epoch ms: the delivery that claimed the publish
+ *   holds it until then; removed when it publishes, and meaningless on a
+ *   published item, where a retry's store may write it again), publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
  *   notificationId?, acknowledgedAt } of the alert it acknowledged). ACK adds
  *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state

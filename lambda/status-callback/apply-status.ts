@@ -12,7 +12,7 @@ export interface StatusCallback {
   readonly rawDlrDoneDate?: string;
   readonly to?: string;
   readonly from?: string;
-  /** I-Twilio-Idempotency-Token: the same for every retry of one callback. */
+  /** I-Twilio-Idempotency-Token: kept on the history entry for tracing; not signed, so never a key. */
   readonly idempotencyToken?: string;
 }
 
@@ -40,22 +40,33 @@ export function parseStatusCallback(params: FormParams, idempotencyToken: string
     ...optional('RawDlrDoneDate', 'rawDlrDoneDate'),
     ...optional('To', 'to'),
     ...optional('From', 'from'),
-    // A token we cannot store safely is ignored: de-duplication falls back to status#errorCode.
+    // A token we cannot store safely is left out of the history entry.
     ...(idempotencyToken !== undefined && TOKEN.test(idempotencyToken) ? { idempotencyToken } : {}),
   };
 }
 
-/** The history de-duplication key (table-items.ts: historyKeys). */
+/**
+ * The history de-duplication key (table-items.ts: historyKeys): what Twilio
+ * signed, never the I-Twilio-Idempotency-Token header, which is not signed: a
+ * replayed callback with a fresh token must not be able to grow the item.
+ */
 export function historyKey(cb: StatusCallback): string {
-  return cb.idempotencyToken ?? `${cb.status}#${cb.errorCode ?? ''}`;
+  return `${cb.status}#${cb.errorCode ?? ''}`;
 }
+
+/**
+ * Entries a callback that does not move the status may add to the history. The
+ * forward moves always land (at most one per rank), so the item stays far below
+ * DynamoDB's 400 KB whatever arrives; what is left out is counted in historyDropped.
+ */
+export const HISTORY_LIMIT = 30;
 
 export type ApplyOutcome =
   /** The status moved forward (or the item was created by this callback). */
   | 'advanced'
   /** The status already was as far or further: only the history grew. */
   | 'recorded'
-  /** This callback was seen before: nothing changed. */
+  /** The history holds this status and error code already (a retry, a replay), or is full: only historyDropped grew. */
   | 'duplicate';
 
 export interface ApplyResult {
@@ -79,8 +90,10 @@ function isConditionFailure(err: unknown): boolean {
  * Records a status callback on the message item (id = MessageSid) in one
  * UpdateItem in the common case. DynamoDB enforces the order: the status moves
  * only to a higher rank, and a callback whose history key is already present
- * changes nothing. A callback that does not move the status forward (a late
- * `sent` after `delivered`) is appended to the history by a second UpdateItem.
+ * changes nothing but a count. A callback that does not move the status
+ * forward (a late `sent` after `delivered`) is appended to the history by a
+ * second UpdateItem while the history has room (HISTORY_LIMIT); a repeat, or
+ * one that finds no room, adds one to historyDropped with a third.
  * A callback that arrives before the sender has written the item creates it;
  * the sender's own rank guard keeps it from moving the status backwards.
  */
@@ -155,14 +168,30 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
         TableName: tableName,
         Key: { id: s(cb.messageSid) },
         UpdateExpression: `SET ${historyOnly.set.join(', ')} ADD ${historyOnly.add}`,
-        ConditionExpression: 'NOT contains(#historyKeys, :key)',
+        ConditionExpression: 'NOT contains(#historyKeys, :key) AND (attribute_not_exists(#history) OR size(#history) < :limit)',
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeValues: { ...values, ':limit': { N: String(HISTORY_LIMIT) } },
       }),
     );
     return { outcome: 'recorded' };
   } catch (err) {
-    if (isConditionFailure(err)) return { outcome: 'duplicate' };
-    throw err;
+    if (!isConditionFailure(err)) throw err;
   }
+
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { id: s(cb.messageSid) },
+        UpdateExpression: 'ADD #historyDropped :one',
+        // The first two writes failed on their conditions, so the item exists; never create a stub.
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#historyDropped': 'historyDropped', '#id': 'id' },
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailure(err)) throw err;
+  }
+  return { outcome: 'duplicate' };
 }

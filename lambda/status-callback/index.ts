@@ -6,15 +6,17 @@ import { maskAddress } from '../shared/mask';
 import { logger, metrics } from '../shared/observability';
 import { statusRank } from '../shared/status';
 import { authenticateWebhook } from '../shared/webhook-auth';
-import { webhookHandler } from '../shared/webhook-handler';
+import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
+import { handOver, webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
 import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
 
 /**
- * Twilio's message status callbacks (API Gateway REST proxy, POST /status).
- * Answers: 200 (empty) once recorded or a duplicate; 400 malformed; 403 bad
- * signature; 500 configuration error; 502 DynamoDB or Secrets Manager failed,
- * so that Twilio tries again.
+ * Twilio's message status callbacks (API Gateway REST proxy, POST /status),
+ * and this function's backlog queue (SQS). Answers: 200 (empty) once recorded,
+ * a duplicate, or handed to the backlog because DynamoDB failed; 400 malformed;
+ * 403 bad signature; 500 configuration error; 502 Secrets Manager failed, or
+ * DynamoDB and the backlog both did.
  */
 const dynamo = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
@@ -31,7 +33,22 @@ function countOutcome(cb: StatusCallback, result: ApplyResult): void {
   }
 }
 
+/** Records the callback, counts and logs it. Throws when DynamoDB fails. */
+async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
+  const result: ApplyResult = await applyStatus(dynamo, tableName, cb, receivedAt);
+  countOutcome(cb, result);
+  logger.info('status callback', {
+    messageSid: cb.messageSid,
+    status: cb.status,
+    outcome: result.outcome,
+    errorCode: cb.errorCode,
+    to: maskAddress(cb.to),
+    via,
+  });
+}
+
 async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const receivedAt = Date.now();
   const auth = await authenticateWebhook(event, gate);
   if (!auth.ok) return auth.response;
 
@@ -44,22 +61,27 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
     return emptyResponse(400);
   }
 
-  let result: ApplyResult;
   try {
-    result = await applyStatus(dynamo, tableName, cb);
+    await record(cb, receivedAt, 'request');
   } catch (err) {
     logger.error('cannot record the status callback', { messageSid: cb.messageSid, status: cb.status, error: (err as Error).name });
-    return emptyResponse(502);
+    return handOver(backlogRecord('status', auth.params, receivedAt), emptyResponse(200), { messageSid: cb.messageSid, reason: 'table' });
   }
-  countOutcome(cb, result);
-  logger.info('status callback', {
-    messageSid: cb.messageSid,
-    status: cb.status,
-    outcome: result.outcome,
-    errorCode: cb.errorCode,
-    to: maskAddress(cb.to),
-  });
   return emptyResponse(200);
 }
 
-export const handler = webhookHandler(handle);
+/** A backlog record: applied as the request would have been, at the time it arrived (idempotent: the history key de-duplicates). */
+async function consume(backlog: BacklogRecord): Promise<void> {
+  let cb: StatusCallback;
+  try {
+    cb = parseStatusCallback(backlog.params, undefined);
+  } catch (err) {
+    if (!(err instanceof MalformedRequestError)) throw err;
+    // The request would have been refused with a 400: so is the record.
+    logger.warn('status callback rejected', { reason: err.message, via: 'backlog' });
+    return;
+  }
+  await record(cb, Date.parse(backlog.receivedAt), 'backlog');
+}
+
+export const handler = webhookHandler({ webhook: 'status', handle, consume });

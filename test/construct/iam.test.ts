@@ -54,17 +54,38 @@ test('sender: DeleteItem only on send claims (ids starting with claim#)', () => 
   expect((deletes[0] as any).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } });
 });
 
-test('status-callback: secret read and conditional status updates only', () => {
+const BACKLOG_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+
+test('status-callback: secret read, conditional status updates, its own backlog', () => {
   expect(actionsOfRole(template, 'AlertsStatusCallbackRole')).toEqual(
-    [...LOG_WRITE, ...SECRET_READ, 'dynamodb:UpdateItem'].sort(),
+    [...LOG_WRITE, ...SECRET_READ, ...BACKLOG_CONSUME, 'dynamodb:UpdateItem', 'sqs:SendMessage'].sort(),
   );
 });
 
-test('inbound: secret read, item updates, Query on the alertsByRecipient index only, publish to the inbound topic', () => {
+test.each([
+  ['AlertsStatusCallbackRole', 'AlertsStatusCallbackBacklog'],
+  ['AlertsInboundRole', 'AlertsInboundBacklog'],
+])('%s sends and consumes %s only: a backlog record is not verified again, so no other queue and no other sender', (role, backlog) => {
+  const queue = `\${${ref('AWS::SQS::Queue', backlog)}.Arn}`;
+  const sends = statementsOfRole(template, role).filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage'));
+  expect(sends).toHaveLength(1);
+  expect(sends[0].Action).toBe('sqs:SendMessage');
+  expect(render(sends[0].Resource)).toBe(queue);
+  expect(resourcesFor(role, 'sqs:ReceiveMessage')).toEqual([queue]);
+  const senders = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    p.Properties.PolicyDocument.Statement.some((s: any) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage') && render(s.Resource) === queue),
+  );
+  expect(senders.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref))).toEqual([ref('AWS::IAM::Role', role)]);
+});
+
+test('inbound: secret read, item reads and updates, Query on the alertsByRecipient index only, publish to the inbound topic, its own backlog', () => {
   expect(actionsOfRole(template, 'AlertsInboundRole')).toEqual(
     [
       ...LOG_WRITE,
       ...SECRET_READ,
+      ...BACKLOG_CONSUME,
+      'sqs:SendMessage',
+      'dynamodb:GetItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
       'kms:Decrypt',
@@ -75,6 +96,7 @@ test('inbound: secret read, item updates, Query on the alertsByRecipient index o
   const table = ref('AWS::DynamoDB::Table', 'AlertsTable');
   expect(resourcesFor('AlertsInboundRole', 'dynamodb:Query')).toEqual([`\${${table}.Arn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`]);
   expect(resourcesFor('AlertsInboundRole', 'sns:Publish')).toEqual([`\${${ref('AWS::SNS::Topic', 'AlertsInboundTopic')}}`]);
+  expect(resourcesFor('AlertsInboundRole', 'dynamodb:GetItem')).toEqual([`\${${table}.Arn}`]);
 });
 
 test('no role can scan, delete (beyond the sender\'s claims), or act on resources it does not name', () => {

@@ -192,7 +192,16 @@ test('opt-in alarms: dead-letter queue depth and send failures', () => {
   const { template, messaging } = synth({ enableDeadLetterQueueAlarm: true, enableSendFailureAlarm: true });
   expect(messaging.deadLetterQueueAlarm).toBeDefined();
   expect(messaging.sendFailureAlarm).toBeDefined();
-  template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  expect(messaging.webhookBacklogDeadLetterQueueAlarm).toBeDefined();
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    Namespace: 'AWS/SQS',
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'AlertsWebhookBacklogDeadLetterQueue'), 'QueueName'] } }],
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+  });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     Namespace: 'AWS/SQS',
     MetricName: 'ApproximateNumberOfMessagesVisible',

@@ -29,6 +29,13 @@ describe('topic and key', () => {
     });
   });
 
+  test('CloudWatch may use the key only on behalf of this stack\'s account', () => {
+    const key = resources[logicalId(template, 'AWS::KMS::Key', 'AlertsTopicKey')];
+    const cloudwatch = key.Properties.KeyPolicy.Statement.filter((st: any) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cloudwatch).toHaveLength(1);
+    expect(cloudwatch[0].Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
   test('the key serves the topics only: no statement for SNS, so no cycle between key policy and topic', () => {
     const key = resources[logicalId(template, 'AWS::KMS::Key', 'AlertsTopicKey')];
     const principals = key.Properties.KeyPolicy.Statement.map((s: any) => s.Principal?.Service).filter(Boolean);
@@ -84,14 +91,42 @@ describe('queues', () => {
     expect(resources[dlqId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
-  test('both queues deny non-TLS access', () => {
+  test('every queue denies non-TLS access', () => {
     const policies = template.findResources('AWS::SQS::QueuePolicy');
     const denied = Object.values(policies)
       .filter((p) => p.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'))
       .flatMap((p) => p.Properties.Queues.map((q: { Ref: string }) => q.Ref));
-    expect(denied.sort()).toEqual(
-      [logicalId(template, 'AWS::SQS::Queue', 'AlertsQueue'), logicalId(template, 'AWS::SQS::Queue', 'AlertsDeadLetterQueue')].sort(),
-    );
+    expect(denied.sort()).toEqual(Object.keys(template.findResources('AWS::SQS::Queue')).sort());
+    template.resourceCountIs('AWS::SQS::Queue', 5);
+  });
+
+  test('each webhook has its own backlog (SQS-managed encryption, six function timeouts visible, 14 days), dead-lettered after 15 receives', () => {
+    const dlqId = logicalId(template, 'AWS::SQS::Queue', 'AlertsWebhookBacklogDeadLetterQueue');
+    expect(resources[dlqId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    for (const backlog of ['AlertsStatusCallbackBacklog', 'AlertsInboundBacklog']) {
+      expect(resources[logicalId(template, 'AWS::SQS::Queue', backlog)].Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 60,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 15 },
+      });
+    }
+  });
+
+  test.each([
+    ['AlertsStatusCallback', 'AlertsStatusCallbackBacklog'],
+    ['AlertsInbound', 'AlertsInboundBacklog'],
+  ])('%s consumes its own backlog (ReportBatchItemFailures) and is told its URL', (fn, backlog) => {
+    const queueId = logicalId(template, 'AWS::SQS::Queue', backlog);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', fn) },
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(environmentOf(template, fn).WEBHOOK_BACKLOG_QUEUE_URL).toEqual({ Ref: queueId });
+    expect(messaging[fn === 'AlertsInbound' ? 'inboundBacklog' : 'statusCallbackBacklog'].node.path).toBe(`TestStack/Alerts/${backlog.replace('Alerts', '')}`);
   });
 });
 
@@ -317,6 +352,7 @@ describe('public surface', () => {
   test('no alarm unless asked for', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     expect(messaging.deadLetterQueueAlarm).toBeUndefined();
+    expect(messaging.webhookBacklogDeadLetterQueueAlarm).toBeUndefined();
     expect(messaging.sendFailureAlarm).toBeUndefined();
   });
 });

@@ -1,9 +1,11 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
 import { TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
+  backlogEvent,
   captureOutput,
   CapturedOutput,
   EventOptions,
@@ -16,12 +18,14 @@ import {
   sid,
   SIGNING_KEY,
   startWorld,
+  TABLE_NAME,
   TOPIC_ARN,
   twilioEvent,
   WebhookWorld,
 } from './support';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 let world: WebhookWorld;
 let handler: Handler;
@@ -45,7 +49,10 @@ beforeEach(() => {
   world.secrets.setSecret(SECRET_ARN, goodSecret);
   world.dynamo.setReachable(true);
   world.dynamo.resetCalls();
+  world.dynamo.setLatency(0);
   world.sns.published.length = 0;
+  world.sqs.sent.length = 0;
+  world.sqs.failNext(0);
 });
 
 afterEach(() => {
@@ -73,6 +80,24 @@ function inbound(messageSid: string, from: string, body: string, extra: Record<s
 
 function post(params: TwilioParams, options: EventOptions = {}): Promise<APIGatewayProxyResult> {
   return handler(twilioEvent('/inbound', INBOUND_URL, params, options), lambdaContext('inbound'));
+}
+
+/** Delivers backlog messages to the function as its SQS event source mapping does. */
+function deliverBacklog(messages: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse> {
+  return (handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext('inbound'));
+}
+
+/** Time passes past a delivery's claim on the SID (its invocation has ended, published or not). */
+async function claimRunsOut(messageSid: string): Promise<void> {
+  await world.table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET publishLeaseUntil = :past',
+      ConditionExpression: 'attribute_exists(publishLeaseUntil)',
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
+    }),
+  );
 }
 
 function publishedEvents(): Array<Record<string, unknown>> {
@@ -172,19 +197,34 @@ describe('inbound messages', () => {
     expect((await getItem(world.table, id))?.receivedAt).toBe(firstReceivedAt);
   });
 
-  test('SNS failing: 502, stored but not marked published; Twilio\'s retry then publishes once', async () => {
+  test('SNS failing: 200 TwiML, handed to the backlog after its own claim; the record publishes once when the claim has run out', async () => {
     const id = sid('SM', nextSid++);
     const params = inbound(id, '+15551230014', 'is anyone there');
     world.sns.failNext(10);
+    const before = Date.now();
     const res = await post(params);
     world.sns.failNext(0);
-    expect(res.statusCode).toBe(502);
+    expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
     expect(world.sns.published).toHaveLength(0);
     expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'is anyone there' });
+    expect(world.sqs.sent).toHaveLength(1);
+    const record = JSON.parse(world.sqs.sent[0].body);
+    expect(record).toEqual({ kind: 'webhook', webhook: 'inbound', params, receivedAt: expect.any(String) });
+    expect(Date.parse(record.receivedAt)).toBeGreaterThanOrEqual(before);
+    // Not before the claim this invocation took (its remaining 10 s and a margin) has run out.
+    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(10);
+    expect(world.sqs.sent[0].delaySeconds).toBeLessThanOrEqual(13);
+    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
-    expect((await post(params)).statusCode).toBe(200);
+    await claimRunsOut(id);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(world.sns.published).toHaveLength(1);
-    expect(publishedEvents()[0]).toMatchObject({ messageSid: id, body: 'is anyone there' });
+    expect(publishedEvents()[0]).toMatchObject({ messageSid: id, body: 'is anyone there', receivedAt: (await getItem(world.table, id))?.receivedAt });
+    const item = await getItem(world.table, id);
+    expect(item).toMatchObject({ published: true });
+    expect(item).not.toHaveProperty('publishLeaseUntil');
+    // Delivered again (at least once), or Twilio retrying: nothing more is published.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect((await post(params)).statusCode).toBe(200);
     expect(world.sns.published).toHaveLength(1);
   });
@@ -211,12 +251,58 @@ describe('inbound messages', () => {
     expect((await getItem(world.table, id))?.body).toBeUndefined();
   });
 
-  test('DynamoDB unreachable: 502 and nothing published', async () => {
+  test('DynamoDB unreachable: 200 TwiML, handed to the backlog at once; the record stores and publishes it when DynamoDB is back', async () => {
+    const id = sid('SM', nextSid++);
     world.dynamo.setReachable(false);
+    const res = await post(inbound(id, '+15551230015', 'hi'));
+    expect(res).toMatchObject({ statusCode: 200, body: TWIML });
+    expect(world.sns.published).toHaveLength(0);
+    expect(world.sqs.sent.map((m) => m.delaySeconds)).toEqual([0]);
+    const { receivedAt } = JSON.parse(world.sqs.sent[0].body) as { receivedAt: string };
+
+    // Still down at the first delivery: kept for the next one.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [{ itemIdentifier: world.sqs.sent[0].messageId }] });
+    world.dynamo.setReachable(true);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(await getItem(world.table, id)).toMatchObject({ published: true, body: 'hi', receivedAt });
+    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, receivedAt })]);
+    expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
+  });
+
+  test('a record the request would have refused (no From, or an outbound message\'s SID) is dropped as the request would have been', async () => {
+    const noFrom = sid('SM', nextSid++);
+    const outbound = sid('SM', nextSid++);
+    await alertSent(outbound, '+15551230022', '2026-11-27T10:00:00.000Z', 'db-1-cpu', 'n-outbound-2');
+    const record = (params: Array<[string, string]>) => ({ body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params, receivedAt: new Date().toISOString() }) });
+    const result = await deliverBacklog([record(inbound(noFrom, '+15551230022', 'hi').filter(([k]) => k !== 'From')), record(inbound(outbound, '+15551230022', 'spoofed'))]);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(world.sns.published).toHaveLength(0);
+    expect(await getItem(world.table, noFrom)).toBeUndefined();
+    expect(await getItem(world.table, outbound)).toMatchObject({ direction: 'outbound-api' });
+    expect((await getItem(world.table, outbound))?.body).toBeUndefined();
+    const rejected = out.records().filter((r) => r.message === 'inbound message rejected');
+    expect(rejected.map((r) => r.reason)).toEqual(['no From or To', 'the SID belongs to an outbound message']);
+  });
+
+  test('DynamoDB and the backlog both failing: 502, nothing published', async () => {
+    world.dynamo.setReachable(false);
+    world.sqs.failNext(10);
     const res = await post(inbound(sid('SM', nextSid++), '+15551230015', 'hi'));
     world.dynamo.setReachable(true);
+    world.sqs.failNext(0);
     expect(res.statusCode).toBe(502);
     expect(world.sns.published).toHaveLength(0);
+  });
+
+  test('a record for the other webhook, or not ours at all, is reported failed (for the dead-letter queue) and publishes nothing', async () => {
+    const id = sid('SM', nextSid++);
+    const result = await deliverBacklog([
+      { messageId: 'status', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: inbound(id, '+15551230021', 'hi'), receivedAt: new Date().toISOString() }) },
+      { messageId: 'garbage', body: '{"kind":"webhook"' },
+    ]);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['garbage', 'status']);
+    expect(world.sns.published).toHaveLength(0);
+    expect(await getItem(world.table, id)).toBeUndefined();
   });
 
   test('a bad signature: 403, CallbackRejected, nothing stored or published', async () => {
@@ -322,18 +408,94 @@ describe('ACK', () => {
     expect(publishedEvents()[0]).not.toHaveProperty('acknowledged');
   });
 
-  test('an ACK whose publish failed acknowledges once and publishes on the retry with the same acknowledgement', async () => {
+  test('an ACK whose publish failed acknowledges once, and its backlog record publishes it with the same acknowledgement', async () => {
     const from = '+15551230500';
     const alertSid = sid('SM', 0x100030);
     await alertSent(alertSid, from, '2026-11-27T15:50:00.000Z', 'latency', 'n-l');
-    const params = inbound(sid('SM', nextSid++), from, 'ACK');
+    const id = sid('SM', nextSid++);
     world.sns.failNext(10);
-    expect((await post(params)).statusCode).toBe(502);
+    expect(await post(inbound(id, from, 'ACK'))).toMatchObject({ statusCode: 200, body: TWIML });
     world.sns.failNext(0);
     const acknowledgedAt = (await getItem(world.table, alertSid))?.acknowledgedAt;
     expect(acknowledgedAt).toEqual(expect.any(String));
-    expect((await post(params)).statusCode).toBe(200);
+    await claimRunsOut(id);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(publishedEvents()).toEqual([expect.objectContaining({ acknowledged: expect.objectContaining({ messageSid: alertSid, acknowledgedAt }) })]);
     expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+  });
+});
+
+describe('one publish per message, whoever delivers it', () => {
+  test('two simultaneous deliveries of one message publish it once; the other is handed to the backlog, whose record publishes nothing', async () => {
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, '+15551230600', 'on it');
+    // Both requests are in flight before DynamoDB answers either.
+    world.dynamo.setLatency(25);
+    const answers = await Promise.all([post(params), post(params)]);
+    world.dynamo.setLatency(0);
+    expect(answers).toEqual([
+      { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML },
+      { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML },
+    ]);
+    expect(world.sns.published).toHaveLength(1);
+    expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
+    // The loser's record waits out the winner's claim, should the winner die before publishing.
+    expect(world.sqs.sent).toHaveLength(1);
+    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(10);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(world.sns.published).toHaveLength(1);
+  });
+
+  test('ten at once: one publish', async () => {
+    const id = sid('SM', nextSid++);
+    world.dynamo.setLatency(10);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(inbound(id, '+15551230601', 'storm'))));
+    world.dynamo.setLatency(0);
+    expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 200));
+    expect(world.sns.published).toHaveLength(1);
+  });
+
+  test('a crash between claim and publish loses nothing: a delivery meanwhile waits for the claim to run out, then publishes once', async () => {
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, '+15551230602', 'anyone?');
+    // The first delivery stored and claimed it, then its invocation died before publishing.
+    await putItem(world.table, {
+      id: { S: id },
+      kind: { S: 'message' },
+      direction: { S: 'inbound' },
+      status: { S: 'received' },
+      body: { S: 'anyone?' },
+      receivedAt: { S: '2026-11-27T16:00:00.000Z' },
+      published: { BOOL: false },
+      publishLeaseUntil: { N: String(Date.now() + 60_000) },
+    });
+    const res = await post(params);
+    expect(res).toMatchObject({ statusCode: 200, body: TWIML });
+    expect(world.sns.published).toHaveLength(0);
+    expect(world.sqs.sent).toHaveLength(1);
+    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(59);
+
+    // Delivered while the claim is live (SQS may be early after a redrive): kept, nothing published.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [{ itemIdentifier: world.sqs.sent[0].messageId }] });
+    expect(world.sns.published).toHaveLength(0);
+
+    await claimRunsOut(id);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, body: 'anyone?', receivedAt: '2026-11-27T16:00:00.000Z' })]);
+    expect(await getItem(world.table, id)).toMatchObject({ published: true });
+  });
+
+  test('a delivery whose backlog also fails while another holds the claim answers 502', async () => {
+    const id = sid('SM', nextSid++);
+    await putItem(world.table, {
+      id: { S: id },
+      direction: { S: 'inbound' },
+      published: { BOOL: false },
+      publishLeaseUntil: { N: String(Date.now() + 60_000) },
+    });
+    world.sqs.failNext(10);
+    const res = await post(inbound(id, '+15551230603', 'x'));
+    world.sqs.failNext(0);
+    expect(res.statusCode).toBe(502);
   });
 });

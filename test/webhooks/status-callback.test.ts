@@ -1,9 +1,11 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
+import { HISTORY_LIMIT } from '../../lambda/status-callback/apply-status';
 import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
+  backlogEvent,
   captureOutput,
   CapturedOutput,
   EventOptions,
@@ -21,6 +23,7 @@ import {
 } from './support';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 let world: WebhookWorld;
 let handler: Handler;
@@ -44,6 +47,8 @@ beforeEach(() => {
   world.secrets.setSecret(SECRET_ARN, goodSecret);
   world.dynamo.setReachable(true);
   world.dynamo.resetCalls();
+  world.sqs.sent.length = 0;
+  world.sqs.failNext(0);
 });
 
 afterEach(() => {
@@ -67,6 +72,11 @@ function callback(messageSid: string, status: string, extra: Record<string, stri
 
 function post(params: TwilioParams, options: EventOptions = {}): Promise<APIGatewayProxyResult> {
   return handler(twilioEvent('/status', STATUS_URL, params, options), lambdaContext('status-callback'));
+}
+
+/** Delivers backlog messages to the function as its SQS event source mapping does. */
+function deliverBacklog(messages: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse> {
+  return (handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext('status-callback'));
 }
 
 interface StoredMessage {
@@ -291,19 +301,16 @@ describe('ordering and duplicates', () => {
     expect(statuses(item)).toEqual(['accepted', 'queued', 'delivered', 'undelivered']);
   });
 
-  test('the idempotency token de-duplicates retries of one callback, and tells two callbacks apart', async () => {
+  test('the idempotency token is kept on the entry but is no key: it is not signed, so a new one does not make a callback new', async () => {
     const id = sid('SM', nextSid++);
     const token = (t: string) => ({ extraHeaders: { 'I-Twilio-Idempotency-Token': t } });
     expect((await post(callback(id, 'sent'), token('tok-1'))).statusCode).toBe(200);
     expect((await post(callback(id, 'sent'), token('tok-1'))).statusCode).toBe(200);
-    // Twilio sent `sent` twice as two callbacks: both are history.
     expect((await post(callback(id, 'sent'), token('tok-2'))).statusCode).toBe(200);
     const item = await stored(id);
-    expect(item?.history.map((h) => [h.status, h.token])).toEqual([
-      ['sent', 'tok-1'],
-      ['sent', 'tok-2'],
-    ]);
-    expect(item?.historyKeys).toEqual(['tok-1', 'tok-2']);
+    expect(item?.history.map((h) => [h.status, h.token])).toEqual([['sent', 'tok-1']]);
+    expect(item?.historyKeys).toEqual(['sent#']);
+    expect(item?.historyDropped).toBe(2);
   });
 
   test('undelivered and failed keep the error code, and are counted with it', async () => {
@@ -380,17 +387,159 @@ describe('ordering and duplicates', () => {
   });
 });
 
-describe('failures answer 5xx so Twilio retries', () => {
-  test('DynamoDB unreachable: 502; once it is back, the retry is recorded', async () => {
+describe('a bounded history', () => {
+  test('hundreds of replays of one signed callback with fresh idempotency tokens leave the item as it was; a later delivered still lands', async () => {
     const id = sid('SM', nextSid++);
-    world.dynamo.setReachable(false);
-    const res = await post(callback(id, 'delivered'));
-    expect(res.statusCode).toBe(502);
-    world.dynamo.setReachable(true);
+    const signed = callback(id, 'sent');
+    expect((await post(signed, { extraHeaders: { 'I-Twilio-Idempotency-Token': 'genuine' } })).statusCode).toBe(200);
+    const REPLAYS = 300;
+    for (let wave = 0; wave < REPLAYS / 20; wave++) {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => post(signed, { extraHeaders: { 'I-Twilio-Idempotency-Token': `replay-${wave}-${i}` } })),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 200));
+    }
+    const replayed = await stored(id);
+    expect(replayed?.history.map((h) => [h.status, h.token])).toEqual([['sent', 'genuine']]);
+    expect(replayed?.historyKeys).toEqual(['sent#']);
+    expect(replayed?.historyDropped).toBe(REPLAYS);
+    expect(JSON.stringify(replayed).length).toBeLessThan(1_000);
+
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
-    expect((await stored(id))?.status).toBe('delivered');
+    const item = await stored(id);
+    expect(item).toMatchObject({ status: 'delivered', statusRank: 4 });
+    expect(statuses(item)).toEqual(['sent', 'delivered']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
+  test(`distinct callbacks that do not move the status stop at ${HISTORY_LIMIT} entries, counted; a forward move still lands in it`, async () => {
+    const id = sid('SM', nextSid++);
+    await post(callback(id, 'delivered'));
+    const LATE = HISTORY_LIMIT + 10;
+    for (let i = 0; i < LATE; i++) {
+      expect((await post(callback(id, 'undelivered', { ErrorCode: String(30_100 + i) }))).statusCode).toBe(200);
+    }
+    const full = await stored(id);
+    expect(full?.history).toHaveLength(HISTORY_LIMIT);
+    expect(full?.historyKeys).toHaveLength(HISTORY_LIMIT);
+    expect(full?.historyDropped).toBe(LATE - (HISTORY_LIMIT - 1));
+    expect(full?.status).toBe('delivered');
+
+    expect((await post(callback(id, 'read'))).statusCode).toBe(200);
+    const item = await stored(id);
+    expect(item?.status).toBe('read');
+    expect(item?.history).toHaveLength(HISTORY_LIMIT + 1);
+    expect(item?.history.at(-1)?.status).toBe('read');
+  });
+});
+
+describe('what was verified is made durable: the backlog', () => {
+  function expectContractRecord(body: string, params: Array<[string, string]>, before: number): { receivedAt: string } {
+    const record = JSON.parse(body) as { receivedAt: string };
+    expect(record).toEqual({ kind: 'webhook', webhook: 'status', params, receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    expect(Date.parse(record.receivedAt)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(record.receivedAt)).toBeLessThanOrEqual(Date.now());
+    return record;
+  }
+
+  test('DynamoDB unreachable: 200, the verified callback goes to the backlog queue; its delivery records it once, at the time it arrived', async () => {
+    const id = sid('SM', nextSid++);
+    const params = callback(id, 'delivered');
+    const before = Date.now();
+    world.dynamo.setReachable(false);
+    const res = await post(params);
+    world.dynamo.setReachable(true);
+    expect(res).toMatchObject({ statusCode: 200, body: '' });
+    expect(await stored(id)).toBeUndefined();
+    expect(world.sqs.sent).toHaveLength(1);
+    expect(world.sqs.sent[0]).toMatchObject({ queueUrl: process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL], delaySeconds: 0 });
+    const { receivedAt } = expectContractRecord(world.sqs.sent[0].body, params, before);
+    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBeUndefined();
+
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    const item = await stored(id);
+    expect(item).toMatchObject({ status: 'delivered', to: TO, createdAt: receivedAt });
+    expect(item?.history).toEqual([{ status: 'delivered', at: receivedAt, source: 'callback' }]);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+
+    // SQS delivers at least once: a second delivery changes nothing but the count.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(statuses(await stored(id))).toEqual(['delivered']);
+    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+  });
+
+  test('DynamoDB and the backlog both failing: 502, and the log says so', async () => {
+    const id = sid('SM', nextSid++);
+    world.dynamo.setReachable(false);
+    world.sqs.failNext(10);
+    const res = await post(callback(id, 'delivered'));
+    world.dynamo.setReachable(true);
+    world.sqs.failNext(0);
+    expect(res.statusCode).toBe(502);
+    expect(world.sqs.sent).toHaveLength(0);
+    expect(out.records().some((r) => r.message === 'the backlog failed too: answered 502' && r.messageSid === id)).toBe(true);
+    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBeUndefined();
+  });
+
+  test('a record delivered while DynamoDB is still down is reported failed, so SQS delivers it again', async () => {
+    const id = sid('SM', nextSid++);
+    world.dynamo.setReachable(false);
+    await post(callback(id, 'sent'));
+    const result = await deliverBacklog(world.sqs.sent);
+    world.dynamo.setReachable(true);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: world.sqs.sent[0].messageId }] });
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect((await stored(id))?.status).toBe('sent');
+  });
+
+  test('a message that is not a status record of ours is reported failed (it ends in the dead-letter queue), the others in its batch are applied', async () => {
+    const id = sid('SM', nextSid++);
+    const good = { messageId: 'good', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: callback(id, 'sent'), receivedAt: new Date().toISOString() }) };
+    const bad = [
+      { messageId: 'not-json', body: 'MessageSid=SM1' },
+      { messageId: 'a-timer', body: JSON.stringify({ kind: 'timer', incidentId: 'incident#1' }) },
+      { messageId: 'inbound', body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params: callback(id, 'failed'), receivedAt: new Date().toISOString() }) },
+      { messageId: 'bad-params', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: { MessageSid: id }, receivedAt: new Date().toISOString() }) },
+      { messageId: 'bad-time', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: callback(id, 'failed'), receivedAt: 'yesterday' }) },
+    ];
+    const result = await deliverBacklog([bad[0], good, ...bad.slice(1)]);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad.map((b) => b.messageId).sort());
+    expect(await stored(id)).toMatchObject({ status: 'sent' });
+    expect(statuses(await stored(id))).toEqual(['sent']);
+    expect(out.records().filter((r) => r.message === 'backlog record cannot be applied: kept for the dead-letter queue')).toHaveLength(bad.length);
+  });
+
+  test('a record the request would have refused (no MessageSid) is dropped as the request would have been', async () => {
+    const params = callback('', 'sent').filter(([k]) => k !== 'MessageSid' && k !== 'SmsSid');
+    const result = await deliverBacklog([{ body: JSON.stringify({ kind: 'webhook', webhook: 'status', params, receivedAt: new Date().toISOString() }) }]);
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+    expect(out.records().some((r) => r.message === 'status callback rejected' && r.via === 'backlog')).toBe(true);
+  });
+
+  test('WEBHOOK_BACKLOG_QUEUE_URL missing: a DynamoDB failure answers 502 and counts a configuration error, logged once', async () => {
+    const configured = process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
+    delete process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
+    let unconfigured: Handler | undefined;
+    try {
+      await jest.isolateModulesAsync(async () => {
+        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
+      });
+    } finally {
+      process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL] = configured;
+    }
+    world.dynamo.setReachable(false);
+    const answers = [];
+    for (let i = 0; i < 2; i++) answers.push((await unconfigured!(twilioEvent('/status', STATUS_URL, callback(sid('SM', nextSid++), 'sent')), lambdaContext('status-callback'))).statusCode);
+    world.dynamo.setReachable(true);
+    expect(answers).toEqual([502, 502]);
+    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
+    expect(out.records().filter((r) => r.message === 'configuration error' && r.reason === `${ENV.WEBHOOK_BACKLOG_QUEUE_URL} is not set`)).toHaveLength(1);
+  });
+});
+
+describe('failures that answer 5xx', () => {
   test('the placeholder secret: 500, ConfigurationErrors, logged once, nothing written', async () => {
     world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
     const id = sid('SM', nextSid++);

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
 import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
@@ -7,6 +7,7 @@ import { useLocalAws } from '../support/aws-env';
 import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
 import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
 import { FakeSns, startFakeSns } from '../support/fake-sns';
+import { FakeSqs, SentSqsMessage, startFakeSqs } from '../support/fake-sqs';
 import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from '../support/twilio-sign';
 
 export const AUTH_TOKEN = 'f00dfeedf00dfeedf00dfeedf00dfeed';
@@ -73,19 +74,27 @@ export interface WebhookWorld {
   readonly dynamo: SwitchableDynamo;
   readonly secrets: FakeSecretsManager;
   readonly sns: FakeSns;
+  /** Where the webhooks' backlog messages go (WEBHOOK_BACKLOG_QUEUE_URL names it). */
+  readonly sqs: FakeSqs;
   /** A client on dynalite itself (not through the switch), for arranging and reading items. */
   readonly table: DynamoDBClient;
   close(): Promise<void>;
 }
 
-/** Starts dynalite (status table with its GSI), the Secrets Manager and SNS fakes, and points the SDK's env at them. */
+export const BACKLOG_QUEUE = 'webhook-backlog';
+
+/** Starts dynalite (status table with its GSI), the Secrets Manager, SNS and SQS fakes, and points the SDK's env at them. */
 export async function startWorld(): Promise<WebhookWorld> {
   const dynamo = await switchable(await startDynalite());
   await createStatusTable(dynamo.backendEndpoint, TABLE_NAME);
   const secrets = await startFakeSecretsManager();
   const sns = await startFakeSns();
+  const sqs = await startFakeSqs();
   secrets.setSecret(SECRET_ARN, goodSecret);
   useLocalAws({ dynamodb: dynamo.endpoint, secretsManager: secrets.url, sns: sns.url });
+  // The SQS client sends to the queue URL's host; the endpoint variable names the same one.
+  process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
+  process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL] = sqs.queueUrl(BACKLOG_QUEUE);
   // Failures are tested here; two quick attempts keep those tests short.
   process.env.AWS_MAX_ATTEMPTS = '2';
   process.env.POWERTOOLS_METRICS_NAMESPACE = METRICS_NAMESPACE;
@@ -105,10 +114,11 @@ export async function startWorld(): Promise<WebhookWorld> {
     dynamo,
     secrets,
     sns,
+    sqs,
     table,
     close: async () => {
       table.destroy();
-      await Promise.all([dynamo.close(), secrets.close(), sns.close()]);
+      await Promise.all([dynamo.close(), secrets.close(), sns.close(), sqs.close()]);
     },
   };
 }
@@ -156,7 +166,7 @@ export function twilioEvent(path: string, configuredUrl: string, params: TwilioP
   };
 }
 
-export function lambdaContext(name: string): Context {
+export function lambdaContext(name: string, remainingMs = 10_000): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: name,
@@ -166,10 +176,32 @@ export function lambdaContext(name: string): Context {
     awsRequestId: 'req-1',
     logGroupName: `/aws/lambda/${name}`,
     logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 10_000,
+    getRemainingTimeInMillis: () => remainingMs,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
+  };
+}
+
+/** The SQS event the backlog's event source mapping delivers for these messages (first receive unless told). */
+export function backlogEvent(messages: ReadonlyArray<Pick<SentSqsMessage, 'body'> & Partial<SentSqsMessage>>, receiveCount = 1): SQSEvent {
+  return {
+    Records: messages.map((m, i) => ({
+      messageId: m.messageId ?? `backlog-${i}`,
+      receiptHandle: `receipt-${i}`,
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: String(receiveCount),
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AROAEXAMPLE:webhook',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${BACKLOG_QUEUE}`,
+      awsRegion: 'us-east-1',
+    })),
   };
 }
 

@@ -1,0 +1,90 @@
+import type { Context } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC } from '../../lib/contract';
+import { maskAddress } from '../shared/mask';
+import { logger, metrics } from '../shared/observability';
+import { Acknowledgement, acknowledgeLatestAlert } from './acknowledge';
+import { InboundMessage, isAck } from './inbound-message';
+import { inboundEvent, publishInbound } from './publish';
+import { markPublished, StoredInbound, storeInbound } from './store-inbound';
+
+/**
+ * A claim outlives the invocation that took it (its remaining time) by this
+ * much: once it has run out, that invocation has surely ended, published or not.
+ */
+const LEASE_MARGIN_MS = 2_000;
+
+/** A step of the delivery failed on DynamoDB or SNS. */
+export class StepFailure extends Error {
+  readonly name = 'StepFailure';
+  constructor(
+    readonly step: string,
+    readonly cause: unknown,
+    /** The claim this delivery still holds, if it got that far. */
+    readonly leaseUntil?: number,
+  ) {
+    super(`${step} failed: ${(cause as Error)?.name}`);
+  }
+}
+
+/** `delivered`: this delivery published it; `published`: an earlier one had. */
+export type Delivery = { readonly kind: 'delivered' } | Exclude<StoredInbound, { kind: 'claimed' }>;
+
+export interface DeliveryDeps {
+  readonly dynamo: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly tableName: string;
+  readonly topicArn: string;
+}
+
+/**
+ * One delivery of a verified inbound message, from a request or a backlog
+ * record: store and claim, acknowledge an alert on `ACK`, publish, mark
+ * published. Throws StepFailure when DynamoDB or SNS fails.
+ */
+export async function deliver({ dynamo, sns, tableName, topicArn }: DeliveryDeps, msg: InboundMessage, receivedAt: number, context: Context, via: 'request' | 'backlog'): Promise<Delivery> {
+  const now = Date.now();
+  let stored: StoredInbound;
+  try {
+    stored = await storeInbound(dynamo, tableName, msg, receivedAt, now, now + context.getRemainingTimeInMillis() + LEASE_MARGIN_MS);
+  } catch (err) {
+    throw new StepFailure('store', err);
+  }
+  if (stored.kind !== 'claimed') return stored;
+
+  let acknowledged: Acknowledgement | undefined;
+  if (isAck(msg.body)) {
+    try {
+      const result = await acknowledgeLatestAlert(dynamo, tableName, msg.from);
+      acknowledged = result.acknowledgement;
+      if (result.firstAcknowledgement) metrics.addMetric(METRIC.ALERTS_ACKNOWLEDGED, MetricUnit.Count, 1);
+    } catch (err) {
+      throw new StepFailure('acknowledge', err, stored.leaseUntil);
+    }
+  }
+
+  try {
+    await publishInbound(sns, topicArn, inboundEvent(msg, stored.receivedAt, acknowledged));
+  } catch (err) {
+    throw new StepFailure('publish', err, stored.leaseUntil);
+  }
+  metrics.addMetric(METRIC.INBOUND_RECEIVED, MetricUnit.Count, 1);
+
+  try {
+    await markPublished(dynamo, tableName, msg.messageSid, acknowledged);
+  } catch (err) {
+    // The message is on the topic: handing it to the backlog would publish it twice.
+    logger.warn('inbound message published but not marked so', { messageSid: msg.messageSid, error: (err as Error).name });
+  }
+  logger.info('inbound message', {
+    messageSid: msg.messageSid,
+    from: maskAddress(msg.from),
+    channel: msg.channel,
+    media: msg.mediaUrls.length,
+    acknowledged: acknowledged?.messageSid,
+    via,
+  });
+  return { kind: 'delivered' };
+}
