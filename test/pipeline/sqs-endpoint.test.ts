@@ -139,3 +139,23 @@ test('GetQueueUrl names a served queue; an SNS envelope sent again keeps its SNS
   await q.sim.drained(5000);
   expect(q.sim.dlq.map((m) => m.snsMessageId)).toEqual(['sns-123']);
 });
+
+test('message attributes sent with SendMessage arrive on every receive, as Lambda shows them', async () => {
+  const alerts = queue('alerts');
+  fail = (r) => r.attributes.ApproximateReceiveCount === '1';
+  const answer = await call(alerts.url, 'SendMessage', {
+    QueueUrl: alerts.url,
+    MessageBody: 'deferred',
+    MessageAttributes: { notificationId: { DataType: 'String', StringValue: 'n-1' }, deferrals: { DataType: 'Number', StringValue: '2' } },
+  });
+  expect(answer.status).toBe(200);
+  await alerts.sim.drained(5000);
+  const records = delivered.get('alerts')!;
+  expect(records).toHaveLength(2);
+  for (const r of records) {
+    expect(r.messageAttributes).toEqual({
+      notificationId: { dataType: 'String', stringValue: 'n-1', stringListValues: [], binaryListValues: [] },
+      deferrals: { dataType: 'Number', stringValue: '2', stringListValues: [], binaryListValues: [] },
+    });
+  }
+});

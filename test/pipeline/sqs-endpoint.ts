@@ -101,7 +101,7 @@ export async function startSqsEndpoint(): Promise<SqsEndpoint> {
       throw new SqsError(400, 'InvalidParameterValue', 'InvalidParameterValue', `Value ${String(delay)} for parameter DelaySeconds is invalid. Reason: must be between 0 and ${MAX_DELAY_SECONDS}.`);
     }
     const snsMessageId = snsMessageIdOf(body);
-    const messageId = queue.sendRaw(body, { delaySeconds: delay, ...(snsMessageId ? { snsMessageId } : {}) });
+    const messageId = queue.sendRaw(body, { delaySeconds: delay, ...(snsMessageId ? { snsMessageId } : {}), ...(Object.keys(attributes).length > 0 ? { messageAttributes: attributes } : {}) });
     sent.push({ queueName: name, messageId, body, delaySeconds: delay, messageAttributes: attributes });
     // The SDK checks MD5OfMessageBody (not the attributes' digest, which is left out).
     return { MessageId: messageId, MD5OfMessageBody: md5(body) };

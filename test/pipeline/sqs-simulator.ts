@@ -54,6 +54,14 @@ export interface QueuedMessage {
   readonly duplicate: boolean;
   /** The SNS MessageId when the body is an SNS envelope. */
   readonly snsMessageId?: string;
+  /** SendMessage's MessageAttributes, delivered with every receive as SQS does. */
+  readonly messageAttributes?: Readonly<Record<string, SqsMessageAttribute>>;
+}
+
+/** A message attribute as SendMessage takes it. */
+export interface SqsMessageAttribute {
+  readonly DataType: string;
+  readonly StringValue?: string;
 }
 
 export interface QueueStats {
@@ -101,6 +109,8 @@ export interface SendRawOptions {
   readonly delaySeconds?: number;
   /** The SNS MessageId the body carries, when it is an SNS envelope sent again (the tally finds it in the DLQ by it). */
   readonly snsMessageId?: string;
+  /** SendMessage's MessageAttributes. */
+  readonly messageAttributes?: Readonly<Record<string, SqsMessageAttribute>>;
 }
 
 const SNS_SENDER_ID = 'AIDAIT2UOQQY3AUEKVGXU';
@@ -160,7 +170,10 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
     w?.();
   };
 
-  function enqueue(body: string, opts: { duplicate?: boolean; messageId?: string; snsMessageId?: string; delayMs?: number } = {}): QueuedMessage {
+  function enqueue(
+    body: string,
+    opts: { duplicate?: boolean; messageId?: string; snsMessageId?: string; delayMs?: number; messageAttributes?: QueuedMessage['messageAttributes'] } = {},
+  ): QueuedMessage {
     const message: QueuedMessage = {
       messageId: opts.messageId ?? randomUUID(),
       body,
@@ -169,6 +182,7 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
       visibleAt: Date.now() + (opts.delayMs ?? 0),
       duplicate: opts.duplicate ?? false,
       ...(opts.snsMessageId ? { snsMessageId: opts.snsMessageId } : {}),
+      ...(opts.messageAttributes ? { messageAttributes: opts.messageAttributes } : {}),
     };
     queue.push(message);
     poke();
@@ -193,7 +207,9 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
         SenderId: SNS_SENDER_ID,
         ApproximateFirstReceiveTimestamp: String(message.firstReceiveTimestamp),
       },
-      messageAttributes: {},
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.messageAttributes ?? {}).map(([name, a]) => [name, { dataType: a.DataType, stringValue: a.StringValue, stringListValues: [], binaryListValues: [] }]),
+      ),
       md5OfBody: createHash('md5').update(message.body, 'utf8').digest('hex'),
       eventSource: 'aws:sqs',
       eventSourceARN: queueArn,
@@ -337,7 +353,11 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
     },
     sendRaw(body, opts = {}) {
       stats.sentRaw++;
-      return enqueue(body, { delayMs: (opts.delaySeconds ?? 0) * 1000, ...(opts.snsMessageId ? { snsMessageId: opts.snsMessageId } : {}) }).messageId;
+      return enqueue(body, {
+        delayMs: (opts.delaySeconds ?? 0) * 1000,
+        ...(opts.snsMessageId ? { snsMessageId: opts.snsMessageId } : {}),
+        ...(opts.messageAttributes ? { messageAttributes: opts.messageAttributes } : {}),
+      }).messageId;
     },
     redrive() {
       const moved = dlq.splice(0, dlq.length);
@@ -346,6 +366,7 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
           messageId: message.messageId,
           duplicate: message.duplicate,
           ...(message.snsMessageId ? { snsMessageId: message.snsMessageId } : {}),
+          ...(message.messageAttributes ? { messageAttributes: message.messageAttributes } : {}),
         });
       }
       stats.redriven += moved.length;
