@@ -1,5 +1,5 @@
 /**
- * Validation rules for what may be published (DESIGN.md, "What can be
+ * Validation rules for what may be published (ARCHITECTURE.md, "What can be
  * published"). A failure here can never succeed later, so callers record it
  * as failed instead of retrying. Reasons are logged: they never quote a
  * number or a body.
