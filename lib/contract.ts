@@ -6,7 +6,7 @@
  * This module must stay free of imports: it is bundled into every handler.
  */
 
-/** Environment variables the construct sets on the handlers (DESIGN.md, "Handler configuration"). */
+/** Environment variables the construct sets on the handlers (ARCHITECTURE.md, "Handler environment variables"). */
 export const ENV = {
   TWILIO_SECRET_ARN: 'TWILIO_SECRET_ARN',
   STATUS_TABLE_NAME: 'STATUS_TABLE_NAME',
@@ -79,7 +79,7 @@ export const PLACEHOLDER_SECRET = {
   placeholder: 'REPLACE_ME: put-secret-value with {"accountSid","authToken"} (and optionally "apiKeySid","apiKeySecret")',
 } as const;
 
-/** Status table key and TTL attribute names (DESIGN.md, "Status table"). */
+/** Status table key and TTL attribute names (ARCHITECTURE.md, "Status table"). */
 export const TABLE = {
   PARTITION_KEY: 'id',
   TTL_ATTRIBUTE: 'expiresAt',

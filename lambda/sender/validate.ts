@@ -1,6 +1,6 @@
 /**
- * Validation rules for what may be published (README, "What you can
- * publish"). A failure here can never succeed later, so callers record it
+ * Validation rules for what may be published (ARCHITECTURE.md, "What can be
+ * published"). A failure here can never succeed later, so callers record it
  * as failed instead of retrying. Reasons are logged: they never quote a
  * number or a body.
  */

@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { ENV } from '../../lib/contract';
 
-/** The credentials secret's JSON (DESIGN.md, "Credentials secret"). */
+/** The credentials secret's JSON (ARCHITECTURE.md, "Credentials secret"). */
 export interface TwilioCredentials {
   readonly accountSid: string;
   /** The account's primary auth token: Twilio signs webhooks with it. */

@@ -1,5 +1,5 @@
 /**
- * Twilio message statuses and their order (DESIGN.md, "Status table"): status
+ * Twilio message statuses and their order (ARCHITECTURE.md, "Status table"): status
  * only moves forward. Writers store `statusRank` beside `status` and guard
  * their updates with a condition on it, so DynamoDB, not a read-then-write,
  * enforces the order.

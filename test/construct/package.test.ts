@@ -1,4 +1,5 @@
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
 // What `npm publish` would ship. Needs the build output (npm test builds first).
@@ -23,7 +24,17 @@ test('the package ships every pre-bundled handler', () => {
   for (const name of ['sender', 'status-callback', 'inbound']) expect(files).toContain(`assets/${name}/index.js`);
 });
 
-test('nothing of the tests, the handler sources, the example app or the TypeScript sources', () => {
-  expect(files.filter((f) => /^(test|lambda|bin|scripts|\.ci)\//.test(f))).toEqual([]);
+test('the package ships the licence its package.json names: the full Apache License 2.0', () => {
+  expect(files).toContain('LICENSE');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { license: string };
+  expect(pkg.license).toBe('Apache-2.0');
+  const licence = fs.readFileSync(path.join(root, 'LICENSE'), 'utf8');
+  expect(licence).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+  expect(licence).toContain('TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION');
+  expect(licence).toContain('END OF TERMS AND CONDITIONS');
+});
+
+test('nothing of the tests, the handler sources, the example app, the jsii build or the TypeScript sources', () => {
+  expect(files.filter((f) => /^(test|lambda|bin|scripts|\.ci|\.jsii-build)\//.test(f))).toEqual([]);
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
 });

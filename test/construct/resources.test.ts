@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
 import { environmentOf, logicalId, render, synth } from './helpers';
 
-// The default configuration: every resource of DESIGN.md's data flow, with secure defaults.
+// The default configuration: every resource of ARCHITECTURE.md's data flow, with secure defaults.
 const { template, messaging, stack } = synth();
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
 
