@@ -11,8 +11,8 @@ import { ENV } from '../../lib/contract';
  *   of { status, at, source: `api` | `callback`, errorCode?, token? }),
  *   historyKeys (string set de-duplicating history: `status#errorCode` for a
  *   callback, `api#status` for the sender; never the unsigned
- *   I-Twilio-Idempotency-Token), historyDropped (N: callbacks left out of the
- *   history, as repeats or past its bound), expiresAt.
+ *   I-Twilio-Idempotency-Token), historyDropped (N: new entries left out of
+ *   the history past its bound; an exact repeat changes nothing), expiresAt.
  *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
  *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
  *   alertRecipient (= to), which puts the item in the sparse
