@@ -65,6 +65,11 @@ export const METRIC = {
   CALLBACK_REJECTED: 'CallbackRejected',
   /** inbound: an inbound message stored and published. Count. */
   INBOUND_RECEIVED: 'InboundReceived',
+  /**
+   * inbound: a message published to the inbound topic whose `published` mark still failed after its retries.
+   * A later delivery of it may publish it again (subscribers de-duplicate on messageSid). Count.
+   */
+  INBOUND_PUBLISH_UNMARKED: 'InboundPublishUnmarked',
   /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
   /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */

@@ -29,15 +29,26 @@ export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: A
 export interface SwitchableDynamo extends LocalDynamo {
   readonly backendEndpoint: string;
   setReachable(reachable: boolean): void;
+  /**
+   * Cuts the connections open now and refuses the next `n` new ones, then lets
+   * connections through again: DynamoDB fails for exactly that many attempts.
+   */
+  refuseConnections(n: number): void;
 }
 
 async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
   const backend = new URL(ddb.endpoint);
   let reachable = true;
+  let refusals = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
+    if (refusals > 0) {
+      refusals--;
+      client.destroy();
+      return;
+    }
     if (!reachable) {
       client.destroy();
       return;
@@ -61,6 +72,10 @@ async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
       reachable = value;
       // Kept-alive connections would otherwise keep working.
       if (!value) for (const socket of sockets) socket.destroy();
+    },
+    refuseConnections: (n) => {
+      refusals = n;
+      for (const socket of sockets) socket.destroy();
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
