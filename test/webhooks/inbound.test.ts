@@ -55,6 +55,7 @@ beforeEach(() => {
   world.sqs.failNext(0);
   world.sns.onPublish(undefined);
   world.dynamo.refuseConnections(0);
+  world.dynamo.failOperation('Query', 0);
 });
 
 afterEach(() => {
@@ -435,6 +436,40 @@ describe('ACK', () => {
     await claimRunsOut(id);
     expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(publishedEvents()).toEqual([expect.objectContaining({ acknowledged: expect.objectContaining({ messageSid: alertSid, acknowledgedAt }) })]);
+    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+  });
+
+  test('an ACK whose alert lookup fails: 200 TwiML, handed to the backlog after its claim; the record acknowledges and publishes it once', async () => {
+    const from = '+15551230510';
+    const alertSid = sid('SM', 0x100040);
+    await alertSent(alertSid, from, '2026-11-27T16:10:00.000Z', 'errors', 'n-e');
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, from, 'ack');
+    // Every attempt of the acknowledge step's Query fails; the store before it works.
+    world.dynamo.failOperation('Query', 100);
+    expect(await post(params)).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
+    world.dynamo.failOperation('Query', 0);
+    expect(world.sns.published).toHaveLength(0);
+    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBeUndefined();
+    expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'ack' });
+    expect(world.sqs.sent).toHaveLength(1);
+    // Not before the claim this delivery took has run out.
+    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(10);
+    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+
+    await claimRunsOut(id);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    const alert = await getItem(world.table, alertSid);
+    expect(alert).toMatchObject({ acknowledgedBy: from, acknowledgedAt: expect.any(String) });
+    const acknowledged = { messageSid: alertSid, alarmName: 'errors', notificationId: 'n-e', acknowledgedAt: alert?.acknowledgedAt };
+    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, acknowledged })]);
+    expect(await getItem(world.table, id)).toMatchObject({ published: true, acknowledged });
+
+    // A second delivery of the record and a Twilio retry: nothing published or acknowledged again.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect((await post(params)).statusCode).toBe(200);
+    expect(world.sns.published).toHaveLength(1);
+    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBe(alert?.acknowledgedAt);
     expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
   });
 });
