@@ -19,7 +19,7 @@ export const ENV = {
   SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
   /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
-  /** The alert queue's URL: the sender puts back a record it deferred only for time (and, later, timers). */
+  /** The alert queue's URL: the sender puts back a record it deferred only for time. */
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
   /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
   WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
@@ -42,7 +42,7 @@ export const METRIC = {
   MESSAGES_SENT: 'MessagesSent',
   /** sender: a message that can never be sent (invalid input, permanent Twilio error). Count; the error code is a property. */
   MESSAGES_FAILED: 'MessagesFailed',
-  /** sender: a retried Twilio call (429, 5xx, connection failure). Count. */
+  /** sender: a retried Twilio call (429, 5xx, connection failure, 21611 the sender's queue is full). Count. */
   SEND_RETRIES: 'SendRetries',
   /** sender: time from the first POST attempt to Twilio's answer. Milliseconds. */
   SEND_LATENCY: 'SendLatency',
@@ -50,7 +50,8 @@ export const METRIC = {
   SEND_OUTCOME_UNKNOWN: 'SendOutcomeUnknown',
   /**
    * sender, webhooks: a configuration an operator must fix (placeholder or malformed secret, credentials
-   * Twilio refuses, a From Twilio refuses, a country not enabled). Count.
+   * Twilio refuses (20003 / 401), a From or Messaging Service Twilio refuses (20404, 21606, 21212), a country
+   * not enabled (21408), an invalid SENDER_CONFIG, a webhook URL or backlog queue variable missing). Count.
    */
   CONFIGURATION_ERRORS: 'ConfigurationErrors',
   /** sender: a Twilio error code the failure table does not know, recorded failed after its bounded retries. Count; the code is a property. */
@@ -61,10 +62,18 @@ export const METRIC = {
   MESSAGES_DELIVERED: 'MessagesDelivered',
   /** status-callback: an `undelivered` or `failed` status reported by Twilio. Count; the error code is a property. */
   MESSAGES_UNDELIVERED: 'MessagesUndelivered',
-  /** status-callback, inbound: a request whose signature did not verify. Count. */
+  /**
+   * status-callback, inbound: a request refused before any table write: a signature that did not verify
+   * (403, `reason` signature) or a body larger than any Twilio webhook (413, `reason` too-large). Count.
+   */
   CALLBACK_REJECTED: 'CallbackRejected',
   /** inbound: an inbound message stored and published. Count. */
   INBOUND_RECEIVED: 'InboundReceived',
+  /**
+   * inbound: a message published to the inbound topic whose `published` mark still failed after its retries.
+   * A later delivery of it may publish it again (subscribers de-duplicate on messageSid). Count.
+   */
+  INBOUND_PUBLISH_UNMARKED: 'InboundPublishUnmarked',
   /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
   /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */

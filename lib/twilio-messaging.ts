@@ -677,17 +677,27 @@ export class TwilioMessaging extends Construct {
     return this.metric(METRIC.MESSAGES_UNDELIVERED, props);
   }
 
-  /** Twilio calls retried after a 429, a 5xx or a connection failure. */
+  /** Twilio calls retried after a 429, a 5xx, a connection failure or a 21611 (the sender's queue is full). */
   public metricSendRetries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.SEND_RETRIES, props);
   }
 
-  /** Webhook requests whose signature did not verify. */
+  /**
+   * Webhook requests refused before any table write: a signature that did not
+   * verify (403, property `reason` = `signature`) or a body larger than any
+   * Twilio webhook (413, `reason` = `too-large`).
+   */
   public metricCallbackRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CALLBACK_REJECTED, props);
   }
 
-  /** Invocations that found the credentials secret a placeholder or malformed. */
+  /**
+   * Configuration an operator must fix: the credentials secret a placeholder or
+   * malformed, credentials Twilio refuses (20003 / 401), a From or Messaging
+   * Service Twilio refuses (20404, 21606, 21212), a country not enabled
+   * (21408), an invalid sender configuration, a webhook URL or backlog queue
+   * variable missing.
+   */
   public metricConfigurationErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.CONFIGURATION_ERRORS, props);
   }

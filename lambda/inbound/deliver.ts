@@ -16,6 +16,46 @@ import { markPublished, StoredInbound, storeInbound } from './store-inbound';
  */
 const LEASE_MARGIN_MS = 2_000;
 
+/**
+ * Waits before the second, third and fourth attempt to mark a published
+ * message: a DynamoDB hiccup usually passes within these, and each retry is
+ * only made while the invocation has MARK_RESERVE_MS left after its wait.
+ */
+const MARK_BACKOFF_MS = [50, 200, 800] as const;
+const MARK_RESERVE_MS = 1_500;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Marks the published message so, retrying a failure a few times within the
+ * invocation's time. The message is on the topic: handing it to the backlog
+ * would publish it again, so a mark that still fails is logged and counted
+ * (METRIC.INBOUND_PUBLISH_UNMARKED). A later delivery (a concurrent one's
+ * backlog record, a Twilio retry) may then publish it a second time once the
+ * claim runs out: the at-least-once window subscribers de-duplicate on messageSid.
+ */
+async function markAfterPublish(dynamo: DynamoDBClient, tableName: string, messageSid: string, acknowledged: Acknowledgement | undefined, context: Context): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await markPublished(dynamo, tableName, messageSid, acknowledged);
+      if (attempt > 0) logger.info('inbound message marked published after a retry', { messageSid, attempts: attempt + 1 });
+      return;
+    } catch (err) {
+      const wait = MARK_BACKOFF_MS[attempt];
+      if (wait === undefined || context.getRemainingTimeInMillis() < wait + MARK_RESERVE_MS) {
+        logger.error('inbound message published but not marked so: a later delivery may publish it again', {
+          messageSid,
+          attempts: attempt + 1,
+          error: (err as Error).name,
+        });
+        metrics.addMetric(METRIC.INBOUND_PUBLISH_UNMARKED, MetricUnit.Count, 1);
+        return;
+      }
+      await sleep(wait);
+    }
+  }
+}
+
 /** A step of the delivery failed on DynamoDB or SNS. */
 export class StepFailure extends Error {
   readonly name = 'StepFailure';
@@ -72,12 +112,7 @@ export async function deliver({ dynamo, sns, tableName, topicArn }: DeliveryDeps
   }
   metrics.addMetric(METRIC.INBOUND_RECEIVED, MetricUnit.Count, 1);
 
-  try {
-    await markPublished(dynamo, tableName, msg.messageSid, acknowledged);
-  } catch (err) {
-    // The message is on the topic: handing it to the backlog would publish it twice.
-    logger.warn('inbound message published but not marked so', { messageSid: msg.messageSid, error: (err as Error).name });
-  }
+  await markAfterPublish(dynamo, tableName, msg.messageSid, acknowledged, context);
   logger.info('inbound message', {
     messageSid: msg.messageSid,
     from: maskAddress(msg.from),

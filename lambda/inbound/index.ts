@@ -16,9 +16,13 @@ import { InboundMessage, parseInbound } from './inbound-message';
  * an alert on `ACK`, publish to the inbound topic, answer empty TwiML so Twilio
  * sends no reply. Answers: 200 TwiML once published, for a retry of a message
  * already published, and when the work was handed to the backlog (DynamoDB or
- * SNS failed, or a concurrent delivery holds the claim); 400 malformed; 403 bad
- * signature; 500 configuration error; 502 Secrets Manager failed, or the
- * backlog failed as well.
+ * SNS failed, or a concurrent delivery holds the claim); 400 malformed (or a
+ * SID of one of our outbound messages); 403 bad signature; 413 a body larger
+ * than any Twilio webhook; 500 a configuration error (the secret unusable,
+ * INBOUND_URL missing) or an unexpected failure; 502 only when Secrets Manager
+ * fails and no credentials were ever read in this environment, or when the
+ * hand-over to the backlog fails too (WEBHOOK_BACKLOG_QUEUE_URL missing
+ * included). Twilio does not retry an error answer by default.
  */
 const deps: DeliveryDeps = {
   dynamo: new DynamoDBClient({}),

@@ -16,7 +16,8 @@ export interface TwilioCredentials {
   readonly apiKeySecret?: string;
   /**
    * Webhook signing keys by key id, for requests carrying
-   * `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`.
+   * `X-Twilio-Webhooks-Signature-Settings: key=<id>` with `algorithm=HMAC_SHA256`
+   * or `algorithm=HMAC_SHA1` (no algorithm means HMAC_SHA1).
    */
   readonly webhookSigningKeys?: Readonly<Record<string, string>>;
 }

@@ -7,12 +7,12 @@ import { ENV } from '../../lib/contract';
  * - message (`id` = Twilio message SID, `SM…`/`MM…`): kind `message`,
  *   direction (`outbound-api` | `inbound`), status, statusRank (status.ts), to,
  *   from, channel (`sms` | `mms` | `whatsapp`), createdAt, updatedAt (ISO 8601),
- *   errorCode / errorMessage (strings, when Twilio gives one), history (a list
+ *   errorCode (string, when Twilio gives one), history (a list
  *   of { status, at, source: `api` | `callback`, errorCode?, token? }),
  *   historyKeys (string set de-duplicating history: `status#errorCode` for a
  *   callback, `api#status` for the sender; never the unsigned
- *   I-Twilio-Idempotency-Token), historyDropped (N: callbacks left out of the
- *   history, as repeats or past its bound), expiresAt.
+ *   I-Twilio-Idempotency-Token), historyDropped (N: new entries left out of
+ *   the history past its bound; an exact repeat changes nothing), expiresAt.
  *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
  *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
  *   alertRecipient (= to), which puts the item in the sparse
@@ -24,13 +24,21 @@ import { ENV } from '../../lib/contract';
  *   published item, where a retry's store may write it again), publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
  *   notificationId?, acknowledgedAt } of the alert it acknowledged). ACK adds
  *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
- * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`, state
- *   (`pending` | `sent` | `failed` | `unknown`), leaseUntil (epoch ms),
- *   attempts, holder (the token of the put that made it), messageSid?, reason?,
- *   createdAt, updatedAt, expiresAt.
+ * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,
+ *   notificationId, recipient, state (`pending` | `sent` | `failed` |
+ *   `unknown`), leaseUntil (epoch ms), attempts, holder? (the random token of
+ *   the put that made it; absent on a rejected recipient's claim), messageSid?,
+ *   reason?, errorCode? (the Twilio code of a permanent failure), doubts? (N:
+ *   lookups after a crash that could not decide), outcome? (`unknown` while a
+ *   request that got no answer awaits its lookup), createdAt, updatedAt,
+ *   expiresAt. A recipient refused before any send (not an address, not
+ *   allowed, no sender for its channel) is a claim written `failed` at once,
+ *   with its reason; its id uses `invalid:<first 40 characters>` when the
+ *   recipient is not an address.
  * - failed notification (`failed#<notificationId>`): kind `notification`,
- *   a record that could never be sent (unparseable, disallowed recipient),
- *   with its reason.
+ *   notificationId, reason, createdAt, updatedAt, expiresAt: a record that
+ *   could never be sent as a whole (unparseable, invalid, over the envelope
+ *   caps).
  *
  * Future kinds (rate-limit windows, digests, reconciliation marks) take their
  * own prefixes; more sparse GSIs can be added later without rewriting items.

@@ -12,11 +12,13 @@ import { emptyResponse, FormParams, header, MalformedRequestError, readForm, Req
  * - the body is larger than any Twilio webhook: 413 and a CallbackRejected
  *   metric (`reason` too-large), before the credentials or any HMAC;
  * - the body cannot be read: 400;
- * - the configured URL is missing or the secret is unusable (placeholder): 500,
- *   so Twilio retries and nothing is lost while an operator fixes it;
- * - Secrets Manager unreachable with no credentials ever read: 502, for the
- *   same reason;
+ * - the configured URL is missing or the secret is unusable (placeholder,
+ *   malformed): 500 and a ConfigurationErrors metric;
+ * - Secrets Manager unreachable with no credentials ever read in this
+ *   environment: 502 (once credentials were read, the last good ones are used);
  * - no or wrong signature: 403 and a CallbackRejected metric (`reason` signature).
+ * By default Twilio does not retry an error answer (it retries a connection
+ * failure, once), so a request answered 500 or 502 here is not delivered again.
  */
 export type WebhookAuthResult =
   | { readonly ok: true; readonly params: FormParams }

@@ -57,7 +57,8 @@ export function historyKey(cb: StatusCallback): string {
 /**
  * Entries a callback that does not move the status may add to the history. The
  * forward moves always land (at most one per rank), so the item stays far below
- * DynamoDB's 400 KB whatever arrives; what is left out is counted in historyDropped.
+ * DynamoDB's 400 KB whatever arrives; a new entry left out for want of room is
+ * counted in historyDropped (a repeat of one recorded is not).
  */
 export const HISTORY_LIMIT = 30;
 
@@ -66,8 +67,10 @@ export type ApplyOutcome =
   | 'advanced'
   /** The status already was as far or further: only the history grew. */
   | 'recorded'
-  /** The history holds this status and error code already (a retry, a replay), or is full: only historyDropped grew. */
-  | 'duplicate';
+  /** The history holds this status and error code already (a retry, a replay): nothing changed. */
+  | 'duplicate'
+  /** A new entry that found the history full: only historyDropped grew. */
+  | 'dropped';
 
 export interface ApplyResult {
   readonly outcome: ApplyOutcome;
@@ -92,8 +95,10 @@ function isConditionFailure(err: unknown): boolean {
  * only to a higher rank, and a callback whose history key is already present
  * changes nothing but a count. A callback that does not move the status
  * forward (a late `sent` after `delivered`) is appended to the history by a
- * second UpdateItem while the history has room (HISTORY_LIMIT); a repeat, or
- * one that finds no room, adds one to historyDropped with a third.
+ * second UpdateItem while the history has room (HISTORY_LIMIT); one that finds
+ * no room adds one to historyDropped with a third. An exact repeat of an entry
+ * already recorded (same history key) fails all three conditions and leaves
+ * the item as it was.
  * A callback that arrives before the sender has written the item creates it;
  * the sender's own rank guard keeps it from moving the status backwards.
  */
@@ -185,11 +190,13 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
         Key: { id: s(cb.messageSid) },
         UpdateExpression: 'ADD #historyDropped :one',
         // The first two writes failed on their conditions, so the item exists; never create a stub.
-        ConditionExpression: 'attribute_exists(#id)',
-        ExpressionAttributeNames: { '#historyDropped': 'historyDropped', '#id': 'id' },
-        ExpressionAttributeValues: { ':one': { N: '1' } },
+        // A key already in the history is a repeat, not an entry the bound left out: nothing to count.
+        ConditionExpression: 'attribute_exists(#id) AND NOT contains(#historyKeys, :key)',
+        ExpressionAttributeNames: { '#historyDropped': 'historyDropped', '#id': 'id', '#historyKeys': 'historyKeys' },
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':key': s(key) },
       }),
     );
+    return { outcome: 'dropped' };
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }

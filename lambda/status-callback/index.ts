@@ -14,9 +14,13 @@ import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from '.
 /**
  * Twilio's message status callbacks (API Gateway REST proxy, POST /status),
  * and this function's backlog queue (SQS). Answers: 200 (empty) once recorded,
- * a duplicate, or handed to the backlog because DynamoDB failed; 400 malformed;
- * 403 bad signature; 500 configuration error; 502 Secrets Manager failed, or
- * DynamoDB and the backlog both did.
+ * for a duplicate, or when handed to the backlog because DynamoDB failed; 400
+ * malformed; 403 bad signature; 413 a body larger than any Twilio webhook; 500
+ * a configuration error (the secret unusable, STATUS_CALLBACK_URL missing) or
+ * an unexpected failure; 502 only when Secrets Manager fails and no
+ * credentials were ever read in this environment, or when DynamoDB fails and
+ * the hand-over to the backlog fails too (WEBHOOK_BACKLOG_QUEUE_URL missing
+ * included). Twilio does not retry an error answer by default.
  */
 const dynamo = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';

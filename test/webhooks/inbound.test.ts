@@ -53,6 +53,9 @@ beforeEach(() => {
   world.sns.published.length = 0;
   world.sqs.sent.length = 0;
   world.sqs.failNext(0);
+  world.sns.onPublish(undefined);
+  world.dynamo.refuseConnections(0);
+  world.dynamo.failOperation('Query', 0);
 });
 
 afterEach(() => {
@@ -95,6 +98,18 @@ async function claimRunsOut(messageSid: string): Promise<void> {
       Key: { id: { S: messageSid } },
       UpdateExpression: 'SET publishLeaseUntil = :past',
       ConditionExpression: 'attribute_exists(publishLeaseUntil)',
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
+    }),
+  );
+}
+
+/** The claim's lease, if any, lies in the past (on a published item it is inert). */
+async function leaseInThePast(messageSid: string): Promise<void> {
+  await world.table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET publishLeaseUntil = :past',
       ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
     }),
   );
@@ -423,6 +438,40 @@ describe('ACK', () => {
     expect(publishedEvents()).toEqual([expect.objectContaining({ acknowledged: expect.objectContaining({ messageSid: alertSid, acknowledgedAt }) })]);
     expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
   });
+
+  test('an ACK whose alert lookup fails: 200 TwiML, handed to the backlog after its claim; the record acknowledges and publishes it once', async () => {
+    const from = '+15551230510';
+    const alertSid = sid('SM', 0x100040);
+    await alertSent(alertSid, from, '2026-11-27T16:10:00.000Z', 'errors', 'n-e');
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, from, 'ack');
+    // Every attempt of the acknowledge step's Query fails; the store before it works.
+    world.dynamo.failOperation('Query', 100);
+    expect(await post(params)).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
+    world.dynamo.failOperation('Query', 0);
+    expect(world.sns.published).toHaveLength(0);
+    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBeUndefined();
+    expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'ack' });
+    expect(world.sqs.sent).toHaveLength(1);
+    // Not before the claim this delivery took has run out.
+    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(10);
+    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+
+    await claimRunsOut(id);
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    const alert = await getItem(world.table, alertSid);
+    expect(alert).toMatchObject({ acknowledgedBy: from, acknowledgedAt: expect.any(String) });
+    const acknowledged = { messageSid: alertSid, alarmName: 'errors', notificationId: 'n-e', acknowledgedAt: alert?.acknowledgedAt };
+    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, acknowledged })]);
+    expect(await getItem(world.table, id)).toMatchObject({ published: true, acknowledged });
+
+    // A second delivery of the record and a Twilio retry: nothing published or acknowledged again.
+    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect((await post(params)).statusCode).toBe(200);
+    expect(world.sns.published).toHaveLength(1);
+    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBe(alert?.acknowledgedAt);
+    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
+  });
 });
 
 describe('one publish per message, whoever delivers it', () => {
@@ -483,6 +532,38 @@ describe('one publish per message, whoever delivers it', () => {
     expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, body: 'anyone?', receivedAt: '2026-11-27T16:00:00.000Z' })]);
     expect(await getItem(world.table, id)).toMatchObject({ published: true });
+  });
+
+  test('the mark failing for a moment after the publish is retried: marked published, so a concurrent delivery\'s backlog record publishes nothing', async () => {
+    const id = sid('SM', nextSid++);
+    const params = inbound(id, '+15551230604', 'mark me');
+    // DynamoDB refuses the attempts right after the topic took the message: more than one SDK call's attempts.
+    world.sns.onPublish(() => world.dynamo.refuseConnections(4));
+    expect(await post(params)).toMatchObject({ statusCode: 200, body: TWIML });
+    world.sns.onPublish(undefined);
+    expect(world.sns.published).toHaveLength(1);
+    expect(await getItem(world.table, id)).toMatchObject({ published: true, publishedAt: expect.any(String) });
+    expect(out.metrics()[METRIC.INBOUND_PUBLISH_UNMARKED]).toBeUndefined();
+
+    // The record a concurrent delivery left, delivered after the claim it waited for.
+    await leaseInThePast(id);
+    const record = { body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params, receivedAt: new Date().toISOString() }) };
+    expect(await deliverBacklog([record])).toEqual({ batchItemFailures: [] });
+    expect(world.sns.published).toHaveLength(1);
+  });
+
+  test('the mark still failing after its retries is logged and counted; the message stays published once for that delivery', async () => {
+    const id = sid('SM', nextSid++);
+    world.sns.onPublish(() => world.dynamo.refuseConnections(1_000));
+    expect(await post(inbound(id, '+15551230605', 'unmarked'))).toMatchObject({ statusCode: 200, body: TWIML });
+    world.sns.onPublish(undefined);
+    world.dynamo.refuseConnections(0);
+    expect(world.sns.published).toHaveLength(1);
+    // Nothing handed over: that would publish it a second time.
+    expect(world.sqs.sent).toHaveLength(0);
+    expect(out.metrics()[METRIC.INBOUND_PUBLISH_UNMARKED]).toBe(1);
+    expect(out.records()).toContainEqual(expect.objectContaining({ level: 'ERROR', messageSid: id, attempts: 4 }));
+    expect(await getItem(world.table, id)).toMatchObject({ published: false });
   });
 
   test('a delivery whose backlog also fails while another holds the claim answers 502', async () => {

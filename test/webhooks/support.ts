@@ -29,15 +29,32 @@ export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: A
 export interface SwitchableDynamo extends LocalDynamo {
   readonly backendEndpoint: string;
   setReachable(reachable: boolean): void;
+  /**
+   * Cuts the connections open now and refuses the next `n` new ones, then lets
+   * connections through again: DynamoDB fails for exactly that many attempts.
+   */
+  refuseConnections(n: number): void;
+  /**
+   * Cuts the connection of the next `n` requests for this DynamoDB operation
+   * (`Query`, `GetItem`, …) as they arrive; other operations go through.
+   */
+  failOperation(operation: string, n: number): void;
 }
 
 async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
   const backend = new URL(ddb.endpoint);
   let reachable = true;
+  let refusals = 0;
+  const operationFailures = new Map<string, number>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
+    if (refusals > 0) {
+      refusals--;
+      client.destroy();
+      return;
+    }
     if (!reachable) {
       client.destroy();
       return;
@@ -46,7 +63,19 @@ async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
     upstream.connect(Number(backend.port), backend.hostname, () => {
-      client.pipe(upstream).pipe(client);
+      // Plain HTTP: a request's headers (and its X-Amz-Target) arrive in its first chunk.
+      client.on('data', (chunk: Buffer) => {
+        const target = /x-amz-target:\s*DynamoDB_\d+\.(\w+)/i.exec(chunk.toString('latin1'))?.[1];
+        const left = target === undefined ? 0 : (operationFailures.get(target) ?? 0);
+        if (left > 0) {
+          operationFailures.set(target!, left - 1);
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(chunk);
+      });
+      upstream.pipe(client);
     });
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
@@ -61,6 +90,13 @@ async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
       reachable = value;
       // Kept-alive connections would otherwise keep working.
       if (!value) for (const socket of sockets) socket.destroy();
+    },
+    failOperation: (operation, n) => {
+      operationFailures.set(operation, n);
+    },
+    refuseConnections: (n) => {
+      refusals = n;
+      for (const socket of sockets) socket.destroy();
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
