@@ -68,8 +68,10 @@ export interface CostInputs {
    * Lambda gives that memory (what the handler's work takes at that share).
    */
   readonly senderLocalMs: number;
-  /** How senderLocalMs / callbackLocalMs were obtained (stated in the table). */
+  /** How senderLocalMs was obtained (stated in the table). */
   readonly localMsSource: string;
+  /** How callbackLocalMs was obtained. */
+  readonly callbackMsSource: string;
   readonly senderDdbWritesPerRecipient: number;
   readonly senderDdbReadsPerRecipient: number;
   /** DynamoDB waits in sequence per recipient (parallel calls share one): what the sender's duration pays for. */
@@ -143,7 +145,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
     { item: 'Lambda status-callback (requests)', quantity: `${cb} invocations`, perThousand: k * cb * PRICE.lambdaRequest },
     {
       item: 'Lambda status-callback (duration)',
-      note: `handler's own ${i.callbackLocalMs.toFixed(1)} ms (${i.localMsSource}) + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
+      note: `handler's own ${i.callbackLocalMs.toFixed(1)} ms (${i.callbackMsSource}) + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
       quantity: `${cb} × ${callbackMs} ms × ${i.callbackMemoryMb} MB`,
       perThousand: k * cb * (i.callbackMemoryMb / 1024) * (callbackMs / 1000) * gbs,
     },

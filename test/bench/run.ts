@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform, loadavg } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import { coldStart, ColdStartFigure } from './cold-start';
 import { ASSUME, costPerThousandAlerts, CostLine, lambdaInvocationCost, money, PRICE, PRICES_AS_OF } from './cost-model';
@@ -226,7 +226,7 @@ function machine(): string[] {
     `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores, shared with other work (load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')}: ${LOAD_AT_START[0] >= 1 ? 'busy' : 'quiet'})`,
     `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- OS: ${platform()} ${release()}`,
-    `- Node: ${process.version} (the Lambdas run Node 24 on arm64; absolute times differ, ratios carry over)`,
+    `- Node: ${process.version} (the Lambdas run Node 24 on arm64: absolute times differ; the CPU modes below give a handler Lambda's share of a CPU, not Lambda's processor, so compare CPU times and ratios measured in the same mode)`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- Code: ${gitDescribe()} (the handlers as built by \`npm run build\` at the start of the run, copied to bench-out/assets so that a rebuild during the run cannot change them; the pipeline runs assets/)`,
     `- Mode: ${QUICK ? 'BENCH_QUICK=1 (smoke run)' : 'full'}`,
@@ -379,8 +379,8 @@ async function main() {
 
   const svgFile = QUICK ? join(OUT, 'bench-scaling.quick.svg') : join(ROOT, 'test', 'bench', 'bench-scaling.svg');
   writeFileSync(svgFile, renderScalingSvg(results.scaling, construct.result?.functions.find((f) => f.role === 'sender')?.timeoutS ?? 30));
-  const md = render({ construct, cold, coldError, ...results, pipeline, elapsedMs: Date.now() - started, svgFile });
   const file = process.env.BENCH_OUT_FILE ?? (QUICK ? join(OUT, 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
+  const md = render({ construct, cold, coldError, ...results, pipeline, elapsedMs: Date.now() - started, svgFile: relative(dirname(file), svgFile).split('\\').join('/') });
   writeFileSync(file, md);
   process.stdout.write(md);
   log(`wrote ${file} and ${svgFile} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -585,7 +585,7 @@ function renderFanOut(a: All): string[] {
 function renderScaling(a: All): string[] {
   const L: string[] = ['## 4. Scaling curve', ''];
   const any = MODES.map((m) => a.scaling[m.key]?.result).find(Boolean);
-  L.push(`![Scaling curve: wall time and CPU per message against messages per invocation](${relative(ROOT, a.svgFile).split('\\').join('/')})`, '');
+  L.push(`![Scaling curve: wall time and CPU per message against messages per invocation](${a.svgFile})`, '');
   L.push(`Method: test/bench/scenarios/scaling.ts. One sender invocation per point, each in a fresh execution environment in the mode's cgroup after one warm-up invocation; the fake Twilio answers in ${any?.delayMs ?? 100} ms, sendConcurrency ${any?.concurrency ?? 10} (shared by a batch's records: the in-flight bound is per invocation), ideal = ceil(messages / ${any?.concurrency ?? 10}) × ${any?.delayMs ?? 100} ms. The context carries the construct's sender timeout (${any?.timeoutS ?? 30} s), so the sender's own time budget acts as in Lambda: a record it cannot finish is handed back for redelivery. Peak RSS is the environment's (maxRSS of the handler's process). AWS cost per message: Lambda duration and request at the mode's memory plus one write unit per DynamoDB call (index writes not included), not the Twilio price (${money(PRICE.twilioUsSmsSegment + PRICE.usCarrierFeeSegment)} per US segment).`, '');
   L.push('| Mode | messages | wall | × ideal | margin to timeout | CPU | CPU per message | DynamoDB calls | POSTs | batch failures | peak RSS | AWS per message |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const m of MODES) {
@@ -640,6 +640,8 @@ function renderThroughput(a: All): string[] {
   if (p) {
     L.push(`Method: test/pipeline/local-pipeline.ts (the real built handlers as worker-thread environments, unthrottled, SQS semantics, fake Twilio with status callbacks, dynalite) in a child process; ${p.notifications.toLocaleString('en-US')} notifications of ${p.recipientsPerNotification} recipient published at once, then settled. ${p.notes ?? ''}`, '');
     L.push(`- **${p.messagesPerSecond.toFixed(0)} messages/s** (${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s${p.settled ? '' : ', ⚠ NOT SETTLED'}); most creates in flight at Twilio at once: ${p.twilioMaxInFlight ?? 'n/a'}; ${((p.tally.statusCallbackInvocations as number) / (p.wallMs / 1000)).toFixed(0)} status callbacks/s. Peak RSS ${formatBytes(p.peakRssBytes)} (the whole harness in one process, not one Lambda).`);
+    const handedBack = Number(p.tally.batchItemFailures ?? 0);
+    if (handedBack > 0) L.push(`- ⚠ ${handedBack} records were handed back to the queue (batch item failures: the sender met retryable errors on this loaded machine); each then waits the queue's 60 s visibility timeout before its redelivery, so the run's wall time, and the rate above, are bounded by those waits, not by the handlers' speed.`);
     L.push(`- Tally: ${JSON.stringify(p.tally)}.`, '');
   } else L.push(failure('The pipeline', a.pipeline.error), '');
   const twilioS = (p?.twilioMs ?? 200) / 1000;
@@ -710,6 +712,7 @@ function costInputs(a: All, m: Mode) {
     senderDdbReadsPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, false) : 0,
     senderDdbRoundTripsPerRecipient: w ? w.ddbRoundTripsPerRecipient.median : 2,
     callbackLocalMs: cb ? cb.mixes[0].cpu.median / share : 5,
+    callbackMsSource: cb ? `CPU ${cb.mixes[0].cpu.median.toFixed(1)} ms measured at ${m.key} ÷ share ${share.toFixed(3)}` : 'assumed',
     callbackDdbWrites: mix ? mix.writesPerCallback : 1,
     callbackDdbFailedWrites: mix ? mix.failedConditionalPerCallback : 0,
     callbackDdbReads: mix ? mix.readsPerCallback : 0,

@@ -43,6 +43,8 @@ scenarioMain(async () => {
     // No fault injection here: talk to dynalite directly rather than through the fault proxies.
     dynamoProxy: false,
     logLevel: 'WARN',
+    // BENCH_PIPELINE_LOG=1: the handlers' warnings and errors on stderr, to see why records were handed back.
+    ...(process.env.BENCH_PIPELINE_LOG === '1' ? { onLog: (line: string, fn: string) => process.stderr.write(`${fn}: ${line}\n`) } : {}),
     senderConcurrency: SENDER_CONCURRENCY,
     webhookConcurrency: WEBHOOK_CONCURRENCY,
     senderTimeoutMs: 30_000,

@@ -126,7 +126,8 @@ export function scalingSvg(series: readonly PlotSeries[], options: { timeoutMs: 
   });
   out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="#888" stroke-width="1.5" stroke-dasharray="2 3"/><text x="${lx + 28}" y="${ly + 4}">ideal</text>`);
   lx += 80;
-  out.push(`<rect x="${lx}" y="${ly - 5}" width="10" height="10" fill="#fff" stroke="#333" stroke-width="2"/><text x="${lx + 16}" y="${ly + 4}">batch of 10 records × 100</text>`);
+  const batch = all.find((p) => p.batch);
+  if (batch) out.push(`<rect x="${lx}" y="${ly - 5}" width="10" height="10" fill="#fff" stroke="#333" stroke-width="2"/><text x="${lx + 16}" y="${ly + 4}">${esc(`batch of ${batch.label.replace('×', ' records × ')} recipients`)}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
