@@ -445,7 +445,7 @@ function render(a: All): string {
 
   L.push('# Benchmarks', '');
   L.push('Produced by `npm run bench` (test/bench/run.ts); every figure below comes from one run on the machine described. Re-run to refresh; `BENCH_QUICK=1 npm run bench` is a smoke run that writes bench-out/ instead; `BENCH_MEMORY=256,512,1024,1769 npm run bench` adds CPU modes.', '');
-  L.push(`> These figures predate the issue-9 sender and webhook changes: the handlers measured are those of commit ${head} of main (see "Code" below).`, '');
+  L.push(`> These figures predate the issue-9 sender and webhook changes: the handlers measured are those of main at commit ${head} (lambda/, lib/ and scripts/ unchanged on the benchmark's branch; see "Code" below).`, '');
   L.push('## Machine', '', ...machine(), `- Load average during the run (1-minute, sampled every 5 s): median ${loadDuring ? loadDuring.median.toFixed(1) : 'n/a'}, p10–p90 ${loadDuring ? `${loadDuring.p10.toFixed(1)}–${loadDuring.p90.toFixed(1)}` : 'n/a'} on ${cpus().length} cores: the machine was shared, so wall times are noisy and CPU times (process.cpuUsage of the handler's process) are the steadier figures`, `- Wall time of the run: ${(a.elapsedMs / 1000).toFixed(0)} s`, '');
   L.push('## CPU modes', '');
   L.push(`Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB, so ${cpuShare(256).toFixed(3)} of one at 256 MB. Each handler scenario runs once per mode: **unthrottled** (the handler's process may use whatever this shared machine gives it) and **at each memory size's share** (${MEMORIES.map((mb) => `${mb} MB = ${cpuShare(mb).toFixed(3)}`).join(', ')}): the handler's process, and only it, is put in a cgroup v1 \`cpu\` group of its own under ${CGROUP_ROOT} with cfs_quota_us / cfs_period_us = memory / 1769 (all its threads: JIT, GC, libuv pool), made for that process and removed after it; the fakes (dynalite, Secrets Manager, Twilio) and the scenario driving the handler run outside it, as AWS's services run outside a Lambda. ${throttledOk ? 'Every throttled run below was throttled.' : '**⚠ Some runs could not be throttled: their labels say "NOT THROTTLED" and why; those figures are unthrottled.**'} Handlers run in an execution environment of their own (test/bench/support/handler-host.cjs: plain \`node\` with \`NODE_OPTIONS=--enable-source-maps\` as the construct deploys, the bundle loaded with \`require\`), so CPU time (process.cpuUsage) and peak RSS are the handler process's, not the harness's. The construct's default memory is ${get(a.construct as unknown as PerMode<ConstructResult>) ? '' : ''}${a.construct.result?.functions.find((f) => f.role === 'sender')?.memoryMb ?? 256} MB; the summary's verdicts are taken at ${defaultMode.key}.`, '');
@@ -783,11 +783,17 @@ function renderCost(a: All, _w: WarmResult | undefined, _cb: CallbackResult | un
   return L;
 }
 
+/** The commit of main this tree's handlers come from: where the branch left main (HEAD on main itself). */
 function gitHead(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return git('rev-parse', '--short', git('merge-base', 'HEAD', 'main'));
   } catch {
-    return 'unknown';
+    try {
+      return git('rev-parse', '--short', 'HEAD');
+    } catch {
+      return 'unknown';
+    }
   }
 }
 
