@@ -20,6 +20,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { scenarioMain } from '../support/child';
 import { modeMemoryFromEnv, startHost, type Host, type HostMode } from '../support/host';
 import { FROM, alarmMessage, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { tokenBucketRefusals } from '../support/token-bucket';
 
 const ASSETS = process.env.BENCH_ASSETS_DIR ?? join(__dirname, '..', '..', '..', 'assets');
 const ALARMS = Number(process.env.BENCH_STORM_ALARMS ?? 50);
@@ -36,26 +37,6 @@ const CALLBACK_DELAYS_MS: ReadonlyArray<[number, number]> = [
   [1000, 200],
   [3000, 1000],
 ];
-
-/** Refusals of a token bucket (rate per s, burst) over arrival times in ms. */
-export function tokenBucketRefusals(arrivalsMs: readonly number[], rate: number, burst: number): { refused: number; peakPerSecond: number } {
-  const sorted = [...arrivalsMs].sort((a, b) => a - b);
-  let tokens = burst;
-  let last = sorted[0] ?? 0;
-  let refused = 0;
-  for (const t of sorted) {
-    tokens = Math.min(burst, tokens + ((t - last) / 1000) * rate);
-    last = t;
-    if (tokens >= 1) tokens -= 1;
-    else refused++;
-  }
-  let peak = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i] - sorted[j] >= 1000) j++;
-    peak = Math.max(peak, i - j + 1);
-  }
-  return { refused, peakPerSecond: peak };
-}
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
