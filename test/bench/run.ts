@@ -378,6 +378,8 @@ async function main() {
   if (leftover.length) log(`removed ${leftover.length} cgroup(s) a killed scenario left: ${leftover.join(', ')}`);
 
   const svgFile = QUICK ? join(OUT, 'bench-scaling.quick.svg') : join(ROOT, 'test', 'bench', 'bench-scaling.svg');
+  // Every figure as measured, so that the report and the plot can be re-rendered or compared later.
+  writeFileSync(join(OUT, QUICK ? 'bench-results.quick.json' : 'bench-results.json'), JSON.stringify({ construct, cold, coldError, ...results, pipeline }, null, 2));
   writeFileSync(svgFile, renderScalingSvg(results.scaling, construct.result?.functions.find((f) => f.role === 'sender')?.timeoutS ?? 30));
   const file = process.env.BENCH_OUT_FILE ?? (QUICK ? join(OUT, 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
   const md = render({ construct, cold, coldError, ...results, pipeline, elapsedMs: Date.now() - started, svgFile: relative(dirname(file), svgFile).split('\\').join('/') });
@@ -390,7 +392,7 @@ function renderScalingSvg(scaling: PerMode<ScalingResult & ModeFigures>, timeout
   const series = MODES.flatMap((m) => {
     const r = scaling[m.key]?.result;
     if (!r) return [];
-    return [{ name: r.mode.label, points: r.points.map((p) => ({ label: p.label, messages: p.messages, wallMs: p.wallMs, idealMs: p.idealMs, cpuPerRecipientMs: p.cpuPerRecipientMs, batch: p.records > 1 })) }];
+    return [{ name: r.mode.label, points: r.points.map((p) => ({ label: p.label, messages: p.messages, wallMs: p.wallMs, idealMs: p.idealMs, cpuPerRecipientMs: p.cpuPerRecipientMs, batch: p.records > 1, sent: p.posts })) }];
   });
   const any = MODES.map((m) => scaling[m.key]?.result).find(Boolean);
   return scalingSvg(series, {

@@ -12,6 +12,8 @@ export interface PlotPoint {
   readonly cpuPerRecipientMs: number;
   /** Batches of several records are drawn as open markers, off the line. */
   readonly batch: boolean;
+  /** Messages actually sent, when fewer than `messages` (the invocation ran out of time). */
+  readonly sent?: number;
 }
 export interface PlotSeries {
   readonly name: string;
@@ -89,6 +91,10 @@ export function scalingSvg(series: readonly PlotSeries[], options: { timeoutMs: 
     }
     const last = line[line.length - 1];
     if (last) out.push(`<text x="${at(x, last.messages) + 8}" y="${at(y, last.wallMs) + 4}" fill="${c}" font-weight="bold">${fmt(last.wallMs)}</text>`);
+    const short = s.points.filter((p) => p.sent !== undefined && p.sent < p.messages);
+    short.forEach((p, k) => {
+      out.push(`<text x="${at(x, p.messages) - 8}" y="${at(y, p.wallMs) - 10 - 14 * k}" fill="${c}" text-anchor="end">${esc(`${p.label}: only ${p.sent} of ${p.messages} sent`)}</text>`);
+    });
   });
   // Right panel: CPU per recipient.
   const x2: Axis = { ...x, px0: 600, px1: 930 };
