@@ -55,6 +55,7 @@ export async function buildVariants(root: string, outDir: string, assetsDir: str
     ['sender (ours, undici)', join(root, 'lambda', 'sender', 'index.ts')],
     ['reference: twilio SDK', join(root, 'test', 'bench', 'reference', 'twilio-sdk-handler.ts')],
     ['floor: one fetch() POST', join(root, 'test', 'bench', 'reference', 'fetch-floor-handler.ts')],
+    ['reference: bare calls', join(root, 'test', 'bench', 'reference', 'bare-calls-handler.ts')],
   ];
   const variants: Variant[] = [];
   for (const [name, entry] of entries) {

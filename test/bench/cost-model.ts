@@ -63,27 +63,38 @@ export interface CostInputs {
   readonly senderMemoryMb: number;
   readonly callbackMemoryMb: number;
   /**
-   * The sender's own time per warm invocation (one record, one recipient),
-   * measured: handler time minus the harness floor (the fakes' round trips).
+   * The sender's own time per warm invocation (one record, one recipient) at
+   * the configured memory: its measured CPU time divided by the CPU share
+   * Lambda gives that memory (what the handler's work takes at that share).
    */
   readonly senderLocalMs: number;
+  /** How senderLocalMs was obtained (stated in the table). */
+  readonly localMsSource: string;
+  /** How callbackLocalMs was obtained. */
+  readonly callbackMsSource: string;
   readonly senderDdbWritesPerRecipient: number;
   readonly senderDdbReadsPerRecipient: number;
   /** DynamoDB waits in sequence per recipient (parallel calls share one): what the sender's duration pays for. */
   readonly senderDdbRoundTripsPerRecipient: number;
   /** The status-callback handler's own time per callback, measured the same way. */
   readonly callbackLocalMs: number;
+  /** Write calls per callback, refused conditional writes included (DynamoDB bills those too). */
   readonly callbackDdbWrites: number;
+  /** Of which refused (ConditionalCheckFailed): billed, but nothing written, so no index write. */
+  readonly callbackDdbFailedWrites: number;
   readonly callbackDdbReads: number;
   /** Final message item size (bytes) and claim item size. */
   readonly messageItemBytes: number;
   readonly claimItemBytes: number;
   readonly senderLogBytes: number;
   readonly callbackLogBytes: number;
-  /** Module load time of the sender measured on this machine (ms). */
+  /** Module load time of the sender measured on this machine (ms), unthrottled. */
   readonly senderLoadMs: number;
   /** The same for the twilio-SDK reference, to put the cold-start difference in money. */
   readonly referenceLoadMs?: number;
+  /** Init (require of the bundle) measured at the configured memory's CPU share, when it was. */
+  readonly senderInitMsAtShare?: number;
+  readonly referenceInitMsAtShare?: number;
   /** Status callbacks per message (Twilio posts one per status change). */
   readonly callbacksPerMessage: number;
   readonly alarms: number;
@@ -107,7 +118,8 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
   const callbackMs = Math.ceil(i.callbackLocalMs + (i.callbackDdbWrites + i.callbackDdbReads) * ASSUME.dynamoMs);
   const cb = i.callbacksPerMessage;
   // Alarm messages carry the alertsByRecipient keys; the index projects ALL, so every write of the item writes the index too.
-  const messageWrites = (1 + cb * i.callbackDdbWrites) * wru(i.messageItemBytes) * 2;
+  const written = Math.max(0, i.callbackDdbWrites - i.callbackDdbFailedWrites);
+  const messageWrites = (1 + cb * written) * wru(i.messageItemBytes) * 2 + cb * i.callbackDdbFailedWrites * wru(i.messageItemBytes);
   const claimWrites = Math.max(0, i.senderDdbWritesPerRecipient - 1) * wru(i.claimItemBytes);
   const reads = i.senderDdbReadsPerRecipient + cb * i.callbackDdbReads;
   const logBytes = i.senderLogBytes + ASSUME.platformLogBytes + cb * (i.callbackLogBytes + ASSUME.platformLogBytes + ASSUME.accessLogBytes);
@@ -120,19 +132,20 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
       item: 'Lambda sender (duration)',
       quantity: `${senderMs} ms × ${i.senderMemoryMb} MB`,
       perThousand: k * (i.senderMemoryMb / 1024) * (senderMs / 1000) * gbs,
-      note: `handler's own ${i.senderLocalMs.toFixed(1)} ms (measured) + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB round trip (assumed)`,
+      note: `handler's own ${i.senderLocalMs.toFixed(1)} ms (${i.localMsSource}) + ${ASSUME.twilioApiMs} ms Twilio API + ${ASSUME.dynamoMs} ms per DynamoDB round trip (assumed)`,
     },
     {
       item: 'DynamoDB writes',
       quantity: `${messageWrites + claimWrites} WRU`,
       perThousand: k * (messageWrites + claimWrites) * PRICE.dynamoWru,
-      note: `message item ${i.messageItemBytes} B written ${1 + cb * i.callbackDdbWrites}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); claim ${i.claimItemBytes} B × ${Math.max(0, i.senderDdbWritesPerRecipient - 1)}`,
+      note: `message item ${i.messageItemBytes} B written ${round2(1 + cb * written)}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); ${round2(cb * i.callbackDdbFailedWrites)} refused conditional writes per message (billed, no index write); claim ${i.claimItemBytes} B × ${Math.max(0, i.senderDdbWritesPerRecipient - 1)}`,
     },
     { item: 'DynamoDB reads', quantity: `${reads} RRU`, perThousand: k * reads * PRICE.dynamoRru },
     { item: 'API Gateway REST (callbacks)', quantity: `${cb} requests`, perThousand: k * cb * PRICE.apiGatewayRest, note: 'one request per status callback; an HTTP API would cost $1.00/1M' },
     { item: 'Lambda status-callback (requests)', quantity: `${cb} invocations`, perThousand: k * cb * PRICE.lambdaRequest },
     {
       item: 'Lambda status-callback (duration)',
+      note: `handler's own ${i.callbackLocalMs.toFixed(1)} ms (${i.callbackMsSource}) + ${ASSUME.dynamoMs} ms per DynamoDB call (assumed)`,
       quantity: `${cb} × ${callbackMs} ms × ${i.callbackMemoryMb} MB`,
       perThousand: k * cb * (i.callbackMemoryMb / 1024) * (callbackMs / 1000) * gbs,
     },
@@ -144,21 +157,26 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
     { item: 'Twilio SMS (US, 1 segment)', quantity: '1 segment', perThousand: k * PRICE.twilioUsSmsSegment },
     { item: 'US carrier fee (10DLC)', quantity: '1 segment', perThousand: k * PRICE.usCarrierFeeSegment, note: 'varies by carrier, about $0.002–0.005' },
   ];
-  const coldInit = (loadMs: number) => loadMs * Math.max(1, ASSUME.fullVcpuMemoryMb / i.senderMemoryMb);
+  const estimate = (loadMs: number) => loadMs * Math.max(1, ASSUME.fullVcpuMemoryMb / i.senderMemoryMb);
+  const coldInit = (atShare: number | undefined, loadMs: number) => atShare ?? estimate(loadMs);
+  const coldNote = (atShare: number | undefined, loadMs: number) =>
+    atShare !== undefined
+      ? `init measured at ${i.senderMemoryMb} MB's CPU share (a cgroup); only if every alert is a cold start`
+      : `local load ${loadMs.toFixed(1)} ms × ${(ASSUME.fullVcpuMemoryMb / i.senderMemoryMb).toFixed(1)} (CPU share at ${i.senderMemoryMb} MB, estimated: no throttled run); only if every alert is a cold start`;
   const coldExtra: CostLine[] = [
     {
       item: 'sender cold start (init billed), ours',
-      quantity: `≈ ${Math.round(coldInit(i.senderLoadMs))} ms`,
-      perThousand: k * (i.senderMemoryMb / 1024) * (coldInit(i.senderLoadMs) / 1000) * gbs,
-      note: `local load ${i.senderLoadMs.toFixed(1)} ms × ${(ASSUME.fullVcpuMemoryMb / i.senderMemoryMb).toFixed(1)} (CPU share at ${i.senderMemoryMb} MB); only if every alert is a cold start`,
+      quantity: `≈ ${Math.round(coldInit(i.senderInitMsAtShare, i.senderLoadMs))} ms`,
+      perThousand: k * (i.senderMemoryMb / 1024) * (coldInit(i.senderInitMsAtShare, i.senderLoadMs) / 1000) * gbs,
+      note: coldNote(i.senderInitMsAtShare, i.senderLoadMs),
     },
   ];
   if (i.referenceLoadMs !== undefined) {
     coldExtra.push({
       item: 'sender cold start, twilio-SDK reference',
-      quantity: `≈ ${Math.round(coldInit(i.referenceLoadMs))} ms`,
-      perThousand: k * (i.senderMemoryMb / 1024) * (coldInit(i.referenceLoadMs) / 1000) * gbs,
-      note: 'same estimate for the reference handler',
+      quantity: `≈ ${Math.round(coldInit(i.referenceInitMsAtShare, i.referenceLoadMs))} ms`,
+      perThousand: k * (i.senderMemoryMb / 1024) * (coldInit(i.referenceInitMsAtShare, i.referenceLoadMs) / 1000) * gbs,
+      note: 'the same for the reference handler',
     });
   }
   const fixed: CostLine[] = [
@@ -170,6 +188,14 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
   ];
   const sum = (lines: CostLine[]) => lines.reduce((a, l) => a + l.perThousand, 0);
   return { aws, twilio, fixed, coldExtra, awsTotal: sum(aws), twilioTotal: sum(twilio) };
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** What Lambda bills for one invocation of `ms` at `memoryMb` (duration + request). */
+export function lambdaInvocationCost(ms: number, memoryMb: number, architecture = 'arm64'): number {
+  const gbs = architecture === 'arm64' ? PRICE.lambdaGbSecondArm : PRICE.lambdaGbSecondX86;
+  return (memoryMb / 1024) * (Math.ceil(ms) / 1000) * gbs + PRICE.lambdaRequest;
 }
 
 export function money(x: number): string {

@@ -1,33 +1,70 @@
 /**
  * `npm run bench`: measures the built assets side by side in one run and
- * writes BENCHMARKS.md (issue 6). Not part of `npm test`.
+ * writes BENCHMARKS.md (issues 6 and 12) and the scaling plot. Not part of
+ * `npm test`.
  *
- * BENCH_QUICK=1: a smoke run (fewer rounds, 1,000 pipeline notifications),
- * written to bench-out/BENCHMARKS.quick.md so the committed figures stay those
- * of a full run.
+ * Every handler scenario runs once per CPU mode: unthrottled, and at the CPU
+ * share Lambda gives each memory size in BENCH_MEMORY (default 256; e.g.
+ * BENCH_MEMORY=256,512,1024,1769), the handler's process alone in a cpu
+ * cgroup (support/cpu-cgroup.ts). Where no cgroup can be made the run says so
+ * in every figure it affects.
+ *
+ * BENCH_QUICK=1: a smoke run (fewer rounds, a shorter curve, a compressed
+ * storm, 1,000 pipeline notifications), written to bench-out/ so that the
+ * committed figures stay those of a full run.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import { coldStart, ColdStartFigure } from './cold-start';
-import { ASSUME, costPerThousandAlerts, CostLine, money, PRICE, PRICES_AS_OF } from './cost-model';
+import { ASSUME, costPerThousandAlerts, CostLine, lambdaInvocationCost, money, PRICE, PRICES_AS_OF } from './cost-model';
 import type { ForgedWebhookResult } from './scenarios/forged-webhook';
 import { runScenario } from './support/child';
+import { CGROUP_ROOT, cpuShare, sweepRunGroups, type ThrottleStats } from './support/cpu-cgroup';
+import type { HostMode } from './support/host';
 import { formatBytes, formatMs, summarize, Summary } from './support/stats';
+import { scalingSvg } from './support/svg-plot';
+import type { ScalingPoint } from './scenarios/scaling';
 
 const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench-out');
 const QUICK = process.env.BENCH_QUICK === '1';
 const SCENARIOS = join(__dirname, 'scenarios');
 const LOAD_AT_START = loadavg();
+const loadSamples: number[] = [];
+// So that run.ts can sweep the cgroups of this run, whoever made them.
+process.env.BENCH_RUN_ID = `r${randomBytes(4).toString('hex')}`;
 
 const SETTINGS = QUICK
-  ? { loadRounds: 5, loadWarmup: 1, warmIterations: 15, warmWarmup: 3, fanOutRuns: 2, callbackMessages: 10, pipelineNotifications: 1000 }
-  : { loadRounds: 21, loadWarmup: 2, warmIterations: 60, warmWarmup: 10, fanOutRuns: 5, callbackMessages: 40, pipelineNotifications: 10_000 };
+  ? { loadRounds: 5, loadWarmup: 1, coldRounds: 3, coldWarmup: 0, warmIterations: 15, warmWarmup: 3, fanOutRuns: 2, callbackMessages: 6, pipelineNotifications: 1000, scalingPoints: '1,10,100,3x20', stormCompression: 6 }
+  : { loadRounds: 21, loadWarmup: 2, coldRounds: 11, coldWarmup: 1, warmIterations: 60, warmWarmup: 10, fanOutRuns: 5, callbackMessages: 40, pipelineNotifications: 10_000, scalingPoints: '1,10,100,1000,10x100', stormCompression: 1 };
+
+/** The memory sizes whose CPU share the handlers also run at (BENCH_MEMORY). */
+const MEMORIES = (process.env.BENCH_MEMORY ?? '256').split(',').filter(Boolean).map((v) => {
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n < 128 || n > 10240) throw new Error(`BENCH_MEMORY: "${v}" is not a Lambda memory size (integers from 128 to 10240 MB, comma-separated, e.g. 256,512,1024,1769)`);
+  return n;
+});
+
+/** A CPU mode: unthrottled, or a memory size's share. */
+interface Mode {
+  readonly key: string;
+  readonly memoryMb?: number;
+}
+const MODES: readonly Mode[] = [{ key: 'unthrottled' }, ...MEMORIES.map((mb) => ({ key: `${mb} MB`, memoryMb: mb }))];
+const DEFAULT_MODE_KEY = MODES.find((m) => m.memoryMb === 256)?.key ?? MODES[MODES.length - 1].key;
 
 type Outcome<T> = { result?: T; error?: string };
+/** Per mode key, the outcome of a scenario run in that mode. */
+type PerMode<T> = Record<string, Outcome<T>>;
+interface ModeFigures {
+  mode: HostMode;
+  throttle?: ThrottleStats;
+  handlerMaxRssBytes?: number;
+}
 
 interface WarmResult {
   sender: Summary;
@@ -49,6 +86,10 @@ interface WarmResult {
   secretReads: number;
   firstInvocation: { ms: number };
   maxRssBytes: number;
+  senderCpu: Summary;
+  referenceCpu?: Summary;
+  senderInit: { ms: number; cpuMs: number };
+  firstInvocationCpuMs: number;
 }
 interface FanOutResult {
   recipients: number;
@@ -65,6 +106,9 @@ interface FanOutResult {
   ddbOnly: Summary;
   ddbOnlyWrites: number;
   maxRssBytes: number;
+  cpuPerRecipient: Summary;
+  cpuPerRun: Summary;
+  bareCalls?: { wall: Summary; cpuPerRecipient: Summary; ddbCallsPerRun: Summary };
 }
 interface CallbackResult {
   callbacks: number;
@@ -77,6 +121,69 @@ interface CallbackResult {
   logBytesPerCallback: Summary;
   itemSizes: Record<string, { n: number; median: number; max: number }>;
   maxRssBytes: number;
+  cpu: Summary;
+  messagesPerMix: number;
+  mixes: Array<{
+    name: string;
+    note: string;
+    statuses: string[];
+    callbacksPerMessage: number;
+    callbacks: number;
+    writesPerCallback: number;
+    readsPerCallback: number;
+    failedConditionalPerCallback: number;
+    writesPerMessage: number;
+    byStatus: Record<string, { writes: number; failed: number }>;
+    time: Summary;
+    cpu: Summary;
+    httpStatuses: Record<string, number>;
+  }>;
+}
+interface ColdInvokeFigure {
+  name: string;
+  init: Summary;
+  initCpu: Summary;
+  first: Summary;
+  firstCpu: Summary;
+  total: Summary;
+  totalCpu: Summary;
+  toFirstPost: Summary;
+  maxRss: Summary;
+  throttled: Summary;
+}
+interface ColdInvokeResult {
+  rounds: number;
+  warmup: number;
+  figures: ColdInvokeFigure[];
+}
+interface ScalingResult {
+  delayMs: number;
+  concurrency: number;
+  timeoutS: number;
+  points: ScalingPoint[];
+}
+interface StormResult {
+  alarms: number;
+  windowS: number;
+  compression: number;
+  phones: number;
+  maxEnvironments: number;
+  batchSize: number;
+  lastAlarmAtMs: number;
+  drainedMs: number;
+  invocations: number;
+  coldStarts: number;
+  environments: number;
+  batchFailures: number;
+  handlerCpuMs: number;
+  throttledMs: number;
+  texts: number;
+  perPhone: Array<{ texts: number; firstTextMs?: number; allNamedMs?: number; unnamed: number }>;
+  callbacks: number;
+  callbacksRefused: number;
+  callbackPeakPerSecond: number;
+  stageRate: number;
+  stageBurst: number;
 }
 interface PipelineResult {
   notifications: number;
@@ -90,10 +197,18 @@ interface PipelineResult {
   tally: Record<string, unknown>;
   maxRssBytes: number;
   notes?: string;
+  senderEnvironments?: number;
+  webhookEnvironments?: number;
+  sendConcurrency?: number;
+  twilioMs?: number;
+  twilioJitterMs?: number;
+  twilioMaxInFlight?: number;
 }
 interface ConstructResult {
   functions: Array<{ role: string; memoryMb: number; architecture: string; timeoutS: number }>;
   senderBatchSize: number;
+  senderMaxConcurrency?: number;
+  apiThrottle?: { rate: number; burst: number };
   kmsKeys: number;
   secrets: number;
   alarms: number;
@@ -112,7 +227,7 @@ function machine(): string[] {
     `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores, shared with other work (load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')}: ${LOAD_AT_START[0] >= 1 ? 'busy' : 'quiet'})`,
     `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- OS: ${platform()} ${release()}`,
-    `- Node: ${process.version} (the Lambdas run Node 24 on arm64; absolute times differ, ratios carry over)`,
+    `- Node: ${process.version} (the Lambdas run Node 24 on arm64: absolute times differ; the CPU modes below give a handler Lambda's share of a CPU, not Lambda's processor, so compare CPU times and ratios measured in the same mode)`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- Code: ${gitDescribe()} (the handlers as built by \`npm run build\` at the start of the run, copied to bench-out/assets so that a rebuild during the run cannot change them; the pipeline runs assets/)`,
     `- Mode: ${QUICK ? 'BENCH_QUICK=1 (smoke run)' : 'full'}`,
@@ -121,9 +236,92 @@ function machine(): string[] {
 
 const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**MISSED**');
 
+/** A handler scenario run once per CPU mode. Add a scenario here (and its section in render). */
+interface ModeScenario {
+  readonly key: keyof ModeResults;
+  readonly file: string;
+  readonly what: string;
+  readonly timeoutMs: number;
+  env(ctx: RunContext): Record<string, string>;
+}
+interface RunContext {
+  assets: string;
+  referenceBundle?: string;
+  bareCallsBundle?: string;
+  senderTimeoutS: number;
+  senderMaxConcurrency: number;
+  senderBatchSize: number;
+}
+interface ModeResults {
+  coldInvoke: PerMode<ColdInvokeResult & ModeFigures>;
+  warm: PerMode<WarmResult & ModeFigures>;
+  fanOut: PerMode<FanOutResult & ModeFigures>;
+  callback: PerMode<CallbackResult & ModeFigures>;
+  scaling: PerMode<ScalingResult & ModeFigures>;
+  storm: PerMode<StormResult & ModeFigures>;
+}
+
+const MODE_SCENARIOS: readonly ModeScenario[] = [
+  {
+    key: 'coldInvoke',
+    file: 'cold-invoke.ts',
+    what: `cold start as Lambda pays it: ${SETTINGS.coldRounds} rounds of init + first invocation`,
+    timeoutMs: 300_000,
+    env: (c) => ({
+      BENCH_ITERATIONS: String(SETTINGS.coldRounds),
+      BENCH_WARMUP: String(SETTINGS.coldWarmup),
+      BENCH_COLD_VARIANTS: JSON.stringify([
+        { name: 'sender (ours)', file: join(c.assets, 'sender', 'index.js') },
+        ...(c.referenceBundle ? [{ name: 'reference: twilio SDK', file: c.referenceBundle }] : []),
+      ]),
+    }),
+  },
+  {
+    key: 'warm',
+    file: 'warm-send.ts',
+    what: 'warm cost per message',
+    timeoutMs: 300_000,
+    env: (c) => ({ BENCH_ITERATIONS: String(SETTINGS.warmIterations), BENCH_WARMUP: String(SETTINGS.warmWarmup), ...(c.referenceBundle ? { BENCH_REFERENCE_BUNDLE: c.referenceBundle } : {}) }),
+  },
+  {
+    key: 'fanOut',
+    file: 'fan-out.ts',
+    what: 'fan-out: 100 recipients, 100 ms per Twilio request',
+    timeoutMs: 300_000,
+    env: (c) => ({ BENCH_ITERATIONS: String(SETTINGS.fanOutRuns), ...(c.bareCallsBundle ? { BENCH_BARE_CALLS_BUNDLE: c.bareCallsBundle } : {}) }),
+  },
+  {
+    key: 'callback',
+    file: 'status-callback.ts',
+    what: 'status callbacks: four mixes',
+    timeoutMs: 300_000,
+    env: () => ({ BENCH_ITERATIONS: String(SETTINGS.callbackMessages), BENCH_WARMUP: '5' }),
+  },
+  {
+    key: 'scaling',
+    file: 'scaling.ts',
+    what: `scaling curve: ${SETTINGS.scalingPoints}`,
+    timeoutMs: 600_000,
+    env: (c) => ({ BENCH_SCALING_POINTS: SETTINGS.scalingPoints, BENCH_SENDER_TIMEOUT_S: String(c.senderTimeoutS) }),
+  },
+  {
+    key: 'storm',
+    file: 'storm.ts',
+    what: `alarm storm (time compressed ${SETTINGS.stormCompression}×)`,
+    timeoutMs: 300_000,
+    env: (c) => ({
+      BENCH_STORM_COMPRESSION: String(SETTINGS.stormCompression),
+      BENCH_SENDER_TIMEOUT_S: String(c.senderTimeoutS),
+      BENCH_SENDER_MAX_CONCURRENCY: String(c.senderMaxConcurrency),
+      BENCH_SENDER_BATCH_SIZE: String(c.senderBatchSize),
+    }),
+  },
+];
+
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const started = Date.now();
+  const sampler = setInterval(() => loadSamples.push(loadavg()[0]), 5_000);
   // Other work in this tree may rebuild assets/ while the benchmark runs: measure one snapshot throughout.
   const assets = join(OUT, 'assets');
   rmSync(assets, { recursive: true, force: true });
@@ -131,12 +329,12 @@ async function main() {
     if (existsSync(join(ROOT, 'assets', name, 'index.js'))) cpSync(join(ROOT, 'assets', name), join(assets, name), { recursive: true });
   }
   const assetEnv = { BENCH_ASSETS_DIR: assets };
-  log(`machine: ${cpus()[0]?.model} × ${cpus().length}, ${process.version}${QUICK ? ', QUICK' : ''}`);
+  log(`machine: ${cpus()[0]?.model} × ${cpus().length}, ${process.version}${QUICK ? ', QUICK' : ''}; modes ${MODES.map((m) => m.key).join(', ')}`);
 
   log('construct configuration (synth)');
   const construct = await runScenario<ConstructResult>(join(SCENARIOS, 'construct-config.ts'), {}, 180_000);
 
-  log(`cold start: ${SETTINGS.loadRounds} rounds (+${SETTINGS.loadWarmup} warm-up) of fresh-process loads`);
+  log(`module load: ${SETTINGS.loadRounds} rounds (+${SETTINGS.loadWarmup} warm-up) of fresh-process loads`);
   let cold: ColdStartFigure[] = [];
   let coldError: string | undefined;
   try {
@@ -144,20 +342,26 @@ async function main() {
   } catch (err) {
     coldError = (err as Error).message;
   }
-  const referenceBundle = join(OUT, 'bundles', 'reference-twilio-sdk', 'index.js');
+  const bundle = (dir: string) => (existsSync(join(OUT, 'bundles', dir, 'index.js')) ? join(OUT, 'bundles', dir, 'index.js') : undefined);
+  const senderFn = construct.result?.functions.find((f) => f.role === 'sender');
+  const ctx: RunContext = {
+    assets,
+    referenceBundle: bundle('reference-twilio-sdk'),
+    bareCallsBundle: bundle('reference-bare-calls'),
+    senderTimeoutS: senderFn?.timeoutS ?? 30,
+    senderMaxConcurrency: construct.result?.senderMaxConcurrency ?? 5,
+    senderBatchSize: construct.result?.senderBatchSize ?? 10,
+  };
 
-  log('warm cost per message');
-  const warm: Outcome<WarmResult> = await runScenario<WarmResult>(
-    join(SCENARIOS, 'warm-send.ts'),
-    { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.warmIterations), BENCH_WARMUP: String(SETTINGS.warmWarmup), ...(existsSync(referenceBundle) ? { BENCH_REFERENCE_BUNDLE: referenceBundle } : {}) },
-    180_000,
-  );
-
-  log('fan-out: 100 recipients, 100 ms per Twilio request');
-  const fanOut = await runScenario<FanOutResult>(join(SCENARIOS, 'fan-out.ts'), { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.fanOutRuns) }, 180_000);
-
-  log('status callbacks');
-  const callback = await runScenario<CallbackResult>(join(SCENARIOS, 'status-callback.ts'), { ...assetEnv, BENCH_ITERATIONS: String(SETTINGS.callbackMessages), BENCH_WARMUP: '5' }, 180_000);
+  const results = Object.fromEntries(MODE_SCENARIOS.map((sc) => [sc.key, {}])) as unknown as ModeResults;
+  for (const sc of MODE_SCENARIOS) {
+    for (const mode of MODES) {
+      log(`${sc.what} [${mode.key}]`);
+      (results[sc.key] as PerMode<unknown>)[mode.key] = await runScenario(join(SCENARIOS, sc.file), { ...assetEnv, ...sc.env(ctx), BENCH_MODE_MEMORY_MB: mode.memoryMb === undefined ? '' : String(mode.memoryMb) }, sc.timeoutMs);
+      const error = (results[sc.key] as PerMode<unknown>)[mode.key].error;
+      if (error) log(`  failed: ${error.split('\n')[0]}`);
+    }
+  }
 
   log('forged webhooks: a normal-size and a 5.5 MB / 380k-parameter forgery, before-style and now');
   const forged = await runScenario<ForgedWebhookResult>(join(SCENARIOS, 'forged-webhook.ts'), assetEnv, 300_000);
@@ -165,141 +369,377 @@ async function main() {
   let pipeline: Outcome<PipelineResult>;
   if (existsSync(join(ROOT, 'test', 'pipeline', 'local-pipeline.ts'))) {
     log(`pipeline: ${SETTINGS.pipelineNotifications} notifications`);
-    pipeline = await runScenario<PipelineResult>(join(SCENARIOS, 'pipeline.ts'), { BENCH_NOTIFICATIONS: String(SETTINGS.pipelineNotifications) }, 300_000);
+    pipeline = await runScenario<PipelineResult>(
+      join(SCENARIOS, 'pipeline.ts'),
+      { BENCH_NOTIFICATIONS: String(SETTINGS.pipelineNotifications), BENCH_SENDER_CONCURRENCY: String(ctx.senderMaxConcurrency) },
+      300_000,
+    );
   } else {
     pipeline = { error: 'test/pipeline/local-pipeline.ts does not exist yet' };
   }
+  clearInterval(sampler);
+  const leftover = sweepRunGroups();
+  if (leftover.length) log(`removed ${leftover.length} cgroup(s) a killed scenario left: ${leftover.join(', ')}`);
 
-  const md = render({ construct, cold, coldError, warm, fanOut, callback, forged, pipeline, elapsedMs: Date.now() - started });
+  const svgFile = QUICK ? join(OUT, 'bench-scaling.quick.svg') : join(ROOT, 'test', 'bench', 'bench-scaling.svg');
+  // Every figure as measured, so that the report and the plot can be re-rendered or compared later.
+  writeFileSync(join(OUT, QUICK ? 'bench-results.quick.json' : 'bench-results.json'), JSON.stringify({ construct, cold, coldError, ...results, forged, pipeline }, null, 2));
+  writeFileSync(svgFile, renderScalingSvg(results.scaling, construct.result?.functions.find((f) => f.role === 'sender')?.timeoutS ?? 30));
   const file = process.env.BENCH_OUT_FILE ?? (QUICK ? join(OUT, 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
+  const md = render({ construct, cold, coldError, ...results, forged, pipeline, elapsedMs: Date.now() - started, svgFile: relative(dirname(file), svgFile).split('\\').join('/') });
   writeFileSync(file, md);
   process.stdout.write(md);
-  log(`wrote ${file} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  log(`wrote ${file} and ${svgFile} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-interface All {
+function renderScalingSvg(scaling: PerMode<ScalingResult & ModeFigures>, timeoutS: number): string {
+  const series = MODES.flatMap((m) => {
+    const r = scaling[m.key]?.result;
+    if (!r) return [];
+    return [{ name: r.mode.label, points: r.points.map((p) => ({ label: p.label, messages: p.messages, wallMs: p.wallMs, idealMs: p.idealMs, cpuPerRecipientMs: p.cpuPerRecipientMs, batch: p.records > 1, sent: p.posts })) }];
+  });
+  const any = MODES.map((m) => scaling[m.key]?.result).find(Boolean);
+  return scalingSvg(series, {
+    timeoutMs: timeoutS * 1000,
+    title: 'Sender: one invocation, 1 to 1,000 messages',
+    subtitle: `Twilio answers in ${any?.delayMs ?? 100} ms, ${any?.concurrency ?? 10} in flight; left: wall time; right: CPU per message. ${new Date().toISOString().slice(0, 10)}, ${gitDescribe()}`,
+  });
+}
+
+interface All extends ModeResults {
+  forged: Outcome<ForgedWebhookResult>;
   construct: Outcome<ConstructResult>;
   cold: ColdStartFigure[];
   coldError?: string;
-  warm: Outcome<WarmResult>;
-  fanOut: Outcome<FanOutResult>;
-  callback: Outcome<CallbackResult>;
-  forged: Outcome<ForgedWebhookResult>;
   pipeline: Outcome<PipelineResult>;
   elapsedMs: number;
+  svgFile: string;
 }
 
 function failure(what: string, error: string | undefined): string {
   return `${what} could not be measured: \`${(error ?? 'unknown error').split('\n')[0].slice(0, 300)}\``;
 }
 
+const ms0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(0)} ms`);
+const ms1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(1)} ms`);
+/** The label of a mode's run, with the fallback warning if its share was not applied. */
+const modeLabel = (m: Mode, r: { mode: HostMode } | undefined) => (r ? r.mode.label : m.key);
+/** One cell per mode: `render` of that mode's result, or why there is none. */
+function perMode<T>(results: PerMode<T>, cell: (r: T, m: Mode) => string): string[] {
+  return MODES.map((m) => {
+    const o = results[m.key];
+    return o?.result ? cell(o.result, m) : `n/a (${(o?.error ?? 'not run').split('\n')[0].slice(0, 80)})`;
+  });
+}
+const get = <T>(results: PerMode<T>, key = DEFAULT_MODE_KEY): T | undefined => results[key]?.result;
+
 function render(a: All): string {
   const L: string[] = [];
   const sender = a.cold.find((c) => c.name.startsWith('sender'));
-  const reference = a.cold.find((c) => c.name.startsWith('reference'));
-  const floor = a.cold.find((c) => c.name.startsWith('floor'));
+  const reference = a.cold.find((c) => c.name.startsWith('reference: twilio'));
   const loadRatio = sender && reference ? sender.load.median / reference.load.median : undefined;
-  // Each round loads every variant back to back, so per-round ratios cancel most of the machine's drift.
   const roundRatios = sender && reference ? summarize(sender.samples.map((ms, i) => ms / reference.samples[i])) : undefined;
-  const w = a.warm.result;
-  const f = a.fanOut.result;
-  const cb = a.callback.result;
+  const w = get(a.warm, 'unthrottled');
+  const cb = get(a.callback, 'unthrottled');
   const p = a.pipeline.result;
-  const cbWrites = cb ? sumOps(cb.ddbOpsPerCallback, true) : undefined;
+  const defaultMode = MODES.find((m) => m.key === DEFAULT_MODE_KEY)!;
+  const throttledOk = MODES.filter((m) => m.memoryMb !== undefined).every((m) => MODE_SCENARIOS.every((sc) => {
+    const r = (a[sc.key] as PerMode<ModeFigures>)[m.key]?.result;
+    return !r || r.mode.throttled;
+  }));
+  const head = gitHead();
+  const loadDuring = loadSamples.length ? summarize(loadSamples) : undefined;
 
   L.push('# Benchmarks', '');
-  L.push('Produced by `npm run bench` (test/bench/run.ts); every figure below comes from one run on the machine described. Re-run to refresh; `BENCH_QUICK=1 npm run bench` is a smoke run that writes bench-out/BENCHMARKS.quick.md instead.', '');
-  L.push('## Machine', '', ...machine(), `- Wall time of the run: ${(a.elapsedMs / 1000).toFixed(0)} s`, '');
+  L.push('Produced by `npm run bench` (test/bench/run.ts); every figure below comes from one run on the machine described. Re-run to refresh; `BENCH_QUICK=1 npm run bench` is a smoke run that writes bench-out/ instead; `BENCH_MEMORY=256,512,1024,1769 npm run bench` adds CPU modes.', '');
+  L.push(`> These figures predate the issue-9 sender and webhook changes: the handlers measured are those of main at commit ${head} (lambda/, lib/ and scripts/ unchanged on the benchmark's branch; see "Code" below).`, '');
+  L.push('## Machine', '', ...machine(), `- Load average during the run (1-minute, sampled every 5 s): median ${loadDuring ? loadDuring.median.toFixed(1) : 'n/a'}, p10–p90 ${loadDuring ? `${loadDuring.p10.toFixed(1)}–${loadDuring.p90.toFixed(1)}` : 'n/a'} on ${cpus().length} cores: the machine was shared, so wall times are noisy and CPU times (process.cpuUsage of the handler's process) are the steadier figures`, `- Wall time of the run: ${(a.elapsedMs / 1000).toFixed(0)} s`, '');
+  L.push('## CPU modes', '');
+  L.push(`Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB, so ${cpuShare(256).toFixed(3)} of one at 256 MB. Each handler scenario runs once per mode: **unthrottled** (the handler's process may use whatever this shared machine gives it) and **at each memory size's share** (${MEMORIES.map((mb) => `${mb} MB = ${cpuShare(mb).toFixed(3)}`).join(', ')}): the handler's process, and only it, is put in a cgroup v1 \`cpu\` group of its own under ${CGROUP_ROOT} with cfs_quota_us / cfs_period_us = memory / 1769 (all its threads: JIT, GC, libuv pool), made for that process and removed after it; the fakes (dynalite, Secrets Manager, Twilio) and the scenario driving the handler run outside it, as AWS's services run outside a Lambda. ${throttledOk ? 'Every throttled run below was throttled.' : '**⚠ Some runs could not be throttled: their labels say "NOT THROTTLED" and why; those figures are unthrottled.**'} Handlers run in an execution environment of their own (test/bench/support/handler-host.cjs: plain \`node\` with \`NODE_OPTIONS=--enable-source-maps\` as the construct deploys, the bundle loaded with \`require\`), so CPU time (process.cpuUsage) and peak RSS are the handler process's, not the harness's. The construct's default memory is ${get(a.construct as unknown as PerMode<ConstructResult>) ? '' : ''}${a.construct.result?.functions.find((f) => f.role === 'sender')?.memoryMb ?? 256} MB; the summary's verdicts are taken at ${defaultMode.key}.`, '');
 
+  // ---- Summary
+  const ci = (key: string) => get(a.coldInvoke, key);
+  const ciFig = (key: string, name: string) => ci(key)?.figures.find((f) => f.name.startsWith(name));
+  const fo = (key: string) => get(a.fanOut, key);
+  const sc = (key: string) => get(a.scaling, key);
+  const cbDef = get(a.callback);
+  const foDef = fo(DEFAULT_MODE_KEY);
+  const toFirstPost = ciFig(DEFAULT_MODE_KEY, 'sender')?.toFirstPost.median;
+  const senderInitDef = ciFig(DEFAULT_MODE_KEY, 'sender')?.init.median;
+  const referenceInitDef = ciFig(DEFAULT_MODE_KEY, 'reference')?.init.median;
+  const cost = costFigures(a);
   L.push('## Summary', '');
-  L.push('| # | Measurement | Figure | Target | Result |', '| --- | --- | --- | --- | --- |');
-  L.push(
-    `| 1 | Sender module load (fresh process, median) | ${sender ? `${sender.load.median.toFixed(1)} ms vs twilio-SDK reference ${reference?.load.median.toFixed(1) ?? 'n/a'} ms = **${loadRatio !== undefined ? loadRatio.toFixed(2) : 'n/a'}×** (per-round ratio median ${roundRatios?.median.toFixed(2)}, p10–p90 ${roundRatios?.p10.toFixed(2)}–${roundRatios?.p90.toFixed(2)}; floor ${floor?.load.median.toFixed(1) ?? 'n/a'} ms)` : failure('load time', a.coldError)} | ≤ 0.5× reference | ${verdict(loadRatio === undefined ? undefined : loadRatio <= 0.5)} |`,
-  );
-  L.push(
-    `| 1 | Sender zipped asset | ${sender ? `${formatBytes(sender.zippedBytes)} vs reference ${reference ? formatBytes(reference.zippedBytes) : 'n/a'}` : 'n/a'} | (none) | |`,
-  );
-  L.push(
-    `| 2 | DynamoDB round trips per recipient (warm, 1 record, 1 recipient) | ${w ? `median ${w.ddbRoundTripsPerRecipient.median}, max ${w.ddbRoundTripsMax}, in ${w.ddbCallsPerRecipient.median} calls (${Object.entries(w.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')}: the claim, then the message record and the claim's mark sent together)${w.batchFailures ? `; ⚠ ${w.batchFailures} of ${w.sender.n} invocations reported batch item failures, figures not valid` : ''}` : failure('warm send', a.warm.error)} | ≤ 2 beyond the POST | ${verdict(w ? w.ddbRoundTripsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined)} |`,
-  );
-  L.push(
-    `| 2 | Warm time per message | ${w ? `${w.sender.median.toFixed(2)} ms vs bare Twilio POST ${w.bare.median.toFixed(2)} ms (overhead ${(w.sender.median - w.bare.median).toFixed(2)} ms, of which the fakes' ${w.floorDdbRoundTrips} DynamoDB round trips ${(w.floor.median - w.bare.median).toFixed(2)} ms${w.reference ? `; twilio-SDK reference ${w.reference.median.toFixed(2)} ms` : ''})` : 'n/a'} | (none) | |`,
-  );
-  L.push(
-    `| 3 | Fan-out, 100 recipients, 100 ms per request | ${f ? `${f.wall.median.toFixed(0)} ms vs ideal ${f.idealMs} ms = **${f.ratio.toFixed(2)}×** (concurrency ${f.concurrency}, max in flight ${f.maxInFlight}); harness floor: bare POSTs ${(f.barePosts.median / f.idealMs).toFixed(2)}×, dynalite needs ${f.ddbOnly.median.toFixed(0)} ms for the sender's ${f.ddbOnlyWrites} writes${f.batchFailures ? `; ⚠ ${f.batchFailures} batch item failures` : ''}` : failure('fan-out', a.fanOut.error)} | ≤ 1.3× ideal | ${verdict(f ? f.ratio <= 1.3 && f.maxInFlight <= f.concurrency && f.postsPerRun.median === f.recipients : undefined)} |`,
-  );
-  L.push(
-    `| 4 | Status callback: DynamoDB calls per callback | ${cb ? `median ${cb.ddbCalls.median}, max ${cb.ddbCallsMax} (${Object.entries(cb.ddbOpsPerCallback).map(([op, n]) => `${op} ${n}`).join(', ')}); handler ${cb.time.median.toFixed(2)} ms` : failure('status callback', a.callback.error)} | one write | ${verdict(cb ? cb.ddbCallsMax === 1 && cbWrites === 1 && Object.keys(cb.httpStatuses).every((s) => s.startsWith('2')) : undefined)} |`,
-  );
-  L.push(
-    `| 5 | Local pipeline, sustained | ${p ? `${p.settled ? '' : '⚠ did not settle in time: '}${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s = ${p.notificationsPerSecond.toFixed(0)}/s (${p.messagesPerSecond.toFixed(0)} messages/s, ${((p.tally.statusCallbackInvocations as number) / (p.wallMs / 1000)).toFixed(0)} status callbacks/s), peak RSS ${formatBytes(p.peakRssBytes)}` : failure('pipeline', a.pipeline.error)} | (none: reported) | ${p ? 'measured' : 'not measured'} |`,
-  );
-  L.push(forgedSummaryRow(a.forged));
+  L.push(`| # | Measurement | ${MODES.map((m) => m.key).join(' | ')} | Target | Result |`, `| --- | --- | ${MODES.map(() => '---').join(' | ')} | --- | --- |`);
+  const row = (n: string, what: string, cells: string[], target: string, result: string) => L.push(`| ${n} | ${what} | ${cells.join(' | ')} | ${target} | ${result} |`);
+  row('1', 'Sender module load (require only, fresh `node -e`), vs twilio-SDK reference', MODES.map((m) => (m.memoryMb === undefined ? (sender ? `${sender.load.median.toFixed(1)} ms vs ${reference?.load.median.toFixed(1) ?? 'n/a'} ms = **${loadRatio?.toFixed(2) ?? 'n/a'}×** (per-round p10–p90 ${roundRatios?.p10.toFixed(2)}–${roundRatios?.p90.toFixed(2)})` : failure('load', a.coldError)) : (() => {
+    const s = ciFig(m.key, 'sender');
+    const r = ciFig(m.key, 'reference');
+    return s && r ? `${ms0(s.init.median)} vs ${ms0(r.init.median)} = **${(s.init.median / r.init.median).toFixed(2)}×** (init in the environment)` : 'n/a';
+  })())), '≤ 0.4× reference', verdict(senderInitDef !== undefined && referenceInitDef !== undefined ? senderInitDef / referenceInitDef <= 0.4 : loadRatio === undefined ? undefined : loadRatio <= 0.4));
+  row('1', 'Cold page: init + first invocation (wall / CPU), and until the first POST reaches Twilio', perMode(a.coldInvoke, (r) => {
+    const s = r.figures.find((f) => f.name.startsWith('sender'));
+    const ref = r.figures.find((f) => f.name.startsWith('reference'));
+    return s ? `${ms0(s.total.median)} / CPU ${ms0(s.totalCpu.median)}; first POST at **${ms0(s.toFirstPost.median)}**${ref ? ` (reference ${ms0(ref.total.median)}, ratio ${(s.total.median / ref.total.median).toFixed(2)})` : ''}` : 'n/a';
+  }), `first POST well under 500 ms at ${defaultMode.key}`, verdict(toFirstPost === undefined ? undefined : toFirstPost < 500));
+  row('2', 'Warm send, 1 recipient: wall / handler CPU', perMode(a.warm, (r) => `${r.sender.median.toFixed(1)} ms / CPU ${r.senderCpu.median.toFixed(1)} ms${r.referenceCpu ? ` (reference CPU ${r.referenceCpu.median.toFixed(1)} ms)` : ''}`), '(none)', '');
+  row('2', 'DynamoDB round trips per recipient', perMode(a.warm, (r) => `median ${r.ddbRoundTripsPerRecipient.median}, max ${r.ddbRoundTripsMax} (${Object.entries(r.ddbOpsPerRecipient).map(([op, n]) => `${op} ${n}`).join(', ')})`), '≤ 2 beyond the POST', verdict(w ? w.ddbRoundTripsMax <= 2 && w.postsPerMessage.median === 1 && w.batchFailures === 0 : undefined));
+  row('3', 'Fan-out, 100 recipients, 100 ms per request: wall × ideal; CPU per recipient', perMode(a.fanOut, (r) => `${r.wall.median.toFixed(0)} ms = **${r.ratio.toFixed(2)}×**; CPU ${r.cpuPerRecipient.median.toFixed(1)} ms/recipient${r.bareCalls ? ` (bare calls ${r.bareCalls.cpuPerRecipient.median.toFixed(1)})` : ''}`), `≤ 1.5× ideal at ${defaultMode.key}`, verdict(foDef ? foDef.ratio <= 1.5 && foDef.postsPerRun.median === foDef.recipients : undefined));
+  const s1000 = (key: string) => sc(key)?.points.find((pt) => pt.records === 1 && pt.recipientsPerRecord === 1000);
+  row('4', 'Scaling: 1,000 recipients in one invocation (wall, margin to the timeout)', perMode(a.scaling, (r) => {
+    const pt = r.points.find((x) => x.records === 1 && x.recipientsPerRecord === 1000) ?? r.points[r.points.length - 1];
+    return pt ? `${pt.label}: ${ms0(pt.wallMs)}, margin ${ms0(pt.marginMs)}${pt.posts < pt.messages ? `, only ${pt.posts} of ${pt.messages} sent` : ''}` : 'n/a';
+  }), 'within the timeout', verdict(s1000(DEFAULT_MODE_KEY) ? s1000(DEFAULT_MODE_KEY)!.marginMs > 0 && s1000(DEFAULT_MODE_KEY)!.posts === 1000 : undefined));
+  row('5', 'Status callback, SMS `queued`/`sent`/`delivered`: DynamoDB writes per callback (refused conditional writes included)', perMode(a.callback, (r) => {
+    const mix = r.mixes[0];
+    return mix ? `${mix.writesPerCallback.toFixed(2)} (${mix.failedConditionalPerCallback.toFixed(2)} refused); CPU ${r.cpu.median.toFixed(1)} ms` : 'n/a';
+  }), 'one write', verdict(cbDef ? cbDef.mixes[0].writesPerCallback <= 1 && cbDef.mixes[0].failedConditionalPerCallback === 0 : undefined));
+  row('6', 'AWS share of an alert\'s cost (vs Twilio)', MODES.map((m) => (m.memoryMb === undefined ? '' : cost[m.key] ? `${((cost[m.key]!.aws / cost[m.key]!.twilio) * 100).toFixed(2)}% of Twilio's` : 'n/a')), '< 0.5% of Twilio\'s', verdict(cost[DEFAULT_MODE_KEY] ? cost[DEFAULT_MODE_KEY]!.aws / cost[DEFAULT_MODE_KEY]!.twilio < 0.005 : undefined));
+  row('7', 'Storm: 50 alarms / 60 s to 3 phones: first text, texts per phone, all named', perMode(a.storm, (r) => `first ${ms0(Math.max(...r.perPhone.map((x) => x.firstTextMs ?? NaN)))}; ${r.perPhone.map((x) => x.texts).join('/')} texts; all named ${ms0(Math.max(...r.perPhone.map((x) => x.allNamedMs ?? NaN)))}; ${r.callbacksRefused} callbacks refused`), 'baseline (digests must beat it)', 'measured');
+  row('8', 'Local pipeline, sustained', MODES.map((m) => (m.memoryMb === undefined ? (p ? `${p.settled ? '' : '⚠ not settled: '}${p.messagesPerSecond.toFixed(0)} messages/s` : failure('pipeline', a.pipeline.error)) : '(not run: worker threads)')), '(none: reported)', p ? 'measured' : 'not measured');
+  const forgedRow = forgedSummary(a.forged);
+  row('9', 'Forged webhook: CPU to refuse one (handler, one process)', MODES.map((m) => (m.memoryMb === undefined ? forgedRow.figure : '(not run)')), `flood ≤ ${FORGED_FLAT_TARGET}× normal`, forgedRow.result);
   L.push('');
 
-  // 1
-  L.push('## 1. Cold start', '');
-  L.push(`Method: each bundle is built by scripts/bundle.mjs's \`handlerBuildOptions\` (esbuild, node24, minified, cjs). Load time is the \`require()\` of the bundle timed with \`process.hrtime\` inside a fresh \`node -e\` process, ${SETTINGS.loadRounds} rounds after ${SETTINGS.loadWarmup} discarded warm-up rounds, the variants interleaved in a rotating order each round so that load from other sessions hits all alike. Zipped size: ${a.cold[0]?.zipMethod ?? 'n/a'} (index.js and its source map, as CDK uploads the directory). The reference (test/bench/reference/twilio-sdk-handler.ts) does the sender's job with the official \`twilio\` package (${'v' + twilioVersion()}) and otherwise the same modules (AWS SDK DynamoDB document client, the shared Secrets Manager loader, Powertools Logger and Metrics); the floor (fetch-floor-handler.ts) makes one fetch() POST and nothing else.`, '');
-  if (a.coldError) L.push(failure('Cold start', a.coldError), '');
-  L.push('| Bundle | index.js | zipped | load time median (p10–p90) | vs reference |', '| --- | --- | --- | --- | --- |');
+  L.push(...renderColdStart(a, reference));
+  L.push(...renderWarm(a));
+  L.push(...renderFanOut(a));
+  L.push(...renderScaling(a));
+  L.push(...renderCallbacks(a));
+  L.push(...renderThroughput(a));
+  L.push(...renderStorm(a));
+  L.push(...renderCost(a, w, cb, sender, reference));
+  L.push(...renderForged(a.forged));
+  return L.join('\n') + '\n';
+}
+
+function throttleNote(r: ModeFigures | undefined): string {
+  if (!r?.throttle) return '';
+  return ` (throttled in ${r.throttle.throttledPeriods} of ${r.throttle.periods} CFS periods, ${(r.throttle.throttledMs / 1000).toFixed(1)} s held back)`;
+}
+
+function renderColdStart(a: All, reference: ColdStartFigure | undefined): string[] {
+  const L: string[] = ['## 1. Cold start', ''];
+  L.push('### Module load alone (unthrottled)', '');
+  L.push(`Method: each bundle is built by scripts/bundle.mjs's \`handlerBuildOptions\` (esbuild, node24, minified, cjs). Load time is the \`require()\` of the bundle timed with \`process.hrtime\` inside a fresh \`node -e\` process, ${SETTINGS.loadRounds} rounds after ${SETTINGS.loadWarmup} discarded warm-up rounds, the variants interleaved in a rotating order each round. Zipped size: ${a.cold[0]?.zipMethod ?? 'n/a'} (index.js and its source map, as CDK uploads the directory). The reference (test/bench/reference/twilio-sdk-handler.ts) does the sender's job with the official \`twilio\` package (${'v' + twilioVersion()}) and otherwise the same modules and the same three DynamoDB calls per recipient with the same client (@aws-sdk/client-dynamodb; the shared Secrets Manager loader, Powertools Logger and Metrics); the floor (fetch-floor-handler.ts) makes one fetch() POST and nothing else; bare calls (bare-calls-handler.ts) makes the sender's four network calls per recipient with the same clients and no handler logic.`, '');
+  if (a.coldError) L.push(failure('Module load', a.coldError), '');
+  L.push('| Bundle | index.js | zipped | load time median (p10–p90) | vs twilio-SDK reference |', '| --- | --- | --- | --- | --- |');
   for (const c of a.cold) {
     L.push(`| ${c.name} | ${formatBytes(c.rawBytes)} | ${formatBytes(c.zippedBytes)} | ${c.load.median.toFixed(1)} ms (${c.load.p10.toFixed(1)}–${c.load.p90.toFixed(1)}) | ${reference ? `${(c.load.median / reference.load.median).toFixed(2)}×` : ''} |`);
   }
   L.push('');
-  for (const c of a.cold.filter((x) => x.topInputs)) {
+  for (const c of a.cold.filter((x) => x.topInputs && x.name.startsWith('sender'))) {
     L.push(`Largest contributors to *${c.name}*: ${c.topInputs!.map((t) => `${t.pkg} ${formatBytes(t.bytes)}`).join(', ')}.`, '');
   }
+  L.push('### Init + first invocation, as Lambda pays it', '');
+  const any = MODES.map((m) => a.coldInvoke[m.key]?.result).find(Boolean);
+  L.push(`Method: test/bench/scenarios/cold-invoke.ts. A fresh execution environment per round (the handler host, \`NODE_OPTIONS=--enable-source-maps\`) in the mode's CPU cgroup requires the bundle (init) and takes its first invocation: one CloudWatch alarm to one recipient, which reads the secret, opens the connections to DynamoDB and Twilio and makes the sender's calls against the fakes. ${any?.rounds ?? SETTINGS.coldRounds} rounds after ${any?.warmup ?? SETTINGS.coldWarmup} discarded, the sender and the twilio-SDK reference alternating in a rotating order. "First POST" is from the start of the require to the fake Twilio's receipt of the create. Lambda's own runtime start (before init) is not included. The goal (issue 12): module load ≤ 0.4× the reference; init + first invocation shares the I/O (secret, connections, three DynamoDB calls, the POST), which pulls that ratio toward 1.`, '');
+  L.push('| Mode | Bundle | init (wall) | init CPU | first invocation (wall) | its CPU | init + first | CPU | first POST at | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const r = a.coldInvoke[m.key];
+    if (!r?.result) {
+      L.push(`| ${m.key} | ${failure('cold start', r?.error)} | | | | | | | | |`);
+      continue;
+    }
+    for (const f of r.result.figures) {
+      L.push(`| ${modeLabel(m, r.result)} | ${f.name} | ${ms0(f.init.median)} (${f.init.p10.toFixed(0)}–${f.init.p90.toFixed(0)}) | ${ms0(f.initCpu.median)} | ${ms0(f.first.median)} | ${ms0(f.firstCpu.median)} | ${ms0(f.total.median)} | ${ms0(f.totalCpu.median)} | ${ms0(f.toFirstPost.median)} | ${formatBytes(f.maxRss.median)} |`);
+    }
+  }
+  L.push('', 'Medians (p10–p90 for init). What bounds these: at the share, CPU (init is mostly parsing and compiling the bundle: its CPU time barely changes with the share, its wall time grows as 1 / share); unthrottled, the machine\'s load.', '');
+  return L;
+}
 
-  // 2
-  L.push('## 2. Warm cost per message', '');
-  L.push(`Method: dynalite (the status table as the construct defines it), the Secrets Manager fake and the fake Twilio (test/support) run in a process of their own, so that their CPU time is not charged to the handler's event loop, and are reached over loopback HTTP through the real clients; the shipped assets/sender/index.js is loaded and called through \`handler(event, context)\` with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form) and the twilio-SDK reference handler against the same fakes. DynamoDB calls are counted by dynalite per API target; a round trip is a wait the handler makes in sequence (dynalite counts a call that arrives while no other is in flight as a new one; calls sent together share one). Round trips are counted in ${w ? w.ddbRoundTripSamples : 20} further invocations with ${w ? w.ddbRoundTripLatencyMs : 5} ms held on each DynamoDB call, as the network to DynamoDB would: on bare loopback dynalite can answer the first of two parallel calls before the second arrives. The harness floor (the bare POST plus as many sequential dynalite round trips as the sender makes) shows how much of the handler's time is the fakes'.`, '');
+function renderWarm(a: All): string[] {
+  const L: string[] = ['## 2. Warm cost per message', ''];
+  const any = MODES.map((m) => a.warm[m.key]?.result).find(Boolean);
+  L.push(`Method: dynalite (the status table as the construct defines it, behind a pass-through that counts refused conditional writes), the Secrets Manager fake and the fake Twilio run in a process of their own, outside any cgroup, reached over loopback HTTP through the real clients; the shipped assets/sender/index.js runs in its execution environment (the handler host, in the mode's cgroup) and is called with one SQS record (an SNS envelope of a CloudWatch alarm) for one recipient. ${SETTINGS.warmIterations} measured invocations after ${SETTINGS.warmWarmup} warm-up ones, interleaved with a bare Twilio POST (undici keep-alive, the same form; run by the unthrottled driver) and the twilio-SDK reference handler (in its own environment, same mode). Round trips are counted in ${any?.ddbRoundTripSamples ?? 20} further invocations with ${any?.ddbRoundTripLatencyMs ?? 5} ms held on each DynamoDB call. The harness floor (the bare POST plus as many sequential dynalite round trips as the sender makes, unthrottled) shows how much of the wall time is the fakes'.`, '');
+  L.push('| Mode | sender wall | sender CPU | reference wall | reference CPU | bare POST | harness floor | DynamoDB calls (round trips) | log bytes | first invocation (wall / CPU) | handler peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const o = a.warm[m.key];
+    const r = o?.result;
+    if (!r) {
+      L.push(`| ${m.key} | ${failure('warm send', o?.error)} | | | | | | | | | |`);
+      continue;
+    }
+    L.push(`| ${modeLabel(m, r)} | ${r.sender.median.toFixed(1)} ms (${r.sender.p10.toFixed(1)}–${r.sender.p90.toFixed(1)}) | ${r.senderCpu.median.toFixed(1)} ms | ${r.reference ? `${r.reference.median.toFixed(1)} ms` : 'n/a'} | ${r.referenceCpu ? `${r.referenceCpu.median.toFixed(1)} ms` : 'n/a'} | ${r.bare.median.toFixed(1)} ms | ${r.floor.median.toFixed(1)} ms | ${r.ddbCallsPerRecipient.median} (${r.ddbRoundTripsPerRecipient.median}) | ${r.logBytesPerMessage.median} | ${r.firstInvocation.ms.toFixed(0)} / ${r.firstInvocationCpuMs.toFixed(0)} ms | ${formatBytes(r.handlerMaxRssBytes ?? NaN)} |`);
+  }
+  const w = any;
   if (w) {
-    L.push('| | median | p10–p90 |', '| --- | --- | --- |');
-    L.push(`| sender handler, 1 recipient | ${w.sender.median.toFixed(2)} ms | ${w.sender.p10.toFixed(2)}–${w.sender.p90.toFixed(2)} ms |`);
-    L.push(`| bare Twilio POST | ${w.bare.median.toFixed(2)} ms | ${w.bare.p10.toFixed(2)}–${w.bare.p90.toFixed(2)} ms |`);
-    L.push(`| harness floor: ${w.floorDdbRoundTrips} sequential dynalite writes + the bare POST | ${w.floor.median.toFixed(2)} ms | ${w.floor.p10.toFixed(2)}–${w.floor.p90.toFixed(2)} ms |`);
-    if (w.reference) L.push(`| twilio-SDK reference handler | ${w.reference.median.toFixed(2)} ms | ${w.reference.p10.toFixed(2)}–${w.reference.p90.toFixed(2)} ms |`);
     L.push('');
-    L.push(`- DynamoDB round trips per recipient: median ${w.ddbRoundTripsPerRecipient.median}, max ${w.ddbRoundTripsMax}; calls: median ${w.ddbCallsPerRecipient.median}, max ${w.ddbCallsMax}; by operation ${JSON.stringify(w.ddbOpsPerRecipient)}${w.referenceDdbCalls ? ` (reference: ${w.referenceDdbCalls.median} calls)` : ''}.`);
-    L.push(`- Why three calls in two round trips: the conditional PutItem of the send claim must precede the POST (Twilio has no idempotency key); after the 201, the message item (id = SID, rank-guarded) and the claim's mark \`sent\` are written in parallel. Merging those two into one call needs TransactWriteItems (twice the write units, and dynalite cannot test it) or a claim-id index on message items (the same write units, and an eventually consistent read on redelivery), so neither would make an alert cheaper or faster.`);
-    L.push(`- Twilio POSTs per message: ${w.postsPerMessage.median}; batch item failures: ${w.batchFailures}; Secrets Manager reads over the whole run: ${w.secretReads} (the credentials are cached for the 300 s TTL: one read per handler module loaded${w.reference ? ', ours and the reference' : ''}).`);
-    L.push(`- Log bytes per message (Powertools JSON + EMF): ${w.logBytesPerMessage.median}.`);
-    L.push(`- First invocation after load (credentials read, connections opened): ${w.firstInvocation.ms.toFixed(1)} ms. Peak RSS of the scenario process: ${formatBytes(w.maxRssBytes)}.`, '');
-  } else L.push(failure('Warm send', a.warm.error), '');
+    L.push(`- By operation: ${JSON.stringify(w.ddbOpsPerRecipient)}. Why three calls in two round trips: the conditional PutItem of the send claim must precede the POST (Twilio has no idempotency key); after the 201, the message item (id = SID, rank-guarded) and the claim's mark \`sent\` are written in parallel.`);
+    L.push(`- Twilio POSTs per message: ${w.postsPerMessage.median}; batch item failures: ${w.batchFailures}; Secrets Manager reads over the whole run: ${w.secretReads} (one per environment: the credentials are cached for the 300 s TTL).`);
+    L.push('- What bounds the wall time: unthrottled, the fakes\' round trips on a loaded machine (compare the harness floor); at a share, the handler\'s CPU divided by the share. The CPU column is the steadier figure.', '');
+  }
+  return L;
+}
 
-  // 3
-  L.push('## 3. Fan-out', '');
-  L.push(`Method: SENDER_CONFIG with 100 allowed recipients and sendConcurrency ${f?.concurrency ?? 10}; the fake Twilio answers every create after ${f?.delayMs ?? 100} ms. One JSON envelope addressed to all 100, ${SETTINGS.fanOutRuns} runs after one warm-up run. Ideal = ceil(100 / concurrency) × delay.`, '');
-  if (f) {
-    L.push(`- Wall time: ${formatMs(f.wall, 0)}; ideal ${f.idealMs} ms; ratio ${f.ratio.toFixed(2)}×.`);
-    L.push(`- Most requests in flight at once: ${f.maxInFlight} (bound ${f.concurrency}); POSTs per run ${f.postsPerRun.median}; DynamoDB calls per run ${f.ddbCallsPerRun.median}; batch failures ${f.batchFailures}.`);
-    L.push(`- What the harness allows, measured in the same runs: the same 100 POSTs with the same bound and no DynamoDB take ${formatMs(f.barePosts, 0)} (${(f.barePosts.median / f.idealMs).toFixed(2)}× ideal); the fake DynamoDB (dynalite, one process, JavaScript) absorbs ${f.ddbOnlyWrites} concurrent writes, as many as the sender made, in ${formatMs(f.ddbOnly, 0)}. Real DynamoDB serves such writes in parallel at a few ms each, so the part of the sender's excess over the bare POSTs that dynalite's serial time explains would not occur in AWS; the rest is the handler's.`, '');
-  } else L.push(failure('Fan-out', a.fanOut.error), '');
+function renderFanOut(a: All): string[] {
+  const L: string[] = ['## 3. Fan-out', ''];
+  const any = MODES.map((m) => a.fanOut[m.key]?.result).find(Boolean);
+  L.push(`Method: SENDER_CONFIG with 100 allowed recipients and sendConcurrency ${any?.concurrency ?? 10}; the fake Twilio answers every create after ${any?.delayMs ?? 100} ms. One JSON envelope addressed to all 100, ${SETTINGS.fanOutRuns} runs after one warm-up run, in the mode's cgroup. Ideal = ceil(100 / concurrency) × delay = ${any?.idealMs ?? 1000} ms. The bare-calls reference makes the same four network calls per recipient with the same clients and bound and no handler logic, in an environment of its own in the same mode. The bare POSTs and the dynalite-only writes are the harness's floors (run unthrottled by the driver).`, '');
+  L.push('| Mode | wall (p10–p90) | × ideal | CPU per run | CPU per recipient | bare calls: wall, CPU per recipient | max in flight | POSTs | DynamoDB calls | handler peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const o = a.fanOut[m.key];
+    const r = o?.result;
+    if (!r) {
+      L.push(`| ${m.key} | ${failure('fan-out', o?.error)} | | | | | | | | |`);
+      continue;
+    }
+    L.push(`| ${modeLabel(m, r)}${throttleNote(r)} | ${r.wall.median.toFixed(0)} ms (${r.wall.p10.toFixed(0)}–${r.wall.p90.toFixed(0)}) | **${r.ratio.toFixed(2)}×** | ${r.cpuPerRun.median.toFixed(0)} ms | ${r.cpuPerRecipient.median.toFixed(2)} ms | ${r.bareCalls ? `${r.bareCalls.wall.median.toFixed(0)} ms, ${r.bareCalls.cpuPerRecipient.median.toFixed(2)} ms` : 'n/a'} | ${r.maxInFlight} (bound ${r.concurrency}) | ${r.postsPerRun.median} | ${r.ddbCallsPerRun.median} | ${formatBytes(r.handlerMaxRssBytes ?? NaN)} |`);
+  }
+  if (any) {
+    L.push('', `Harness floors (unthrottled driver, same runs): the same 100 POSTs with the same bound and no DynamoDB take ${formatMs(any.barePosts, 0)} (${(any.barePosts.median / any.idealMs).toFixed(2)}× ideal); dynalite absorbs ${any.ddbOnlyWrites} concurrent writes in ${formatMs(any.ddbOnly, 0)}. What bounds the fan-out: at 256 MB, CPU (CPU per recipient × 100 ÷ share exceeds the ideal); unthrottled, Twilio's latency × ceil(100 / in-flight bound) plus the machine's load. CPU per recipient beside the bare-calls figure says how much is the handler's own logic and how much the clients' per-call cost.`, '');
+  }
+  return L;
+}
 
-  // 4
-  L.push('## 4. Status callback', '');
-  L.push(`Method: the shipped assets/status-callback/index.js called with API Gateway REST proxy events carrying Twilio's form body, signed with test/support/twilio-sign.ts against STATUS_CALLBACK_URL (HMAC-SHA1 with the auth token); \`sent\` then \`delivered\` per message. Message items written first by: ${cb?.itemsFrom ?? 'n/a'}.`, '');
-  if (cb) {
-    L.push(`- Handler time per callback: ${formatMs(cb.time)}.`);
-    L.push(`- DynamoDB calls per callback: median ${cb.ddbCalls.median}, max ${cb.ddbCallsMax}; by operation ${JSON.stringify(cb.ddbOpsPerCallback)}; HTTP statuses ${JSON.stringify(cb.httpStatuses)}.`);
-    L.push(`- Log bytes per callback: ${cb.logBytesPerCallback.median}. Item sizes at the end (bytes, DynamoDB's accounting): ${Object.entries(cb.itemSizes).map(([k, s]) => `${k} median ${s.median} max ${s.max} (n=${s.n})`).join('; ')}.`, '');
-  } else L.push(failure('Status callback', a.callback.error), '');
+function renderScaling(a: All): string[] {
+  const L: string[] = ['## 4. Scaling curve', ''];
+  const any = MODES.map((m) => a.scaling[m.key]?.result).find(Boolean);
+  L.push(`![Scaling curve: wall time and CPU per message against messages per invocation](${a.svgFile})`, '');
+  L.push(`Method: test/bench/scenarios/scaling.ts. One sender invocation per point, each in a fresh execution environment in the mode's cgroup after one warm-up invocation; the fake Twilio answers in ${any?.delayMs ?? 100} ms, sendConcurrency ${any?.concurrency ?? 10} (shared by a batch's records: the in-flight bound is per invocation), ideal = ceil(messages / ${any?.concurrency ?? 10}) × ${any?.delayMs ?? 100} ms. The context carries the construct's sender timeout (${any?.timeoutS ?? 30} s), so the sender's own time budget acts as in Lambda: a record it cannot finish is handed back for redelivery. Peak RSS is the environment's (maxRSS of the handler's process). AWS cost per message: Lambda duration and request at the mode's memory plus one write unit per DynamoDB call (index writes not included), not the Twilio price (${money(PRICE.twilioUsSmsSegment + PRICE.usCarrierFeeSegment)} per US segment).`, '');
+  L.push('| Mode | messages | wall | × ideal | margin to timeout | CPU | CPU per message | DynamoDB calls | POSTs | batch failures | peak RSS | AWS per message |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const o = a.scaling[m.key];
+    const r = o?.result;
+    if (!r) {
+      L.push(`| ${m.key} | ${failure('scaling', o?.error)} | | | | | | | | | | |`);
+      continue;
+    }
+    for (const pt of r.points) {
+      const aws = m.memoryMb !== undefined ? (lambdaInvocationCost(pt.wallMs, m.memoryMb) + pt.ddbCalls * PRICE.dynamoWru) / pt.messages : undefined;
+      L.push(`| ${modeLabel(m, r)} | ${pt.label} | ${ms0(pt.wallMs)} | ${(pt.wallMs / pt.idealMs).toFixed(2)}× | ${ms0(pt.marginMs)} | ${ms0(pt.cpuMs)} | ${pt.cpuPerRecipientMs.toFixed(2)} ms | ${pt.ddbCalls} | ${pt.posts} | ${pt.batchFailures} | ${formatBytes(pt.maxRssBytes)} | ${aws === undefined ? '' : money(aws)} |`);
+    }
+  }
+  L.push('', 'What bounds each point: the in-flight bound × Twilio latency (the ideal) while CPU keeps up; CPU ÷ share beyond that; the function timeout at the end (the margin column). One run per point: read the curve\'s shape, not its second digit.', '');
+  return L;
+}
 
-  // 5
-  L.push('## 5. Sustained throughput of the local pipeline', '');
+function renderCallbacks(a: All): string[] {
+  const L: string[] = ['## 5. Status callbacks', ''];
+  const any = MODES.map((m) => a.callback[m.key]?.result).find(Boolean);
+  L.push(`Method: the shipped assets/status-callback/index.js in its execution environment (mode's cgroup), called with API Gateway REST proxy events carrying Twilio's form body, signed with test/support/twilio-sign.ts against STATUS_CALLBACK_URL. Message items written first by: ${any?.itemsFrom ?? 'n/a'}. ${any?.messagesPerMix ?? SETTINGS.callbackMessages} messages per mix, the mixes interleaved message by message. Writes are write calls as dynalite counts them; "refused" are the conditional writes DynamoDB answered ConditionalCheckFailed (counted by a pass-through in front of dynalite): DynamoDB bills them like any write.`, '');
+  L.push('| Mode | mix | statuses posted | writes per callback | of which refused | reads per callback | writes per message | handler wall | handler CPU | HTTP |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const o = a.callback[m.key];
+    const r = o?.result;
+    if (!r) {
+      L.push(`| ${m.key} | ${failure('status callback', o?.error)} | | | | | | | | |`);
+      continue;
+    }
+    for (const mix of r.mixes) {
+      L.push(`| ${modeLabel(m, r)} | ${mix.name} | ${mix.statuses.map((x) => `\`${x}\``).join(' → ')} | ${mix.writesPerCallback.toFixed(2)} | ${mix.failedConditionalPerCallback.toFixed(2)} | ${mix.readsPerCallback.toFixed(2)} | ${mix.writesPerMessage.toFixed(2)} | ${ms1(mix.time.median)} | ${ms1(mix.cpu.median)} | ${JSON.stringify(mix.httpStatuses)} |`);
+    }
+  }
+  if (any) {
+    L.push('');
+    L.push(`- Writes and refusals by status (first mode measured): ${any.mixes.map((mix) => `*${mix.name}*: ${Object.entries(mix.byStatus).map(([st, b]) => `\`${st}\` ${b.writes.toFixed(2)}${b.failed ? ` (${b.failed.toFixed(2)} refused)` : ''}`).join(', ')}`).join('; ')}.`);
+    L.push(`- Item sizes at the end (bytes, DynamoDB's accounting): ${Object.entries(any.itemSizes).map(([k, s]) => `${k} median ${s.median} max ${s.max} (n=${s.n})`).join('; ')}. Log bytes per callback: ${any.logBytesPerCallback.median}.`);
+    L.push('- What bounds a callback: its DynamoDB writes (one round trip each) and, at 256 MB, CPU for the signature check and the SDK call; the stage throttle bounds how many arrive (section 6).', '');
+  }
+  return L;
+}
+
+function renderThroughput(a: All): string[] {
+  const L: string[] = ['## 6. Throughput: the local pipeline and the real ceilings', ''];
+  const p = a.pipeline.result;
+  const c = a.construct.result;
+  const envs = c?.senderMaxConcurrency ?? 5;
+  const inFlight = 10;
+  const stage = c?.apiThrottle ?? { rate: 50, burst: 100 };
+  const cbPerMsg = 3;
   if (p) {
-    L.push(`Method: test/pipeline/local-pipeline.ts (the real built handlers, SQS semantics, fake Twilio with status callbacks, dynalite) in a child process; ${p.notifications.toLocaleString('en-US')} notifications of ${p.recipientsPerNotification} recipient(s) published, then settled. Peak memory: process RSS sampled every 100 ms (${p.rssSamples} samples) and the process's maxRSS.${p.notes ? ` ${p.notes}` : ''}`, '');
-    L.push(`- ${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s: ${p.notificationsPerSecond.toFixed(0)} notifications/s, ${p.messagesPerSecond.toFixed(0)} messages/s.`);
-    L.push(`- Peak RSS ${formatBytes(p.peakRssBytes)} (maxRSS ${formatBytes(p.maxRssBytes)}): the whole harness in one process (dynalite holding every item in memory, the fakes, and the handlers' worker-thread execution environments), not one Lambda's memory.`);
+    L.push(`Method: test/pipeline/local-pipeline.ts (the real built handlers as worker-thread environments, unthrottled, SQS semantics, fake Twilio with status callbacks, dynalite) in a child process; ${p.notifications.toLocaleString('en-US')} notifications of ${p.recipientsPerNotification} recipient published at once, then settled. ${p.notes ?? ''}`, '');
+    L.push(`- **${p.messagesPerSecond.toFixed(0)} messages/s** (${p.notifications.toLocaleString('en-US')} notifications in ${(p.wallMs / 1000).toFixed(1)} s${p.settled ? '' : ', ⚠ NOT SETTLED'}); most creates in flight at Twilio at once: ${p.twilioMaxInFlight ?? 'n/a'}; ${((p.tally.statusCallbackInvocations as number) / (p.wallMs / 1000)).toFixed(0)} status callbacks/s. Peak RSS ${formatBytes(p.peakRssBytes)} (the whole harness in one process, not one Lambda).`);
+    const handedBack = Number(p.tally.batchItemFailures ?? 0);
+    if (handedBack > 0) L.push(`- ⚠ ${handedBack} records were handed back to the queue (batch item failures: the sender met retryable errors on this loaded machine); each then waits the queue's 60 s visibility timeout before its redelivery, so the run's wall time, and the rate above, are bounded by those waits, not by the handlers' speed.`);
     L.push(`- Tally: ${JSON.stringify(p.tally)}.`, '');
   } else L.push(failure('The pipeline', a.pipeline.error), '');
+  const twilioS = (p?.twilioMs ?? 200) / 1000;
+  const senderCeiling = (envs * inFlight) / twilioS;
+  L.push('The limits that bound throughput in AWS, beside it:', '');
+  L.push('| Limit | Value | Messages/s it allows | Source |', '| --- | --- | --- | --- |');
+  L.push(`| Sender: environments × in-flight bound ÷ Twilio latency | ${envs} (event source mapping maxConcurrency, the construct's default senderMaxConcurrency) × ${inFlight} (sendConcurrency default) ÷ ${(twilioS * 1000).toFixed(0)} ms | ${senderCeiling.toFixed(0)} | construct defaults; latency as the pipeline's fake Twilio |`);
+  L.push(`| Sender at 256 MB: environments × share ÷ CPU per message | ${envs} × ${cpuShare(256).toFixed(3)} ÷ ${(() => { const f = get(a.fanOut); return f ? `${f.cpuPerRecipient.median.toFixed(1)} ms` : 'n/a'; })()} | ${(() => { const f = get(a.fanOut); return f ? ((envs * cpuShare(256) * 1000) / f.cpuPerRecipient.median).toFixed(0) : 'n/a'; })()} | section 3's CPU per recipient at 256 MB |`);
+  L.push(`| Twilio account concurrency | about 100 concurrent API requests (error 20429 beyond) | 100 ÷ ${(twilioS * 1000).toFixed(0)} ms = ${(100 / twilioS).toFixed(0)} | Twilio's API concurrency limit; check the account's |`);
+  L.push('| One sending number | US long code (10DLC) about 1 segment/s (more with a higher trust score), toll-free 3/s, short code 100/s; Twilio queues the excess (a full queue answers 21611) | 1–100 per number | Twilio\'s sending rates; a Messaging Service spreads over its pool |');
+  L.push(`| Webhook stage throttle | ${stage.rate} requests/s, burst ${stage.burst} (apiThrottlingRateLimit / BurstLimit) | ${(stage.rate / cbPerMsg).toFixed(1)} at ${cbPerMsg} callbacks per message (\`queued\`, \`sent\`, \`delivered\`) | construct defaults; a refused callback gets 429 and Twilio does not retry it by default |`);
+  L.push('', `So the local pipeline's figure measures this machine, not AWS: in AWS a page storm is first bounded by the sending number's rate (and the account's concurrency), and the status-callback stage refuses callbacks above ${(stage.rate / cbPerMsg).toFixed(0)} messages/s sustained. Status-callback environments: ${p?.webhookEnvironments ?? 2} in the local pipeline (its webhookConcurrency); in AWS they are bounded by the stage throttle and the account's unreserved concurrency, not by a setting.`, '');
+  return L;
+}
 
-  // 6
-  L.push(...renderCost(a, w, cb, sender, reference));
+function renderStorm(a: All): string[] {
+  const L: string[] = ['## 7. Alarm storm (baseline)', ''];
+  const any = MODES.map((m) => a.storm[m.key]?.result).find(Boolean);
+  L.push(`Method: test/bench/scenarios/storm.ts. ${any?.alarms ?? 50} CloudWatch alarms in ${any?.windowS ?? 60} s to the same ${any?.phones ?? 3} recipients, front-loaded (alarm i at ${any?.windowS ?? 60} s × (i / ${any?.alarms ?? 50})²)${(any?.compression ?? 1) !== 1 ? `, **time compressed ${any!.compression}×** (times below are on the compressed clock)` : ', in real time'}. An SQS poller emulation hands what is queued to an idle environment, up to ${any?.batchSize ?? 10} records, and starts a new one (cold, in the mode's cgroup) while all are busy, up to ${any?.maxEnvironments ?? 5} (the construct's maxConcurrency); Twilio answers in 150 ± 50 ms. Callbacks refused are a model: each text causes \`queued\` (+50 ms), \`sent\` (+1 s), \`delivered\` (+3 ± 1 s) at the stage, through a token bucket of ${any?.stageRate ?? 50} rps, burst ${any?.stageBurst ?? 100}. Today the sender texts every alarm to every phone: these are the figures a digest must beat.`, '');
+  L.push('| Mode | first text per phone | texts per phone | every alarm named at (per phone) | drained at | invocations (cold) | handler CPU | records handed back | callbacks (peak/s) | refused by the stage |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of MODES) {
+    const o = a.storm[m.key];
+    const r = o?.result;
+    if (!r) {
+      L.push(`| ${m.key} | ${failure('storm', o?.error)} | | | | | | | | |`);
+      continue;
+    }
+    L.push(`| ${modeLabel(m, r)} | ${r.perPhone.map((x) => ms0(x.firstTextMs)).join(' / ')} | ${r.perPhone.map((x) => x.texts).join(' / ')} | ${r.perPhone.map((x) => (x.allNamedMs !== undefined ? ms0(x.allNamedMs) : `${x.unnamed} never`)).join(' / ')} | ${ms0(r.drainedMs)} (last alarm at ${ms0(r.lastAlarmAtMs)}) | ${r.invocations} (${r.coldStarts}) | ${ms0(r.handlerCpuMs)} | ${r.batchFailures} | ${r.callbacks} (${r.callbackPeakPerSecond}) | ${r.callbacksRefused} |`);
+  }
+  L.push('', 'What bounds it: the arrival of the alarms (the last arrives at the end of the window), the cold starts of the environments the burst needs, and CPU at the share; records handed back would be redelivered after the visibility timeout (not emulated here).', '');
+  return L;
+}
 
-  // 7
-  L.push(...renderForged(a.forged));
-  return L.join('\n') + '\n';
+interface CostByMode {
+  aws: number;
+  twilio: number;
+}
+function costFigures(a: All): Record<string, CostByMode | undefined> {
+  const out: Record<string, CostByMode | undefined> = {};
+  for (const m of MODES) {
+    if (m.memoryMb === undefined) continue;
+    const c = costInputs(a, m);
+    if (!c) continue;
+    const r = costPerThousandAlerts(c);
+    out[m.key] = { aws: r.awsTotal, twilio: r.twilioTotal };
+  }
+  return out;
+}
+
+/** The cost model's inputs at a memory size's CPU share (the handlers' CPU ÷ share, measured in that mode). */
+function costInputs(a: All, m: Mode) {
+  const w = get(a.warm, m.key);
+  const cb = get(a.callback, m.key);
+  const fnOf = (role: string) => a.construct.result?.functions.find((x) => x.role === role);
+  const senderFn = fnOf('sender');
+  const share = cpuShare(m.memoryMb ?? senderFn?.memoryMb ?? 256);
+  const mix = cb?.mixes[0];
+  const ci = get(a.coldInvoke, m.key);
+  const sender = a.cold.find((c) => c.name.startsWith('sender'));
+  const reference = a.cold.find((c) => c.name.startsWith('reference: twilio'));
+  return {
+    architecture: senderFn?.architecture ?? 'arm64',
+    senderMemoryMb: m.memoryMb ?? senderFn?.memoryMb ?? 256,
+    callbackMemoryMb: m.memoryMb ?? fnOf('status-callback')?.memoryMb ?? 256,
+    senderLocalMs: w ? w.senderCpu.median / share : 10,
+    localMsSource: w ? `CPU ${w.senderCpu.median.toFixed(1)} ms measured at ${m.key} ÷ share ${share.toFixed(3)}` : 'assumed',
+    senderDdbWritesPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, true) : 3,
+    senderDdbReadsPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, false) : 0,
+    senderDdbRoundTripsPerRecipient: w ? w.ddbRoundTripsPerRecipient.median : 2,
+    callbackLocalMs: cb ? cb.mixes[0].cpu.median / share : 5,
+    callbackMsSource: cb ? `CPU ${cb.mixes[0].cpu.median.toFixed(1)} ms measured at ${m.key} ÷ share ${share.toFixed(3)}` : 'assumed',
+    callbackDdbWrites: mix ? mix.writesPerCallback : 1,
+    callbackDdbFailedWrites: mix ? mix.failedConditionalPerCallback : 0,
+    callbackDdbReads: mix ? mix.readsPerCallback : 0,
+    messageItemBytes: cb?.itemSizes.message?.max ?? 600,
+    claimItemBytes: cb?.itemSizes.claim?.max ?? 250,
+    senderLogBytes: w?.logBytesPerMessage.median ?? 600,
+    callbackLogBytes: cb?.logBytesPerCallback.median ?? 500,
+    senderLoadMs: sender?.load.median ?? 100,
+    referenceLoadMs: reference?.load.median,
+    senderInitMsAtShare: ci?.figures.find((f) => f.name.startsWith('sender'))?.init.median,
+    referenceInitMsAtShare: ci?.figures.find((f) => f.name.startsWith('reference'))?.init.median,
+    callbacksPerMessage: mix?.callbacksPerMessage ?? ASSUME.callbacksPerMessage,
+    alarms: a.construct.result?.alarms ?? 2,
+    kmsKeys: a.construct.result?.kmsKeys ?? 1,
+    secrets: a.construct.result?.secrets ?? 1,
+    metricNames: Object.keys(METRIC).length,
+  };
 }
 
 /** Forged webhooks: the CPU a refusal costs stays flat whatever the forgery's size. */
@@ -321,16 +761,16 @@ const FORGED_FLAT_TARGET = 2;
 const times = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 const cpu = (s: Summary) => (s.median >= 10 ? `${s.median.toFixed(0)} ms` : `${s.median.toFixed(3)} ms`);
 
-function forgedSummaryRow(forged: Outcome<ForgedWebhookResult>): string {
+function forgedSummary(forged: Outcome<ForgedWebhookResult>): { figure: string; result: string } {
   const f = forgedFigures(forged);
   const figure = f
     ? `5.5 MB / 380k-parameter forgery ${cpu(f.flood.handlerCpuMs)} CPU vs normal-size ${cpu(f.normal.handlerCpuMs)} = **${times(f.nowFloodVsNormal)}×** (before-style: ${cpu(f.flood.beforeCpuMs)} vs ${cpu(f.normal.beforeCpuMs)} = ${times(f.beforeFloodVsNormal)}×)`
     : failure('forged webhooks', forged.error);
-  return `| 7 | Forged webhook: CPU to refuse one (handler) | ${figure} | flood ≤ ${FORGED_FLAT_TARGET}× normal | ${verdict(f ? f.nowFloodVsNormal <= FORGED_FLAT_TARGET : undefined)} |`;
+  return { figure, result: verdict(f ? f.nowFloodVsNormal <= FORGED_FLAT_TARGET : undefined) };
 }
 
 function renderForged(forged: Outcome<ForgedWebhookResult>): string[] {
-  const L: string[] = ['## 7. Forged webhooks', ''];
+  const L: string[] = ['## 9. Forged webhooks', ''];
   L.push('Method: test/bench/scenarios/forged-webhook.ts. Two forged status callbacks, each with a well-formed signature under the wrong token: a normal-size one (Twilio\'s 9 delivered-callback parameters) and the flood of issue 9 (5.5 MB, 380,000 parameters). CPU time per request is `process.cpuUsage()` (user + system) around each one, in one process, the variants interleaved. *Before-style* is the gate as it was before the body limits (reproduced in the scenario): the whole body parsed, then the signed text built and HMAC\'d once per URL variant. *Now, gate* runs the shipped gate functions (`readForm`, `prepareSignature`, `verifyPreparedSignature`) on the same body, the same scope as before-style. *Now, handler* is the shipped assets/status-callback handler end to end (credentials cached, logging and metrics included); its answers are listed.', '');
   const f = forgedFigures(forged);
   if (!f) return [...L, failure('Forged webhooks', forged.error), ''];
@@ -345,51 +785,27 @@ function renderForged(forged: Outcome<ForgedWebhookResult>): string[] {
   return L;
 }
 
-function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | undefined, sender: ColdStartFigure | undefined, reference: ColdStartFigure | undefined): string[] {
-  const L: string[] = ['## 6. Cost model: where the money goes', ''];
+function renderCost(a: All, _w: WarmResult | undefined, _cb: CallbackResult | undefined, _sender: ColdStartFigure | undefined, _reference: ColdStartFigure | undefined): string[] {
+  const L: string[] = ['## 8. Cost model: where the money goes', ''];
+  const mode = MODES.find((m) => m.key === DEFAULT_MODE_KEY && m.memoryMb !== undefined) ?? MODES.find((m) => m.memoryMb !== undefined) ?? { key: 'unthrottled', memoryMb: 256 };
+  const inputs = costInputs(a, mode);
   const fnOf = (role: string) => a.construct.result?.functions.find((x) => x.role === role);
   const senderFn = fnOf('sender');
-  const callbackFn = fnOf('status-callback');
-  const configSource = senderFn ? 'read from the construct\'s synthesized template' : `ASSUMED (the construct could not be synthesized: ${a.construct.error?.split('\n')[0] ?? ''})`;
+  const configSource = senderFn ? 'architecture read from the construct\'s synthesized template' : `ASSUMED (the construct could not be synthesized: ${a.construct.error?.split('\n')[0] ?? ''})`;
+  const w = get(a.warm, mode.key);
+  const cb = get(a.callback, mode.key);
   const missing: string[] = [];
-  if (!w) missing.push('warm sender figures (assumed 10 ms, 2 writes, 600 log bytes)');
+  if (!w) missing.push('warm sender figures (assumed 10 ms, 3 writes, 600 log bytes)');
   if (!cb) missing.push('status-callback figures (assumed 5 ms, 1 write, 500 log bytes, 600 B items)');
-  const pipelineTally = (a.pipeline.result?.settled ? a.pipeline.result.tally : undefined) as { statusCallbackInvocations?: number; twilioMessages?: number } | undefined;
-  const callbacksPerMessage =
-    pipelineTally?.statusCallbackInvocations && pipelineTally.twilioMessages ? Math.round((pipelineTally.statusCallbackInvocations / pipelineTally.twilioMessages) * 100) / 100 : ASSUME.callbacksPerMessage;
-  const callbacksSource = pipelineTally?.statusCallbackInvocations
-    ? `${callbacksPerMessage} status callbacks per message, as the local pipeline's fake Twilio posts them (\`queued\`, \`sent\`, \`delivered\`; real SMS traffic often has only \`sent\` and \`delivered\`, so this errs high)`
-    : `${callbacksPerMessage} status callbacks (\`sent\`, \`delivered\`; assumed)`;
-  // The handlers' own time: what the fakes' round trips took is replaced by the assumed AWS latencies.
-  const dynaliteMsPerCall = w && w.floorDdbRoundTrips > 0 ? Math.max(0, (w.floor.median - w.bare.median) / w.floorDdbRoundTrips) : 0;
-  const senderOwnMs = w ? Math.max(0, w.sender.median - w.floor.median) : 10;
-  const callbackOwnMs = cb ? Math.max(0, cb.time.median - dynaliteMsPerCall * cb.ddbCalls.median) : 5;
-  const itemBytes = cb?.itemSizes.message?.max ?? 600;
-  const claimBytes = cb?.itemSizes.claim?.max ?? 250;
-  const cost = costPerThousandAlerts({
-    architecture: senderFn?.architecture ?? 'arm64',
-    senderMemoryMb: senderFn?.memoryMb ?? 256,
-    callbackMemoryMb: callbackFn?.memoryMb ?? 256,
-    senderLocalMs: senderOwnMs,
-    senderDdbWritesPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, true) : 2,
-    senderDdbReadsPerRecipient: w ? sumOps(w.ddbOpsPerRecipient, false) : 0,
-    senderDdbRoundTripsPerRecipient: w ? w.ddbRoundTripsPerRecipient.median : 2,
-    callbackLocalMs: callbackOwnMs,
-    callbackDdbWrites: cb ? sumOps(cb.ddbOpsPerCallback, true) : 1,
-    callbackDdbReads: cb ? sumOps(cb.ddbOpsPerCallback, false) : 0,
-    messageItemBytes: itemBytes,
-    claimItemBytes: claimBytes,
-    senderLogBytes: w?.logBytesPerMessage.median ?? 600,
-    callbackLogBytes: cb?.logBytesPerCallback.median ?? 500,
-    senderLoadMs: sender?.load.median ?? 100,
-    referenceLoadMs: reference?.load.median,
-    callbacksPerMessage,
-    alarms: a.construct.result?.alarms ?? 2,
-    kmsKeys: a.construct.result?.kmsKeys ?? 1,
-    secrets: a.construct.result?.secrets ?? 1,
-    metricNames: Object.keys(METRIC).length,
-  });
-  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender ${senderFn?.memoryMb ?? 256} MB, status-callback ${callbackFn?.memoryMb ?? 256} MB (${configSource}). Durations are the handlers' own time measured in this run (handler time minus the fakes' round trips: ${senderOwnMs.toFixed(1)} ms per sender invocation, ${callbackOwnMs.toFixed(1)} ms per callback) and DynamoDB call counts as measured, plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB round trip). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
+  const callbacksPerMessage = inputs.callbacksPerMessage;
+  const mix = cb?.mixes[0];
+  const callbacksSource = mix
+    ? `${callbacksPerMessage} status callbacks per message (${mix.statuses.map((x) => `\`${x}\``).join(', ')}, as Twilio posts them for SMS and the local pipeline's fake does), costing ${mix.writesPerCallback.toFixed(2)} DynamoDB writes per callback of which ${mix.failedConditionalPerCallback.toFixed(2)} refused conditional writes (section 5); WhatsApp adds \`read\`${cb!.mixes[3] ? ` (${cb!.mixes[3].writesPerMessage.toFixed(2)} writes per message)` : ''}`
+    : `${callbacksPerMessage} status callbacks (assumed)`;
+  const cost = costPerThousandAlerts(inputs);
+  const senderOwnMs = inputs.senderLocalMs;
+  const callbackOwnMs = inputs.callbackLocalMs;
+  L.push(`An alert here is one CloudWatch alarm notification to one US SMS recipient, one segment, with ${callbacksSource}. Lambda: ${senderFn?.architecture ?? 'arm64'}, sender and status-callback at ${inputs.senderMemoryMb} MB (the ${mode.key} mode; ${configSource}). Durations are the handlers' own time at that memory's CPU share: their CPU time measured in that mode divided by the share (${senderOwnMs.toFixed(1)} ms per sender invocation, ${callbackOwnMs.toFixed(1)} ms per callback), and DynamoDB call counts as measured, plus stated network assumptions (${ASSUME.twilioApiMs} ms per Twilio API call, ${ASSUME.dynamoMs} ms per DynamoDB round trip). Prices: AWS us-east-1 public list prices as of ${PRICES_AS_OF}, no free tier; Twilio US list price. Check both before quoting.${missing.length ? ` Not measured in this run, so assumed: ${missing.join('; ')}.` : ''}`, '');
   const table = (lines: CostLine[], total: number | undefined, share: boolean, headers = ['Per alert', 'Per 1,000 alerts']) => {
     const rows = [`| Item | ${headers[0]} | ${headers[1]} | Share | Note |`, '| --- | --- | --- | --- | --- |'];
     for (const l of lines) rows.push(`| ${l.item} | ${l.quantity} | ${money(l.perThousand)} | ${share && total ? `${((l.perThousand / total) * 100).toFixed(1)}%` : ''} | ${l.note ?? ''} |`);
@@ -403,7 +819,7 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
   const amortised = cost.aws.filter((l) => l.item.startsWith('KMS') || l.item.startsWith('Secrets')).reduce((sum, l) => sum + l.perThousand, 0);
   L.push(`At a steady rate (more than one alert per 5 minutes per execution environment), KMS data keys and the cached secret are reused and those two lines fall to nearly nothing: AWS then costs about ${money(cost.awsTotal - amortised)} per 1,000 alerts, of which API Gateway (one request per status callback) and DynamoDB writes are most.`, '');
   L.push('### Cold starts', '', ...table(cost.coldExtra, undefined, false, ['Init per cold start', 'Per 1,000 alerts, all cold']), '');
-  L.push('Lambda bills the init phase. When alerts are rare every invocation may be a cold start; the line above is the extra per 1,000 alerts in that worst case, roughly estimated from this machine\'s load time scaled by the CPU share Lambda gives the configured memory (a full vCPU at 1,769 MB); measure INIT_DURATION in the REPORT lines of a deployed stack for the real figure.', '');
+  L.push('Lambda bills the init phase. When alerts are rare every invocation may be a cold start; the line above is the extra per 1,000 alerts in that worst case, from the init measured at the memory\'s CPU share (section 1); measure INIT_DURATION in the REPORT lines of a deployed stack for the real figure.', '');
   L.push('### Fixed, per month (independent of volume)', '', ...table(cost.fixed, undefined, false, ['Quantity', 'Per month']), '');
   L.push(`Total fixed: about ${money(cost.fixed.reduce((s, l) => s + l.perThousand, 0))} per month, plus DynamoDB storage ($0.25/GB-month; items expire after STATUS_RETENTION_DAYS) and the API Gateway access and Lambda log groups' storage.`, '');
   L.push('Prices used (per unit): ' + [
@@ -418,6 +834,20 @@ function renderCost(a: All, w: WarmResult | undefined, cb: CallbackResult | unde
     'Twilio US SMS $0.0083/segment outbound + carrier fees',
   ].join('; ') + '.', '');
   return L;
+}
+
+/** The commit of main this tree's handlers come from: where the branch left main (HEAD on main itself). */
+function gitHead(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return git('rev-parse', '--short', git('merge-base', 'HEAD', 'main'));
+  } catch {
+    try {
+      return git('rev-parse', '--short', 'HEAD');
+    } catch {
+      return 'unknown';
+    }
+  }
 }
 
 function gitDescribe(): string {

@@ -1,14 +1,16 @@
 /**
  * Reference for the cold-start comparison: the sender's job done the common
  * way, with the official `twilio` package instead of our undici client.
- * Everything else matches what the real sender loads (AWS SDK DynamoDB
- * document client, the shared Secrets Manager credentials loader, Powertools
- * Logger and Metrics), so the difference measured is the Twilio client.
+ * Everything else matches what the real sender loads and does (the same
+ * DynamoDB client, @aws-sdk/client-dynamodb, making the same three calls per
+ * recipient: the conditional claim PutItem before the POST, then the message
+ * item and the claim's mark `sent` together; the shared Secrets Manager
+ * credentials loader; Powertools Logger and Metrics), so the difference
+ * measured is the Twilio client.
  * Bundled with scripts/bundle.mjs's handlerBuildOptions; never deployed.
  */
 import twilio from 'twilio';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -18,7 +20,7 @@ import { claimId, expiresAt, KIND } from '../../../lambda/shared/table-items';
 
 const logger = new Logger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
-const table = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const table = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
 const config = JSON.parse(process.env[ENV.SENDER_CONFIG] ?? '{"defaultRecipients":[]}') as SenderConfig;
 
@@ -67,10 +69,13 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       await Promise.all(
         to.map(async (recipient) => {
           const now = Date.now();
+          const claim = claimId(notificationId, recipient);
+          const createdAt = { S: new Date(now).toISOString() };
+          const expires = { N: String(expiresAt(now)) };
           await table.send(
-            new PutCommand({
+            new PutItemCommand({
               TableName: tableName,
-              Item: { id: claimId(notificationId, recipient), kind: KIND.CLAIM, state: 'pending', createdAt: new Date(now).toISOString(), expiresAt: expiresAt(now) },
+              Item: { id: { S: claim }, kind: { S: KIND.CLAIM }, state: { S: 'pending' }, createdAt, expiresAt: expires },
               ConditionExpression: 'attribute_not_exists(id)',
             }),
           );
@@ -82,12 +87,26 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
             statusCallback: process.env[ENV.STATUS_CALLBACK_URL],
           });
           metrics.addMetric(METRIC.SEND_LATENCY, MetricUnit.Milliseconds, Date.now() - started);
-          await table.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { id: message.sid, kind: KIND.MESSAGE, status: message.status, to: recipient, notificationId, createdAt: new Date(now).toISOString(), expiresAt: expiresAt(now) },
-            }),
-          );
+          await Promise.all([
+            table.send(
+              new UpdateItemCommand({
+                TableName: tableName,
+                Key: { id: { S: message.sid } },
+                UpdateExpression: 'SET kind = :k, #s = :s, #to = :to, notificationId = :n, createdAt = if_not_exists(createdAt, :c), expiresAt = :e',
+                ExpressionAttributeNames: { '#s': 'status', '#to': 'to' },
+                ExpressionAttributeValues: { ':k': { S: KIND.MESSAGE }, ':s': { S: message.status }, ':to': { S: recipient }, ':n': { S: notificationId }, ':c': createdAt, ':e': expires },
+              }),
+            ),
+            table.send(
+              new UpdateItemCommand({
+                TableName: tableName,
+                Key: { id: { S: claim } },
+                UpdateExpression: 'SET #st = :sent, sid = :sid',
+                ExpressionAttributeNames: { '#st': 'state' },
+                ExpressionAttributeValues: { ':sent': { S: 'sent' }, ':sid': { S: message.sid } },
+              }),
+            ),
+          ]);
           metrics.addMetric(METRIC.MESSAGES_SENT, MetricUnit.Count, 1);
         }),
       );

@@ -37,9 +37,14 @@ scenarioMain(async () => {
   }
   const count = (type: string) => resources.filter((r) => r.Type === type).length;
   const mapping = resources.find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')?.Properties ?? {};
+  const stage = resources.find((r) => r.Type === 'AWS::ApiGateway::Stage')?.Properties ?? {};
+  const methodSettings = (stage.MethodSettings as Array<Record<string, unknown>> | undefined) ?? [];
+  const throttled = methodSettings.find((m) => m.ThrottlingRateLimit !== undefined);
   return {
     functions,
     senderBatchSize: Number(mapping.BatchSize ?? 10),
+    senderMaxConcurrency: Number((mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 0) || undefined,
+    apiThrottle: throttled ? { rate: Number(throttled.ThrottlingRateLimit), burst: Number(throttled.ThrottlingBurstLimit) } : undefined,
     kmsKeys: count('AWS::KMS::Key'),
     secrets: count('AWS::SecretsManager::Secret'),
     alarms: count('AWS::CloudWatch::Alarm'),

@@ -1,13 +1,18 @@
 /**
  * Fan-out (issue 6, measurement 3): one notification to 100 recipients while
  * the fake Twilio takes 100 ms per request. Wall time against the ideal
- * ceil(recipients / sendConcurrency) × 100 ms.
+ * ceil(recipients / sendConcurrency) × 100 ms. The sender (and the bare-calls
+ * reference, when built) run in execution environments of their own at
+ * BENCH_MODE_MEMORY_MB's CPU share; CPU time is theirs (process.cpuUsage).
+ * The bare POSTs and dynalite-only writes run here, unthrottled: they
+ * describe what the harness allows.
  */
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
-import { captureLogs, scenarioMain } from '../support/child';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { scenarioMain } from '../support/child';
+import { modeMemoryFromEnv, startHost, type Host } from '../support/host';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -20,19 +25,23 @@ const runs = Number(process.env.BENCH_ITERATIONS ?? 5);
 scenarioMain(async () => {
   const to = recipients(RECIPIENTS);
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to, sendConcurrency: CONCURRENCY });
-  captureLogs();
-  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
+  const memoryMb = modeMemoryFromEnv();
+  const sender = await startHost({ memoryMb });
+  await sender.init(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
+  const bareFile = process.env.BENCH_BARE_CALLS_BUNDLE;
+  const bareCalls = bareFile ? await startHost({ memoryMb }) : undefined;
+  if (bareCalls) await bareCalls.init(bareFile!);
   await env.twilioDefault({ delayMs: DELAY_MS });
-  const once = async (label: string) => {
+  const once = async (label: string, host: Host = sender) => {
     await env.resetTwilioCounters();
     const before = await env.stats();
     const event = sqsEvent(snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
-    const start = process.hrtime.bigint();
-    const result = (await sender(event, lambdaContext('sender', 900_000))) as { batchItemFailures?: unknown[] } | undefined;
-    const ms = msSince(start);
+    const run = await host.invoke<{ batchItemFailures?: unknown[] } | null>(event, { functionName: 'sender', timeoutMs: 900_000 });
+    const result = run.result;
     const after = await env.stats();
     return {
-      ms,
+      ms: run.ms,
+      cpuMs: run.cpuMs,
       posts: after.twilioCreates - before.twilioCreates,
       ddbCalls: after.ddbTotal - before.ddbTotal,
       maxInFlight: after.twilioMaxInFlight,
@@ -76,18 +85,24 @@ scenarioMain(async () => {
 
   // Warm-up: connections, credentials, JIT.
   writesToTime = Math.max(1, (await once('warm-up')).ddbCalls);
+  if (bareCalls) await once('warm-up bare', bareCalls);
   await barePosts();
   await ddbOnly();
   const samples = [];
+  const bareCallSamples = [];
   const bare: number[] = [];
   const ddb: number[] = [];
   for (let i = 0; i < runs; i++) {
     samples.push(await once(`run ${i}`));
+    if (bareCalls) bareCallSamples.push(await once(`bare ${i}`, bareCalls));
     bare.push(await barePosts());
     ddb.push(await ddbOnly());
   }
   await agent.close();
   db.destroy();
+  const senderUsage = await sender.usage();
+  const closed = await sender.close();
+  await bareCalls?.close();
   await env.close();
   const idealMs = Math.ceil(RECIPIENTS / CONCURRENCY) * DELAY_MS;
   const wall = summarize(samples.map((s) => s.ms));
@@ -105,5 +120,13 @@ scenarioMain(async () => {
     barePosts: summarize(bare),
     ddbOnly: summarize(ddb),
     ddbOnlyWrites: writesToTime,
+    mode: sender.mode,
+    throttle: closed.throttle,
+    cpuPerRecipient: summarize(samples.map((s) => s.cpuMs / RECIPIENTS)),
+    cpuPerRun: summarize(samples.map((s) => s.cpuMs)),
+    bareCalls: bareCallSamples.length
+      ? { wall: summarize(bareCallSamples.map((s) => s.ms)), cpuPerRecipient: summarize(bareCallSamples.map((s) => s.cpuMs / RECIPIENTS)), ddbCallsPerRun: summarize(bareCallSamples.map((s) => s.ddbCalls)) }
+      : undefined,
+    handlerMaxRssBytes: senderUsage.maxRssBytes,
   };
 });

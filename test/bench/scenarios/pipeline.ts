@@ -3,14 +3,32 @@
  * notifications, one SMS recipient each, published at once and run through
  * the built handlers (worker-thread Lambdas, SQS semantics, fake Twilio with
  * signed status callbacks, dynalite) until everything settles. No fault
- * injection: this is the clean-path rate. Peak memory: this process's RSS
- * (workers included) sampled every 100 ms, and its maxRSS.
+ * injection: this is the clean-path rate. The fake Twilio answers creates in
+ * BENCH_PIPELINE_TWILIO_MS ± BENCH_PIPELINE_TWILIO_JITTER_MS (uniform, seeded),
+ * as Twilio's API does from us-east-1. Peak memory: this process's RSS
+ * (workers included) sampled every 100 ms, and its maxRSS. The handlers run
+ * unthrottled here (worker threads of this process share its CPU).
  */
 import { formatTally, NUMBERS, startLocalPipeline } from '../../pipeline/local-pipeline';
 import { scenarioMain } from '../support/child';
 
 const N = Number(process.env.BENCH_NOTIFICATIONS ?? 10_000);
-const SENDER_CONCURRENCY = Number(process.env.BENCH_SENDER_CONCURRENCY ?? 2);
+/** The construct's default maximum concurrency of the event source mapping (senderMaxConcurrency). */
+const SENDER_CONCURRENCY = Number(process.env.BENCH_SENDER_CONCURRENCY ?? 5);
+/** The local pipeline's status-callback environments (webhookConcurrency; its default). */
+const WEBHOOK_CONCURRENCY = Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 2);
+const TWILIO_MS = Number(process.env.BENCH_PIPELINE_TWILIO_MS ?? 200);
+const TWILIO_JITTER_MS = Number(process.env.BENCH_PIPELINE_TWILIO_JITTER_MS ?? 100);
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 scenarioMain(async () => {
   let peakRss = process.memoryUsage().rss;
@@ -25,13 +43,18 @@ scenarioMain(async () => {
     // No fault injection here: talk to dynalite directly rather than through the fault proxies.
     dynamoProxy: false,
     logLevel: 'WARN',
+    // BENCH_PIPELINE_LOG=1: the handlers' warnings and errors on stderr, to see why records were handed back.
+    ...(process.env.BENCH_PIPELINE_LOG === '1' ? { onLog: (line: string, fn: string) => process.stderr.write(`${fn}: ${line}\n`) } : {}),
     senderConcurrency: SENDER_CONCURRENCY,
+    webhookConcurrency: WEBHOOK_CONCURRENCY,
     senderTimeoutMs: 30_000,
     // The construct's default cache TTL: one secret read per environment.
     secretCacheTtlSeconds: 300,
     queue: { visibilityTimeoutMs: 60_000 },
     senderConfig: { defaultRecipients: [NUMBERS.onCallSms], allowedRecipients: [NUMBERS.onCallSms] },
   });
+  const draw = prng(6);
+  pipeline.twilio.setFaultInjector((r) => (r.kind === 'create' ? { delayMs: Math.max(0, Math.round(TWILIO_MS + (draw() * 2 - 1) * TWILIO_JITTER_MS)) } : undefined));
   try {
     const recipient = NUMBERS.onCallSms;
     const start = process.hrtime.bigint();
@@ -64,6 +87,12 @@ scenarioMain(async () => {
       messagesPerSecond: messages / (wallMs / 1000),
       peakRssBytes: peakRss,
       rssSamples,
+      senderEnvironments: SENDER_CONCURRENCY,
+      webhookEnvironments: WEBHOOK_CONCURRENCY,
+      sendConcurrency: pipeline.senderConfig.sendConcurrency ?? 10,
+      twilioMs: TWILIO_MS,
+      twilioJitterMs: TWILIO_JITTER_MS,
+      twilioMaxInFlight: pipeline.twilio.maxInFlight,
       tally: {
         ...(tally
           ? { published: tally.published, sent: tally.sent, failed: tally.failed, deadLettered: tally.deadLettered, unknown: tally.unknown, lost: tally.lost, unrecorded: tally.unrecorded }
@@ -76,7 +105,7 @@ scenarioMain(async () => {
         batchItemFailures: pipeline.queue.stats.itemFailures,
         failedBatches: pipeline.queue.stats.failedBatches,
       },
-      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; status-callback: up to 4 environments; callbacks 2–20 ms after each status.${
+      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the construct's default senderMaxConcurrency, the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; Twilio answers creates in ${TWILIO_MS} ± ${TWILIO_JITTER_MS} ms; status-callback: ${WEBHOOK_CONCURRENCY} environments (the local pipeline's webhookConcurrency; in AWS the stage throttle bounds them, not a concurrency setting); callbacks 2–20 ms after each status.${
         tally ? ` Tally: ${formatTally(tally)}.` : ` NOT SETTLED within the time limit: ${messages} of ${N} messages sent when it was stopped; the rate is of those.`
       }`,
     };

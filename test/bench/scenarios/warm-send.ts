@@ -3,12 +3,16 @@
  * through the shipped assets/sender handler against the fake Twilio, dynalite
  * and the Secrets Manager fake; against a bare Twilio POST (undici, keep-alive)
  * and, when built, the twilio-SDK reference handler. Interleaved per iteration.
+ * The handlers run in execution environments of their own (support/host.ts),
+ * at BENCH_MODE_MEMORY_MB's CPU share when set; the bare POST and the harness
+ * floor run in this (unthrottled) process: they describe the fakes.
  */
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
-import { captureLogs, scenarioMain } from '../support/child';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, lambdaContext, loadHandler, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
+import { scenarioMain } from '../support/child';
+import { startHost, modeMemoryFromEnv, type Host } from '../support/host';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, recipients, snsRecord, sqsEvent, startBenchEnv, STATUS_CALLBACK_URL } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -20,10 +24,12 @@ const ROUND_TRIP_LATENCY_MS = 5;
 scenarioMain(async () => {
   const [to] = recipients(1);
   const env = await startBenchEnv({ from: FROM, defaultRecipients: [to] });
-  const logs = captureLogs();
-  const sender = loadHandler(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
+  const memoryMb = modeMemoryFromEnv();
+  const sender = await startHost({ memoryMb });
+  const senderInit = await sender.init(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
   const referenceFile = process.env.BENCH_REFERENCE_BUNDLE;
-  const reference = referenceFile ? loadHandler(referenceFile) : undefined;
+  const reference = referenceFile ? await startHost({ memoryMb }) : undefined;
+  if (reference) await reference.init(referenceFile!);
 
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 16 });
   const auth = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
@@ -40,6 +46,7 @@ scenarioMain(async () => {
 
   interface Sample {
     ms: number;
+    cpuMs: number;
     ddb: number;
     ddbRoundTrips: number;
     ddbByOp: Record<string, number>;
@@ -47,22 +54,21 @@ scenarioMain(async () => {
     logBytes: number;
     failures: number;
   }
-  const invoke = async (handler: (e: unknown, c: ReturnType<typeof lambdaContext>) => Promise<unknown>, name: string): Promise<Sample> => {
+  const invoke = async (host: Host, name: string): Promise<Sample> => {
     const before = await env.stats();
-    const logsBefore = logs.bytes();
     const event = sqsEvent(snsRecord(alarmMessage(`api-p99-latency-${name}`)));
-    const start = process.hrtime.bigint();
-    const result = (await handler(event, lambdaContext(name))) as { batchItemFailures?: unknown[] } | undefined;
-    const ms = msSince(start);
+    const run = await host.invoke<{ batchItemFailures?: unknown[] } | null>(event, { functionName: name });
+    const result = run.result;
     const after = await env.stats();
     const ddbByOp = ddbDelta(before, after);
     return {
-      ms,
+      ms: run.ms,
+      cpuMs: run.cpuMs,
       ddb: after.ddbTotal - before.ddbTotal,
       ddbRoundTrips: after.ddbRoundTrips - before.ddbRoundTrips,
       ddbByOp,
       posts: after.twilioCreates - before.twilioCreates,
-      logBytes: logs.bytes() - logsBefore,
+      logBytes: run.logBytes,
       failures: result?.batchItemFailures?.length ?? 0,
     };
   };
@@ -92,6 +98,7 @@ scenarioMain(async () => {
 
   const samples = new Map<string, Array<Sample | number>>(runs.map(([n]) => [n, []]));
   const firstInvocation = await invoke(sender, 'sender');
+  const firstInvocationCpuMs = firstInvocation.cpuMs;
   // Round trips, counted in a pass of their own with DynamoDB's network latency
   // simulated (5 ms a call): on bare loopback dynalite may answer one of two
   // parallel calls before the other arrives, and count them as two waits.
@@ -116,8 +123,18 @@ scenarioMain(async () => {
   await agent.close();
   db.destroy();
   const { secretReads } = await env.stats();
+  const senderUsage = await sender.usage();
+  const senderClosed = await sender.close();
+  await reference?.close();
   await env.close();
   return {
+    mode: sender.mode,
+    throttle: senderClosed.throttle,
+    senderInit,
+    firstInvocationCpuMs,
+    senderCpu: summarize(senderSamples.map((s) => s.cpuMs)),
+    referenceCpu: referenceSamples.length ? summarize(referenceSamples.map((s) => s.cpuMs)) : undefined,
+    handlerMaxRssBytes: senderUsage.maxRssBytes,
     iterations,
     warmup,
     firstInvocation,

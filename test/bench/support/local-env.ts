@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { useLocalAws } from '../../support/aws-env';
 import type { FakeAnswer } from '../../support/fake-twilio';
-import type { FakesReady, FakeStats } from './fakes-process';
+import type { CreateRecord, FakesReady, FakeStats } from './fakes-process';
 
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
@@ -30,6 +30,10 @@ export interface BenchEnv {
   /** Holds each DynamoDB call this long before dynalite serves it (0: none). */
   ddbLatency(ms: number): Promise<void>;
   twilioMessages(): Promise<Array<{ sid: string; to: string; body: string }>>;
+  /** Twilio's latency for creates: uniform in base ± jitter (0, 0: the default answer's). */
+  twilioLatency(baseMs: number, jitterMs: number, seed?: number): Promise<void>;
+  /** Every create the fake Twilio has received, in order, with its arrival time (epoch ms). */
+  twilioCreates(): Promise<CreateRecord[]>;
   close(): Promise<void>;
 }
 
@@ -78,6 +82,8 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
     resetTwilioCounters: () => call<void>({ op: 'resetTwilioCounters' }),
     ddbLatency: (ms) => call<void>({ op: 'ddbLatency', ms }),
     twilioMessages: () => call({ op: 'twilioMessages' }),
+    twilioLatency: (baseMs, jitterMs, seed) => call<void>({ op: 'twilioLatency', baseMs, jitterMs, seed }),
+    twilioCreates: () => call<CreateRecord[]>({ op: 'twilioCreates' }),
     close: async () => {
       await call<void>({ op: 'close' });
       child.disconnect();
@@ -87,8 +93,17 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
 
 /** Differences of two call-count snapshots, by DynamoDB operation. */
 export function ddbDelta(before: FakeStats, after: FakeStats): Record<string, number> {
+  return countDelta(before.ddb, after.ddb);
+}
+
+/** Refused conditional writes between two snapshots, by operation. */
+export function ddbFailedDelta(before: FakeStats, after: FakeStats): Record<string, number> {
+  return countDelta(before.ddbConditionalFailures, after.ddbConditionalFailures);
+}
+
+function countDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [op, n] of Object.entries(after.ddb)) if (n - (before.ddb[op] ?? 0) > 0) out[op] = n - (before.ddb[op] ?? 0);
+  for (const [op, n] of Object.entries(after)) if (n - (before[op] ?? 0) > 0) out[op] = n - (before[op] ?? 0);
   return out;
 }
 
