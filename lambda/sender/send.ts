@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { createMessageWithRetry, CreateResult, NO_TIME_LEFT, TwilioMessage } from '../shared/twilio-client';
+import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
@@ -255,6 +255,12 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
     countConfigurationError();
     return 'retry';
   }
+  const outOfTime = (): Deferred => {
+    // No lookup was made, so nothing is in doubt: the claim stays as it is and the copy looks up later.
+    logger.info('no time left to look up an interrupted send: deferred', { notificationId, to });
+    return { deferUntil: Date.now() };
+  };
+  if (ctx.deadline - Date.now() < MIN_ATTEMPT_MS) return outOfTime();
   let found: TwilioMessage | undefined;
   try {
     found = await ctx.semaphore.run(() => withCredentials((credentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, ctx.deadline)));
@@ -264,6 +270,8 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
       noteConfiguration(job, err);
       return 'retry';
     }
+    // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
+    if (isNoTimeLeft(err)) return outOfTime();
     const doubts = await ctx.claims.addDoubt(claim, Date.now());
     if (doubts === undefined) return 'retry';
     if (doubts < MAX_DOUBTS) {
@@ -383,7 +391,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
     case 'transient':
     case 'configuration':
       await ctx.claims.release(claim, mayHaveCreated || err.mayHaveCreated, Date.now());
-      if (err.code === NO_TIME_LEFT && !retried) {
+      if (isNoTimeLeft(err) && !retried) {
         // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
         logger.info('no time left for this recipient: deferred', { notificationId, to });
         return { deferUntil: Date.now() };

@@ -54,6 +54,18 @@ export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
 /** Resolved once per execution environment (tests point it at a local fake). */
 const API_BASE_URL = (process.env[ENV.TWILIO_API_BASE_URL] || DEFAULT_API_BASE_URL).replace(/\/+$/, '');
 
+/** The code of the error thrown when no attempt could start in time: no request went out, so it tells nothing about Twilio. */
+export const NO_TIME_LEFT = 'NO_TIME_LEFT';
+
+function noTimeLeft(leftMs: number): TwilioApiError {
+  return new TwilioApiError(`not enough time left for a Twilio request (${Math.max(0, Math.round(leftMs))} ms, ${MIN_ATTEMPT_MS} needed)`, 'transient', undefined, NO_TIME_LEFT);
+}
+
+/** The error says that no request was made for lack of time (not that one failed). */
+export function isNoTimeLeft(err: unknown): boolean {
+  return err instanceof TwilioApiError && err.code === NO_TIME_LEFT;
+}
+
 /** Twilio's message resource, as far as the sender reads it. */
 export interface TwilioMessage {
   readonly sid: string;
@@ -94,8 +106,11 @@ interface RawResponse {
  * TwilioApiError from classifyNetworkError for network failures.
  */
 function exchange(method: 'GET' | 'POST', path: string, authorization: string, body: string | undefined, deadline: number): Promise<RawResponse> {
+  const left = deadline - Date.now();
+  // A request with a timeout of a few ms says nothing about Twilio: it is not made.
+  if (left < MIN_ATTEMPT_MS) return Promise.reject(noTimeLeft(left));
   const url = new URL(API_BASE_URL + path);
-  const timeout = Math.max(1, Math.min(MAX_ATTEMPT_MS, deadline - Date.now()));
+  const timeout = Math.min(MAX_ATTEMPT_MS, left);
   return new Promise<RawResponse>((resolve, reject) => {
     let requestSent = false;
     let settled = false;
@@ -239,9 +254,7 @@ export async function createMessageWithRetry(credentials: TwilioCredentials, par
   const base = options.baseDelayMs ?? 100;
   const cap = options.maxDelayMs ?? 3_000;
   for (let attempt = 1; ; attempt++) {
-    if (options.deadline - Date.now() < MIN_ATTEMPT_MS) {
-      throw new TwilioApiError('not enough time left for a Twilio request', 'transient', undefined, NO_TIME_LEFT);
-    }
+    if (options.deadline - Date.now() < MIN_ATTEMPT_MS) throw noTimeLeft(options.deadline - Date.now());
     try {
       return { message: await createMessage(credentials, params, options.deadline), attempts: attempt, foundByLookup: false };
     } catch (err) {
@@ -263,5 +276,3 @@ export async function createMessageWithRetry(credentials: TwilioCredentials, par
   }
 }
 
-/** The code of the error thrown when no attempt could start in time: no request went out. */
-export const NO_TIME_LEFT = 'NO_TIME_LEFT';

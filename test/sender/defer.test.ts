@@ -118,3 +118,44 @@ test('SQS refuses the copy: the record is a batch failure, never dropped', async
   expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
   expect(sqs.sent).toHaveLength(0);
 });
+
+test('a crash recovery with no time left is deferred, not counted as a failed lookup: never marked unknown, sent once when time allows', async () => {
+  const snsId = 'sns-recover-no-time';
+  const claimId = `claim#${snsId}#${R2}`;
+  await holdClaim(snsId, R2, -1);
+  const record = snsRecord(JSON.stringify({ body: 'recover later', to: R2 }), snsId);
+  // More invocations than MAX_DOUBTS, each with too little time for any request.
+  for (let i = 0; i < 4; i++) {
+    const { result } = await captureStdout(() => rig.handler(batch(record), context(400)));
+    expect(result.batchItemFailures).toEqual([]);
+  }
+  expect(rig.twilio.requests).toHaveLength(0);
+  expect(sqs.sent).toHaveLength(4);
+  const claim = await rig.item(claimId);
+  expect(claim).toMatchObject({ state: 'pending' });
+  expect(claim?.doubts ?? 0).toBe(0);
+
+  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[3])), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.filter((r) => r.method === 'GET').length).toBeGreaterThan(0);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: rig.twilio.createRequests()[0].sid });
+});
+
+test('time spent waiting for the lookup slot: the lookup is not started and no doubt is counted', async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  const snsId = 'sns-recover-slot';
+  await holdClaim(snsId, R2, -1);
+  await holdClaim(snsId, R3, -1);
+  rig.twilio.setDefault({ on: 'read', delayMs: 2_500 });
+  const record = snsRecord(JSON.stringify({ body: 'slot spent', to: [R2, R3] }), snsId);
+  const { result } = await captureStdout(() => handler(batch(record), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(sqs.sent).toHaveLength(1);
+  // One lookup ran; the recipient queued behind it had too little time left for its own.
+  expect(rig.twilio.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+  for (const to of [R2, R3]) expect((await rig.item(`claim#${snsId}#${to}`))?.doubts ?? 0).toBe(0);
+});
