@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-client';
+import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
@@ -389,15 +389,22 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
       // No answer in time is slowness, not a refusal: the lookup is due when the lease ends.
       return { deferUntil: claim.leaseUntil };
     case 'transient':
-    case 'configuration':
-      await ctx.claims.release(claim, mayHaveCreated || err.mayHaveCreated, Date.now());
+    case 'configuration': {
+      const mayExist = mayHaveCreated || err.mayHaveCreated;
+      await ctx.claims.release(claim, mayExist, Date.now());
       if (isNoTimeLeft(err) && !retried) {
         // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
         logger.info('no time left for this recipient: deferred', { notificationId, to });
         return { deferUntil: Date.now() };
       }
+      if (mayExist) {
+        // Released with its lease ended: the next delivery looks Twilio up before any POST, once the message had time to appear.
+        logger.warn('a 5xx may hide a created message and no time is left to look it up: deferred to a lookup', details);
+        return { deferUntil: Date.now() + POST_5XX_SETTLE_MS };
+      }
       logger.warn('Twilio unavailable: left to SQS redelivery', details);
       return 'retry';
+    }
   }
 }
 

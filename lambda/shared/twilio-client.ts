@@ -217,6 +217,16 @@ export function listMessages(credentials: TwilioCredentials, query: Readonly<Rec
   return getMessagePage(credentials, `/2010-04-01/Accounts/${credentials.accountSid}/Messages.json?${new URLSearchParams(query as Record<string, string>)}`, deadline);
 }
 
+/**
+ * How long after a 5xx the message log is first asked whether the request
+ * created a message. A 502/504 comes from Twilio's edge, whose backend may
+ * still be creating the message: a lookup a moment later can miss it, and
+ * the POST that follows would be a second SMS. A few seconds covers the
+ * backend's work behind an edge timeout; an invocation without that time
+ * leaves the question to the next delivery (which looks up before any POST).
+ */
+export const POST_5XX_SETTLE_MS = 3_000;
+
 export interface RetryOptions {
   /** Epoch ms by which every attempt, and the answer, must be over. */
   readonly deadline: number;
@@ -247,8 +257,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * createMessage with retries of the transient failures (429, 5xx, 21611,
  * connection failures before the request was written) while time remains
- * before the deadline; after a 5xx, `lookUpBeforeRepost` first. Rejects with
- * the last TwilioApiError: `transient` when time ran out, any other class at once.
+ * before the deadline; after a 5xx, `lookUpBeforeRepost` first, once the
+ * message had POST_5XX_SETTLE_MS to appear. Rejects with the last
+ * TwilioApiError: `transient` when time ran out (the 5xx itself when a
+ * lookup and a POST no longer fit after the settle delay), any other class at once.
  */
 export async function createMessageWithRetry(credentials: TwilioCredentials, params: ReadonlyArray<readonly [string, string]>, options: RetryOptions): Promise<CreateResult> {
   const base = options.baseDelayMs ?? 100;
@@ -259,11 +271,14 @@ export async function createMessageWithRetry(credentials: TwilioCredentials, par
       return { message: await createMessage(credentials, params, options.deadline), attempts: attempt, foundByLookup: false };
     } catch (err) {
       if (!(err instanceof TwilioApiError) || err.failureClass !== 'transient') throw err;
-      const delay = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
-      if (options.deadline - Date.now() - delay < MIN_ATTEMPT_MS) throw err;
+      const backoff = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      const lookUp = err.mayHaveCreated && options.lookUpBeforeRepost !== undefined;
+      // After a 5xx: the settle delay, then a lookup and a POST must all fit; else the caller leaves it to a later lookup.
+      const delay = lookUp ? Math.max(backoff, POST_5XX_SETTLE_MS) : backoff;
+      if (options.deadline - Date.now() - delay < (lookUp ? 2 : 1) * MIN_ATTEMPT_MS) throw err;
       options.onRetry?.(err, attempt, delay);
       await sleep(delay);
-      if (err.mayHaveCreated && options.lookUpBeforeRepost) {
+      if (lookUp && options.lookUpBeforeRepost) {
         let found: TwilioMessage | undefined;
         try {
           found = await options.lookUpBeforeRepost();

@@ -159,3 +159,27 @@ test('time spent waiting for the lookup slot: the lookup is not started and no d
   expect(rig.twilio.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
   for (const to of [R2, R3]) expect((await rig.item(`claim#${snsId}#${to}`))?.doubts ?? 0).toBe(0);
 });
+
+test('a 504 with no time left to let it settle and look up: released as "may have created", deferred, and the copy looks up before any POST: one SMS', async () => {
+  rig.twilio.enqueue({ errorAfterCreate: { status: 504, code: 20504 }, visibleAfterMs: 1_500 });
+  const snsId = 'sns-504-no-time';
+  const claimId = `claim#${snsId}#${R2}`;
+  const record = snsRecord(JSON.stringify({ body: 'created behind a 504', to: R2 }), snsId);
+  const { result } = await captureStdout(() => rig.handler(batch(record), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(3);
+  const claim = await rig.item(claimId);
+  expect(claim).toMatchObject({ state: 'pending' });
+  expect(claim!.leaseUntil).toBeLessThanOrEqual(Date.now());
+
+  // The copy arrives after its delay: by then Twilio shows the message.
+  const [message] = rig.twilio.messages.values();
+  await new Promise((resolve) => setTimeout(resolve, 1_600));
+  const before = rig.twilio.requests.length;
+  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.slice(before).map((r) => r.method)).toEqual(['GET']);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: message.sid });
+});
