@@ -25,7 +25,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
  * that is still only slow goes back to ordinary batch failures (receives, then
  * the DLQ for redrive). Each deferral waits at least 2^n seconds (capped at
  * SQS's 900), so the deferrals span about 45 minutes of continuous slowness
- * before receives are spent.
+ * before receives are spent. A deferral of an invocation that sent some of
+ * the record's recipients is not counted (and waits only as long as its
+ * recipients need): a large fan-out on a slow Twilio progresses every time
+ * and must not reach the bound from slowness.
  */
 
 export const MAX_DEFERRALS = 12;

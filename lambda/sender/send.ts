@@ -31,6 +31,8 @@ export interface Deferred {
 export interface DeferredRecord extends Deferred {
   /** The id the copy must keep (its SQS message id will differ). */
   readonly notificationId: string;
+  /** Some recipient was sent (or found sent) in this invocation: slow, but not stuck. */
+  readonly progressed: boolean;
 }
 
 export interface SendContext {
@@ -151,7 +153,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry, deferred: deferred.length });
   if (retry > 0) return 'retry';
   // Every deferred recipient must have its chance: the copy comes back when the latest is due.
-  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId };
+  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId, progressed: tally.sent > 0 };
   return 'done';
 }
 

@@ -183,3 +183,31 @@ test('a 504 with no time left to let it settle and look up: released as "may hav
   expect(rig.twilio.createRequests()).toHaveLength(1);
   expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: message.sid });
 });
+
+test(`a deferral of an invocation that sent some recipients is not counted: a copy at ${MAX_DEFERRALS} deferrals that progresses is deferred again, not dead-lettered`, async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ delayMs: 1_200 });
+  const snsId = 'sns-progressing';
+  const copy = sqs.asRecord({
+    body: snsRecord(JSON.stringify({ body: 'slow but moving', to: [R1, R2, R3] }), snsId).body,
+    delaySeconds: 0,
+    attributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
+  });
+  const { result } = await captureStdout(() => handler(batch(copy), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  const sentNow = rig.twilio.createRequests().length;
+  expect(sentNow).toBeGreaterThan(0);
+  expect(sentNow).toBeLessThan(3);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].attributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: String(MAX_DEFERRALS) });
+  expect(sqs.sent[0].delaySeconds).toBeLessThanOrEqual(2);
+
+  rig.twilio.setDefault({});
+  expect((await handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${snsId}#${to}`)).toMatchObject({ state: 'sent' });
+  expect(rig.twilio.createRequests()).toHaveLength(3);
+});
