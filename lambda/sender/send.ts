@@ -202,12 +202,12 @@ async function deliver(job: Job): Promise<RecipientOutcome> {
  * the call is made once more with what it answers; when nothing newer exists
  * the refusal stands (a configuration error).
  */
-async function withCredentials<T>(call: (credentials: TwilioCredentials) => Promise<T>, mayRetry: () => boolean = () => true): Promise<T> {
+async function withCredentials<T>(call: (credentials: TwilioCredentials) => Promise<T>): Promise<T> {
   const used = await getCredentials();
   try {
     return await call(used);
   } catch (err) {
-    if (!(err instanceof TwilioApiError) || !err.isAuthentication || !mayRetry()) throw err;
+    if (!(err instanceof TwilioApiError) || !err.isAuthentication) throw err;
     const fresh = await refreshAfterRejection(used);
     if (!fresh) throw err;
     return call(fresh);
@@ -318,9 +318,14 @@ async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
     result = await ctx.semaphore.run(() => {
       // Latency counts from the first attempt, not from the wait for a slot.
       started = Date.now();
-      return withCredentials(
-        (credentials) =>
-          createMessageWithRetry(credentials, msg.params, {
+      const lookUp = (credentials: TwilioCredentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, deadline);
+      return withCredentials(async (credentials) => {
+        // Called again after refused credentials: if an earlier attempt got a 5xx, its message may exist, so the log decides before any POST.
+        if (mayHaveCreated) {
+          const found = await lookUp(credentials);
+          if (found) return { message: found, attempts: 0, foundByLookup: true };
+        }
+        return createMessageWithRetry(credentials, msg.params, {
             deadline,
             onRetry: (err, n, delayMs) => {
               retried = true;
@@ -328,12 +333,10 @@ async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
               countRetry();
               logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
             },
-            // A 5xx may hide a created message: the log decides before a second POST.
-            lookUpBeforeRepost: () => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, deadline),
-          }),
-        // After a 5xx, even a refused retry may follow a created message: no blind second POST.
-        () => !mayHaveCreated,
-      );
+          // A 5xx may hide a created message: the log decides before a second POST.
+          lookUpBeforeRepost: () => lookUp(credentials),
+        });
+      });
     });
   } catch (err) {
     if (isConfiguration(err)) {

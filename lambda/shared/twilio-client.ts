@@ -236,7 +236,9 @@ export interface RetryOptions {
    * Called before a POST that would follow an answer which may hide a created
    * message (a 5xx): the message it finds is the result, and nothing is sent
    * again. When it throws (Twilio cannot be asked), no second POST is made:
-   * the 5xx is rethrown and the caller leaves the question to a later lookup.
+   * the 5xx is rethrown and the caller leaves the question to a later lookup;
+   * refused credentials (20003) are rethrown as such, for the caller to re-read
+   * them and look up again.
    */
   readonly lookUpBeforeRepost?: () => Promise<TwilioMessage | undefined>;
   /** Backoff base and cap (ms). Full jitter: each wait is uniform in [0, min(cap, base × 2^attempt)]. */
@@ -282,7 +284,9 @@ export async function createMessageWithRetry(credentials: TwilioCredentials, par
         let found: TwilioMessage | undefined;
         try {
           found = await options.lookUpBeforeRepost();
-        } catch {
+        } catch (lookupErr) {
+          // Refused credentials: the caller re-reads them and looks up again before any POST.
+          if (lookupErr instanceof TwilioApiError && lookupErr.isAuthentication) throw lookupErr;
           throw err;
         }
         if (found) return { message: found, attempts: attempt, foundByLookup: true };
