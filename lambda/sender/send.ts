@@ -90,8 +90,9 @@ export const MAX_DOUBTS = 3;
  * An error code the failure table does not know is retried on this many
  * receives of the record, then recorded failed (UnclassifiedTwilioErrors):
  * a new transient code gets a few chances, a new permanent one costs a few
- * POSTs, and neither loses the page silently. Below the queue's default
- * maxReceiveCount (5), so the failure is recorded rather than dead-lettered.
+ * POSTs, and neither loses the page silently. Never more than the queue's
+ * maxReceiveCount (settings), so the failure is recorded on the last receive
+ * at the latest rather than dead-lettered.
  */
 export const MAX_UNCLASSIFIED_RECEIVES = 3;
 /** Key of `SendContext.held` when the credentials themselves are refused: every sender is held. */
@@ -374,7 +375,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
       logger.warn('Twilio refused the message for this recipient: not retried', details);
       return 'done';
     case 'unclassified':
-      if (job.receiveCount < MAX_UNCLASSIFIED_RECEIVES) {
+      if (job.receiveCount < Math.min(MAX_UNCLASSIFIED_RECEIVES, ctx.settings.maxReceiveCount)) {
         // A 4xx is Twilio's answer: nothing was created, unless an earlier 5xx did.
         await ctx.claims.release(claim, mayHaveCreated, Date.now());
         logger.warn('Twilio error code not in the failure table: retried on a later receive', { ...details, receiveCount: job.receiveCount });

@@ -238,3 +238,22 @@ test('unknown (the request went out, no answer): never re-POSTed while the lease
   expect((await rig.handler(batch(record), context())).batchItemFailures).toHaveLength(1);
   expect(creates()).toHaveLength(1);
 });
+
+test.each([1, 2])('unclassified with the queue\'s maxReceiveCount %d: recorded failed on the last receive at the latest, never dead-lettered unrecorded', async (maxReceiveCount) => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R2, WA3], claimLeaseSeconds: 60, maxReceiveCount });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ error: { status: 400, code: 21999, message: 'Something Twilio added last week' } });
+  const snsId = `sns-unclassified-max-${maxReceiveCount}`;
+  const record = snsRecord(JSON.stringify({ body: 'new code', to: R2 }), snsId);
+  for (let count = 1; count < maxReceiveCount; count++) {
+    expect((await handler(batch(receive(record, count)), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  }
+  const { result, metrics } = await captureStdout(() => handler(batch(receive(record, maxReceiveCount)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'failed', errorCode: '21999' });
+  expect(metricSum(metrics, METRIC.UNCLASSIFIED_TWILIO_ERRORS)).toBe(1);
+  expect(creates()).toHaveLength(maxReceiveCount);
+});
