@@ -395,23 +395,23 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
       // No answer in time is slowness, not a refusal: the lookup is due when the lease ends.
       return { deferUntil: claim.leaseUntil };
     case 'transient':
-    case 'configuration': {
-      const mayExist = mayHaveCreated || err.mayHaveCreated;
-      await ctx.claims.release(claim, mayExist, Date.now());
-      if (isNoTimeLeft(err) && !retried) {
-        // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
-        logger.info('no time left for this recipient: deferred', { notificationId, to });
-        return { deferUntil: Date.now() };
-      }
-      if (mayExist) {
-        // Released with its lease ended: the next delivery looks Twilio up before any POST, once the message had time to appear.
-        logger.warn('a 5xx may hide a created message and no time is left to look it up: deferred to a lookup', details);
-        return { deferUntil: Date.now() + POST_5XX_SETTLE_MS };
-      }
-      logger.warn('Twilio unavailable: left to SQS redelivery', details);
-      return 'retry';
-    }
+      break;
   }
+  // Transient (a configuration error never gets here: post() holds the sender first).
+  const mayExist = mayHaveCreated || err.mayHaveCreated;
+  await ctx.claims.release(claim, mayExist, Date.now());
+  if (isNoTimeLeft(err) && !retried) {
+    // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
+    logger.info('no time left for this recipient: deferred', { notificationId, to });
+    return { deferUntil: Date.now() };
+  }
+  if (mayExist) {
+    // Released with its lease ended: the next delivery looks Twilio up before any POST, once the message had time to appear.
+    logger.warn('a 5xx may hide a created message and no time is left to look it up: deferred to a lookup', details);
+    return { deferUntil: Date.now() + POST_5XX_SETTLE_MS };
+  }
+  logger.warn('Twilio unavailable: left to SQS redelivery', details);
+  return 'retry';
 }
 
 /**
