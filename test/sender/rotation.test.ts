@@ -64,9 +64,10 @@ test('a wrong token that the secret still holds: every record kept; after the se
   for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toBeUndefined();
 
   rig.sm.setSecret(SECRET_ARN, secret('right-token'));
-  // A redrive comes later than the forced re-read's interval (5 s per environment).
-  await new Promise((resolve) => setTimeout(resolve, 5_100));
-  const redrive = await handler(batch(a, b), context());
+  // A redrive comes later than the forced re-read's interval (5 s per environment): the handler's clock is moved on, not waited for.
+  const realNow = Date.now.bind(Date);
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 5_100);
+  const redrive = await handler(batch(a, b), context()).finally(() => clock.mockRestore());
   expect(redrive.batchItemFailures).toEqual([]);
   expect(rig.twilio.messages.size).toBe(6);
   for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toMatchObject({ state: 'sent' });
