@@ -136,6 +136,8 @@ export interface SenderConfig {
   readonly claimLeaseSeconds?: number;
   /** Allow non-GSM-7 characters in rendered alarm texts (UCS-2 doubles the segments). Default false. */
   readonly allowUnicode?: boolean;
+  /** The alert queue's maxReceiveCount (its receives before the DLQ): bounds the retries of an unclassified Twilio error. Default 5, the construct's. */
+  readonly maxReceiveCount?: number;
 }
 
 /**

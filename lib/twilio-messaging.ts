@@ -380,6 +380,7 @@ export class TwilioMessaging extends Construct {
     // @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption, on in new CDK apps) while
     // the topic names the key, a cycle CloudFormation rejects. It also spares a KMS
     // call on every receive.
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
     const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -391,7 +392,7 @@ export class TwilioMessaging extends Construct {
       enforceSSL: true,
       // AWS's guidance for Lambda event sources: at least six times the function timeout.
       visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
     });
     this.queue = queue;
     // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
@@ -504,6 +505,7 @@ export class TwilioMessaging extends Construct {
       ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
       claimLeaseSeconds: senderTimeout.toSeconds() * 2,
       ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
+      maxReceiveCount,
     };
 
     const sender = this.createFunction('Sender', 'sender', {

@@ -80,13 +80,23 @@ function isTruncation(sent: string, stored: string): boolean {
   return stored.length >= MIN_TRUNCATED_CHARS && stored.length >= sent.length * MIN_TRUNCATED_SHARE && sent.startsWith(stored);
 }
 
+/** The Body we posted, normalised once per lookup (every candidate is compared with it). */
+export interface SentBody {
+  readonly raw: string;
+  readonly text: string;
+  readonly words: string;
+}
+
+export function sentBody(sent: string): SentBody {
+  return { raw: sent, text: normalText(sent), words: skeleton(sent) };
+}
+
 /** How well `stored` (Twilio's body) accounts for `sent` (the Body we posted). */
-export function matchBody(sent: string, stored: string): BodyMatch {
-  if (stored === sent) return BODY_MATCH.EXACT;
-  const sentText = normalText(sent);
+export function matchBody(sent: SentBody | string, stored: string): BodyMatch {
+  const { raw, text: sentText, words: sentWords } = typeof sent === 'string' ? sentBody(sent) : sent;
+  if (stored === raw) return BODY_MATCH.EXACT;
   const storedText = normalText(stored);
   if (storedText === sentText) return BODY_MATCH.SAME_TEXT;
-  const sentWords = skeleton(sent);
   const storedWords = skeleton(stored);
   if (sentWords !== '') {
     if (storedWords === sentWords) return BODY_MATCH.SAME_WORDS;

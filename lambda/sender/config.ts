@@ -15,9 +15,13 @@ export interface SenderSettings {
   readonly sendConcurrency: number;
   readonly claimLeaseMs: number;
   readonly allowUnicode: boolean;
+  /** The alert queue's receives before the DLQ. */
+  readonly maxReceiveCount: number;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
+/** The construct's default maxReceiveCount, for a SENDER_CONFIG from before the field. */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 /** Without a construct-provided lease: twice Lambda's maximum timeout would block redelivery too long; 2 minutes covers a 60 s function. */
 export const DEFAULT_CLAIM_LEASE_SECONDS = 120;
 
@@ -108,5 +112,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     sendConcurrency: integer(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1, 1000),
     claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
+    maxReceiveCount: integer(c, 'maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 100),
   };
 }

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sqsClient } from '../shared/sqs';
 
 /*
  * Slowness alone must never dead-letter a page. A record handed back to SQS
@@ -25,7 +25,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
  * that is still only slow goes back to ordinary batch failures (receives, then
  * the DLQ for redrive). Each deferral waits at least 2^n seconds (capped at
  * SQS's 900), so the deferrals span about 45 minutes of continuous slowness
- * before receives are spent.
+ * before receives are spent. A deferral of an invocation that sent some of
+ * the record's recipients is not counted (and waits only as long as its
+ * recipients need): a large fan-out on a slow Twilio progresses every time
+ * and must not reach the bound from slowness.
  */
 
 export const MAX_DEFERRALS = 12;
@@ -42,21 +45,12 @@ export function deferDelaySeconds(deferUntil: number, deferrals: number, now: nu
   return Math.min(MAX_DELAY_SECONDS, Math.max(untilDue, 2 ** deferrals));
 }
 
-// Loaded on the first deferral only: most invocations never make one, and cold starts matter.
-let client: SQSClient | undefined;
-async function sqs(): Promise<SQSClient> {
-  if (!client) {
-    const { SQSClient: Client } = await import('@aws-sdk/client-sqs');
-    client = new Client({});
-  }
-  return client;
-}
-
 /** Sends the deferred copy; rejects when SQS refuses it (the caller then falls back to a batch failure). */
 export async function sendDeferredCopy(queueUrl: string, body: string, notificationId: string, deferrals: number, delaySeconds: number): Promise<void> {
   const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  // Loaded on the first deferral only: most invocations never make one, and cold starts matter.
   await (
-    await sqs()
+    await sqsClient()
   ).send(
     new SendMessageCommand({
       QueueUrl: queueUrl,

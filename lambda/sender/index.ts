@@ -94,20 +94,23 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
 
 /** Puts a record held up only by time back on the queue (defer.ts); a batch failure when that cannot be done. */
 async function defer(record: SQSRecord, outcome: DeferredRecord, deferrals: number): Promise<'done' | 'retry'> {
-  const { notificationId } = outcome;
+  const { notificationId, progressed } = outcome;
   if (!alertQueueUrl) return 'retry';
-  if (deferrals >= MAX_DEFERRALS) {
+  // A large fan-out on a slow Twilio that sends some recipients each time is not stuck: only a deferral without progress counts.
+  if (!progressed && deferrals >= MAX_DEFERRALS) {
     logger.warn('record deferred too often: left to SQS redelivery', { messageId: record.messageId, notificationId, deferrals });
     return 'retry';
   }
-  const delaySeconds = deferDelaySeconds(outcome.deferUntil, deferrals);
+  const counted = progressed ? deferrals : deferrals + 1;
+  // Progress also resets the backoff: the rest is due as soon as its own wait allows.
+  const delaySeconds = deferDelaySeconds(outcome.deferUntil, progressed ? 0 : deferrals);
   try {
-    await sendDeferredCopy(alertQueueUrl, record.body, notificationId, deferrals + 1, delaySeconds);
+    await sendDeferredCopy(alertQueueUrl, record.body, notificationId, counted, delaySeconds);
   } catch (err) {
     logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
     return 'retry';
   }
   countDeferred();
-  logger.info('record deferred for time: put back on the queue with a fresh receive count', { messageId: record.messageId, notificationId, deferrals: deferrals + 1, delaySeconds });
+  logger.info('record deferred for time: put back on the queue with a fresh receive count', { messageId: record.messageId, notificationId, deferrals: counted, progressed, delaySeconds });
   return 'done';
 }

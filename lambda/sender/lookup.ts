@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TwilioCredentials } from '../shared/credentials';
 import { getMessagePage, listMessages, TwilioMessage } from '../shared/twilio-client';
-import { BODY_MATCH, BodyMatch, matchBody, matchTemplate } from './body-match';
+import { BODY_MATCH, BodyMatch, matchBody, matchTemplate, SentBody, sentBody } from './body-match';
 import type { OutboundMessage } from './message-params';
 
 /** Lambda's clock and Twilio's may disagree by this much. */
@@ -25,6 +25,8 @@ export interface ExpectedMessage {
   readonly messagingServiceSid?: string;
   /** The Body sent; absent for a template or media-only send. */
   readonly body?: string;
+  /** `body`, normalised once for all candidates (expectedMessage sets it). */
+  readonly sentBody?: SentBody;
   /** A ContentSid send: the variable values its rendered body holds. */
   readonly templateValues?: readonly string[];
   readonly mediaCount: number;
@@ -60,7 +62,7 @@ export function expectedMessage(msg: OutboundMessage, claim: { readonly createdA
     to: msg.to,
     ...(msg.from !== undefined ? { from: msg.from } : {}),
     ...(msg.messagingServiceSid !== undefined ? { messagingServiceSid: msg.messagingServiceSid } : {}),
-    ...(msg.body !== undefined ? { body: msg.body } : {}),
+    ...(msg.body !== undefined ? { body: msg.body, sentBody: sentBody(msg.body) } : {}),
     ...(isTemplate ? { templateValues: templateValues(param('ContentVariables')) } : {}),
     mediaCount: msg.params.filter(([k]) => k === 'MediaUrl').length,
     since: Date.parse(claim.createdAt) - CLOCK_SKEW_MS,
@@ -85,7 +87,7 @@ export function rankCandidate(expected: ExpectedMessage, m: TwilioMessage): Body
   if (expected.templateValues !== undefined) return matchTemplate(expected.templateValues, stored);
   // A template may carry a media header, so only direct sends are held to their MediaUrl count.
   if (m.num_media !== undefined && m.num_media !== null && Number(m.num_media) !== expected.mediaCount) return BODY_MATCH.NONE;
-  if (expected.body !== undefined) return matchBody(expected.body, stored);
+  if (expected.body !== undefined) return matchBody(expected.sentBody ?? expected.body, stored);
   return stored === '' ? BODY_MATCH.EXACT : BODY_MATCH.UNCHECKED;
 }
 

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { createMessageWithRetry, CreateResult, NO_TIME_LEFT, TwilioMessage } from '../shared/twilio-client';
+import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
@@ -31,6 +31,8 @@ export interface Deferred {
 export interface DeferredRecord extends Deferred {
   /** The id the copy must keep (its SQS message id will differ). */
   readonly notificationId: string;
+  /** Some recipient was sent (or found sent) in this invocation: slow, but not stuck. */
+  readonly progressed: boolean;
 }
 
 export interface SendContext {
@@ -88,8 +90,9 @@ export const MAX_DOUBTS = 3;
  * An error code the failure table does not know is retried on this many
  * receives of the record, then recorded failed (UnclassifiedTwilioErrors):
  * a new transient code gets a few chances, a new permanent one costs a few
- * POSTs, and neither loses the page silently. Below the queue's default
- * maxReceiveCount (5), so the failure is recorded rather than dead-lettered.
+ * POSTs, and neither loses the page silently. Never more than the queue's
+ * maxReceiveCount (settings), so the failure is recorded on the last receive
+ * at the latest rather than dead-lettered.
  */
 export const MAX_UNCLASSIFIED_RECEIVES = 3;
 /** Key of `SendContext.held` when the credentials themselves are refused: every sender is held. */
@@ -151,7 +154,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry, deferred: deferred.length });
   if (retry > 0) return 'retry';
   // Every deferred recipient must have its chance: the copy comes back when the latest is due.
-  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId };
+  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId, progressed: tally.sent > 0 };
   return 'done';
 }
 
@@ -200,12 +203,12 @@ async function deliver(job: Job): Promise<RecipientOutcome> {
  * the call is made once more with what it answers; when nothing newer exists
  * the refusal stands (a configuration error).
  */
-async function withCredentials<T>(call: (credentials: TwilioCredentials) => Promise<T>, mayRetry: () => boolean = () => true): Promise<T> {
+async function withCredentials<T>(call: (credentials: TwilioCredentials) => Promise<T>): Promise<T> {
   const used = await getCredentials();
   try {
     return await call(used);
   } catch (err) {
-    if (!(err instanceof TwilioApiError) || !err.isAuthentication || !mayRetry()) throw err;
+    if (!(err instanceof TwilioApiError) || !err.isAuthentication) throw err;
     const fresh = await refreshAfterRejection(used);
     if (!fresh) throw err;
     return call(fresh);
@@ -255,6 +258,12 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
     countConfigurationError();
     return 'retry';
   }
+  const outOfTime = (): Deferred => {
+    // No lookup was made, so nothing is in doubt: the claim stays as it is and the copy looks up later.
+    logger.info('no time left to look up an interrupted send: deferred', { notificationId, to });
+    return { deferUntil: Date.now() };
+  };
+  if (ctx.deadline - Date.now() < MIN_ATTEMPT_MS) return outOfTime();
   let found: TwilioMessage | undefined;
   try {
     found = await ctx.semaphore.run(() => withCredentials((credentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, ctx.deadline)));
@@ -264,6 +273,8 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
       noteConfiguration(job, err);
       return 'retry';
     }
+    // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
+    if (isNoTimeLeft(err)) return outOfTime();
     const doubts = await ctx.claims.addDoubt(claim, Date.now());
     if (doubts === undefined) return 'retry';
     if (doubts < MAX_DOUBTS) {
@@ -308,9 +319,14 @@ async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
     result = await ctx.semaphore.run(() => {
       // Latency counts from the first attempt, not from the wait for a slot.
       started = Date.now();
-      return withCredentials(
-        (credentials) =>
-          createMessageWithRetry(credentials, msg.params, {
+      const lookUp = (credentials: TwilioCredentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, deadline);
+      return withCredentials(async (credentials) => {
+        // Called again after refused credentials: if an earlier attempt got a 5xx, its message may exist, so the log decides before any POST.
+        if (mayHaveCreated) {
+          const found = await lookUp(credentials);
+          if (found) return { message: found, attempts: 0, foundByLookup: true };
+        }
+        return createMessageWithRetry(credentials, msg.params, {
             deadline,
             onRetry: (err, n, delayMs) => {
               retried = true;
@@ -318,12 +334,10 @@ async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
               countRetry();
               logger.info('Twilio request will be retried', { notificationId, to, attempt: n, delayMs, httpStatus: err.httpStatus, code: err.code });
             },
-            // A 5xx may hide a created message: the log decides before a second POST.
-            lookUpBeforeRepost: () => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, deadline),
-          }),
-        // After a 5xx, even a refused retry may follow a created message: no blind second POST.
-        () => !mayHaveCreated,
-      );
+          // A 5xx may hide a created message: the log decides before a second POST.
+          lookUpBeforeRepost: () => lookUp(credentials),
+        });
+      });
     });
   } catch (err) {
     if (isConfiguration(err)) {
@@ -361,7 +375,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
       logger.warn('Twilio refused the message for this recipient: not retried', details);
       return 'done';
     case 'unclassified':
-      if (job.receiveCount < MAX_UNCLASSIFIED_RECEIVES) {
+      if (job.receiveCount < Math.min(MAX_UNCLASSIFIED_RECEIVES, ctx.settings.maxReceiveCount)) {
         // A 4xx is Twilio's answer: nothing was created, unless an earlier 5xx did.
         await ctx.claims.release(claim, mayHaveCreated, Date.now());
         logger.warn('Twilio error code not in the failure table: retried on a later receive', { ...details, receiveCount: job.receiveCount });
@@ -381,16 +395,23 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
       // No answer in time is slowness, not a refusal: the lookup is due when the lease ends.
       return { deferUntil: claim.leaseUntil };
     case 'transient':
-    case 'configuration':
-      await ctx.claims.release(claim, mayHaveCreated || err.mayHaveCreated, Date.now());
-      if (err.code === NO_TIME_LEFT && !retried) {
-        // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
-        logger.info('no time left for this recipient: deferred', { notificationId, to });
-        return { deferUntil: Date.now() };
-      }
-      logger.warn('Twilio unavailable: left to SQS redelivery', details);
-      return 'retry';
+      break;
   }
+  // Transient (a configuration error never gets here: post() holds the sender first).
+  const mayExist = mayHaveCreated || err.mayHaveCreated;
+  await ctx.claims.release(claim, mayExist, Date.now());
+  if (isNoTimeLeft(err) && !retried) {
+    // No request went out: this invocation's time was spent (waiting for a slot, or on other recipients).
+    logger.info('no time left for this recipient: deferred', { notificationId, to });
+    return { deferUntil: Date.now() };
+  }
+  if (mayExist) {
+    // Released with its lease ended: the next delivery looks Twilio up before any POST, once the message had time to appear.
+    logger.warn('a 5xx may hide a created message and no time is left to look it up: deferred to a lookup', details);
+    return { deferUntil: Date.now() + POST_5XX_SETTLE_MS };
+  }
+  logger.warn('Twilio unavailable: left to SQS redelivery', details);
+  return 'retry';
 }
 
 /**

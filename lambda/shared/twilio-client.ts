@@ -54,6 +54,18 @@ export const DEFAULT_API_BASE_URL = 'https://api.twilio.com';
 /** Resolved once per execution environment (tests point it at a local fake). */
 const API_BASE_URL = (process.env[ENV.TWILIO_API_BASE_URL] || DEFAULT_API_BASE_URL).replace(/\/+$/, '');
 
+/** The code of the error thrown when no attempt could start in time: no request went out, so it tells nothing about Twilio. */
+export const NO_TIME_LEFT = 'NO_TIME_LEFT';
+
+function noTimeLeft(leftMs: number): TwilioApiError {
+  return new TwilioApiError(`not enough time left for a Twilio request (${Math.max(0, Math.round(leftMs))} ms, ${MIN_ATTEMPT_MS} needed)`, 'transient', undefined, NO_TIME_LEFT);
+}
+
+/** The error says that no request was made for lack of time (not that one failed). */
+export function isNoTimeLeft(err: unknown): boolean {
+  return err instanceof TwilioApiError && err.code === NO_TIME_LEFT;
+}
+
 /** Twilio's message resource, as far as the sender reads it. */
 export interface TwilioMessage {
   readonly sid: string;
@@ -94,8 +106,11 @@ interface RawResponse {
  * TwilioApiError from classifyNetworkError for network failures.
  */
 function exchange(method: 'GET' | 'POST', path: string, authorization: string, body: string | undefined, deadline: number): Promise<RawResponse> {
+  const left = deadline - Date.now();
+  // A request with a timeout of a few ms says nothing about Twilio: it is not made.
+  if (left < MIN_ATTEMPT_MS) return Promise.reject(noTimeLeft(left));
   const url = new URL(API_BASE_URL + path);
-  const timeout = Math.max(1, Math.min(MAX_ATTEMPT_MS, deadline - Date.now()));
+  const timeout = Math.min(MAX_ATTEMPT_MS, left);
   return new Promise<RawResponse>((resolve, reject) => {
     let requestSent = false;
     let settled = false;
@@ -202,6 +217,16 @@ export function listMessages(credentials: TwilioCredentials, query: Readonly<Rec
   return getMessagePage(credentials, `/2010-04-01/Accounts/${credentials.accountSid}/Messages.json?${new URLSearchParams(query as Record<string, string>)}`, deadline);
 }
 
+/**
+ * How long after a 5xx the message log is first asked whether the request
+ * created a message. A 502/504 comes from Twilio's edge, whose backend may
+ * still be creating the message: a lookup a moment later can miss it, and
+ * the POST that follows would be a second SMS. A few seconds covers the
+ * backend's work behind an edge timeout; an invocation without that time
+ * leaves the question to the next delivery (which looks up before any POST).
+ */
+export const POST_5XX_SETTLE_MS = 3_000;
+
 export interface RetryOptions {
   /** Epoch ms by which every attempt, and the answer, must be over. */
   readonly deadline: number;
@@ -211,7 +236,9 @@ export interface RetryOptions {
    * Called before a POST that would follow an answer which may hide a created
    * message (a 5xx): the message it finds is the result, and nothing is sent
    * again. When it throws (Twilio cannot be asked), no second POST is made:
-   * the 5xx is rethrown and the caller leaves the question to a later lookup.
+   * the 5xx is rethrown and the caller leaves the question to a later lookup;
+   * refused credentials (20003) are rethrown as such, for the caller to re-read
+   * them and look up again.
    */
   readonly lookUpBeforeRepost?: () => Promise<TwilioMessage | undefined>;
   /** Backoff base and cap (ms). Full jitter: each wait is uniform in [0, min(cap, base × 2^attempt)]. */
@@ -232,29 +259,34 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * createMessage with retries of the transient failures (429, 5xx, 21611,
  * connection failures before the request was written) while time remains
- * before the deadline; after a 5xx, `lookUpBeforeRepost` first. Rejects with
- * the last TwilioApiError: `transient` when time ran out, any other class at once.
+ * before the deadline; after a 5xx, `lookUpBeforeRepost` first, once the
+ * message had POST_5XX_SETTLE_MS to appear. Rejects with the last
+ * TwilioApiError: `transient` when time ran out (the 5xx itself when a
+ * lookup and a POST no longer fit after the settle delay), any other class at once.
  */
 export async function createMessageWithRetry(credentials: TwilioCredentials, params: ReadonlyArray<readonly [string, string]>, options: RetryOptions): Promise<CreateResult> {
   const base = options.baseDelayMs ?? 100;
   const cap = options.maxDelayMs ?? 3_000;
   for (let attempt = 1; ; attempt++) {
-    if (options.deadline - Date.now() < MIN_ATTEMPT_MS) {
-      throw new TwilioApiError('not enough time left for a Twilio request', 'transient', undefined, NO_TIME_LEFT);
-    }
+    if (options.deadline - Date.now() < MIN_ATTEMPT_MS) throw noTimeLeft(options.deadline - Date.now());
     try {
       return { message: await createMessage(credentials, params, options.deadline), attempts: attempt, foundByLookup: false };
     } catch (err) {
       if (!(err instanceof TwilioApiError) || err.failureClass !== 'transient') throw err;
-      const delay = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
-      if (options.deadline - Date.now() - delay < MIN_ATTEMPT_MS) throw err;
+      const backoff = Math.floor(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      const lookUp = err.mayHaveCreated && options.lookUpBeforeRepost !== undefined;
+      // After a 5xx: the settle delay, then a lookup and a POST must all fit; else the caller leaves it to a later lookup.
+      const delay = lookUp ? Math.max(backoff, POST_5XX_SETTLE_MS) : backoff;
+      if (options.deadline - Date.now() - delay < (lookUp ? 2 : 1) * MIN_ATTEMPT_MS) throw err;
       options.onRetry?.(err, attempt, delay);
       await sleep(delay);
-      if (err.mayHaveCreated && options.lookUpBeforeRepost) {
+      if (lookUp && options.lookUpBeforeRepost) {
         let found: TwilioMessage | undefined;
         try {
           found = await options.lookUpBeforeRepost();
-        } catch {
+        } catch (lookupErr) {
+          // Refused credentials: the caller re-reads them and looks up again before any POST.
+          if (lookupErr instanceof TwilioApiError && lookupErr.isAuthentication) throw lookupErr;
           throw err;
         }
         if (found) return { message: found, attempts: attempt, foundByLookup: true };
@@ -263,5 +295,3 @@ export async function createMessageWithRetry(credentials: TwilioCredentials, par
   }
 }
 
-/** The code of the error thrown when no attempt could start in time: no request went out. */
-export const NO_TIME_LEFT = 'NO_TIME_LEFT';

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../lib/contract';
 import type { FormParams } from './webhook-request';
+import { sqsClient } from './sqs';
 
 /**
  * The webhooks' backlog: a verified request whose table or topic work failed is
@@ -43,8 +44,7 @@ const queueUrl = process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
 let client: Promise<{ sqs: SQSClient; send: (body: string, delaySeconds: number) => Promise<unknown> }> | undefined;
 
 function backlogClient() {
-  client ??= import('@aws-sdk/client-sqs').then(({ SQSClient, SendMessageCommand }) => {
-    const sqs = new SQSClient({});
+  client ??= Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]).then(([{ SendMessageCommand }, sqs]) => {
     return {
       sqs,
       send: (body: string, delaySeconds: number) =>

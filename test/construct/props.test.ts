@@ -34,6 +34,7 @@ test('messaging service, WhatsApp, allowed recipients and sender options all rea
     sendConcurrency: 4,
     claimLeaseSeconds: 60,
     allowUnicode: true,
+    maxReceiveCount: 5,
   });
 });
 
@@ -47,6 +48,8 @@ test('sender timeout, batch size, concurrency and maxReceiveCount size the funct
   });
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 20 } });
   expect(senderConfig(template).claimLeaseSeconds).toBe(120);
+  // The sender bounds an unclassified error's retries by the queue's receives.
+  expect(senderConfig(template).maxReceiveCount).toBe(3);
 });
 
 test('existing topic: subscribed, used by alarmAction, no topic of ours; the queue stays ours and encrypted', () => {

@@ -224,7 +224,7 @@ describe('functions', () => {
 
   test('SENDER_CONFIG: the props, a claim lease of twice the timeout, no allowedRecipients (secure default: defaults only)', () => {
     const config = JSON.parse(environmentOf(template, 'AlertsSender').SENDER_CONFIG as string);
-    expect(config).toEqual({ from: '+15005550006', defaultRecipients: ['+15005550001'], claimLeaseSeconds: 60 });
+    expect(config).toEqual({ from: '+15005550006', defaultRecipients: ['+15005550001'], claimLeaseSeconds: 60, maxReceiveCount: 5 });
   });
 
   test('no credential reaches an environment variable', () => {

@@ -118,3 +118,96 @@ test('SQS refuses the copy: the record is a batch failure, never dropped', async
   expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
   expect(sqs.sent).toHaveLength(0);
 });
+
+test('a crash recovery with no time left is deferred, not counted as a failed lookup: never marked unknown, sent once when time allows', async () => {
+  const snsId = 'sns-recover-no-time';
+  const claimId = `claim#${snsId}#${R2}`;
+  await holdClaim(snsId, R2, -1);
+  const record = snsRecord(JSON.stringify({ body: 'recover later', to: R2 }), snsId);
+  // More invocations than MAX_DOUBTS, each with too little time for any request.
+  for (let i = 0; i < 4; i++) {
+    const { result } = await captureStdout(() => rig.handler(batch(record), context(400)));
+    expect(result.batchItemFailures).toEqual([]);
+  }
+  expect(rig.twilio.requests).toHaveLength(0);
+  expect(sqs.sent).toHaveLength(4);
+  const claim = await rig.item(claimId);
+  expect(claim).toMatchObject({ state: 'pending' });
+  expect(claim?.doubts ?? 0).toBe(0);
+
+  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[3])), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.filter((r) => r.method === 'GET').length).toBeGreaterThan(0);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: rig.twilio.createRequests()[0].sid });
+});
+
+test('time spent waiting for the lookup slot: the lookup is not started and no doubt is counted', async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  const snsId = 'sns-recover-slot';
+  await holdClaim(snsId, R2, -1);
+  await holdClaim(snsId, R3, -1);
+  rig.twilio.setDefault({ on: 'read', delayMs: 2_500 });
+  const record = snsRecord(JSON.stringify({ body: 'slot spent', to: [R2, R3] }), snsId);
+  const { result } = await captureStdout(() => handler(batch(record), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(sqs.sent).toHaveLength(1);
+  // One lookup ran; the recipient queued behind it had too little time left for its own.
+  expect(rig.twilio.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+  for (const to of [R2, R3]) expect((await rig.item(`claim#${snsId}#${to}`))?.doubts ?? 0).toBe(0);
+});
+
+test('a 504 with no time left to let it settle and look up: released as "may have created", deferred, and the copy looks up before any POST: one SMS', async () => {
+  rig.twilio.enqueue({ errorAfterCreate: { status: 504, code: 20504 }, visibleAfterMs: 1_500 });
+  const snsId = 'sns-504-no-time';
+  const claimId = `claim#${snsId}#${R2}`;
+  const record = snsRecord(JSON.stringify({ body: 'created behind a 504', to: R2 }), snsId);
+  const { result } = await captureStdout(() => rig.handler(batch(record), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(3);
+  const claim = await rig.item(claimId);
+  expect(claim).toMatchObject({ state: 'pending' });
+  expect(claim!.leaseUntil).toBeLessThanOrEqual(Date.now());
+
+  // The copy arrives after its delay: by then Twilio shows the message.
+  const [message] = rig.twilio.messages.values();
+  await new Promise((resolve) => setTimeout(resolve, 1_600));
+  const before = rig.twilio.requests.length;
+  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.slice(before).map((r) => r.method)).toEqual(['GET']);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: message.sid });
+});
+
+test(`a deferral of an invocation that sent some recipients is not counted: a copy at ${MAX_DEFERRALS} deferrals that progresses is deferred again, not dead-lettered`, async () => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ delayMs: 1_200 });
+  const snsId = 'sns-progressing';
+  const copy = sqs.asRecord({
+    body: snsRecord(JSON.stringify({ body: 'slow but moving', to: [R1, R2, R3] }), snsId).body,
+    delaySeconds: 0,
+    attributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
+  });
+  const { result } = await captureStdout(() => handler(batch(copy), context(4_000)));
+  expect(result.batchItemFailures).toEqual([]);
+  const sentNow = rig.twilio.createRequests().length;
+  expect(sentNow).toBeGreaterThan(0);
+  expect(sentNow).toBeLessThan(3);
+  expect(sqs.sent).toHaveLength(1);
+  expect(sqs.sent[0].attributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: String(MAX_DEFERRALS) });
+  expect(sqs.sent[0].delaySeconds).toBeLessThanOrEqual(2);
+
+  rig.twilio.setDefault({});
+  expect((await handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${snsId}#${to}`)).toMatchObject({ state: 'sent' });
+  expect(rig.twilio.createRequests()).toHaveLength(3);
+});

@@ -44,6 +44,17 @@ test('a 5xx after Twilio created the message: the lookup finds it, exactly one S
   expect(metricSum(metrics, METRIC.MESSAGES_SENT)).toBe(0);
 });
 
+test('a 502 while Twilio is still creating the message (visible to lookups only later): the lookup waits for it to settle, exactly one SMS', async () => {
+  rig.twilio.enqueue({ errorAfterCreate: { status: 502, code: 20500 }, visibleAfterMs: 1_500 });
+  const snsId = 'sns-502-settling';
+  const { result } = await captureStdout(() => rig.handler(batch(snsRecord(JSON.stringify({ body: 'created behind a 502', to: R2 }), snsId)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.createRequests()).toHaveLength(1);
+  expect(rig.twilio.messages.size).toBe(1);
+  const [message] = rig.twilio.messages.values();
+  expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'sent', messageSid: message.sid });
+});
+
 test("Twilio's 21211 quoting the full number: no full number in the logs, the metrics or the claim's reason", async () => {
   rig.twilio.enqueue({ error: { status: 400, code: 21211, message: `The 'To' number ${R2} is not a valid phone number.` } });
   const snsId = 'sns-21211-quoted';

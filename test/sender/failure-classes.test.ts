@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
-import { TWILIO_ERROR_CODES } from '../../lambda/shared/twilio-errors';
+import { classifyHttpError, classOfAnswer, FailureClass, TWILIO_ERROR_CODES } from '../../lambda/shared/twilio-errors';
 import type { RecordedRequest } from '../support/fake-twilio';
 import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig, WHATSAPP_FROM } from './support';
 
@@ -25,26 +25,87 @@ const param = (r: { readonly params: RecordedRequest['params'] }, name: string) 
 const creates = () => rig.twilio.createRequests();
 const createdTo = (to: string) => creates().filter((r) => param(r, 'To') === to && r.outcome === 'created');
 const receive = (record: SQSRecord, count: number): SQSRecord => ({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(count) } });
-const rows = (failureClass: string) => Object.entries(TWILIO_ERROR_CODES).filter(([, row]) => row.failureClass === failureClass);
-const statusOf = (code: string) => (code === '20003' ? 401 : code === '20404' ? 404 : code === '20429' ? 429 : 400);
+/**
+ * The expected classes, written out here rather than read from the code's
+ * table: a row changed there (21611 made permanent, say) fails these tests.
+ */
+interface Expected {
+  readonly status: number;
+  /** Twilio's error code; undefined for an answer without one (the HTTP status decides). */
+  readonly code?: number;
+  readonly failureClass: FailureClass;
+  readonly senderScoped?: boolean;
+  readonly countsConfigurationError?: boolean;
+}
+const EXPECTED: readonly Expected[] = [
+  { status: 429, code: 20429, failureClass: 'transient' },
+  { status: 429, failureClass: 'transient' },
+  { status: 500, code: 20500, failureClass: 'transient' },
+  { status: 502, failureClass: 'transient' },
+  { status: 503, code: 20503, failureClass: 'transient' },
+  { status: 504, failureClass: 'transient' },
+  { status: 400, code: 21611, failureClass: 'transient' },
+
+  { status: 401, code: 20003, failureClass: 'configuration' },
+  { status: 401, failureClass: 'configuration' },
+  { status: 404, code: 20404, failureClass: 'configuration' },
+  { status: 400, code: 21606, failureClass: 'configuration', senderScoped: true },
+  { status: 400, code: 21212, failureClass: 'configuration', senderScoped: true },
+
+  { status: 400, code: 21211, failureClass: 'permanent' },
+  { status: 400, code: 21610, failureClass: 'permanent' },
+  { status: 400, code: 21612, failureClass: 'permanent' },
+  { status: 400, code: 21614, failureClass: 'permanent' },
+  { status: 400, code: 21617, failureClass: 'permanent' },
+  { status: 400, code: 21408, failureClass: 'permanent', countsConfigurationError: true },
+  { status: 400, code: 21602, failureClass: 'permanent' },
+  { status: 400, code: 21604, failureClass: 'permanent' },
+  { status: 400, code: 21620, failureClass: 'permanent' },
+  { status: 400, code: 21623, failureClass: 'permanent' },
+  { status: 400, code: 21655, failureClass: 'permanent' },
+  { status: 400, code: 21656, failureClass: 'permanent' },
+
+  { status: 400, code: 21999, failureClass: 'unclassified' },
+];
+/** Rows answered with a code, as [code, expected] for test.each. */
+const coded = (failureClass: FailureClass, where: (e: Expected) => boolean = () => true): Array<[string, Expected]> =>
+  EXPECTED.filter((e) => e.code !== undefined && e.failureClass === failureClass && where(e)).map((e) => [String(e.code), e]);
+const notServer = (e: Expected) => e.status < 500;
+
+test.each(EXPECTED.map((e) => [e.code === undefined ? `HTTP ${e.status}` : `${e.code} (HTTP ${e.status})`, e] as const))('%s is %j in the code', (_, e) => {
+  const body = e.code === undefined ? '<html>Bad Gateway</html>' : JSON.stringify({ code: e.code, message: 'm', status: e.status });
+  const code = e.code === undefined ? undefined : String(e.code);
+  expect(classOfAnswer(e.status, code)).toBe(e.failureClass);
+  const err = classifyHttpError(e.status, body);
+  expect(err.failureClass).toBe(e.failureClass);
+  expect(err.senderScoped).toBe(e.senderScoped === true);
+  expect(err.countsConfigurationError).toBe(e.countsConfigurationError === true);
+});
+
+test("the code's table holds exactly the codes written out here, each in its class (5xx codes and 21999 left to the HTTP status)", () => {
+  const tabled = EXPECTED.filter((e) => e.code !== undefined && e.status < 500 && e.failureClass !== 'unclassified');
+  expect(Object.keys(TWILIO_ERROR_CODES).sort()).toEqual(tabled.map((e) => String(e.code)).sort());
+  expect(Object.fromEntries(Object.entries(TWILIO_ERROR_CODES).map(([code, row]) => [code, row.failureClass]))).toEqual(Object.fromEntries(tabled.map((e) => [String(e.code), e.failureClass])));
+});
 
 test('the table holds API answers only: delivery failures reported by callback are not in it', () => {
   for (const code of ['30001', '30003', '30007', '63016', '63018']) expect(TWILIO_ERROR_CODES[code]).toBeUndefined();
 });
 
 describe('transient: retried with backoff, then kept for SQS redelivery', () => {
-  test.each(rows('transient'))('%s (%j): retried in the invocation, then sent once', async (code) => {
-    rig.twilio.enqueue({ error: { status: statusOf(code), code: Number(code) } });
+  test.each(coded('transient'))('%s (%j): retried in the invocation, then sent once', async (code, { status }) => {
+    rig.twilio.enqueue({ error: { status, code: Number(code) } });
     const { result, metrics } = await captureStdout(() => rig.handler(batch(snsRecord(JSON.stringify({ body: `transient ${code}`, to: R2 }))), context()));
     expect(result.batchItemFailures).toEqual([]);
-    expect(creates().map((r) => r.status)).toEqual([statusOf(code), 201]);
+    expect(creates().map((r) => r.status)).toEqual([status, 201]);
     expect(rig.twilio.messages.size).toBe(1);
     expect(metricSum(metrics, METRIC.SEND_RETRIES)).toBe(1);
     expect(metricSum(metrics, METRIC.MESSAGES_FAILED)).toBe(0);
   });
 
-  test.each(rows('transient'))('%s for as long as the invocation lasts: the record kept, its claim released, the redelivery sends once', async (code) => {
-    rig.twilio.setDefault({ error: { status: statusOf(code), code: Number(code) } });
+  // A 5xx for as long as the invocation lasts is left to a later lookup (exactly-once.test.ts, defer.test.ts).
+  test.each(coded('transient', notServer))('%s for as long as the invocation lasts: the record kept, its claim released, the redelivery sends once', async (code, { status }) => {
+    rig.twilio.setDefault({ error: { status, code: Number(code) } });
     const snsId = `sns-transient-${code}`;
     const record = snsRecord(JSON.stringify({ body: `still ${code}`, to: R2 }), snsId);
     expect((await rig.handler(batch(record), context(4_000))).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
@@ -77,11 +138,9 @@ describe('transient: retried with backoff, then kept for SQS redelivery', () => 
 });
 
 describe('configuration: records kept for redrive, nothing marked failed, logged once, counted', () => {
-  const notSenderScoped = Object.entries(TWILIO_ERROR_CODES).filter(([, row]) => row.failureClass === 'configuration' && !row.senderScoped);
-
-  test.each(notSenderScoped)('%s (%j): every record kept; once fixed, the redelivery sends every page', async (code) => {
+  test.each(coded('configuration', (e) => !e.senderScoped))('%s (%j): every record kept; once fixed, the redelivery sends every page', async (code, { status }) => {
     const handler = await loadHandler();
-    rig.twilio.setFaultInjector((r) => (r.kind === 'create' ? { error: { status: statusOf(code), code: Number(code) } } : undefined));
+    rig.twilio.setFaultInjector((r) => (r.kind === 'create' ? { error: { status, code: Number(code) } } : undefined));
     const a = snsRecord(JSON.stringify({ body: `config ${code} a`, to: [R1, R2] }), `sns-config-${code}-a`);
     const b = snsRecord(JSON.stringify({ body: `config ${code} b`, to: R2 }), `sns-config-${code}-b`);
     const first = await captureStdout(() => handler(batch(a, b), context()));
@@ -101,7 +160,7 @@ describe('configuration: records kept for redrive, nothing marked failed, logged
     expect(createdTo(R2)).toHaveLength(2);
   });
 
-  test.each(rows('configuration').filter(([, row]) => row.senderScoped))(
+  test.each(coded('configuration', (e) => e.senderScoped === true))(
     '%s (%j) about the WhatsApp sender holds only WhatsApp records; SMS still goes',
     async (code) => {
       rig.twilio.setFaultInjector((r) => (r.kind === 'create' && param(r, 'From') === WHATSAPP_FROM ? { error: { status: 400, code: Number(code) } } : undefined));
@@ -138,8 +197,8 @@ describe('configuration: records kept for redrive, nothing marked failed, logged
 });
 
 describe('permanent for this recipient: recorded once, never retried', () => {
-  test.each(rows('permanent'))('%s (%j)', async (code, row) => {
-    rig.twilio.enqueue({ error: { status: 400, code: Number(code) } });
+  test.each(coded('permanent'))('%s (%j)', async (code, row) => {
+    rig.twilio.enqueue({ error: { status: row.status, code: Number(code) } });
     const snsId = `sns-permanent-row-${code}`;
     const record = snsRecord(JSON.stringify({ body: 'doomed', to: R2 }), snsId);
     const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
@@ -178,4 +237,23 @@ test('unknown (the request went out, no answer): never re-POSTed while the lease
   expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'pending', outcome: 'unknown' });
   expect((await rig.handler(batch(record), context())).batchItemFailures).toHaveLength(1);
   expect(creates()).toHaveLength(1);
+});
+
+test.each([1, 2])('unclassified with the queue\'s maxReceiveCount %d: recorded failed on the last receive at the latest, never dead-lettered unrecorded', async (maxReceiveCount) => {
+  const saved = process.env.SENDER_CONFIG;
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R2, WA3], claimLeaseSeconds: 60, maxReceiveCount });
+  const handler = await loadHandler().finally(() => {
+    process.env.SENDER_CONFIG = saved;
+  });
+  rig.twilio.setDefault({ error: { status: 400, code: 21999, message: 'Something Twilio added last week' } });
+  const snsId = `sns-unclassified-max-${maxReceiveCount}`;
+  const record = snsRecord(JSON.stringify({ body: 'new code', to: R2 }), snsId);
+  for (let count = 1; count < maxReceiveCount; count++) {
+    expect((await handler(batch(receive(record, count)), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  }
+  const { result, metrics } = await captureStdout(() => handler(batch(receive(record, maxReceiveCount)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(await rig.item(`claim#${snsId}#${R2}`)).toMatchObject({ state: 'failed', errorCode: '21999' });
+  expect(metricSum(metrics, METRIC.UNCLASSIFIED_TWILIO_ERRORS)).toBe(1);
+  expect(creates()).toHaveLength(maxReceiveCount);
 });

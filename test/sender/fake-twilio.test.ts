@@ -146,3 +146,16 @@ test('errorAfterCreate creates the message and still answers the error; storedBo
   ]);
   expect(twilio.requests[0]).toMatchObject({ status: 502, sid: expect.stringMatching(/^SM/) });
 });
+
+test('visibleAfterMs: the message exists at once but lists and fetches show it only after the delay', async () => {
+  twilio.enqueue({ errorAfterCreate: { status: 502, code: 20500 }, visibleAfterMs: 300 });
+  expect((await post([['To', '+15551230003'], ['From', '+15550000000'], ['Body', 'late']])).status).toBe(502);
+  const [m] = twilio.messages.values();
+  const list = async () => (await (await fetch(`${twilio.url}/2010-04-01/Accounts/${ACCOUNT}/Messages.json?To=%2B15551230003`, { headers: { authorization: auth } })).json()) as { messages: Array<{ sid: string }> };
+  const fetchOne = async () => (await fetch(`${twilio.url}/2010-04-01/Accounts/${ACCOUNT}/Messages/${m.sid}.json`, { headers: { authorization: auth } })).status;
+  expect((await list()).messages).toEqual([]);
+  expect(await fetchOne()).toBe(404);
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  expect((await list()).messages.map((x) => x.sid)).toEqual([m.sid]);
+  expect(await fetchOne()).toBe(200);
+});

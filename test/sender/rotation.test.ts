@@ -64,10 +64,63 @@ test('a wrong token that the secret still holds: every record kept; after the se
   for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toBeUndefined();
 
   rig.sm.setSecret(SECRET_ARN, secret('right-token'));
-  // A redrive comes later than the forced re-read's interval (5 s per environment).
-  await new Promise((resolve) => setTimeout(resolve, 5_100));
-  const redrive = await handler(batch(a, b), context());
+  // A redrive comes later than the forced re-read's interval (5 s per environment): the handler's clock is moved on, not waited for.
+  const realNow = Date.now.bind(Date);
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 5_100);
+  const redrive = await handler(batch(a, b), context()).finally(() => clock.mockRestore());
   expect(redrive.batchItemFailures).toEqual([]);
   expect(rig.twilio.messages.size).toBe(6);
   for (const id of ['sns-wrong-a', 'sns-wrong-b']) for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${id}#${to}`)).toMatchObject({ state: 'sent' });
+});
+
+test('a 20003 after a 5xx re-reads the secret like any 20003, and looks the message up with the new credentials before any POST: one SMS', async () => {
+  rig.sm.setSecret(SECRET_ARN, secret('old-token'));
+  rig.twilio.setCredentials(only('old-token'));
+  const handler = await loadHandler();
+  let rotated = false;
+  rig.twilio.setFaultInjector((r) => {
+    if (r.kind === 'create' && r.index === 0) return { error: { status: 503, code: 20503 } };
+    if (r.kind === 'list' && !rotated) {
+      // The lookup after the 5xx is answered with the old token; then the secret moves on and Twilio refuses it.
+      rotated = true;
+      rig.sm.setSecret(SECRET_ARN, secret('new-token'));
+      rig.twilio.setCredentials(only('new-token'));
+    }
+    return undefined;
+  });
+  const snsId = 'sns-5xx-then-20003';
+  const { result, metrics } = await captureStdout(() => handler(batch(snsRecord(JSON.stringify({ body: 'after a 5xx', to: R1 }), snsId)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.map((r) => [r.method, r.status])).toEqual([
+    ['POST', 503],
+    ['GET', 200],
+    ['POST', 401],
+    ['GET', 200],
+    ['POST', 201],
+  ]);
+  expect(rig.twilio.messages.size).toBe(1);
+  expect(await rig.item(`claim#${snsId}#${R1}`)).toMatchObject({ state: 'sent' });
+  expect(metricSum(metrics, METRIC.CONFIGURATION_ERRORS)).toBe(0);
+});
+
+test('the lookup after a 5xx refused with 20003: the secret is re-read and the lookup made again with the new credentials before any POST: one SMS', async () => {
+  rig.sm.setSecret(SECRET_ARN, secret('old-token'));
+  rig.twilio.setCredentials(only('old-token'));
+  const handler = await loadHandler();
+  rig.twilio.setFaultInjector((r) => {
+    if (r.kind !== 'create' || r.index !== 0) return undefined;
+    rig.sm.setSecret(SECRET_ARN, secret('new-token'));
+    rig.twilio.setCredentials(only('new-token'));
+    return { error: { status: 502, code: 20502 } };
+  });
+  const snsId = 'sns-5xx-lookup-20003';
+  const { result } = await captureStdout(() => handler(batch(snsRecord(JSON.stringify({ body: 'lookup refused', to: R1 }), snsId)), context()));
+  expect(result.batchItemFailures).toEqual([]);
+  expect(rig.twilio.requests.map((r) => [r.method, r.status])).toEqual([
+    ['POST', 502],
+    ['GET', 401],
+    ['GET', 200],
+    ['POST', 201],
+  ]);
+  expect(await rig.item(`claim#${snsId}#${R1}`)).toMatchObject({ state: 'sent' });
 });

@@ -100,6 +100,12 @@ export interface FakeAnswer {
    * opt-out text, normalised characters): what lookups then see.
    */
   readonly storedBody?: (sent: string) => string;
+  /**
+   * The created message shows in lists and fetches only this many ms after
+   * its creation: Twilio's edge may answer a 502/504 while its backend is
+   * still creating the message, so an early lookup misses it.
+   */
+  readonly visibleAfterMs?: number;
   /** Overrides in the created message (e.g. `{ status: 'failed', price: '-0.0079' }`). */
   readonly message?: Partial<Pick<FakeMessage, 'status' | 'price' | 'priceUnit' | 'numSegments' | 'errorCode' | 'errorMessage'>>;
 }
@@ -348,6 +354,9 @@ export interface FakeTwilioOptions {
 export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<FakeTwilio> {
   const requests: RecordedRequest[] = [];
   const messages = new Map<string, FakeMessage>();
+  /** Epoch ms before which a message (by SID) is not yet visible to reads (`visibleAfterMs`). */
+  const visibleAt = new Map<string, number>();
+  const visible = (m: FakeMessage) => (visibleAt.get(m.sid) ?? 0) <= Date.now();
   const listeners = new Set<(m: FakeMessage) => void>();
   let queue: FakeAnswer[] = [];
   let defaultAnswer: FakeAnswer = {};
@@ -438,6 +447,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       ...answer.message,
     };
     messages.set(m.sid, m);
+    if (answer.visibleAfterMs !== undefined) visibleAt.set(m.sid, now.getTime() + answer.visibleAfterMs);
     for (const l of listeners) {
       try {
         l(m);
@@ -503,7 +513,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       if (answer.delayMs) await sleep(answer.delayMs);
       if (kind === 'fetch') {
         const m = messages.get(fetchMatch![2]);
-        if (!m || m.accountSid !== accountSid) return sendError(res, rec, 404, 20404, `The requested resource ${path} was not found`);
+        if (!m || m.accountSid !== accountSid || !visible(m)) return sendError(res, rec, 404, 20404, `The requested resource ${path} was not found`);
         rec.outcome = 'fetched';
         rec.sid = m.sid;
         return sendJson(res, rec, 200, messageJson(m));
@@ -527,7 +537,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       const pageSize = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
       const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
       const all = [...messages.values()]
-        .filter((m) => m.accountSid === accountSid)
+        .filter((m) => m.accountSid === accountSid && visible(m))
         .filter((m) => to === undefined || m.to === to)
         .filter((m) => from === undefined || m.from === from)
         .filter((m) => filters.every((f) => f((m.dateSent ?? m.dateCreated).getTime())))
@@ -634,6 +644,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     reset: () => {
       requests.length = 0;
       messages.clear();
+      visibleAt.clear();
       queue = [];
       injector = undefined;
       defaultAnswer = {};
