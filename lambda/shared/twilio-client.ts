@@ -199,8 +199,33 @@ export async function createMessage(credentials: TwilioCredentials, params: Read
   throw classifyHttpError(res.status, res.body);
 }
 
-/** GET one page of Messages.json (a path with query, e.g. a next_page_uri). Any failure is retryable: reads change nothing. */
+/**
+ * Reads of one page per lookup: a read changes nothing, so a refused or broken
+ * one is asked again at once. Without this, one 5xx on a GET was a doubt on
+ * the claim, and three such doubts left a page that never reached Twilio
+ * `unknown`, never sent.
+ */
+export const PAGE_READ_ATTEMPTS = 3;
+const PAGE_READ_BACKOFF_MS = 100;
+
+/**
+ * GET one page of Messages.json (a path with query, e.g. a next_page_uri),
+ * read again up to PAGE_READ_ATTEMPTS times on a transient failure while time
+ * remains. Any failure is retryable: reads change nothing.
+ */
 export async function getMessagePage(credentials: TwilioCredentials, pathWithQuery: string, deadline: number): Promise<ListPage> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readMessagePage(credentials, pathWithQuery, deadline);
+    } catch (err) {
+      const again = attempt < PAGE_READ_ATTEMPTS && err instanceof TwilioApiError && err.failureClass === 'transient' && !isNoTimeLeft(err);
+      if (!again) throw err;
+      await sleep(Math.floor(Math.random() * PAGE_READ_BACKOFF_MS * attempt));
+    }
+  }
+}
+
+async function readMessagePage(credentials: TwilioCredentials, pathWithQuery: string, deadline: number): Promise<ListPage> {
   let res: RawResponse;
   try {
     res = await exchange('GET', pathWithQuery, authorizationHeader(credentials), undefined, deadline);

@@ -293,6 +293,21 @@ describe('through the handler: a crashed send whose body Twilio changed', () => 
     expect(await rig.item(`claim#sns-drift-pages#${R5}`)).toMatchObject({ state: 'pending', doubts: 1 });
   });
 
+  test('a lookup read that Twilio refuses with a 5xx or drops is read again: found, recorded, no doubt and no second POST', async () => {
+    const record = snsRecord(JSON.stringify({ body: 'CPU 95% on db-1', to: R5 }), 'sns-read-retry');
+    rig.twilio.enqueue({ drop: 'after-create' });
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    await expireLease(`claim#sns-read-retry#${R5}`);
+    rig.twilio.enqueue({ on: 'read', error: { status: 503, code: 20503 } }, { on: 'read', drop: 'before-create' });
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(creates()).toHaveLength(1);
+    const lists = rig.twilio.requests.filter((r) => r.method === 'GET');
+    expect(lists.map((r) => r.outcome)).toEqual(['error', 'dropped-before-create', 'listed']);
+    const claim = await rig.item(`claim#sns-read-retry#${R5}`);
+    expect(claim).toMatchObject({ state: 'sent', messageSid: creates()[0].sid });
+    expect(claim?.doubts ?? 0).toBe(0);
+  });
+
   test('a media-only page whose message reached Twilio is found by its media count', async () => {
     const record = snsRecord(JSON.stringify({ mediaUrls: ['https://example.com/graph.png'], to: R5 }), 'sns-media-found');
     await dropThenRedeliver(record, 'sns-media-found', (s) => s + OPT_OUT.trim());
