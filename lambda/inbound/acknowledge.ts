@@ -1,5 +1,6 @@
 import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
+import { isConditionFailure } from '../shared/table-items';
 
 /** The alarm notification an ACK reply acknowledged, as the inbound event reports it. */
 export interface Acknowledgement {
@@ -56,7 +57,7 @@ export async function acknowledgeLatestAlert(client: DynamoDBClient, tableName: 
     ));
   } catch (err) {
     // The index is eventually consistent: the item may have expired since the Query saw it.
-    if ((err as Error).name === 'ConditionalCheckFailedException') return { firstAcknowledgement: false };
+    if (isConditionFailure(err)) return { firstAcknowledgement: false };
     throw err;
   }
   const acknowledgedAt = attributes?.acknowledgedAt?.S ?? at;

@@ -1,5 +1,5 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { KIND, expiresAt } from '../shared/table-items';
+import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import type { Acknowledgement } from './acknowledge';
 import type { InboundMessage } from './inbound-message';
@@ -23,9 +23,6 @@ export type StoredInbound =
 const s = (value: string): AttributeValue => ({ S: value });
 const LEASE = 'publishLeaseUntil';
 
-function isConditionFailure(err: unknown): boolean {
-  return (err as Error)?.name === 'ConditionalCheckFailedException';
-}
 
 /**
  * Stores an inbound message (id = its SID) and claims its publish, in one

@@ -1,6 +1,5 @@
 import {
   AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -8,7 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { claimId, expiresAt, failedNotificationId, KIND } from '../shared/table-items';
+import { claimId, expiresAt, failedNotificationId, isConditionFailure, KIND } from '../shared/table-items';
 
 /*
  * Send claims (table-items.ts): one item per (notification, recipient), the
@@ -89,9 +88,6 @@ function namesIn(...expressions: string[]): Record<string, string> {
   return names;
 }
 
-function isConditionFailure(err: unknown): err is ConditionalCheckFailedException {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
-}
 
 export class ClaimStore {
   constructor(
@@ -150,7 +146,8 @@ export class ClaimStore {
         return settle(existing, err);
       }
       // Emulators (dynalite) do not return the old item: read it.
-      return settle(err.Item ? toClaim(err.Item) : await this.get(id), err);
+      const old = (err as { Item?: Record<string, AttributeValue> }).Item;
+      return settle(old ? toClaim(old) : await this.get(id), err);
     }
   }
 

@@ -1,6 +1,6 @@
-import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
-import { expiresAt, KIND } from '../shared/table-items';
+import { expiresAt, isConditionFailure, KIND } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import type { Channel } from './message-params';
 
@@ -82,7 +82,7 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     await db.send(update(true));
     return 1;
   } catch (err) {
-    const conditionFailed = err instanceof ConditionalCheckFailedException || (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+    const conditionFailed = isConditionFailure(err);
     if (!conditionFailed) throw err;
   }
   await db.send(update(false));

@@ -64,3 +64,12 @@ const RETENTION_SECONDS = (() => {
 export function expiresAt(now: number): number {
   return Math.floor(now / 1000) + RETENTION_SECONDS;
 }
+
+/**
+ * DynamoDB refused a conditional write because its condition did not hold: an
+ * answer about the item, not a failure of the call. Checked by name, so the
+ * SDK's exception class need not be loaded by every module that asks.
+ */
+export function isConditionFailure(err: unknown): boolean {
+  return (err as { name?: unknown } | undefined)?.name === 'ConditionalCheckFailedException';
+}

@@ -1,5 +1,5 @@
 import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { KIND, expiresAt } from '../shared/table-items';
+import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import { FormParams, MalformedRequestError, nonEmptyParam } from '../shared/webhook-request';
 
@@ -85,9 +85,6 @@ function channelOf(cb: StatusCallback): string {
   return cb.messageSid.startsWith('MM') ? 'mms' : 'sms';
 }
 
-function isConditionFailure(err: unknown): boolean {
-  return (err as Error)?.name === 'ConditionalCheckFailedException';
-}
 
 /**
  * Records a status callback on the message item (id = MessageSid) in one
