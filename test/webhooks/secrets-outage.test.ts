@@ -1,6 +1,5 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from './support';
+import { CapturedOutput, getItem, startWebhookPair, WebhookPair, WebhookWorld } from './support';
 
 /*
  * A forged webhook during a Secrets Manager outage: the re-read it triggers
@@ -8,37 +7,17 @@ import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambd
  * keep verifying. Its own file: the forgery must be the first re-read of the
  * execution environment.
  */
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-
 let world: WebhookWorld;
-let statusCallback: Handler;
-let inbound: Handler;
 let out: CapturedOutput;
-let nextSid = 1;
+let callback: WebhookPair['callback'];
+let reply: WebhookPair['reply'];
+let close: WebhookPair['close'];
 
 beforeAll(async () => {
-  world = await startWorld();
-  ({ handler: statusCallback } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-  ({ handler: inbound } = (await import('../../lambda/inbound/index')) as { handler: Handler });
-  out = captureOutput();
+  ({ world, out, callback, reply, close } = await startWebhookPair());
 });
 
-afterAll(async () => {
-  out.restore();
-  await world.close();
-});
-
-async function callback(token?: string): Promise<{ statusCode: number; id: string }> {
-  const id = sid('SM', nextSid++);
-  const params: Array<[string, string]> = [['MessageSid', id], ['MessageStatus', 'delivered'], ['AccountSid', ACCOUNT_SID]];
-  const res = await statusCallback(twilioEvent('/status', STATUS_URL, params, token ? { token } : {}), lambdaContext('status-callback'));
-  return { statusCode: res.statusCode, id };
-}
-
-async function reply(token?: string): Promise<number> {
-  const params: Array<[string, string]> = [['MessageSid', sid('SM', nextSid++)], ['AccountSid', ACCOUNT_SID], ['From', '+15551230017'], ['To', '+15557650000'], ['Body', 'on it']];
-  return (await inbound(twilioEvent('/inbound', INBOUND_URL, params, token ? { token } : {}), lambdaContext('inbound'))).statusCode;
-}
+afterAll(() => close());
 
 test('a forged request while Secrets Manager fails is refused and keeps the cached credentials: genuine webhooks that follow get 200', async () => {
   // Warm: the credentials are cached (the rig's TTL is 0, so every request would read them again).

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } from 'aws-lambda';
 import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
@@ -329,4 +329,46 @@ function unmarshall(item: Record<string, AttributeValue>): Record<string, unknow
 /** A Twilio-shaped SID: two letters and 32 hex digits. */
 export function sid(prefix: string, n: number): string {
   return `${prefix}${n.toString(16).padStart(32, '0')}`;
+}
+
+type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** Both webhook handlers in one execution environment, with a delivered status callback and an inbound reply to post. */
+export interface WebhookPair {
+  readonly world: WebhookWorld;
+  readonly out: CapturedOutput;
+  /** Posts a `delivered` callback for a new SID, signed with `token` (default: the world's auth token). */
+  callback(token?: string): Promise<{ statusCode: number; id: string }>;
+  /** Posts an inbound reply with a new SID, signed with `token` (default: the world's auth token). */
+  reply(token?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A world, `env` set on top of it, then both handlers loaded (they read their environment at load). */
+export async function startWebhookPair(env: Readonly<Record<string, string>> = {}): Promise<WebhookPair> {
+  const world = await startWorld();
+  Object.assign(process.env, env);
+  const { handler: statusCallback } = (await import('../../lambda/status-callback/index')) as { handler: ApiHandler };
+  const { handler: inbound } = (await import('../../lambda/inbound/index')) as { handler: ApiHandler };
+  const out = captureOutput();
+  let nextSid = 1;
+  const signed = (token: string | undefined) => (token ? { token } : {});
+  return {
+    world,
+    out,
+    async callback(token) {
+      const id = sid('SM', nextSid++);
+      const params: Array<[string, string]> = [['MessageSid', id], ['MessageStatus', 'delivered'], ['AccountSid', ACCOUNT_SID]];
+      const res = await statusCallback(twilioEvent('/status', STATUS_URL, params, signed(token)), lambdaContext('status-callback'));
+      return { statusCode: res.statusCode, id };
+    },
+    async reply(token) {
+      const params: Array<[string, string]> = [['MessageSid', sid('SM', nextSid++)], ['AccountSid', ACCOUNT_SID], ['From', '+15551230017'], ['To', '+15557650000'], ['Body', 'on it']];
+      return (await inbound(twilioEvent('/inbound', INBOUND_URL, params, signed(token)), lambdaContext('inbound'))).statusCode;
+    },
+    async close() {
+      out.restore();
+      await world.close();
+    },
+  };
 }
