@@ -9,7 +9,9 @@ export function maskAddress(address: string | undefined): string {
   if (!m) return address.length <= 4 ? '***' : `${address.slice(0, 2)}***`;
   const [, prefix = '', plus, digits] = m;
   if (digits.length <= 6) return `${prefix}${plus}***${digits.slice(-2)}`;
-  return `${prefix}${plus}${digits.slice(0, 4)}***${digits.slice(-4)}`;
+  // At least three digits hidden: four at each end would show a 7- or 8-digit number whole.
+  const shown = Math.min(4, Math.floor((digits.length - 3) / 2));
+  return `${prefix}${plus}${digits.slice(0, shown)}***${digits.slice(-shown)}`;
 }
 
 /** Masks every E.164-looking number inside free text (error messages from Twilio quote them). */

@@ -4,6 +4,10 @@ test.each([
   ['+15551234567', '+1555***4567'],
   ['whatsapp:+15551234567', 'whatsapp:+1555***4567'],
   ['+4412', '+***12'],
+  // Short numbers keep at least three digits hidden (4 + 4 would show these whole).
+  ['+1234567', '+12***67'],
+  ['55501000', '55***00'],
+  ['+447700900', '+447***900'],
   ['alice', 'al***'],
   ['', '***'],
 ])('maskAddress(%s) = %s', (input, masked) => {
