@@ -136,6 +136,10 @@ export interface SenderConfig {
   readonly claimLeaseSeconds?: number;
   /** Allow non-GSM-7 characters in rendered alarm texts (UCS-2 doubles the segments). Default false. */
   readonly allowUnicode?: boolean;
+  /** SMS segments a rendered alarm text may use (ALARM_TEXT_SEGMENTS). Default 1. */
+  readonly alarmTextSegments?: number;
+  /** Shown in alarm texts instead of the account id (accountAliasProblem). Default: the account id. */
+  readonly accountAlias?: string;
   /** The alert queue's maxReceiveCount (its receives before the DLQ): bounds the retries of an unclassified Twilio error. Default 5, the construct's. */
   readonly maxReceiveCount?: number;
 }
@@ -146,8 +150,16 @@ export interface SenderConfig {
  * E.164: `+`, then 7 to 15 digits without a leading zero.
  */
 const E164 = /^\+[1-9]\d{6,14}$/;
-/** Alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter. */
-const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
+/**
+ * Alphanumeric sender ID as Twilio defines it (the Messaging Service AlphaSender
+ * resource): up to 11 of A-Z, a-z, 0-9, space, `+`, `-`, `_` and `&`, at least one letter.
+ */
+const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}$/;
+const ALPHANUMERIC_SENDER_ID_CHAR = /[A-Za-z0-9 +\-_&]/;
+const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
+const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
+/** Digits with the separators people write numbers with: meant as a phone number. */
+const NUMBER_LIKE = /^\+?[\d\s().-]+$/;
 export const WHATSAPP_PREFIX = 'whatsapp:';
 
 /** `+15551234567`. */
@@ -168,4 +180,112 @@ export function isRecipientAddress(address: string): boolean {
 /** An SMS sender: an E.164 number or an alphanumeric sender ID. */
 export function isSmsSender(from: string): boolean {
   return isPhoneNumber(from) || ALPHANUMERIC_SENDER_ID.test(from);
+}
+
+/** `MG` + 32 hex digits. */
+export function isMessagingServiceSid(sid: string): boolean {
+  return MESSAGING_SERVICE_SID.test(sid);
+}
+
+/** `HX` + 32 hex digits. */
+export function isContentSid(sid: string): boolean {
+  return CONTENT_SID.test(sid);
+}
+
+/*
+ * Why a value breaks a rule above, with the fix, or undefined when it keeps it.
+ * The reasons never quote the value (the sender logs them next to a masked copy),
+ * only its shape: a length, a digit count, the characters Twilio refuses.
+ */
+
+const E164_RULE = '+ then the country code and number, 7 to 15 digits in all, no leading zero, no spaces or dashes (e.g. +15551234567)';
+
+/** What keeps a number from being E.164: `(no leading +; 16 digits)`. */
+function e164Faults(number: string): string {
+  const digits = number.replace(/\D/g, '').length;
+  const faults = [
+    ...(number.startsWith('+') ? [] : ['no leading +']),
+    ...(digits < 7 || digits > 15 ? [`${digits} digits`] : []),
+    ...(/^\+?0/.test(number) ? ['a leading zero'] : []),
+    ...(/\D/.test(number.replace(/^\+/, '')) ? ['characters other than digits'] : []),
+  ];
+  return `(${faults.join('; ')})`;
+}
+
+function e164Problem(number: string): string {
+  return `not an E.164 number ${e164Faults(number)}: write ${E164_RULE}`;
+}
+
+function whatsappNumberProblem(address: string): string {
+  return `a WhatsApp address whose number is not E.164 ${e164Faults(address.slice(WHATSAPP_PREFIX.length))}: write whatsapp: then ${E164_RULE}`;
+}
+
+/** `from`: an E.164 number or an alphanumeric sender ID. */
+export function smsSenderProblem(from: string): string | undefined {
+  if (isSmsSender(from)) return undefined;
+  if (from === '') return 'empty: give a Twilio number in E.164 (e.g. +15551234567) or an alphanumeric sender ID';
+  if (isMessagingServiceSid(from)) return 'a Messaging Service SID, not a sender: give it as messagingServiceSid and leave from out';
+  if (from.startsWith(WHATSAPP_PREFIX)) return 'a WhatsApp address: give it as whatsappFrom (from is the SMS/MMS sender)';
+  if (NUMBER_LIKE.test(from)) return e164Problem(from);
+  const chars = [...from];
+  const refused = [...new Set(chars.filter((c) => !ALPHANUMERIC_SENDER_ID_CHAR.test(c)))];
+  const faults = [
+    ...(chars.length > 11 ? [`${chars.length} characters, at most 11`] : []),
+    ...(refused.length > 0 ? [`characters Twilio refuses: ${refused.map((c) => JSON.stringify(c)).join(' ')}`] : []),
+    ...(/[A-Za-z]/.test(from) ? [] : ['no letter']),
+  ];
+  return (
+    `not an alphanumeric sender ID (${faults.join('; ')}): use 1 to 11 letters, digits, spaces or + - _ &, at least one letter (e.g. ACME-OPS), ` +
+    'or a Twilio number in E.164 (e.g. +15551234567)'
+  );
+}
+
+/** `whatsappFrom`: `whatsapp:+<E.164>`. */
+export function whatsappSenderProblem(address: string): string | undefined {
+  if (isWhatsAppAddress(address)) return undefined;
+  if (isMessagingServiceSid(address)) {
+    return 'a Messaging Service SID: to send WhatsApp through a Messaging Service, give it as messagingServiceSid (its sender pool holds the WhatsApp sender) and leave whatsappFrom out';
+  }
+  if (address.startsWith(WHATSAPP_PREFIX)) return whatsappNumberProblem(address);
+  if (isPhoneNumber(address)) return 'a phone number without the channel: write it as whatsapp:+<E.164> (e.g. whatsapp:+15551234567)';
+  return 'not whatsapp:+<E.164> (e.g. whatsapp:+15551234567)';
+}
+
+/** A recipient: `+<E.164>` or `whatsapp:+<E.164>`. */
+export function recipientProblem(address: string): string | undefined {
+  if (isRecipientAddress(address)) return undefined;
+  if (address.startsWith(WHATSAPP_PREFIX)) return whatsappNumberProblem(address);
+  if (NUMBER_LIKE.test(address)) return e164Problem(address);
+  return 'neither an E.164 number (e.g. +15551234567) nor whatsapp:+<E.164>';
+}
+
+/** Segments an alarm text may use (`alarmTextSegments`): at least one, and ten is already a 1,530-character text. */
+export const ALARM_TEXT_SEGMENTS = { min: 1, max: 10, default: 1 } as const;
+
+/** Characters (code points) of `accountAlias`: it shares the alarm text's budget with the alarm. */
+export const MAX_ACCOUNT_ALIAS_CHARS = 32;
+/**
+ * Not printable: control, format (bidi overrides among them), private-use,
+ * unassigned and surrogate code points, and the line and paragraph separators.
+ * The zero-width joiner is kept: emoji sequences need it.
+ */
+const UNPRINTABLE = /(?!\u200D)[\p{C}\p{Zl}\p{Zp}]/u;
+
+/** A value as an error quotes it: JSON-quoted, with no character left that could reorder or break the line it is shown on. */
+export function quoteValue(value: string): string {
+  return JSON.stringify(value).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/** `accountAlias`: 1 to 32 printable characters, not only spaces. The reasons read after "which is". */
+export function accountAliasProblem(alias: string): string | undefined {
+  const chars = [...alias].length;
+  if (chars === 0) return 'empty: leave accountAlias out to show the account id';
+  if (chars > MAX_ACCOUNT_ALIAS_CHARS) return `${chars} characters, at most ${MAX_ACCOUNT_ALIAS_CHARS}: shorten it (it shares the alarm text's budget)`;
+  const unprintable = UNPRINTABLE.exec(alias);
+  if (unprintable) {
+    const code = unprintable[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `not printable: it holds U+${code} (a control, format or separator character): remove it`;
+  }
+  if (alias.trim() === '') return 'only spaces: give a name, or leave accountAlias out to show the account id';
+  return undefined;
 }

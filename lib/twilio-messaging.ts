@@ -14,9 +14,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
+import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
 import { handlerCode } from './handler-code';
-import { checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
+import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
 const STAGE_NAME = 'v1';
@@ -37,8 +37,10 @@ const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
 export interface TwilioMessagingProps {
   /**
    * The SMS/MMS sender: a Twilio phone number in E.164 (`+15551234567`) or an
-   * alphanumeric sender ID (where the destination country allows one; it cannot receive replies).
-   * Give exactly one of `from` and `messagingServiceSid`.
+   * alphanumeric sender ID (where the destination country allows one; it cannot receive replies):
+   * up to 11 letters, digits, spaces and `+ - _ &`, at least one letter (`ACME-OPS`).
+   * Give exactly one of `from` and `messagingServiceSid`; a Messaging Service SID (`MG…`)
+   * belongs in `messagingServiceSid`.
    *
    * @default - none; `messagingServiceSid` must be given
    */
@@ -54,9 +56,10 @@ export interface TwilioMessagingProps {
 
   /**
    * The WhatsApp sender (`whatsapp:+15551234567`). Needed when any recipient is a
-   * `whatsapp:` address.
+   * `whatsapp:` address, unless `messagingServiceSid` is given: then WhatsApp messages
+   * go through the Messaging Service, whose sender pool must hold a WhatsApp sender.
    *
-   * @default - no WhatsApp sending
+   * @default - WhatsApp through `messagingServiceSid` when given, else no WhatsApp sending
    */
   readonly whatsappFrom?: string;
 
@@ -92,6 +95,22 @@ export interface TwilioMessagingProps {
    * @default false
    */
   readonly allowUnicode?: boolean;
+
+  /**
+   * How many SMS segments a rendered alarm text may use (an integer from 1 to 10).
+   * Twilio bills each segment as a message.
+   *
+   * @default 1
+   */
+  readonly alarmTextSegments?: number;
+
+  /**
+   * A name shown in alarm texts instead of the 12-digit account id (e.g. `prod-payments`):
+   * at most 32 characters, none of them control, format or line-separator characters.
+   *
+   * @default - alarm texts show the account id
+   */
+  readonly accountAlias?: string;
 
   /**
    * Publish alerts to this topic instead of a topic the construct creates. Its owner
@@ -505,6 +524,8 @@ export class TwilioMessaging extends Construct {
       ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
       claimLeaseSeconds: senderTimeout.toSeconds() * 2,
       ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
+      ...(props.alarmTextSegments !== undefined ? { alarmTextSegments: props.alarmTextSegments } : {}),
+      ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
       maxReceiveCount,
     };
 
@@ -874,6 +895,8 @@ function validateProps(props: TwilioMessagingProps): void {
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);
   checkIntegerRange('maxReceiveCount', props.maxReceiveCount, 1, 100);
   checkIntegerRange('statusRetentionDays', props.statusRetentionDays, 1, 3650);
+  checkIntegerRange('alarmTextSegments', props.alarmTextSegments, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max);
+  if (props.accountAlias !== undefined) checkAccountAlias(props.accountAlias);
   checkIntegerRange('apiThrottlingRateLimit', props.apiThrottlingRateLimit, 1, 10000);
   checkIntegerRange('apiThrottlingBurstLimit', props.apiThrottlingBurstLimit, 1, 5000);
   if (props.senderTimeout) checkSecondsRange('senderTimeout', props.senderTimeout.toSeconds(), 10, 300);

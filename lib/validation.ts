@@ -2,10 +2,17 @@
 // lib/index.ts. Every error names the prop and the offending value, so a typo
 // in a phone number fails `cdk synth`, not the first alarm at 3 a.m.
 import { Token } from 'aws-cdk-lib';
-import { isRecipientAddress, isSmsSender, isWhatsAppAddress, SenderConfig, WHATSAPP_PREFIX } from './contract';
-
-const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
-const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
+import {
+  accountAliasProblem,
+  isContentSid,
+  isMessagingServiceSid,
+  quoteValue,
+  recipientProblem,
+  SenderConfig,
+  smsSenderProblem,
+  WHATSAPP_PREFIX,
+  whatsappSenderProblem,
+} from './contract';
 
 function fail(message: string): never {
   throw new Error(`TwilioMessaging: ${message}`);
@@ -19,35 +26,32 @@ function unresolved(value: unknown): boolean {
 /** A recipient: E.164 (`+15551234567`) or WhatsApp (`whatsapp:+15551234567`). */
 export function checkRecipient(prop: string, address: string): void {
   if (unresolved(address)) return;
-  if (!isRecipientAddress(address)) {
-    fail(`${prop} has "${address}", which is neither an E.164 number (+ then 7 to 15 digits, e.g. +15551234567) nor whatsapp:+<E.164>`);
-  }
+  const problem = recipientProblem(address);
+  if (problem) fail(`${prop} has "${address}", which is ${problem}`);
 }
 
 export function checkFrom(from: string): void {
   if (unresolved(from)) return;
-  if (!isSmsSender(from)) {
-    fail(`from is "${from}", which is neither an E.164 number (e.g. +15551234567) nor an alphanumeric sender ID (1 to 11 letters, digits, spaces)`);
-  }
+  const problem = smsSenderProblem(from);
+  if (problem) fail(`from is "${from}", which is ${problem}`);
 }
 
 export function checkMessagingServiceSid(sid: string): void {
   if (unresolved(sid)) return;
-  if (!MESSAGING_SERVICE_SID.test(sid)) {
+  if (!isMessagingServiceSid(sid)) {
     fail(`messagingServiceSid is "${sid}", which is not MG followed by 32 hex digits`);
   }
 }
 
 export function checkWhatsAppFrom(address: string): void {
   if (unresolved(address)) return;
-  if (!isWhatsAppAddress(address)) {
-    fail(`whatsappFrom is "${address}", which is not whatsapp:+<E.164> (e.g. whatsapp:+15551234567)`);
-  }
+  const problem = whatsappSenderProblem(address);
+  if (problem) fail(`whatsappFrom is "${address}", which is ${problem}`);
 }
 
 export function checkContentSid(sid: string): void {
   if (unresolved(sid)) return;
-  if (!CONTENT_SID.test(sid)) {
+  if (!isContentSid(sid)) {
     fail(`whatsappContentSid is "${sid}", which is not HX followed by 32 hex digits`);
   }
 }
@@ -66,6 +70,12 @@ export function checkSecondsRange(prop: string, seconds: number | undefined, min
   if (seconds < min || seconds > max) {
     fail(`${prop} is ${seconds} seconds; it must be from ${min} to ${max} seconds`);
   }
+}
+
+export function checkAccountAlias(alias: string): void {
+  if (unresolved(alias)) return;
+  const problem = accountAliasProblem(alias);
+  if (problem) fail(`accountAlias is ${quoteValue(alias)}, which is ${problem}`);
 }
 
 export function checkHttpsBaseUrl(prop: string, url: string): void {
@@ -93,7 +103,7 @@ export function checkSenderIdentity(input: SenderIdentityInput): void {
     fail(
       hasFrom
         ? `give exactly one of from ("${input.from}") and messagingServiceSid ("${input.messagingServiceSid}"), not both`
-        : 'give exactly one of from (an E.164 number) and messagingServiceSid (MG…); neither was given',
+        : 'give exactly one of from (an E.164 number or an alphanumeric sender ID) and messagingServiceSid (MG…); neither was given',
     );
   }
   if (input.from !== undefined) checkFrom(input.from);
@@ -117,10 +127,14 @@ export function checkSenderIdentity(input: SenderIdentityInput): void {
       fail(`defaultRecipients ${outside.map((r) => `"${r}"`).join(', ')} not in allowedRecipients; a default recipient must be allowed`);
     }
   }
-  if (input.whatsappFrom === undefined) {
+  // Through a Messaging Service the sender sends WhatsApp without From: the service's pool holds the WhatsApp sender.
+  if (input.whatsappFrom === undefined && input.messagingServiceSid === undefined) {
     const whatsapp = [...defaults, ...(allowed ?? [])].filter((r) => !unresolved(r) && r.startsWith(WHATSAPP_PREFIX));
     if (whatsapp.length > 0) {
-      fail(`recipient "${whatsapp[0]}" is a WhatsApp address, but whatsappFrom is not set`);
+      fail(
+        `recipient "${whatsapp[0]}" is a WhatsApp address, but neither whatsappFrom nor messagingServiceSid is set: ` +
+          'set whatsappFrom (whatsapp:+<E.164>), or send through a Messaging Service whose sender pool holds a WhatsApp sender',
+      );
     }
   }
 }

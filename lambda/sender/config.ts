@@ -1,5 +1,16 @@
-import { ENV, isSmsSender, isWhatsAppAddress, SenderConfig } from '../../lib/contract';
-import { isAddress } from './validate';
+import {
+  accountAliasProblem,
+  ALARM_TEXT_SEGMENTS,
+  ENV,
+  isContentSid,
+  isMessagingServiceSid,
+  quoteValue,
+  recipientProblem,
+  SenderConfig,
+  smsSenderProblem,
+  whatsappSenderProblem,
+} from '../../lib/contract';
+import { maskNumbersInText } from '../shared/mask';
 
 /** The sender's configuration, resolved once per cold start. */
 export interface SenderSettings {
@@ -17,6 +28,10 @@ export interface SenderSettings {
   readonly allowUnicode: boolean;
   /** The alert queue's receives before the DLQ. */
   readonly maxReceiveCount: number;
+  /** SMS segments a rendered alarm text may use. */
+  readonly alarmTextSegments: number;
+  /** Shown in alarm texts instead of the account id. */
+  readonly accountAlias?: string;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -30,13 +45,33 @@ export class SenderConfigError extends Error {
   readonly name = 'SenderConfigError';
 }
 
-const MG = /^MG[0-9a-fA-F]{32}$/;
-const HX = /^HX[0-9a-fA-F]{32}$/;
+/** Characters of a bad value quoted in an error: enough to recognise it, never a whole blob in the logs. */
+const QUOTED_CHARS = 40;
+
+/**
+ * A bad value as the errors quote it: numbers masked (the message is logged),
+ * cut to a recognisable prefix, with its length.
+ */
+function shown(value: string): string {
+  // Masked before it is cut, so that a cut never leaves part of a number unmasked.
+  const masked = [...maskNumbersInText(value)];
+  const head = masked.length > QUOTED_CHARS ? `${masked.slice(0, QUOTED_CHARS).join('')}…` : masked.join('');
+  return `${quoteValue(head)} (${[...value].length} characters)`;
+}
+
+/** The fix of any bad value: it came from the construct's prop of the same name. */
+const fix = (key: string) => `; fix the construct's ${key} (or what its token resolves to) and deploy, then redrive the kept records`;
+
+function refuse(key: string, value: string, problem: string | undefined): void {
+  if (problem) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} is ${shown(value)}, which is ${problem}${fix(key.replace(/\[\d+\]$/, ''))}`);
+}
 
 function optionalString(c: Record<string, unknown>, key: keyof SenderConfig): string | undefined {
   const v = c[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length === 0) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a non-empty string; it is ${typeof v === 'string' ? 'empty' : `a${Array.isArray(v) ? 'n array' : ` ${typeof v}`}`}${fix(key)}`);
+  }
   return v;
 }
 
@@ -45,7 +80,8 @@ function addressList(c: Record<string, unknown>, key: keyof SenderConfig, requir
   if (v === undefined && !required) return undefined;
   if (!Array.isArray(v) || (required && v.length === 0)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a${required ? ' non-empty' : 'n'} array of addresses`);
   v.forEach((a, i) => {
-    if (typeof a !== 'string' || !isAddress(a)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key}[${i}] is not an E.164 or whatsapp:+E.164 address`);
+    if (typeof a !== 'string') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key}[${i}] is a ${typeof a}, not an address${fix(key)}`);
+    refuse(`${key}[${i}]`, a, recipientProblem(a));
   });
   return [...new Set(v as string[])];
 }
@@ -53,7 +89,9 @@ function addressList(c: Record<string, unknown>, key: keyof SenderConfig, requir
 function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: number, min: number, max: number): number {
   const v = c[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from ${min} to ${max}; it is ${maskNumbersInText(JSON.stringify(v) ?? String(v)).slice(0, QUOTED_CHARS)}`);
+  }
   return v;
 }
 
@@ -61,8 +99,9 @@ function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: 
 const MIN_CLAIM_LEASE_SECONDS = 3;
 
 /**
- * Reads and validates the environment. The messages name the setting at
- * fault, never a value beyond its shape: they are logged.
+ * Reads and validates the environment. The messages are logged: they name the
+ * setting at fault and quote its value with every number in it masked, with its
+ * length and what is wrong with it (the rules synth checks, lib/contract.ts).
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettings {
   const tableName = env[ENV.STATUS_TABLE_NAME];
@@ -88,17 +127,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   if (from === undefined && messagingServiceSid === undefined && whatsappFrom === undefined) {
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}: one of "from", "messagingServiceSid" or "whatsappFrom" is needed`);
   }
-  if (from !== undefined && !isSmsSender(from)) {
-    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.from must be an E.164 number or an alphanumeric sender ID`);
-  }
-  if (messagingServiceSid !== undefined && !MG.test(messagingServiceSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.messagingServiceSid must be MG followed by 32 hex digits`);
-  if (whatsappFrom !== undefined && !isWhatsAppAddress(whatsappFrom)) {
-    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappFrom must be whatsapp:+E.164`);
-  }
-  if (whatsappContentSid !== undefined && !HX.test(whatsappContentSid)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.whatsappContentSid must be HX followed by 32 hex digits`);
+  if (from !== undefined) refuse('from', from, smsSenderProblem(from));
+  if (messagingServiceSid !== undefined) refuse('messagingServiceSid', messagingServiceSid, isMessagingServiceSid(messagingServiceSid) ? undefined : 'not MG followed by 32 hex digits');
+  if (whatsappFrom !== undefined) refuse('whatsappFrom', whatsappFrom, whatsappSenderProblem(whatsappFrom));
+  if (whatsappContentSid !== undefined) refuse('whatsappContentSid', whatsappContentSid, isContentSid(whatsappContentSid) ? undefined : 'not HX followed by 32 hex digits');
   const defaultRecipients = addressList(c, 'defaultRecipients', true)!;
   const allowedRecipients = addressList(c, 'allowedRecipients', false) ?? [];
   if (c.allowUnicode !== undefined && typeof c.allowUnicode !== 'boolean') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.allowUnicode must be a boolean`);
+  const accountAlias = optionalString(c, 'accountAlias');
+  if (accountAlias !== undefined) refuse('accountAlias', accountAlias, accountAliasProblem(accountAlias));
 
   return {
     tableName,
@@ -113,5 +150,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
     maxReceiveCount: integer(c, 'maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 100),
+    alarmTextSegments: integer(c, 'alarmTextSegments', ALARM_TEXT_SEGMENTS.default, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max),
+    ...(accountAlias !== undefined ? { accountAlias } : {}),
   };
 }

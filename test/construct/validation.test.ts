@@ -15,19 +15,35 @@ describe('synth-time errors name the bad value', () => {
   test.each<[string, Partial<TwilioMessagingProps>, Partial<TwilioMessagingProps> | undefined, RegExp]>([
     ['neither from nor messagingServiceSid', {}, { defaultRecipients: ['+15005550001'] }, /exactly one of from .* and messagingServiceSid .*neither/],
     ['both from and messagingServiceSid', { messagingServiceSid: `MG${HEX32}` }, undefined, /exactly one of from \("\+15005550006"\) and messagingServiceSid \("MG0123/],
-    ['from not E.164', { from: '5005550006' }, undefined, /from is "5005550006", which is neither an E.164 number .* nor an alphanumeric sender ID/],
-    ['from an over-long sender ID', { from: 'AcmeAlerting1' }, undefined, /from is "AcmeAlerting1"/],
-    ['from with a leading zero', { from: '+05005550006' }, undefined, /from is "\+05005550006"/],
-    ['from too long', { from: '+1234567890123456' }, undefined, /from is "\+1234567890123456"/],
+    ['from without +', { from: '5005550006' }, undefined, /from is "5005550006", which is not an E.164 number \(no leading \+\): write \+ then the country code/],
+    ['from with a leading zero', { from: '+05005550006' }, undefined, /from is "\+05005550006", which is not an E.164 number \(a leading zero\)/],
+    ['from too long', { from: '+1234567890123456' }, undefined, /from is "\+1234567890123456", which is not an E.164 number \(16 digits\)/],
+    ['from written with spaces', { from: '+1 500 555 0006' }, undefined, /from is "\+1 500 555 0006", which is not an E.164 number \(characters other than digits\)/],
+    ['from an over-long sender ID', { from: 'AcmeAlerting1' }, undefined, /from is "AcmeAlerting1", which is not an alphanumeric sender ID \(13 characters, at most 11\): use 1 to 11 letters, digits, spaces or \+ - _ &/],
+    ['from a sender ID with a character Twilio refuses', { from: 'ACME.OPS' }, undefined, /from is "ACME.OPS", which is not an alphanumeric sender ID \(characters Twilio refuses: "\."\)/],
+    ['from a sender ID with a non-ASCII letter', { from: 'ÄLARM' }, undefined, /from is "ÄLARM", which is not an alphanumeric sender ID \(characters Twilio refuses: "Ä"\)/],
+    ['from empty', { from: '' }, undefined, /from is "", which is empty: give a Twilio number in E.164 .* or an alphanumeric sender ID/],
+    ['from a sender ID without a letter', { from: '&_&' }, undefined, /from is "&_&", which is not an alphanumeric sender ID \(no letter\)/],
+    ['from a Messaging Service SID', { from: `MG${HEX32}` }, undefined, /from is "MG0123456789abcdef0123456789ABCDEF", which is a Messaging Service SID, not a sender: give it as messagingServiceSid and leave from out/],
+    ['from a WhatsApp address', { from: 'whatsapp:+15005550006' }, undefined, /from is "whatsapp:\+15005550006", which is a WhatsApp address: give it as whatsappFrom/],
     ['messagingServiceSid malformed', { messagingServiceSid: 'MG123' }, { defaultRecipients: ['+15005550001'] }, /messagingServiceSid is "MG123", which is not MG followed by 32 hex digits/],
     ['messagingServiceSid with a wrong prefix', { messagingServiceSid: `PN${HEX32}` }, { defaultRecipients: ['+15005550001'] }, /messagingServiceSid is "PN0123/],
-    ['a default recipient not E.164', { defaultRecipients: ['+15005550001', '555-0100'] }, undefined, /defaultRecipients has "555-0100"/],
-    ['an allowed recipient not E.164', { allowedRecipients: ['+15005550001', 'whatsapp:15005550009'] }, undefined, /allowedRecipients has "whatsapp:15005550009"/],
+    ['a default recipient not E.164', { defaultRecipients: ['+15005550001', '555-0100'] }, undefined, /defaultRecipients has "555-0100", which is not an E.164 number \(no leading \+; characters other than digits\)/],
+    ['an allowed recipient not E.164', { allowedRecipients: ['+15005550001', 'whatsapp:15005550009'] }, undefined, /allowedRecipients has "whatsapp:15005550009", which is a WhatsApp address whose number is not E.164 \(no leading \+\): write whatsapp: then \+ then the country code/],
+    ['a recipient that is no number', { defaultRecipients: ['on-call'] }, undefined, /defaultRecipients has "on-call", which is neither an E.164 number \(e.g. \+15551234567\) nor whatsapp:\+<E.164>/],
     ['no default recipient', { defaultRecipients: [] }, undefined, /defaultRecipients is empty: CloudWatch alarms and plain-text messages need at least one recipient/],
     ['no default recipient, even with allowed recipients', { defaultRecipients: [], allowedRecipients: ['+15005550001'] }, undefined, /defaultRecipients is empty/],
     ['a default recipient outside allowedRecipients', { defaultRecipients: ['+15005550001', '+15005550002'], allowedRecipients: ['+15005550001'] }, undefined, /defaultRecipients "\+15005550002" not in allowedRecipients/],
-    ['whatsappFrom malformed', { whatsappFrom: '+15005550006' }, undefined, /whatsappFrom is "\+15005550006", which is not whatsapp:\+<E.164>/],
-    ['a WhatsApp default recipient without whatsappFrom', { defaultRecipients: ['whatsapp:+15005550001'] }, undefined, /recipient "whatsapp:\+15005550001" is a WhatsApp address, but whatsappFrom is not set/],
+    ['whatsappFrom without the channel', { whatsappFrom: '+15005550006' }, undefined, /whatsappFrom is "\+15005550006", which is a phone number without the channel: write it as whatsapp:\+<E.164>/],
+    ['whatsappFrom with a number not E.164', { whatsappFrom: 'whatsapp:15005550006' }, undefined, /whatsappFrom is "whatsapp:15005550006", which is a WhatsApp address whose number is not E.164 \(no leading \+\): write whatsapp: then \+ then the country code/],
+    ['whatsappFrom a Messaging Service SID', { whatsappFrom: `MG${HEX32}` }, undefined, /whatsappFrom is "MG0123.*", which is a Messaging Service SID: to send WhatsApp through a Messaging Service, give it as messagingServiceSid/],
+    ['whatsappFrom neither', { whatsappFrom: 'ops' }, undefined, /whatsappFrom is "ops", which is not whatsapp:\+<E.164>/],
+    [
+      'a WhatsApp default recipient without whatsappFrom or a Messaging Service',
+      { defaultRecipients: ['whatsapp:+15005550001'] },
+      undefined,
+      /recipient "whatsapp:\+15005550001" is a WhatsApp address, but neither whatsappFrom nor messagingServiceSid is set: set whatsappFrom \(whatsapp:\+<E.164>\), or send through a Messaging Service/,
+    ],
     ['a WhatsApp allowed recipient without whatsappFrom', { allowedRecipients: ['+15005550001', 'whatsapp:+15005550003'] }, undefined, /recipient "whatsapp:\+15005550003" is a WhatsApp address/],
     ['whatsappContentSid malformed', { whatsappContentSid: 'HXnothex' }, undefined, /whatsappContentSid is "HXnothex", which is not HX followed by 32 hex digits/],
     ['senderBatchSize 0', { senderBatchSize: 0 }, undefined, /senderBatchSize is 0; it must be an integer from 1 to 10/],
@@ -63,6 +79,16 @@ describe('synth-time errors name the bad value', () => {
 describe('valid edge values pass', () => {
   test.each<[string, Partial<TwilioMessagingProps>, Partial<TwilioMessagingProps> | undefined]>([
     ['an alphanumeric sender ID as from', { from: 'Acme Ops' }, undefined],
+    ...['ACME-OPS', 'R&D OPS', 'OPS_UK', '+ALERTS', 'A', 'ABCDEFGHIJK', 'Ops 24x7'].map((from): [string, Partial<TwilioMessagingProps>, undefined] => [
+      `the sender ID ${from} (letters, digits, spaces and + - _ &, at most 11)`,
+      { from },
+      undefined,
+    ]),
+    [
+      'WhatsApp recipients through a Messaging Service, without whatsappFrom',
+      { from: undefined, messagingServiceSid: `MG${HEX32}`, defaultRecipients: ['+15005550001', 'whatsapp:+15005550002'], allowedRecipients: ['+15005550001', 'whatsapp:+15005550002', 'whatsapp:+15005550003'] },
+      undefined,
+    ],
     ['a messaging service instead of from', { messagingServiceSid: `MG${HEX32}` }, { defaultRecipients: ['+15005550001'] }],
     ['WhatsApp recipients with whatsappFrom and a template', { whatsappFrom: 'whatsapp:+15005550006', whatsappContentSid: `HX${HEX32}`, defaultRecipients: ['+15005550001', 'whatsapp:+15005550001'] }, undefined],
     ['range bounds', { senderBatchSize: 1, senderMaxConcurrency: 2, sendConcurrency: 100, senderTimeout: Duration.seconds(10), secretCacheTtl: Duration.seconds(0), maxReceiveCount: 100 }, undefined],
@@ -77,6 +103,7 @@ describe('valid edge values pass', () => {
     const listToken = Lazy.list({ produce: () => ['+15005550001'] });
     const batchToken = Token.asNumber(Lazy.number({ produce: () => 5 }));
     expect(() => construct({ from: fromToken, defaultRecipients: [recipientToken] })).not.toThrow();
+    expect(() => construct({ whatsappFrom: Lazy.string({ produce: () => 'whatsapp:+15005550006' }), defaultRecipients: [Lazy.string({ produce: () => 'whatsapp:+15005550001' })] })).not.toThrow();
     expect(() => construct({ defaultRecipients: listToken })).not.toThrow();
     expect(() => construct({ senderBatchSize: batchToken })).not.toThrow();
     expect(() => construct({ publicCallbackBaseUrl: Lazy.string({ produce: () => 'https://x.example.com' }) })).not.toThrow();

@@ -187,6 +187,8 @@ const API = '/2010-04-01/Accounts/';
 const LIST = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
 const FETCH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/([^/]+)\.json$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
+/** Twilio's AlphaSender rule: up to 11 of A-Z a-z 0-9, space, + - _ &, at least one letter. */
+const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}$/;
 
 /** Twilio's date format (RFC 2822 with a numeric zone). */
 export function rfc2822(date: Date): string {
@@ -315,7 +317,8 @@ function validateCreate(params: Map<string, string[]>): { status: number; code: 
   if (!E164.test(toNumber)) return { status: 400, code: 21211, message: `The 'To' number ${to} is not a valid phone number.` };
   if (from) {
     const fromWhatsApp = from.startsWith('whatsapp:');
-    if (!E164.test(fromWhatsApp ? from.slice('whatsapp:'.length) : from)) {
+    const sender = fromWhatsApp ? from.slice('whatsapp:'.length) : from;
+    if (!E164.test(sender) && (fromWhatsApp || !ALPHANUMERIC_SENDER_ID.test(sender))) {
       return { status: 400, code: 21212, message: `The 'From' number ${from} is not a valid phone number, shortcode, or alphanumeric sender ID.` };
     }
     if (fromWhatsApp !== toWhatsApp) {
