@@ -105,8 +105,10 @@ export interface TwilioMessagingProps {
   readonly alarmTextSegments?: number;
 
   /**
-   * A name shown in alarm texts instead of the 12-digit account id (e.g. `prod-payments`):
-   * at most 32 characters, none of them control, format or line-separator characters.
+   * A name shown in alarm texts instead of the 12-digit account id, such as `prod-payments`.
+   * At most 32 characters, none of them control, format or line-separator characters.
+   * A token is checked by the sender at cold start; its value must not hold `"` or `\`,
+   * which CloudFormation cannot escape inside the sender's JSON configuration.
    *
    * @default - alarm texts show the account id
    */
