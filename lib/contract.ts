@@ -19,7 +19,10 @@ export const ENV = {
   SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
   /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
-  /** The alert queue's URL: the sender puts back a record it deferred only for time. */
+  /**
+   * The alert queue's URL: the sender puts back a record it deferred only for time, and every
+   * handler that sets timers (sender, status-callback, inbound) sends them there.
+   */
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
   /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
   WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',

@@ -540,8 +540,8 @@ export class TwilioMessaging extends Construct {
       }),
     );
     // A record held up only by time goes back on the queue with a fresh receive count
-    // (lambda/sender/defer.ts): SendMessage on that queue, nothing else.
-    sender.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    // (lambda/sender/defer.ts), and escalation timers are delayed messages to it.
+    this.allowTimers(sender);
     this.senderFunction = sender;
 
     const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
@@ -553,11 +553,14 @@ export class TwilioMessaging extends Construct {
         ...commonEnvironment,
         [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
         [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: statusCallbackBacklog.queueUrl,
+        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
       },
     });
     // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
     this.grantTable(statusCallback, ['dynamodb:UpdateItem']);
     this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
+    // A page of an incident that ended undelivered/failed escalates at once: a timer.
+    this.allowTimers(statusCallback);
     this.statusCallbackFunction = statusCallback;
 
     const inbound = this.createFunction('Inbound', 'inbound', {
@@ -570,12 +573,15 @@ export class TwilioMessaging extends Construct {
         [ENV.INBOUND_URL]: this.inboundUrl,
         [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
         [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: inboundBacklog.queueUrl,
+        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
       },
     });
     // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
     // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
     this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.useWebhookBacklog(inbound, inboundBacklog);
+    // An opt-out from an address a live incident paged escalates past it: a timer.
+    this.allowTimers(inbound);
     // An ACK reply finds the latest alert sent to its number through the sparse index.
     inbound.addToRolePolicy(
       new iam.PolicyStatement({
@@ -744,6 +750,14 @@ export class TwilioMessaging extends Construct {
   private useWebhookBacklog(fn: lambda.Function, backlog: sqs.Queue): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [backlog.queueArn] }));
     fn.addEventSource(new SqsEventSource(backlog, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
+  }
+
+  /**
+   * Timers are delayed messages to the alert queue (ALERT_QUEUE_URL): exactly
+   * sqs:SendMessage on it. The queue uses SQS-managed encryption, so no key grant.
+   */
+  private allowTimers(fn: lambda.Function): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
   }
 
   private createFunction(
