@@ -21,7 +21,8 @@ export class ExampleAlertingStack extends Stack {
     });
 
     // Any CloudWatch alarm can page through the construct: this one watches an
-    // application metric and texts the default recipients when it fires.
+    // application metric. watch() wires its ALARM (opens an incident and pages) and
+    // its OK (resolves it and tells everyone it paged).
     const errors = new cloudwatch.Metric({
       namespace: 'ExampleApp',
       metricName: 'Errors',
@@ -35,8 +36,7 @@ export class ExampleAlertingStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(this.messaging.alarmAction());
-    alarm.addOkAction(this.messaging.alarmAction());
+    this.messaging.watch(alarm);
 
     new CfnOutput(this, 'TopicArn', { value: this.messaging.topic.topicArn, description: 'Publish alerts here' });
     new CfnOutput(this, 'SecretArn', {

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -32,6 +32,8 @@ const WEBHOOK_TIMEOUT = Duration.seconds(10);
  * DynamoDB or SNS trouble; a longer outage ends in the dead-letter queue, for redrive.
  */
 const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
+/** What watch() can wire: alarms this app defines (an imported one has no resource to set). */
+const WATCHABLE_ALARM_TYPES = [cloudwatch.CfnAlarm.CFN_RESOURCE_TYPE_NAME, cloudwatch.CfnCompositeAlarm.CFN_RESOURCE_TYPE_NAME];
 
 /** Properties of {@link TwilioMessaging}. */
 export interface TwilioMessagingProps {
@@ -318,6 +320,7 @@ export class TwilioMessaging extends Construct {
   public readonly webhookBacklogDeadLetterQueueAlarm?: cloudwatch.IAlarm;
   /** The send failure alarm, when `enableSendFailureAlarm` is set. */
   public readonly sendFailureAlarm?: cloudwatch.IAlarm;
+  private readonly watched = new Set<cloudwatch.AlarmBase>();
 
   constructor(scope: Construct, id: string, props: TwilioMessagingProps) {
     super(scope, id);
@@ -635,9 +638,31 @@ export class TwilioMessaging extends Construct {
     this.acknowledgeNagFindings(props, api);
   }
 
-  /** An alarm action that publishes the alarm to the topic: wire CloudWatch alarms with `alarm.addAlarmAction(messaging.alarmAction())`. */
+  /** An alarm action that publishes the alarm to the topic. To page on an alarm, prefer `watch(alarm)`, which also wires its OK. */
   public alarmAction(): cloudwatch.IAlarmAction {
     return new cwActions.SnsAction(this.topic);
+  }
+
+  /**
+   * Pages on the alarm: adds the topic as its ALARM action (opens an incident) and its
+   * OK action (resolves it; without it an incident never resolves). No INSUFFICIENT_DATA
+   * action. A metric alarm or a composite alarm defined in this app; watching it again
+   * adds nothing. An imported alarm is refused: its actions can only be set where it is
+   * defined.
+   */
+  public watch(alarm: cloudwatch.AlarmBase): void {
+    if (this.watched.has(alarm)) return;
+    const resource = alarm.node.defaultChild;
+    if (!CfnResource.isCfnResource(resource) || !WATCHABLE_ALARM_TYPES.includes(resource.cfnResourceType)) {
+      throw new Error(
+        `TwilioMessaging: watch(): alarm "${alarm.alarmName}" is imported (not defined in this app), so its actions cannot be set here; ` +
+          "add the topic's ARN as its ALARM and OK action where the alarm is defined",
+      );
+    }
+    const action = this.alarmAction();
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.watched.add(alarm);
   }
 
   /** Lets the grantee publish alerts to the topic (including use of its key). */

@@ -24,10 +24,11 @@ test('outputs: topic ARN, secret ARN, status callback URL, inbound URL', () => {
   expect(JSON.stringify(template.Outputs.StatusCallbackUrl.Value)).toContain('/v1/status');
 });
 
-test('the sample alarm notifies through alarmAction()', () => {
+test('the sample alarm is watched: its ALARM and its OK publish to the topic', () => {
   const topic = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::SNS::Topic' && id.startsWith('AlertsTopic'))![0];
   const sample = Object.values(template.Resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === 'ExampleApp')!;
   expect(sample.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+  expect(sample.Properties.OKActions).toEqual([{ Ref: topic }]);
 });
 
 test('environment-agnostic: no account or region is baked in', () => {
