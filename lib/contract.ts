@@ -141,6 +141,28 @@ export interface SenderConfig {
   readonly allowUnicode?: boolean;
   /** The alert queue's maxReceiveCount (its receives before the DLQ): bounds the retries of an unclassified Twilio error. Default 5, the construct's. */
   readonly maxReceiveCount?: number;
+  /**
+   * Who an incident pages, and when. Absent: one stage of the default recipients, no repeats.
+   * Every recipient of it is an allowed recipient (the construct adds them to `allowedRecipients`).
+   */
+  readonly escalation?: SenderEscalation;
+}
+
+/** SENDER_CONFIG.escalation, written by the construct from the `escalation` prop. */
+export interface SenderEscalation {
+  /** Stage 0 has `afterSeconds` 0; `afterSeconds` strictly increases. 1 to 5 stages. */
+  readonly stages: readonly SenderEscalationStage[];
+  /** Pages of everyone paged so far after the last stage, while the incident stays open. 0 to 10. */
+  readonly repeats: number;
+  /** Seconds from the last stage's time to the first repeat, and between repeats. 60 to 86400. */
+  readonly repeatAfterSeconds: number;
+}
+
+export interface SenderEscalationStage {
+  /** Addresses paged at this stage: 1 to 10, each once. */
+  readonly recipients: readonly string[];
+  /** Seconds after the incident opened that this stage is paged if the incident is still open. */
+  readonly afterSeconds: number;
 }
 
 /**

@@ -15,6 +15,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
+import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
 import { checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
@@ -269,6 +270,64 @@ export interface TwilioMessagingProps {
    * @default false
    */
   readonly enableSendFailureAlarm?: boolean;
+
+  /**
+   * Who an incident (a watched alarm in ALARM, or an envelope with `incidentKey`)
+   * pages, and when, until someone acknowledges it: stages with delays, then repeats.
+   * Its recipients become allowed recipients (an envelope may name them). Checked at
+   * synth; its values may not be tokens.
+   *
+   * @default - one stage, the default recipients (an envelope's `to` when it names one), no repeats
+   */
+  readonly escalation?: EscalationPolicy;
+}
+
+/**
+ * Stages of an incident's pages and how often the last is repeated
+ * (the `escalation` prop of {@link TwilioMessagingProps}).
+ */
+export interface EscalationPolicy {
+  /**
+   * The stages in order, 1 to 5, at most 20 addresses over all of them. Stage 0 is paged
+   * when the incident opens; each later stage at its `after`, if the incident is still
+   * open (not acknowledged, not resolved). Earlier stages are not dropped; a stage
+   * whose every address is unreachable brings the next one forward.
+   */
+  readonly stages: EscalationStage[];
+
+  /**
+   * How many times everyone paged so far is paged again after the last stage while
+   * the incident stays open (0 to 10).
+   *
+   * @default 0
+   */
+  readonly repeats?: number;
+
+  /**
+   * From the last stage's time to the first repeat, and between repeats: whole
+   * seconds, 1 minute to 24 hours.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly repeatAfter?: Duration;
+}
+
+/** One stage of an {@link EscalationPolicy}. */
+export interface EscalationStage {
+  /**
+   * The addresses this stage pages: E.164 numbers (`+15551234567`) or
+   * `whatsapp:+<E.164>` addresses (these need `whatsappFrom`), 1 to 10, each once.
+   */
+  readonly recipients: string[];
+
+  /**
+   * When this stage is paged, counted from the incident's opening (not from the
+   * previous stage): whole seconds, at most 24 hours, greater than the previous
+   * stage's. The first stage is paged at the opening: zero or absent.
+   *
+   * @default - zero, which only the first stage may have: every later stage must set it
+   */
+  readonly after?: Duration;
 }
 
 /**
@@ -498,17 +557,19 @@ export class TwilioMessaging extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
 
+    const allowedRecipients = allowedWithEscalation(props);
     const senderConfig: SenderConfig = {
       ...(props.from !== undefined ? { from: props.from } : {}),
       ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
       ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
       defaultRecipients: props.defaultRecipients,
-      ...(props.allowedRecipients !== undefined ? { allowedRecipients: props.allowedRecipients } : {}),
+      ...(allowedRecipients !== undefined ? { allowedRecipients } : {}),
       ...(props.whatsappContentSid !== undefined ? { whatsappContentSid: props.whatsappContentSid } : {}),
       ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
       claimLeaseSeconds: senderTimeout.toSeconds() * 2,
       ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
       maxReceiveCount,
+      ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
     };
 
     const sender = this.createFunction('Sender', 'sender', {
@@ -908,6 +969,7 @@ function stripTrailingSlash(url: string): string {
 
 function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
+  checkEscalation(props);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);

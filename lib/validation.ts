@@ -7,7 +7,7 @@ import { isRecipientAddress, isSmsSender, isWhatsAppAddress, SenderConfig, WHATS
 const MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
 const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new Error(`TwilioMessaging: ${message}`);
 }
 
