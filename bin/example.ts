@@ -16,6 +16,13 @@ export class ExampleAlertingStack extends Stack {
     this.messaging = new TwilioMessaging(this, 'Alerts', {
       from: '+15005550006',
       defaultRecipients: ['+15005550001', '+15005550002'],
+      // On-call: the primary is paged when an incident opens, the secondary 10 minutes
+      // later if nobody has replied ACK, then both again every 15 minutes, twice.
+      escalation: {
+        stages: [{ recipients: ['+15005550001'] }, { recipients: ['+15005550002'], after: Duration.minutes(10) }],
+        repeats: 2,
+        repeatAfter: Duration.minutes(15),
+      },
       enableDeadLetterQueueAlarm: true,
       enableSendFailureAlarm: true,
     });

@@ -31,6 +31,18 @@ test('the sample alarm is watched: its ALARM and its OK publish to the topic', (
   expect(sample.Properties.OKActions).toEqual([{ Ref: topic }]);
 });
 
+test('the example pages through a two-stage escalation with repeats', () => {
+  const sender = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('AlertsSender'))![1];
+  expect(JSON.parse(sender.Properties.Environment.Variables.SENDER_CONFIG).escalation).toEqual({
+    stages: [
+      { recipients: ['+15005550001'], afterSeconds: 0 },
+      { recipients: ['+15005550002'], afterSeconds: 600 },
+    ],
+    repeats: 2,
+    repeatAfterSeconds: 900,
+  });
+});
+
 test('environment-agnostic: no account or region is baked in', () => {
   const text = JSON.stringify(template);
   expect(text).not.toMatch(/\b\d{12}\b/);
