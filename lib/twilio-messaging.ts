@@ -284,7 +284,7 @@ export interface TwilioMessagingProps {
 
 /**
  * Stages of an incident's pages and how often the last is repeated
- * (the `escalation` prop of {@link TwilioMessagingProps}).
+ * (the `escalation` prop of `TwilioMessagingProps`).
  */
 export interface EscalationPolicy {
   /**
@@ -312,7 +312,7 @@ export interface EscalationPolicy {
   readonly repeatAfter?: Duration;
 }
 
-/** One stage of an {@link EscalationPolicy}. */
+/** One stage of an `EscalationPolicy`. */
 export interface EscalationStage {
   /**
    * The addresses this stage pages: E.164 numbers (`+15551234567`) or
@@ -705,11 +705,12 @@ export class TwilioMessaging extends Construct {
   }
 
   /**
-   * Pages on the alarm: adds the topic as its ALARM action (opens an incident) and its
-   * OK action (resolves it; without it an incident never resolves). No INSUFFICIENT_DATA
-   * action. A metric alarm or a composite alarm defined in this app; watching it again
-   * adds nothing. An imported alarm is refused: its actions can only be set where it is
-   * defined.
+   * Pages on the alarm: adds the topic as its ALARM action and its OK action.
+   *
+   * ALARM opens an incident; OK resolves it (without the OK action an incident never
+   * resolves). No INSUFFICIENT_DATA action is added. Takes a metric alarm or a
+   * composite alarm defined in this app; watching it again adds nothing. An imported
+   * alarm is refused: its actions can only be set where it is defined.
    */
   public watch(alarm: cloudwatch.AlarmBase): void {
     if (this.watched.has(alarm)) return;
