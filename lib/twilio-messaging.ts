@@ -64,8 +64,9 @@ export interface TwilioMessagingProps {
   readonly whatsappFrom?: string;
 
   /**
-   * Who receives CloudWatch alarms, plain-text messages and JSON envelopes without `to`:
-   * E.164 numbers or `whatsapp:+<E.164>` addresses; at least one.
+   * Who receives CloudWatch alarms (unless `escalation` names whom an incident pages),
+   * plain-text messages and JSON envelopes without `to`: E.164 numbers or
+   * `whatsapp:+<E.164>` addresses; at least one.
    */
   readonly defaultRecipients: string[];
 
