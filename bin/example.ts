@@ -16,12 +16,20 @@ export class ExampleAlertingStack extends Stack {
     this.messaging = new TwilioMessaging(this, 'Alerts', {
       from: '+15005550006',
       defaultRecipients: ['+15005550001', '+15005550002'],
+      // On-call: the primary is paged when an incident opens, the secondary 10 minutes
+      // later if nobody has replied ACK, then both again every 15 minutes, twice.
+      escalation: {
+        stages: [{ recipients: ['+15005550001'] }, { recipients: ['+15005550002'], after: Duration.minutes(10) }],
+        repeats: 2,
+        repeatAfter: Duration.minutes(15),
+      },
       enableDeadLetterQueueAlarm: true,
       enableSendFailureAlarm: true,
     });
 
     // Any CloudWatch alarm can page through the construct: this one watches an
-    // application metric and texts the default recipients when it fires.
+    // application metric. watch() wires its ALARM (opens an incident and pages) and
+    // its OK (resolves it and tells everyone it paged).
     const errors = new cloudwatch.Metric({
       namespace: 'ExampleApp',
       metricName: 'Errors',
@@ -35,8 +43,7 @@ export class ExampleAlertingStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(this.messaging.alarmAction());
-    alarm.addOkAction(this.messaging.alarmAction());
+    this.messaging.watch(alarm);
 
     new CfnOutput(this, 'TopicArn', { value: this.messaging.topic.topicArn, description: 'Publish alerts here' });
     new CfnOutput(this, 'SecretArn', {

@@ -19,7 +19,10 @@ export const ENV = {
   SECRET_CACHE_TTL_SECONDS: 'SECRET_CACHE_TTL_SECONDS',
   /** Days a status-table item lives before its TTL attribute lets DynamoDB delete it. */
   STATUS_RETENTION_DAYS: 'STATUS_RETENTION_DAYS',
-  /** The alert queue's URL: the sender puts back a record it deferred only for time. */
+  /**
+   * The alert queue's URL: the sender puts back a record it deferred only for time, and every
+   * handler that sets timers (sender, status-callback, inbound) sends them there.
+   */
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
   /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
   WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
@@ -142,6 +145,28 @@ export interface SenderConfig {
   readonly accountAlias?: string;
   /** The alert queue's maxReceiveCount (its receives before the DLQ): bounds the retries of an unclassified Twilio error. Default 5, the construct's. */
   readonly maxReceiveCount?: number;
+  /**
+   * Who an incident pages, and when. Absent: one stage of the default recipients, no repeats.
+   * Every recipient of it is an allowed recipient (the construct adds them to `allowedRecipients`).
+   */
+  readonly escalation?: SenderEscalation;
+}
+
+/** SENDER_CONFIG.escalation, written by the construct from the `escalation` prop. */
+export interface SenderEscalation {
+  /** Stage 0 has `afterSeconds` 0; `afterSeconds` strictly increases. 1 to 5 stages. */
+  readonly stages: readonly SenderEscalationStage[];
+  /** Pages of everyone paged so far after the last stage, while the incident stays open. 0 to 10. */
+  readonly repeats: number;
+  /** Seconds from the last stage's time to the first repeat, and between repeats. 60 to 86400. */
+  readonly repeatAfterSeconds: number;
+}
+
+export interface SenderEscalationStage {
+  /** Addresses paged at this stage: 1 to 10, each once. */
+  readonly recipients: readonly string[];
+  /** Seconds after the incident opened that this stage is paged if the incident is still open. */
+  readonly afterSeconds: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,6 +15,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
+import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
@@ -32,6 +33,8 @@ const WEBHOOK_TIMEOUT = Duration.seconds(10);
  * DynamoDB or SNS trouble; a longer outage ends in the dead-letter queue, for redrive.
  */
 const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
+/** What watch() can wire: alarms this app defines (an imported one has no resource to set). */
+const WATCHABLE_ALARM_TYPES = [cloudwatch.CfnAlarm.CFN_RESOURCE_TYPE_NAME, cloudwatch.CfnCompositeAlarm.CFN_RESOURCE_TYPE_NAME];
 
 /** Properties of {@link TwilioMessaging}. */
 export interface TwilioMessagingProps {
@@ -64,8 +67,9 @@ export interface TwilioMessagingProps {
   readonly whatsappFrom?: string;
 
   /**
-   * Who receives CloudWatch alarms, plain-text messages and JSON envelopes without `to`:
-   * E.164 numbers or `whatsapp:+<E.164>` addresses; at least one.
+   * Who receives CloudWatch alarms (unless `escalation` names whom an incident pages),
+   * plain-text messages and JSON envelopes without `to`: E.164 numbers or
+   * `whatsapp:+<E.164>` addresses; at least one.
    */
   readonly defaultRecipients: string[];
 
@@ -288,6 +292,64 @@ export interface TwilioMessagingProps {
    * @default false
    */
   readonly enableSendFailureAlarm?: boolean;
+
+  /**
+   * Who an incident (a watched alarm in ALARM, or an envelope with `incidentKey`)
+   * pages, and when, until someone acknowledges it: stages with delays, then repeats.
+   * Its recipients become allowed recipients (an envelope may name them). Checked at
+   * synth; its values may not be tokens.
+   *
+   * @default - one stage, the default recipients (an envelope's `to` when it names one), no repeats
+   */
+  readonly escalation?: EscalationPolicy;
+}
+
+/**
+ * Stages of an incident's pages and how often the last is repeated
+ * (the `escalation` prop of `TwilioMessagingProps`).
+ */
+export interface EscalationPolicy {
+  /**
+   * The stages in order, 1 to 5, at most 20 addresses over all of them. Stage 0 is paged
+   * when the incident opens; each later stage at its `after`, if the incident is still
+   * open (not acknowledged, not resolved). Earlier stages are not dropped; a stage
+   * whose every address is unreachable brings the next one forward.
+   */
+  readonly stages: EscalationStage[];
+
+  /**
+   * How many times everyone paged so far is paged again after the last stage while
+   * the incident stays open (0 to 10).
+   *
+   * @default 0
+   */
+  readonly repeats?: number;
+
+  /**
+   * From the last stage's time to the first repeat, and between repeats: whole
+   * seconds, 1 minute to 24 hours.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly repeatAfter?: Duration;
+}
+
+/** One stage of an `EscalationPolicy`. */
+export interface EscalationStage {
+  /**
+   * The addresses this stage pages: E.164 numbers (`+15551234567`) or
+   * `whatsapp:+<E.164>` addresses (these need `whatsappFrom`), 1 to 10, each once.
+   */
+  readonly recipients: string[];
+
+  /**
+   * When this stage is paged, counted from the incident's opening (not from the
+   * previous stage): whole seconds, at most 24 hours, greater than the previous
+   * stage's. The first stage is paged at the opening: zero or absent.
+   *
+   * @default - zero, which only the first stage may have: every later stage must set it
+   */
+  readonly after?: Duration;
 }
 
 /**
@@ -339,6 +401,7 @@ export class TwilioMessaging extends Construct {
   public readonly webhookBacklogDeadLetterQueueAlarm?: cloudwatch.IAlarm;
   /** The send failure alarm, when `enableSendFailureAlarm` is set. */
   public readonly sendFailureAlarm?: cloudwatch.IAlarm;
+  private readonly watched = new Set<cloudwatch.AlarmBase>();
 
   constructor(scope: Construct, id: string, props: TwilioMessagingProps) {
     super(scope, id);
@@ -516,12 +579,13 @@ export class TwilioMessaging extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
 
+    const allowedRecipients = allowedWithEscalation(props);
     const senderConfig: SenderConfig = {
       ...(props.from !== undefined ? { from: props.from } : {}),
       ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
       ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
       defaultRecipients: props.defaultRecipients,
-      ...(props.allowedRecipients !== undefined ? { allowedRecipients: props.allowedRecipients } : {}),
+      ...(allowedRecipients !== undefined ? { allowedRecipients } : {}),
       ...(props.whatsappContentSid !== undefined ? { whatsappContentSid: props.whatsappContentSid } : {}),
       ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
       claimLeaseSeconds: senderTimeout.toSeconds() * 2,
@@ -529,6 +593,7 @@ export class TwilioMessaging extends Construct {
       ...(props.alarmTextSegments !== undefined ? { alarmTextSegments: props.alarmTextSegments } : {}),
       ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
       maxReceiveCount,
+      ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
     };
 
     const sender = this.createFunction('Sender', 'sender', {
@@ -563,8 +628,8 @@ export class TwilioMessaging extends Construct {
       }),
     );
     // A record held up only by time goes back on the queue with a fresh receive count
-    // (lambda/sender/defer.ts): SendMessage on that queue, nothing else.
-    sender.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    // (lambda/sender/defer.ts), and escalation timers are delayed messages to it.
+    this.allowTimers(sender);
     this.senderFunction = sender;
 
     const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
@@ -576,11 +641,14 @@ export class TwilioMessaging extends Construct {
         ...commonEnvironment,
         [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
         [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: statusCallbackBacklog.queueUrl,
+        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
       },
     });
     // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
     this.grantTable(statusCallback, ['dynamodb:UpdateItem']);
     this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
+    // A page of an incident that ended undelivered/failed escalates at once: a timer.
+    this.allowTimers(statusCallback);
     this.statusCallbackFunction = statusCallback;
 
     const inbound = this.createFunction('Inbound', 'inbound', {
@@ -593,12 +661,15 @@ export class TwilioMessaging extends Construct {
         [ENV.INBOUND_URL]: this.inboundUrl,
         [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
         [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: inboundBacklog.queueUrl,
+        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
       },
     });
     // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
     // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
     this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.useWebhookBacklog(inbound, inboundBacklog);
+    // An opt-out from an address a live incident paged escalates past it: a timer.
+    this.allowTimers(inbound);
     // An ACK reply finds the latest alert sent to its number through the sparse index.
     inbound.addToRolePolicy(
       new iam.PolicyStatement({
@@ -652,9 +723,32 @@ export class TwilioMessaging extends Construct {
     this.acknowledgeNagFindings(props, api);
   }
 
-  /** An alarm action that publishes the alarm to the topic: wire CloudWatch alarms with `alarm.addAlarmAction(messaging.alarmAction())`. */
+  /** An alarm action that publishes the alarm to the topic. To page on an alarm, prefer `watch(alarm)`, which also wires its OK. */
   public alarmAction(): cloudwatch.IAlarmAction {
     return new cwActions.SnsAction(this.topic);
+  }
+
+  /**
+   * Pages on the alarm: adds the topic as its ALARM action and its OK action.
+   *
+   * ALARM opens an incident; OK resolves it (without the OK action an incident never
+   * resolves). No INSUFFICIENT_DATA action is added. Takes a metric alarm or a
+   * composite alarm defined in this app; watching it again adds nothing. An imported
+   * alarm is refused: its actions can only be set where it is defined.
+   */
+  public watch(alarm: cloudwatch.AlarmBase): void {
+    if (this.watched.has(alarm)) return;
+    const resource = alarm.node.defaultChild;
+    if (!CfnResource.isCfnResource(resource) || !WATCHABLE_ALARM_TYPES.includes(resource.cfnResourceType)) {
+      throw new Error(
+        `TwilioMessaging: watch(): alarm "${alarm.alarmName}" is imported (not defined in this app), so its actions cannot be set here; ` +
+          "add the topic's ARN as its ALARM and OK action where the alarm is defined",
+      );
+    }
+    const action = this.alarmAction();
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.watched.add(alarm);
   }
 
   /** Lets the grantee publish alerts to the topic (including use of its key). */
@@ -767,6 +861,14 @@ export class TwilioMessaging extends Construct {
   private useWebhookBacklog(fn: lambda.Function, backlog: sqs.Queue): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [backlog.queueArn] }));
     fn.addEventSource(new SqsEventSource(backlog, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
+  }
+
+  /**
+   * Timers are delayed messages to the alert queue (ALERT_QUEUE_URL): exactly
+   * sqs:SendMessage on it. The queue uses SQS-managed encryption, so no key grant.
+   */
+  private allowTimers(fn: lambda.Function): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
   }
 
   private createFunction(
@@ -892,6 +994,7 @@ function stripTrailingSlash(url: string): string {
 
 function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
+  checkEscalation(props);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);

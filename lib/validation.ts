@@ -14,7 +14,7 @@ import {
   whatsappSenderProblem,
 } from './contract';
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new Error(`TwilioMessaging: ${message}`);
 }
 

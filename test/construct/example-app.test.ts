@@ -24,10 +24,23 @@ test('outputs: topic ARN, secret ARN, status callback URL, inbound URL', () => {
   expect(JSON.stringify(template.Outputs.StatusCallbackUrl.Value)).toContain('/v1/status');
 });
 
-test('the sample alarm notifies through alarmAction()', () => {
+test('the sample alarm is watched: its ALARM and its OK publish to the topic', () => {
   const topic = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::SNS::Topic' && id.startsWith('AlertsTopic'))![0];
   const sample = Object.values(template.Resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === 'ExampleApp')!;
   expect(sample.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+  expect(sample.Properties.OKActions).toEqual([{ Ref: topic }]);
+});
+
+test('the example pages through a two-stage escalation with repeats', () => {
+  const sender = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('AlertsSender'))![1];
+  expect(JSON.parse(sender.Properties.Environment.Variables.SENDER_CONFIG).escalation).toEqual({
+    stages: [
+      { recipients: ['+15005550001'], afterSeconds: 0 },
+      { recipients: ['+15005550002'], afterSeconds: 600 },
+    ],
+    repeats: 2,
+    repeatAfterSeconds: 900,
+  });
 });
 
 test('environment-agnostic: no account or region is baked in', () => {

@@ -54,6 +54,38 @@ test('sender: DeleteItem only on send claims (ids starting with claim#)', () => 
   expect((deletes[0] as any).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } });
 });
 
+// Every handler that sets timers (the sender; status-callback for a page that failed;
+// inbound for an opt-out) sends them to the alert queue: exactly sqs:SendMessage on it,
+// in statements of their own. The queue uses SQS-managed encryption: no key to grant.
+test.each([
+  ['AlertsSenderRole', 'AlertsSender', []],
+  ['AlertsStatusCallbackRole', 'AlertsStatusCallback', ['AlertsStatusCallbackBacklog']],
+  ['AlertsInboundRole', 'AlertsInbound', ['AlertsInboundBacklog']],
+])('%s: timers go to the alert queue (ALERT_QUEUE_URL), with sqs:SendMessage on it and on nothing but its own queues', (role, fn, backlogs) => {
+  const alertQueue = ref('AWS::SQS::Queue', 'AlertsQueue');
+  expect(environmentOf(template, fn).ALERT_QUEUE_URL).toEqual({ Ref: alertQueue });
+  const sends = statementsOfRole(template, role).filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage'));
+  for (const statement of sends) {
+    expect(statement.Action).toBe('sqs:SendMessage');
+    expect((statement as any).Condition).toBeUndefined();
+  }
+  expect(sends.flatMap((s) => ([] as unknown[]).concat(s.Resource).map(render)).sort()).toEqual(
+    [alertQueue, ...backlogs.map((b) => ref('AWS::SQS::Queue', b))].map((q) => `\${${q}.Arn}`).sort(),
+  );
+});
+
+test('the alert queue takes messages from the three handlers and from no other role (SNS delivers through the queue policy)', () => {
+  const alertQueue = `\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`;
+  const senders = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    p.Properties.PolicyDocument.Statement.some(
+      (s: any) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage') && ([] as unknown[]).concat(s.Resource).map(render).includes(alertQueue),
+    ),
+  );
+  expect(senders.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort()).toEqual(
+    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
+  );
+});
+
 const BACKLOG_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 
 test('status-callback: secret read, conditional status updates, its own backlog', () => {
@@ -67,7 +99,7 @@ test.each([
   ['AlertsInboundRole', 'AlertsInboundBacklog'],
 ])('%s sends and consumes %s only: a backlog record is not verified again, so no other queue and no other sender', (role, backlog) => {
   const queue = `\${${ref('AWS::SQS::Queue', backlog)}.Arn}`;
-  const sends = statementsOfRole(template, role).filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage'));
+  const sends = statementsOfRole(template, role).filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage') && render(s.Resource) === queue);
   expect(sends).toHaveLength(1);
   expect(sends[0].Action).toBe('sqs:SendMessage');
   expect(render(sends[0].Resource)).toBe(queue);
@@ -97,6 +129,10 @@ test('inbound: secret read, item reads and updates, Query on the alertsByRecipie
   expect(resourcesFor('AlertsInboundRole', 'dynamodb:Query')).toEqual([`\${${table}.Arn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`]);
   expect(resourcesFor('AlertsInboundRole', 'sns:Publish')).toEqual([`\${${ref('AWS::SNS::Topic', 'AlertsInboundTopic')}}`]);
   expect(resourcesFor('AlertsInboundRole', 'dynamodb:GetItem')).toEqual([`\${${table}.Arn}`]);
+  // Its only key use is the inbound topic's: the alert queue it sends timers to needs none.
+  const topicKey = `\${${ref('AWS::KMS::Key', 'AlertsTopicKey')}.Arn}`;
+  expect(resourcesFor('AlertsInboundRole', 'kms:Decrypt')).toEqual([topicKey]);
+  expect(resourcesFor('AlertsInboundRole', 'kms:GenerateDataKey*')).toEqual([topicKey]);
 });
 
 test('no role can scan, delete (beyond the sender\'s claims), or act on resources it does not name', () => {
