@@ -1,6 +1,8 @@
-import { AttributeValue, DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
-import { putItem, TABLE_NAME } from './support';
+import { TABLE_NAME } from './support';
+
+const put = (table: DynamoDBClient, tableName: string, item: Record<string, AttributeValue>) => table.send(new PutItemCommand({ TableName: tableName, Item: item }));
 
 /*
  * Incident items as the sender writes them (the shapes of the issue's shared
@@ -40,7 +42,7 @@ function timeline(incident: SeededIncident): AttributeValue {
   return { L: entries };
 }
 
-export async function seedIncident(table: DynamoDBClient, incident: SeededIncident): Promise<void> {
+export async function seedIncident(table: DynamoDBClient, incident: SeededIncident, tableName: string = TABLE_NAME): Promise<void> {
   const state = incident.state ?? 'open';
   const item: Record<string, AttributeValue> = {
     id: s(incident.id),
@@ -64,10 +66,10 @@ export async function seedIncident(table: DynamoDBClient, incident: SeededIncide
   if (incident.acknowledgedBy) item.acknowledgedBy = s(incident.acknowledgedBy);
   if (incident.acknowledgedAt) item.acknowledgedAt = s(incident.acknowledgedAt);
   if (incident.resolvedAt) item.resolvedAt = s(incident.resolvedAt);
-  await putItem(table, item);
+  await put(table, tableName, item);
   if (incident.reserved ?? state !== 'resolved') {
-    await putItem(table, { id: s(`incidentkey#key-${incident.id}`), kind: s('incident-key'), incidentId: s(incident.id), code: s(incident.code), openedAt: s(incident.openedAt) });
-    await putItem(table, { id: s(`incidentcode#${incident.code}`), kind: s('incident-code'), incidentId: s(incident.id) });
+    await put(table, tableName, { id: s(`incidentkey#key-${incident.id}`), kind: s('incident-key'), incidentId: s(incident.id), code: s(incident.code), openedAt: s(incident.openedAt) });
+    await put(table, tableName, { id: s(`incidentcode#${incident.code}`), kind: s('incident-code'), incidentId: s(incident.id) });
   }
 }
 
@@ -79,8 +81,12 @@ export async function releaseReservations(table: DynamoDBClient, incident: Pick<
 }
 
 /** A page's message item as the sender writes it: in the alertsByRecipient index, with its incidentId. */
-export async function seedPage(table: DynamoDBClient, page: { sid: string; to: string; incidentId: string; acceptedAt: string; status?: string; statusRank?: number }): Promise<void> {
-  await putItem(table, {
+export async function seedPage(
+  table: DynamoDBClient,
+  page: { sid: string; to: string; incidentId: string; acceptedAt: string; status?: string; statusRank?: number },
+  tableName: string = TABLE_NAME,
+): Promise<void> {
+  await put(table, tableName, {
     id: s(page.sid),
     kind: s('message'),
     direction: s('outbound-api'),
