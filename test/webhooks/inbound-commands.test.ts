@@ -282,6 +282,25 @@ describe('ACK', () => {
     expect(out.text()).not.toContain(first);
   });
 
+  test('two paged people acknowledging at the same moment: one acknowledgement lands, the other is told who was first', async () => {
+    const a = '+15551231065';
+    const b = '+15551231066';
+    await incident({ id: 'incident#race', code: 'RC', title: 'race', paged: [a, b], openedAt: '2026-11-27T16:30:00.000Z' });
+    // Both requests are in flight before DynamoDB answers either.
+    world.dynamo.setLatency(25);
+    const [first, second] = await Promise.all([reply(a, 'ACK RC'), reply(b, 'ACK')]);
+    world.dynamo.setLatency(0);
+    const item = await incidentItem('incident#race');
+    const winner = item.acknowledgedBy as string;
+    expect([a, b]).toContain(winner);
+    const hhmm = String(item.acknowledgedAt).slice(11, 16);
+    expect([first.res.body, second.res.body].sort()).toEqual(
+      [twimlLine('ACK race (RC): escalation stopped'), twimlLine(`RC already acknowledged by …${winner.slice(-4)} at ${hhmm} UTC`)].sort(),
+    );
+    expect(item.timeline.filter((e) => e.event === 'acknowledged')).toEqual([expect.objectContaining({ by: winner })]);
+    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+  });
+
   test('Twilio retrying an ACK (the same MessageSid) acknowledges once and answers the same', async () => {
     const me = '+15551231071';
     await incident({ id: 'incident#retried', code: 'RT', title: 'payments', paged: [me], openedAt: '2026-11-27T17:00:00.000Z' });
@@ -293,6 +312,21 @@ describe('ACK', () => {
     expect(item.timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
     expect(world.sns.published).toHaveLength(1);
     expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+  });
+
+  test('an ACK delivered twice at once (Twilio retrying while the first is running): one acknowledges and confirms, the other is told it is not confirmed yet', async () => {
+    const me = '+15551231075';
+    await incident({ id: 'incident#concurrent', code: 'CC', title: 'concurrent', paged: [me], openedAt: '2026-11-27T17:30:00.000Z' });
+    const params = inbound(sid('SM', nextSid++), me, 'ACK CC');
+    world.dynamo.setLatency(25);
+    const answers = await Promise.all([post(params), post(params)]);
+    world.dynamo.setLatency(0);
+    expect(answers.map((a) => a.body).sort()).toEqual([twimlLine('ACK concurrent (CC): escalation stopped'), twimlLine('ACK not confirmed yet: paging may go on. Reply again in a minute to check')].sort());
+    expect((await incidentItem('incident#concurrent')).timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
+    expect(world.sns.published).toHaveLength(1);
+    // The loser's backlog record, after the winner's claim: nothing more.
+    expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
+    expect(world.sns.published).toHaveLength(1);
   });
 
   test('the publish failing after the acknowledgement: the answer confirms it (it is durable); the backlog publishes it once, acknowledging nothing twice', async () => {
