@@ -1,6 +1,6 @@
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, BatchGetItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
-import { getIncidents, Incident, INCIDENT_ID_PREFIX } from '../shared/incident-items';
+import { Incident, INCIDENT_ID_PREFIX, INCIDENT_PROJECTION, readIncident } from '../shared/incident-items';
 
 /**
  * How far back a reply looks: the incidents among the latest this-many pages
@@ -10,6 +10,39 @@ import { getIncidents, Incident, INCIDENT_ID_PREFIX } from '../shared/incident-i
  * BatchGetItem whatever the address's history.
  */
 export const PAGE_LOOKBACK = 100;
+
+/** BatchGetItem's limit per request. */
+const BATCH_GET_LIMIT = 100;
+/** Rounds for keys DynamoDB left unprocessed (throttling) before the read counts as failed. */
+const UNPROCESSED_ROUNDS = 4;
+
+/**
+ * Several incidents, read consistently in as few BatchGetItem calls as their
+ * number allows; the ones that do not exist are left out, the order is not kept.
+ * @throws when DynamoDB still leaves keys unprocessed after UNPROCESSED_ROUNDS rounds
+ */
+async function getIncidents(client: DynamoDBClient, tableName: string, incidentIds: readonly string[]): Promise<Incident[]> {
+  const found: Incident[] = [];
+  for (let start = 0; start < incidentIds.length; start += BATCH_GET_LIMIT) {
+    let keys: Array<Record<string, AttributeValue>> = incidentIds.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));
+    for (let round = 0; keys.length > 0; round++) {
+      if (round === UNPROCESSED_ROUNDS) throw new Error(`DynamoDB left ${keys.length} incident reads unprocessed`);
+      const out = await client.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: INCIDENT_PROJECTION.expression, ExpressionAttributeNames: INCIDENT_PROJECTION.names },
+          },
+        }),
+      );
+      for (const item of out.Responses?.[tableName] ?? []) {
+        const incident = readIncident(item);
+        if (incident) found.push(incident);
+      }
+      keys = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Array<Record<string, AttributeValue>>;
+    }
+  }
+  return found;
+}
 
 /**
  * The incidents that paged `address`, newest opened first: one Query on the

@@ -1,4 +1,4 @@
-import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /**
  * The incident items of the status table (partition key `id`), as the
@@ -111,53 +111,6 @@ export function readIncident(item: Record<string, AttributeValue> | undefined): 
     ...optional('acknowledgedMessageSid'),
     ...optional('resolvedAt'),
   };
-}
-
-/** One incident, read consistently; undefined when there is none. */
-export async function getIncident(client: DynamoDBClient, tableName: string, incidentId: string): Promise<Incident | undefined> {
-  const { Item } = await client.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: { id: { S: incidentId } },
-      ConsistentRead: true,
-      ProjectionExpression: INCIDENT_PROJECTION.expression,
-      ExpressionAttributeNames: INCIDENT_PROJECTION.names,
-    }),
-  );
-  return readIncident(Item);
-}
-
-/** BatchGetItem's limit per request. */
-const BATCH_GET_LIMIT = 100;
-/** Rounds for keys DynamoDB left unprocessed (throttling) before the read counts as failed. */
-const UNPROCESSED_ROUNDS = 4;
-
-/**
- * Several incidents, read consistently in as few BatchGetItem calls as their
- * number allows; the ones that do not exist are left out, the order is not kept.
- * @throws when DynamoDB still leaves keys unprocessed after UNPROCESSED_ROUNDS rounds
- */
-export async function getIncidents(client: DynamoDBClient, tableName: string, incidentIds: readonly string[]): Promise<Incident[]> {
-  const found: Incident[] = [];
-  for (let start = 0; start < incidentIds.length; start += BATCH_GET_LIMIT) {
-    let keys: Array<Record<string, AttributeValue>> = incidentIds.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));
-    for (let round = 0; keys.length > 0; round++) {
-      if (round === UNPROCESSED_ROUNDS) throw new Error(`DynamoDB left ${keys.length} incident reads unprocessed`);
-      const out = await client.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: INCIDENT_PROJECTION.expression, ExpressionAttributeNames: INCIDENT_PROJECTION.names },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[tableName] ?? []) {
-        const incident = readIncident(item);
-        if (incident) found.push(incident);
-      }
-      keys = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Array<Record<string, AttributeValue>>;
-    }
-  }
-  return found;
 }
 
 /** A timeline event as a DynamoDB map. */
