@@ -77,8 +77,14 @@ export const METRIC = {
    * A later delivery of it may publish it again (subscribers de-duplicate on messageSid). Count.
    */
   INBOUND_PUBLISH_UNMARKED: 'InboundPublishUnmarked',
-  /** inbound: an ACK reply that acknowledged an alarm notification. Count. */
+  /** inbound: an ACK reply that acknowledged an alarm notification (message-based ACK, before incidents; no longer emitted). Count. */
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
+  /** inbound: an incident acknowledged for the first time (`ACK`, `ACK <code>`, each incident of `ACK ALL`). Count. */
+  INCIDENTS_ACKNOWLEDGED: 'IncidentsAcknowledged',
+  /** inbound: an address that was not opted out sent an opt-out word (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT). Count. */
+  RECIPIENT_OPTED_OUT: 'RecipientOptedOut',
+  /** inbound: an opted-out address sent an opt-in word (START, YES, UNSTOP). Count. */
+  RECIPIENT_OPTED_IN: 'RecipientOptedIn',
   /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */
   WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
 } as const;

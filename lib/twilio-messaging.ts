@@ -645,7 +645,8 @@ export class TwilioMessaging extends Construct {
       },
     });
     // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
-    this.grantTable(statusCallback, ['dynamodb:UpdateItem']);
+    // A page that ended undelivered/failed reads its incident (GetItem) before marking the address unreachable.
+    this.grantTable(statusCallback, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
     // A page of an incident that ended undelivered/failed escalates at once: a timer.
     this.allowTimers(statusCallback);
@@ -666,11 +667,12 @@ export class TwilioMessaging extends Construct {
     });
     // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
     // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
-    this.grantTable(inbound, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // A command reads the incidents of the replier's latest pages in one BatchGetItem.
+    this.grantTable(inbound, ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.useWebhookBacklog(inbound, inboundBacklog);
     // An opt-out from an address a live incident paged escalates past it: a timer.
     this.allowTimers(inbound);
-    // An ACK reply finds the latest alert sent to its number through the sparse index.
+    // A reply command finds the latest pages sent to its number (and so their incidents) through the sparse index.
     inbound.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:Query'],

@@ -1,75 +1,153 @@
-import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../../lib/contract';
-import { isConditionFailure } from '../shared/table-items';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { Incident, incidentCodeItemId, INCIDENT_ID_PREFIX } from '../shared/incident-items';
+import { updateIncident } from '../shared/incident-update';
+import { incidentsThatPaged } from './paged-incidents';
+import { REPLY } from './reply-text';
 
-/** The alarm notification an ACK reply acknowledged, as the inbound event reports it. */
-export interface Acknowledgement {
-  /** The SID of the alarm notification message that was acknowledged. */
+/** The reply being acted on. */
+export interface ReplyContext {
+  readonly from: string;
   readonly messageSid: string;
-  readonly alarmName?: string;
-  readonly notificationId?: string;
-  /** When it was first acknowledged (a second ACK does not move it). */
-  readonly acknowledgedAt: string;
+  /** When the reply first arrived (ISO 8601): the acknowledgement's time. */
+  readonly receivedAt: string;
 }
 
-export interface AcknowledgeResult {
-  readonly acknowledgement?: Acknowledgement;
-  /** False when the alert had already been acknowledged (a repeated ACK, or a retry). */
-  readonly firstAcknowledgement: boolean;
+export interface AckOutcome {
+  readonly type: 'ack' | 'ack-all' | 'ack-none';
+  /** The line answered in TwiML. */
+  readonly reply: string;
+  /** The incidents acknowledged (`ack`, `ack-all`), or the one the answer is about (`ack-none`). */
+  readonly incidents: readonly Incident[];
+  /** How many of them this delivery acknowledged first (a redelivery of the same reply counts none). */
+  readonly firstAcknowledgements: number;
+}
+
+type Acknowledged = { readonly kind: 'acknowledged'; readonly incident: Incident; readonly first: boolean } | { readonly kind: 'refused'; readonly incident: Incident | undefined };
+
+/** This very reply acknowledged it (an earlier delivery of the same MessageSid). */
+const acknowledgedBy = (reply: ReplyContext) => (incident: Incident) => incident.acknowledgedMessageSid === reply.messageSid;
+
+/**
+ * The one write of an acknowledgement: `open` → `acknowledged` if the incident
+ * paged this address, with acknowledgedBy/At/MessageSid kept from the first
+ * (the condition admits only one) and an `acknowledged` timeline event. A
+ * refused write whose incident this same reply had acknowledged (a Twilio
+ * retry or a backlog redelivery) counts as acknowledged, not first.
+ */
+async function acknowledge(client: DynamoDBClient, tableName: string, incidentId: string, reply: ReplyContext, now: number): Promise<Acknowledged> {
+  const result = await updateIncident(
+    client,
+    tableName,
+    incidentId,
+    {
+      condition: '#state = :open AND contains(#paged, :by)',
+      set: [
+        '#state = :acknowledged',
+        '#acknowledgedAt = if_not_exists(#acknowledgedAt, :at)',
+        '#acknowledgedBy = if_not_exists(#acknowledgedBy, :by)',
+        '#acknowledgedMessageSid = if_not_exists(#acknowledgedMessageSid, :sid)',
+      ],
+      names: {
+        '#state': 'state',
+        '#paged': 'paged',
+        '#acknowledgedAt': 'acknowledgedAt',
+        '#acknowledgedBy': 'acknowledgedBy',
+        '#acknowledgedMessageSid': 'acknowledgedMessageSid',
+      },
+      values: {
+        ':open': { S: 'open' },
+        ':acknowledged': { S: 'acknowledged' },
+        ':by': { S: reply.from },
+        ':at': { S: reply.receivedAt },
+        ':sid': { S: reply.messageSid },
+      },
+      event: { at: reply.receivedAt, event: 'acknowledged', by: reply.from },
+    },
+    now,
+  );
+  if (result.kind === 'updated') return { kind: 'acknowledged', incident: result.incident, first: true };
+  if (result.incident && acknowledgedBy(reply)(result.incident)) return { kind: 'acknowledged', incident: result.incident, first: false };
+  return result;
+}
+
+const acknowledgedOne = (incident: Incident, first: boolean): AckOutcome => ({ type: 'ack', reply: REPLY.acknowledged(incident), incidents: [incident], firstAcknowledgements: first ? 1 : 0 });
+
+/** Why an incident that paged the replier was not acknowledged now. */
+function explain(incident: Incident): AckOutcome {
+  const reply = incident.state === 'resolved' ? REPLY.resolved(incident) : incident.state === 'acknowledged' ? REPLY.alreadyAcknowledged(incident) : REPLY.noOpenIncidentWithCode(incident.code);
+  return { type: 'ack-none', reply, incidents: [incident], firstAcknowledgements: 0 };
 }
 
 /**
- * Marks the latest alarm notification sent to `from` as acknowledged by it:
- * one Query on the sparse alerts-by-recipient index, newest first, then one
- * UpdateItem. The first acknowledgement's who and when are kept.
- *
- * The recipient address is matched exactly, so an SMS ACK acknowledges the
- * latest SMS alert and a WhatsApp ACK the latest WhatsApp alert.
+ * Acknowledges the newest `open` incident of `candidates` (newest first). Its
+ * write refused (someone else was quicker), the answer is about it as it is
+ * now; with none open, about the newest candidate; with no candidate, undefined.
  */
-export async function acknowledgeLatestAlert(client: DynamoDBClient, tableName: string, from: string, now: number = Date.now()): Promise<AcknowledgeResult> {
-  const { Items } = await client.send(
-    new QueryCommand({
-      TableName: tableName,
-      IndexName: TABLE.ALERTS_BY_RECIPIENT_INDEX,
-      KeyConditionExpression: '#recipient = :recipient',
-      ExpressionAttributeNames: { '#recipient': TABLE.ALERT_RECIPIENT_ATTRIBUTE },
-      ExpressionAttributeValues: { ':recipient': { S: from } },
-      ScanIndexForward: false,
-      Limit: 1,
-    }),
-  );
-  const alert = Items?.[0];
-  const alertId = alert?.[TABLE.PARTITION_KEY]?.S;
-  if (!alertId) return { firstAcknowledgement: false };
-  const at = new Date(now).toISOString();
-  let attributes;
-  try {
-    ({ Attributes: attributes } = await client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { [TABLE.PARTITION_KEY]: { S: alertId } },
-        UpdateExpression: 'SET acknowledgedBy = if_not_exists(acknowledgedBy, :by), acknowledgedAt = if_not_exists(acknowledgedAt, :at)',
-        ConditionExpression: 'attribute_exists(#id)',
-        ExpressionAttributeNames: { '#id': TABLE.PARTITION_KEY },
-        ExpressionAttributeValues: { ':by': { S: from }, ':at': { S: at } },
-        ReturnValues: 'ALL_NEW',
-      }),
-    ));
-  } catch (err) {
-    // The index is eventually consistent: the item may have expired since the Query saw it.
-    if (isConditionFailure(err)) return { firstAcknowledgement: false };
-    throw err;
+async function acknowledgeNewestOf(client: DynamoDBClient, tableName: string, candidates: readonly Incident[], reply: ReplyContext, now: number): Promise<AckOutcome | undefined> {
+  const open = candidates.find((incident) => incident.state === 'open');
+  if (open) {
+    const result = await acknowledge(client, tableName, open.id, reply, now);
+    if (result.kind === 'acknowledged') return acknowledgedOne(result.incident, result.first);
+    if (result.incident) return explain(result.incident);
   }
-  const acknowledgedAt = attributes?.acknowledgedAt?.S ?? at;
-  const alarmName = attributes?.alarmName?.S;
-  const notificationId = attributes?.notificationId?.S;
-  return {
-    acknowledgement: {
-      messageSid: alertId,
-      ...(alarmName !== undefined ? { alarmName } : {}),
-      ...(notificationId !== undefined ? { notificationId } : {}),
-      acknowledgedAt,
-    },
-    firstAcknowledgement: acknowledgedAt === at,
-  };
+  return candidates[0] && explain(candidates[0]);
+}
+
+/**
+ * `ACK`: the newest open incident that paged the replier. With none, the
+ * answer is about the newest incident that did (already acknowledged by whom
+ * and when, or resolved), else `no open incident paged you`. A redelivery of
+ * the same reply answers about the incident it acknowledged, and never
+ * acknowledges a second one.
+ */
+export async function acknowledgeNewest(client: DynamoDBClient, tableName: string, reply: ReplyContext, now: number): Promise<AckOutcome> {
+  const incidents = await incidentsThatPaged(client, tableName, reply.from);
+  const earlier = incidents.find(acknowledgedBy(reply));
+  if (earlier) return acknowledgedOne(earlier, false);
+  return (await acknowledgeNewestOf(client, tableName, incidents, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledgements: 0 };
+}
+
+/** The incident that holds `code` now (its reservation), if any. */
+async function reservedIncidentId(client: DynamoDBClient, tableName: string, code: string): Promise<string | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: incidentCodeItemId(code) } }, ConsistentRead: true, ProjectionExpression: 'incidentId' }),
+  );
+  const incidentId = Item?.incidentId?.S;
+  return incidentId?.startsWith(INCIDENT_ID_PREFIX) ? incidentId : undefined;
+}
+
+/**
+ * `ACK <code>`: the live incident holding the code (its reservation item), if
+ * it paged the replier. Otherwise (the code is free again after a resolve, or
+ * the live holder paged someone else) the newest incident with that code that
+ * paged the replier is looked up, to say it is resolved or already
+ * acknowledged; an incident that did not page the replier is never named.
+ */
+export async function acknowledgeCode(client: DynamoDBClient, tableName: string, code: string, reply: ReplyContext, now: number): Promise<AckOutcome> {
+  const reserved = await reservedIncidentId(client, tableName, code);
+  if (reserved) {
+    const result = await acknowledge(client, tableName, reserved, reply, now);
+    if (result.kind === 'acknowledged') return acknowledgedOne(result.incident, result.first);
+    if (result.incident?.paged.has(reply.from)) return explain(result.incident);
+  }
+  const withCode = (await incidentsThatPaged(client, tableName, reply.from)).filter((incident) => incident.code === code);
+  const earlier = withCode.find(acknowledgedBy(reply));
+  if (earlier) return acknowledgedOne(earlier, false);
+  // One still open here has lost its reservation or not got it yet: the sender is between the writes of an opening or a resolve.
+  return (await acknowledgeNewestOf(client, tableName, withCode, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentWithCode(code), incidents: [], firstAcknowledgements: 0 };
+}
+
+/**
+ * `ACK ALL`: every open incident that paged the replier, in parallel (the
+ * lookback bounds their number). A redelivery of the same reply counts the
+ * ones it acknowledged before and acknowledges any still open.
+ */
+export async function acknowledgeAll(client: DynamoDBClient, tableName: string, reply: ReplyContext, now: number): Promise<AckOutcome> {
+  const incidents = await incidentsThatPaged(client, tableName, reply.from);
+  const earlier = incidents.filter(acknowledgedBy(reply));
+  const results = await Promise.all(incidents.filter((i) => i.state === 'open').map((i) => acknowledge(client, tableName, i.id, reply, now)));
+  const acknowledgedNow = results.flatMap((r) => (r.kind === 'acknowledged' ? [r] : []));
+  const acknowledged = [...earlier, ...acknowledgedNow.map((r) => r.incident)];
+  if (acknowledged.length === 0) return { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledgements: 0 };
+  return { type: 'ack-all', reply: REPLY.acknowledgedAll(acknowledged.length), incidents: acknowledged, firstAcknowledgements: acknowledgedNow.filter((r) => r.first).length };
 }

@@ -5,9 +5,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
 import { maskAddress } from '../shared/mask';
 import { logger, metrics } from '../shared/observability';
-import { Acknowledgement, acknowledgeLatestAlert } from './acknowledge';
-import { InboundMessage, isAck } from './inbound-message';
+import { CommandOutcome, runCommand } from './command';
+import type { InboundMessage } from './inbound-message';
 import { inboundEvent, publishInbound } from './publish';
+import { parseReplyCommand } from './reply-command';
 import { markPublished, StoredInbound, storeInbound } from './store-inbound';
 
 /**
@@ -34,10 +35,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * backlog record, a Twilio retry) may then publish it a second time once the
  * claim runs out: the at-least-once window subscribers de-duplicate on messageSid.
  */
-async function markAfterPublish(dynamo: DynamoDBClient, tableName: string, messageSid: string, acknowledged: Acknowledgement | undefined, context: Context): Promise<void> {
+async function markAfterPublish(dynamo: DynamoDBClient, tableName: string, messageSid: string, outcome: CommandOutcome, context: Context): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await markPublished(dynamo, tableName, messageSid, acknowledged);
+      await markPublished(dynamo, tableName, messageSid, outcome);
       if (attempt > 0) logger.info('inbound message marked published after a retry', { messageSid, attempts: attempt + 1 });
       return;
     } catch (err) {
@@ -56,21 +57,23 @@ async function markAfterPublish(dynamo: DynamoDBClient, tableName: string, messa
   }
 }
 
-/** A step of the delivery failed on DynamoDB or SNS. */
+/** A step of the delivery failed on DynamoDB, SNS or SQS. */
 export class StepFailure extends Error {
   readonly name = 'StepFailure';
   constructor(
-    readonly step: string,
+    readonly step: 'store' | 'command' | 'publish',
     readonly cause: unknown,
     /** The claim this delivery still holds, if it got that far. */
     readonly leaseUntil?: number,
+    /** What the command did, when it was done before the step that failed (the publish). */
+    readonly outcome?: CommandOutcome,
   ) {
     super(`${step} failed: ${(cause as Error)?.name}`);
   }
 }
 
-/** `delivered`: this delivery published it; `published`: an earlier one had. */
-export type Delivery = { readonly kind: 'delivered' } | Exclude<StoredInbound, { kind: 'claimed' }>;
+/** `delivered`: this delivery published it, with what its command did; `published`: an earlier one had. */
+export type Delivery = { readonly kind: 'delivered'; readonly outcome: CommandOutcome } | Exclude<StoredInbound, { kind: 'claimed' }>;
 
 export interface DeliveryDeps {
   readonly dynamo: DynamoDBClient;
@@ -81,8 +84,11 @@ export interface DeliveryDeps {
 
 /**
  * One delivery of a verified inbound message, from a request or a backlog
- * record: store and claim, acknowledge an alert on `ACK`, publish, mark
- * published. Throws StepFailure when DynamoDB or SNS fails.
+ * record: store and claim, do what a command asks (ACK, opt-out, opt-in),
+ * publish with its `type`, mark published with the answer. Throws StepFailure
+ * when DynamoDB, SNS or the alert queue fails. The command's steps are safe to
+ * repeat, so a delivery that failed after them (a backlog record, a claim
+ * that ran out) does them again and answers the same.
  */
 export async function deliver({ dynamo, sns, tableName, topicArn }: DeliveryDeps, msg: InboundMessage, receivedAt: number, context: Context, via: 'request' | 'backlog'): Promise<Delivery> {
   const now = Date.now();
@@ -94,32 +100,30 @@ export async function deliver({ dynamo, sns, tableName, topicArn }: DeliveryDeps
   }
   if (stored.kind !== 'claimed') return stored;
 
-  let acknowledged: Acknowledgement | undefined;
-  if (isAck(msg.body)) {
-    try {
-      const result = await acknowledgeLatestAlert(dynamo, tableName, msg.from);
-      acknowledged = result.acknowledgement;
-      if (result.firstAcknowledgement) metrics.addMetric(METRIC.ALERTS_ACKNOWLEDGED, MetricUnit.Count, 1);
-    } catch (err) {
-      throw new StepFailure('acknowledge', err, stored.leaseUntil);
-    }
+  const command = parseReplyCommand(msg.body);
+  let outcome: CommandOutcome;
+  try {
+    outcome = await runCommand(dynamo, tableName, command, { from: msg.from, messageSid: msg.messageSid, receivedAt: stored.receivedAt }, now);
+  } catch (err) {
+    throw new StepFailure('command', err, stored.leaseUntil);
   }
 
   try {
-    await publishInbound(sns, topicArn, inboundEvent(msg, stored.receivedAt, acknowledged));
+    await publishInbound(sns, topicArn, inboundEvent(msg, stored.receivedAt, outcome));
   } catch (err) {
-    throw new StepFailure('publish', err, stored.leaseUntil);
+    throw new StepFailure('publish', err, stored.leaseUntil, outcome);
   }
   metrics.addMetric(METRIC.INBOUND_RECEIVED, MetricUnit.Count, 1);
 
-  await markAfterPublish(dynamo, tableName, msg.messageSid, acknowledged, context);
+  await markAfterPublish(dynamo, tableName, msg.messageSid, outcome, context);
   logger.info('inbound message', {
     messageSid: msg.messageSid,
     from: maskAddress(msg.from),
     channel: msg.channel,
     media: msg.mediaUrls.length,
-    acknowledged: acknowledged?.messageSid,
+    type: outcome.type,
+    incidents: outcome.incidents.map((incident) => incident.id),
     via,
   });
-  return { kind: 'delivered' };
+  return { kind: 'delivered', outcome };
 }

@@ -30,13 +30,3 @@ export function parseInbound(params: FormParams): InboundMessage {
   const channel = from.startsWith('whatsapp:') ? 'whatsapp' : mediaUrls.length > 0 ? 'mms' : 'sms';
   return { messageSid, from, to, body: param(params, 'Body') ?? '', mediaUrls, channel };
 }
-
-/**
- * An acknowledgement reply: `ACK` in any case, with surrounding spaces and
- * trailing `.` or `!` allowed (phones autocorrect and punctuate): "ACK",
- * "ack", "Ack.", " ACK! ". Anything longer ("ACK but db-2 still down") is a
- * message for humans, not an acknowledgement.
- */
-export function isAck(body: string): boolean {
-  return /^\s*ack[.!]*\s*$/i.test(body);
-}

@@ -7,22 +7,31 @@ import { authenticateWebhook } from '../shared/webhook-auth';
 import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
 import { handOver, webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, MalformedRequestError, twimlResponse } from '../shared/webhook-request';
+import type { CommandOutcome } from './command';
 import { deliver, Delivery, DeliveryDeps, StepFailure } from './deliver';
 import { InboundMessage, parseInbound } from './inbound-message';
+import { isAckCommand, parseReplyCommand } from './reply-command';
+import { REPLY, twimlMessage } from './reply-text';
 
 /**
  * Inbound SMS/MMS/WhatsApp messages (API Gateway REST proxy, POST /inbound),
- * and this function's backlog queue (SQS): verify, store and claim, acknowledge
- * an alert on `ACK`, publish to the inbound topic, answer empty TwiML so Twilio
- * sends no reply. Answers: 200 TwiML once published, for a retry of a message
- * already published, and when the work was handed to the backlog (DynamoDB or
- * SNS failed, or a concurrent delivery holds the claim); 400 malformed (or a
- * SID of one of our outbound messages); 403 bad signature; 413 a body larger
- * than any Twilio webhook; 500 a configuration error (the secret unusable,
- * INBOUND_URL missing) or an unexpected failure; 502 only when Secrets Manager
- * fails and no credentials were ever read in this environment, or when the
- * hand-over to the backlog fails too (WEBHOOK_BACKLOG_QUEUE_URL missing
- * included). Twilio does not retry an error answer by default.
+ * and this function's backlog queue (SQS): verify, store and claim, do what a
+ * reply command asks (`ACK`, `ACK <code>`, `ACK ALL` acknowledge incidents;
+ * opt-out words record the address as opted out and escalate past it, opt-in
+ * words record it back), publish to the inbound topic with the reply's
+ * `type`, and answer: a command with one TwiML line saying what happened or
+ * why nothing did, anything else (opt-out and opt-in words included) with
+ * empty TwiML. Answers: 200 TwiML once published, for a retry of a message
+ * already published (the same line as before), and when the work was handed
+ * to the backlog (DynamoDB, SNS or the alert queue failed, or a concurrent
+ * delivery holds the claim; an ACK whose write had not landed is then told it
+ * is not confirmed yet); 400 malformed (or a SID of one of our outbound
+ * messages); 403 bad signature; 413 a body larger than any Twilio webhook; 500
+ * a configuration error (the secret unusable, INBOUND_URL missing) or an
+ * unexpected failure; 502 only when Secrets Manager fails and no credentials
+ * were ever read in this environment, or when the hand-over to the backlog
+ * fails too (WEBHOOK_BACKLOG_QUEUE_URL missing included). Twilio does not
+ * retry an error answer by default.
  */
 const deps: DeliveryDeps = {
   dynamo: new DynamoDBClient({}),
@@ -37,6 +46,16 @@ const secondsUntil = (epochMs: number | undefined) => (epochMs === undefined ? 0
 function refusedAsOutbound(msg: InboundMessage): void {
   logger.warn('inbound message rejected', { messageSid: msg.messageSid, reason: 'the SID belongs to an outbound message' });
 }
+
+/** What a reply that did this is answered with. */
+const answer = (outcome: CommandOutcome): APIGatewayProxyResult => (outcome.reply === undefined ? twimlResponse() : twimlMessage(outcome.reply));
+
+/**
+ * The answer while the work waits in the backlog and nothing this delivery
+ * did is confirmed: an ACK is told so (it must not read as acknowledged), the
+ * rest get the usual silence.
+ */
+const unconfirmed = (msg: InboundMessage): APIGatewayProxyResult => (isAckCommand(parseReplyCommand(msg.body)) ? twimlMessage(REPLY.notConfirmed()) : twimlResponse());
 
 async function handle(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
   const receivedAt = Date.now();
@@ -59,8 +78,11 @@ async function handle(event: APIGatewayProxyEvent, context: Context): Promise<AP
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err;
     logger.error(`inbound message: ${err.step} failed`, { messageSid: msg.messageSid, error: (err.cause as Error)?.name });
+    // A command done before the publish failed is durable: its answer stands, and the record
+    // (which repeats it harmlessly) only has the publish left to do.
+    const accepted = err.outcome ? answer(err.outcome) : unconfirmed(msg);
     // Delivered once this delivery's own claim has run out.
-    return handOver(backlog(), twimlResponse(), { messageSid: msg.messageSid, reason: err.step, delaySeconds: secondsUntil(err.leaseUntil) });
+    return handOver(backlog(), accepted, { messageSid: msg.messageSid, reason: err.step, delaySeconds: secondsUntil(err.leaseUntil) });
   }
   switch (delivery.kind) {
     case 'not-inbound':
@@ -69,12 +91,12 @@ async function handle(event: APIGatewayProxyEvent, context: Context): Promise<AP
     case 'claimed-elsewhere':
       // A concurrent delivery is publishing it. Should that one die before it does,
       // this record, delivered after its claim, publishes it.
-      return handOver(backlog(), twimlResponse(), { messageSid: msg.messageSid, reason: 'claimed by a concurrent delivery', delaySeconds: secondsUntil(delivery.leaseUntil) });
+      return handOver(backlog(), unconfirmed(msg), { messageSid: msg.messageSid, reason: 'claimed by a concurrent delivery', delaySeconds: secondsUntil(delivery.leaseUntil) });
     case 'published':
       logger.info('inbound message already published', { messageSid: msg.messageSid });
-      return twimlResponse();
+      return delivery.reply === undefined ? twimlResponse() : twimlMessage(delivery.reply);
     case 'delivered':
-      return twimlResponse();
+      return answer(delivery.outcome);
   }
 }
 

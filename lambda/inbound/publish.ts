@@ -1,12 +1,26 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Acknowledgement } from './acknowledge';
+import type { Incident } from '../shared/incident-items';
+import type { CommandOutcome, InboundType } from './command';
 import type { InboundMessage } from './inbound-message';
+
+/** An incident as the inbound topic's events name it. */
+export interface EventIncident {
+  readonly incidentId: string;
+  readonly code: string;
+  readonly title: string;
+  readonly state: string;
+  readonly acknowledgedBy?: string;
+  readonly acknowledgedAt?: string;
+}
 
 /**
  * The inbound topic's message (JSON), a contract with subscribers:
- * `{ messageSid, from, to, body, mediaUrls, channel, receivedAt, acknowledged? }`,
- * `acknowledged` = `{ messageSid, alarmName?, notificationId?, acknowledgedAt }`
- * when the message was an ACK of an alarm notification.
+ * `{ messageSid, from, to, body, mediaUrls, channel, receivedAt, type,
+ * incidents?, reply? }`. `type` says what the reply did (`ack`, `ack-all`,
+ * `ack-none`, `opt-out`, `opt-in`, `message`); `incidents` are the ones it
+ * acknowledged (`ack`, `ack-all`), the one its answer is about (`ack-none`),
+ * or the live ones its address became unreachable for (`opt-out`); `reply`
+ * is the line answered in TwiML.
  */
 export interface InboundEvent {
   readonly messageSid: string;
@@ -16,10 +30,23 @@ export interface InboundEvent {
   readonly mediaUrls: readonly string[];
   readonly channel: string;
   readonly receivedAt: string;
-  readonly acknowledged?: Acknowledgement;
+  readonly type: InboundType;
+  readonly incidents?: readonly EventIncident[];
+  readonly reply?: string;
 }
 
-export function inboundEvent(msg: InboundMessage, receivedAt: string, acknowledged: Acknowledgement | undefined): InboundEvent {
+function eventIncident(incident: Incident): EventIncident {
+  return {
+    incidentId: incident.id,
+    code: incident.code,
+    title: incident.title,
+    state: incident.state,
+    ...(incident.acknowledgedBy !== undefined ? { acknowledgedBy: incident.acknowledgedBy } : {}),
+    ...(incident.acknowledgedAt !== undefined ? { acknowledgedAt: incident.acknowledgedAt } : {}),
+  };
+}
+
+export function inboundEvent(msg: InboundMessage, receivedAt: string, outcome: CommandOutcome): InboundEvent {
   return {
     messageSid: msg.messageSid,
     from: msg.from,
@@ -28,14 +55,15 @@ export function inboundEvent(msg: InboundMessage, receivedAt: string, acknowledg
     mediaUrls: msg.mediaUrls,
     channel: msg.channel,
     receivedAt,
-    ...(acknowledged ? { acknowledged } : {}),
+    type: outcome.type,
+    ...(outcome.incidents.length > 0 ? { incidents: outcome.incidents.map(eventIncident) } : {}),
+    ...(outcome.reply !== undefined ? { reply: outcome.reply } : {}),
   };
 }
 
 /**
  * Publishes to the inbound topic with message attributes subscriptions can
- * filter on: `from`, `channel` (sms | mms | whatsapp) and `type` (`ack` when the
- * message acknowledged an alarm notification, else `message`).
+ * filter on: `from`, `channel` (sms | mms | whatsapp) and `type` (as in the JSON).
  */
 export async function publishInbound(client: SNSClient, topicArn: string, event: InboundEvent): Promise<string | undefined> {
   const out = await client.send(
@@ -45,7 +73,7 @@ export async function publishInbound(client: SNSClient, topicArn: string, event:
       MessageAttributes: {
         from: { DataType: 'String', StringValue: event.from },
         channel: { DataType: 'String', StringValue: event.channel },
-        type: { DataType: 'String', StringValue: event.acknowledged ? 'ack' : 'message' },
+        type: { DataType: 'String', StringValue: event.type },
       },
     }),
   );

@@ -1,7 +1,7 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
-import type { Acknowledgement } from './acknowledge';
+import type { CommandOutcome } from './command';
 import type { InboundMessage } from './inbound-message';
 
 /**
@@ -13,8 +13,8 @@ import type { InboundMessage } from './inbound-message';
 export type StoredInbound =
   /** This delivery may publish: nobody has, and no one else holds a live claim. */
   | { readonly kind: 'claimed'; readonly receivedAt: string; readonly leaseUntil: number }
-  /** On the inbound topic already (a retry): publish nothing. */
-  | { readonly kind: 'published' }
+  /** On the inbound topic already (a retry): publish nothing, answer the `reply` answered before (if any). */
+  | { readonly kind: 'published'; readonly reply?: string }
   /** Another delivery claimed it and its lease has not run out. */
   | { readonly kind: 'claimed-elsewhere'; readonly leaseUntil: number }
   /** The SID is one of our outbound messages' (a forged one): nothing written. */
@@ -22,6 +22,7 @@ export type StoredInbound =
 
 const s = (value: string): AttributeValue => ({ S: value });
 const LEASE = 'publishLeaseUntil';
+const publishedWith = (reply: string | undefined): StoredInbound => (reply === undefined ? { kind: 'published' } : { kind: 'published', reply });
 
 
 /**
@@ -82,7 +83,7 @@ export async function storeInbound(
         ReturnValues: 'ALL_NEW',
       }),
     );
-    if (out.Attributes?.published?.BOOL === true) return { kind: 'published' };
+    if (out.Attributes?.published?.BOOL === true) return publishedWith(out.Attributes.reply?.S);
     return { kind: 'claimed', receivedAt: out.Attributes?.receivedAt?.S ?? at, leaseUntil };
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
@@ -92,32 +93,32 @@ export async function storeInbound(
       TableName: tableName,
       Key: { id: s(msg.messageSid) },
       ConsistentRead: true,
-      ProjectionExpression: '#direction, #published, #lease',
-      ExpressionAttributeNames: { '#direction': 'direction', '#published': 'published', '#lease': LEASE },
+      ProjectionExpression: '#direction, #published, #lease, #reply',
+      ExpressionAttributeNames: { '#direction': 'direction', '#published': 'published', '#lease': LEASE, '#reply': 'reply' },
     }),
   );
   if (Item?.direction?.S !== undefined && Item.direction.S !== 'inbound') return { kind: 'not-inbound' };
-  if (Item?.published?.BOOL === true) return { kind: 'published' };
+  if (Item?.published?.BOOL === true) return publishedWith(Item.reply?.S);
   // The claim was refused for a live lease (or the item vanished in between): someone holds it until then.
   return { kind: 'claimed-elsewhere', leaseUntil: Number(Item?.[LEASE]?.N ?? now) };
 }
 
-/** Marks the message published (and what it acknowledged) and ends the claim, so that retries answer without publishing. */
-export async function markPublished(
-  client: DynamoDBClient,
-  tableName: string,
-  messageSid: string,
-  acknowledged: Acknowledgement | undefined,
-  now: number = Date.now(),
-): Promise<void> {
+/**
+ * Marks the message published, with what it did (`type`, the `reply`
+ * answered, the `incidentIds` it acted on), and ends the claim, so that
+ * retries answer the same without publishing.
+ */
+export async function markPublished(client: DynamoDBClient, tableName: string, messageSid: string, outcome: CommandOutcome, now: number = Date.now()): Promise<void> {
   const at = s(new Date(now).toISOString());
-  const values: Record<string, AttributeValue> = { ':true': { BOOL: true }, ':at': at };
-  let set = 'published = :true, publishedAt = :at, updatedAt = :at';
-  if (acknowledged) {
-    values[':ack'] = {
-      M: Object.fromEntries(Object.entries(acknowledged).filter(([, v]) => v !== undefined).map(([k, v]) => [k, s(v as string)])),
-    };
-    set += ', acknowledged = :ack';
+  const values: Record<string, AttributeValue> = { ':true': { BOOL: true }, ':at': at, ':type': s(outcome.type) };
+  let set = 'published = :true, publishedAt = :at, updatedAt = :at, #type = :type';
+  if (outcome.reply !== undefined) {
+    values[':reply'] = s(outcome.reply);
+    set += ', #reply = :reply';
+  }
+  if (outcome.incidents.length > 0) {
+    values[':incidents'] = { L: outcome.incidents.map((incident) => s(incident.id)) };
+    set += ', incidentIds = :incidents';
   }
   await client.send(
     new UpdateItemCommand({
@@ -125,7 +126,7 @@ export async function markPublished(
       Key: { id: s(messageSid) },
       UpdateExpression: `SET ${set} REMOVE #lease`,
       ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeNames: { '#lease': LEASE },
+      ExpressionAttributeNames: { '#lease': LEASE, '#type': 'type', ...(outcome.reply !== undefined ? { '#reply': 'reply' } : {}) },
       ExpressionAttributeValues: values,
     }),
   );

@@ -21,9 +21,11 @@ import { ENV } from '../../lib/contract';
  *   (BOOL: on the inbound topic; a Twilio retry then publishes nothing),
  *   publishLeaseUntil (N, epoch ms: the delivery that claimed the publish
  *   holds it until then; removed when it publishes, and meaningless on a
- *   published item, where a retry's store may write it again), publishedAt, and for an ACK reply acknowledged ({ messageSid, alarmName?,
- *   notificationId?, acknowledgedAt } of the alert it acknowledged). ACK adds
- *   to the alert's item: acknowledgedBy, acknowledgedAt (the first ACK's).
+ *   published item, where a retry's store may write it again), publishedAt, and
+ *   once published what the reply did: type (`ack` | `ack-all` | `ack-none` |
+ *   `opt-out` | `opt-in` | `message`), reply? (the TwiML line it was answered
+ *   with, answered again to a retry), incidentIds? (L of S). Pages of an
+ *   incident carry incidentId (incident-items.ts has the incident kinds).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,
  *   notificationId, recipient, state (`pending` | `sent` | `failed` |
  *   `unknown`), leaseUntil (epoch ms), attempts, holder? (the random token of

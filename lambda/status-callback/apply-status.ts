@@ -76,6 +76,17 @@ export interface ApplyResult {
   readonly outcome: ApplyOutcome;
   /** The status before an `advanced` update; undefined when the item is new. */
   readonly previousStatus?: string;
+  /**
+   * For an `advanced` update to `undelivered`/`failed` of a page of an
+   * incident: its incidentId and the address paged, read back by the same
+   * UpdateItem (ReturnValues ALL_OLD for these statuses only).
+   */
+  readonly page?: { readonly incidentId: string; readonly to?: string };
+}
+
+/** The statuses that make a page's address unreachable for its incident. */
+export function isUndeliveredStatus(status: string): boolean {
+  return status === 'undelivered' || status === 'failed';
 }
 
 const s = (value: string): AttributeValue => ({ S: value });
@@ -154,12 +165,19 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
         ConditionExpression: '(attribute_not_exists(#statusRank) OR #statusRank < :rank) AND NOT contains(#historyKeys, :key)',
         ExpressionAttributeNames: forwardNames,
         ExpressionAttributeValues: forwardValues,
-        // The old status, to tell `delivered → read` from a first delivery, at no extra cost.
-        ReturnValues: 'UPDATED_OLD',
+        // The old status, to tell `delivered → read` from a first delivery, at no extra cost; for
+        // a delivery failure the whole old item, whose incidentId says whether an incident paged it.
+        ReturnValues: isUndeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
       }),
     );
     const previousStatus = out.Attributes?.status?.S;
-    return previousStatus === undefined ? { outcome: 'advanced' } : { outcome: 'advanced', previousStatus };
+    const incidentId = out.Attributes?.incidentId?.S;
+    const to = out.Attributes?.to?.S;
+    return {
+      outcome: 'advanced',
+      ...(previousStatus !== undefined ? { previousStatus } : {}),
+      ...(incidentId !== undefined ? { page: { incidentId, ...(to !== undefined ? { to } : {}) } } : {}),
+    };
   } catch (err) {
     if (!isConditionFailure(err)) throw err;
   }

@@ -10,10 +10,13 @@ import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
 import { handOver, webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
 import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
+import { markUndeliveredPage } from './unreachable-page';
 
 /**
  * Twilio's message status callbacks (API Gateway REST proxy, POST /status),
- * and this function's backlog queue (SQS). Answers: 200 (empty) once recorded,
+ * and this function's backlog queue (SQS). A page of an incident that ends
+ * `undelivered`/`failed` adds its address to the incident's `unreachable` and
+ * sends an escalate timer (reason `unreachable`) to ALERT_QUEUE_URL. Answers: 200 (empty) once recorded,
  * for a duplicate, or when handed to the backlog because DynamoDB failed; 400
  * malformed; 403 bad signature; 413 a body larger than any Twilio webhook; 500
  * a configuration error (the secret unusable, STATUS_CALLBACK_URL missing) or
@@ -37,7 +40,12 @@ function countOutcome(cb: StatusCallback, result: ApplyResult): void {
   }
 }
 
-/** Records the callback, counts and logs it. Throws when DynamoDB fails. */
+/**
+ * Records the callback, counts and logs it; a page of an incident that ended
+ * undelivered or failed then makes its address unreachable for the incident.
+ * Throws when DynamoDB (or the alert queue) fails: the whole callback goes to
+ * the backlog, whose replay is a `duplicate` that repeats only the incident step.
+ */
 async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
   const result: ApplyResult = await applyStatus(dynamo, tableName, cb, receivedAt);
   countOutcome(cb, result);
@@ -49,6 +57,7 @@ async function record(cb: StatusCallback, receivedAt: number, via: 'request' | '
     to: maskAddress(cb.to),
     via,
   });
+  await markUndeliveredPage(dynamo, tableName, cb, result, receivedAt);
 }
 
 async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
@@ -69,7 +78,7 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
     await record(cb, receivedAt, 'request');
   } catch (err) {
     logger.error('cannot record the status callback', { messageSid: cb.messageSid, status: cb.status, error: (err as Error).name });
-    return handOver(backlogRecord('status', auth.params, receivedAt), emptyResponse(200), { messageSid: cb.messageSid, reason: 'table' });
+    return handOver(backlogRecord('status', auth.params, receivedAt), emptyResponse(200), { messageSid: cb.messageSid, reason: 'table or alert queue' });
   }
   return emptyResponse(200);
 }

@@ -10,7 +10,7 @@ const { template } = synth();
 const root = path.join(__dirname, '..', '..', 'lambda');
 
 /** Shared modules that only the webhook functions import. */
-const WEBHOOK_SHARED = ['shared/webhook-backlog.ts'];
+const WEBHOOK_SHARED = ['shared/webhook-backlog.ts', 'shared/incident-items.ts', 'shared/incident-update.ts', 'shared/incident-unreachable.ts', 'shared/incident-timer.ts'];
 
 /** IAM actions implied by the AWS SDK commands a handler's own modules (lambda/<name>/, and for a webhook WEBHOOK_SHARED) send. */
 function actionsUsedBy(handler: string): string[] {

@@ -88,9 +88,9 @@ test('the alert queue takes messages from the three handlers and from no other r
 
 const BACKLOG_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 
-test('status-callback: secret read, conditional status updates, its own backlog', () => {
+test('status-callback: secret read, conditional status updates, an incident read for a failed page, its own backlog', () => {
   expect(actionsOfRole(template, 'AlertsStatusCallbackRole')).toEqual(
-    [...LOG_WRITE, ...SECRET_READ, ...BACKLOG_CONSUME, 'dynamodb:UpdateItem', 'sqs:SendMessage'].sort(),
+    [...LOG_WRITE, ...SECRET_READ, ...BACKLOG_CONSUME, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'].sort(),
   );
 });
 
@@ -110,13 +110,14 @@ test.each([
   expect(senders.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref))).toEqual([ref('AWS::IAM::Role', role)]);
 });
 
-test('inbound: secret read, item reads and updates, Query on the alertsByRecipient index only, publish to the inbound topic, its own backlog', () => {
+test('inbound: secret read, item reads (incidents in one batch) and updates, Query on the alertsByRecipient index only, publish to the inbound topic, its own backlog', () => {
   expect(actionsOfRole(template, 'AlertsInboundRole')).toEqual(
     [
       ...LOG_WRITE,
       ...SECRET_READ,
       ...BACKLOG_CONSUME,
       'sqs:SendMessage',
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',

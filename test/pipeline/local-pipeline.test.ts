@@ -1,10 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { seedIncident, seedPage } from '../webhooks/incidents';
 import { LocalPipeline, NUMBERS, startLocalPipeline } from './local-pipeline';
 import { snsEnvelope } from './sqs-simulator';
 import { postForm } from './twilio-callbacks';
 
 // The demo's path, asserted: an alarm through the built handlers to both
 // default recipients, the status callbacks (all handed over base64-encoded
-// here), and an ACK reply that acknowledges the alert and reaches the inbound topic.
+// here), and an ACK reply that acknowledges an incident and reaches the inbound topic.
 let p: LocalPipeline;
 beforeAll(async () => {
   p = await startLocalPipeline({ seed: 5, base64WebhookProbability: 1 });
@@ -32,16 +34,22 @@ test('an alarm reaches every default recipient once; the table holds the final s
   expect(p.leaks).toEqual([]);
 }, 60_000);
 
-test('an ACK reply acknowledges the latest alert to that number and is published to the inbound topic', async () => {
-  const answer = await p.reply(NUMBERS.onCallSms, 'ACK');
-  expect(answer.status).toBe(200);
-  expect(answer.body).toContain('<Response/>');
+test('an ACK <code> reply acknowledges the incident that paged that number, is answered with the confirmation and published with type ack', async () => {
+  // The webhook path through the built bundle: an incident as the sender writes it (and a page of it in the index).
+  const table = new DynamoDBClient({ endpoint: p.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' } });
+  try {
+    await seedIncident(table, { id: 'incident#pipeline-ack', code: 'PQ7', title: 'pipeline-test-alarm', paged: [NUMBERS.onCallSms], openedAt: new Date().toISOString() }, p.tableName);
+    await seedPage(table, { sid: `SM${'7'.repeat(32)}`, to: NUMBERS.onCallSms, incidentId: 'incident#pipeline-ack', acceptedAt: new Date().toISOString() }, p.tableName);
+  } finally {
+    table.destroy();
+  }
+  const answer = await p.reply(NUMBERS.onCallSms, 'ack pq7');
+  expect(answer).toMatchObject({ status: 200, body: '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ACK pipeline-test-alarm (PQ7): escalation stopped</Message></Response>' });
   const items = await p.scanTable();
-  const alert = items.find((i) => i.kind === 'message' && i.to === NUMBERS.onCallSms && i.alarmName === 'pipeline-test-alarm');
-  expect(alert).toMatchObject({ acknowledgedBy: NUMBERS.onCallSms, acknowledgedAt: expect.any(String) });
-  expect(items.filter((i) => i.direction === 'inbound')).toEqual([expect.objectContaining({ from: NUMBERS.onCallSms, body: 'ACK' })]);
+  expect(items.find((i) => i.id === 'incident#pipeline-ack')).toMatchObject({ state: 'acknowledged', acknowledgedBy: NUMBERS.onCallSms, acknowledgedAt: expect.any(String) });
+  expect(items.filter((i) => i.direction === 'inbound')).toEqual([expect.objectContaining({ from: NUMBERS.onCallSms, body: 'ack pq7', type: 'ack' })]);
   expect(p.sns.published).toHaveLength(1);
-  expect(p.sns.published[0]).toMatchObject({ topicArn: p.inboundTopicArn, attributes: { from: { value: NUMBERS.onCallSms }, channel: { value: 'sms' } } });
+  expect(p.sns.published[0]).toMatchObject({ topicArn: p.inboundTopicArn, attributes: { from: { value: NUMBERS.onCallSms }, channel: { value: 'sms' }, type: { value: 'ack' } } });
 }, 60_000);
 
 /** Sends to a queue URL as the handlers' SQS client does (JSON protocol, at the queue URL's own host). */

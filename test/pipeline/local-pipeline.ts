@@ -82,7 +82,7 @@ export interface LocalPipelineOptions {
 
 /** The environment variables of the webhook backlog and timers contract (the handlers read them when they support it). */
 export const QUEUE_ENV = {
-  /** sender: the alerts queue (re-enqueueing, timers). */
+  /** sender and webhooks: the alerts queue (re-enqueueing, timers). */
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
   /** each webhook: its own backlog queue, consumed by the same function. */
   WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
@@ -471,6 +471,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         ...commonEnv('status-callback', viaProxy ? webhookDb.url : dynamo.endpoint),
         [ENV.STATUS_CALLBACK_URL]: statusCallbackUrl,
         [QUEUE_ENV.WEBHOOK_BACKLOG_QUEUE_URL]: queueUrls.statusBacklog,
+        [QUEUE_ENV.ALERT_QUEUE_URL]: queueUrls.alerts,
       },
     });
     closers.push(() => statusCallback.close());
@@ -485,6 +486,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         [ENV.INBOUND_URL]: inboundUrl,
         [ENV.INBOUND_TOPIC_ARN]: inboundTopicArn,
         [QUEUE_ENV.WEBHOOK_BACKLOG_QUEUE_URL]: queueUrls.inboundBacklog,
+        [QUEUE_ENV.ALERT_QUEUE_URL]: queueUrls.alerts,
       },
     });
     closers.push(() => inbound.close());

@@ -174,6 +174,7 @@ describe('inbound messages', () => {
       mediaUrls: [],
       channel: 'sms',
       receivedAt: item?.receivedAt,
+      type: 'message',
     });
     expect(out.metrics()[METRIC.INBOUND_RECEIVED]).toBe(1);
   });
@@ -365,114 +366,7 @@ describe('inbound messages', () => {
   });
 });
 
-describe('ACK', () => {
-  test('acknowledges the latest alarm notification sent to the replier, and the event says so', async () => {
-    const from = '+15551230100';
-    const older = sid('SM', 0x100001);
-    const latest = sid('SM', 0x100002);
-    const otherRecipient = sid('SM', 0x100003);
-    await alertSent(older, from, '2026-11-27T15:00:00.000Z', 'cpu-high', 'n-older');
-    await alertSent(latest, from, '2026-11-27T15:10:00.000Z', 'disk-full', 'n-latest');
-    await alertSent(otherRecipient, '+15551230199', '2026-11-27T15:20:00.000Z', 'disk-full', 'n-other');
-
-    const id = sid('SM', nextSid++);
-    const res = await post(inbound(id, from, ' Ack. '));
-    expect(res).toMatchObject({ statusCode: 200, body: TWIML });
-
-    const alert = await getItem(world.table, latest);
-    expect(alert).toMatchObject({ acknowledgedBy: from, acknowledgedAt: expect.any(String) });
-    expect((await getItem(world.table, older))?.acknowledgedAt).toBeUndefined();
-    expect((await getItem(world.table, otherRecipient))?.acknowledgedAt).toBeUndefined();
-
-    const acknowledged = { messageSid: latest, alarmName: 'disk-full', notificationId: 'n-latest', acknowledgedAt: alert?.acknowledgedAt };
-    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, body: ' Ack. ', acknowledged })]);
-    expect(world.sns.published[0].attributes.type.value).toBe('ack');
-    expect((await getItem(world.table, id))?.acknowledged).toEqual(acknowledged);
-    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
-
-    // A second ACK keeps the first acknowledgement's time and is not counted again.
-    await post(inbound(sid('SM', nextSid++), from, 'ACK'));
-    expect((await getItem(world.table, latest))?.acknowledgedAt).toBe(alert?.acknowledgedAt);
-    expect(publishedEvents()[1].acknowledged).toEqual(acknowledged);
-    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
-  });
-
-  test('an ACK with no alert sent to that number is stored and published without acknowledged', async () => {
-    const id = sid('SM', nextSid++);
-    expect((await post(inbound(id, '+15551230200', 'ack'))).statusCode).toBe(200);
-    const [event] = publishedEvents();
-    expect(event).toMatchObject({ messageSid: id, body: 'ack' });
-    expect(event).not.toHaveProperty('acknowledged');
-    expect(world.sns.published[0].attributes.type.value).toBe('message');
-    expect(await getItem(world.table, id)).toMatchObject({ direction: 'inbound', published: true });
-  });
-
-  test('a WhatsApp ACK acknowledges the WhatsApp alert to that address', async () => {
-    const alertSid = sid('SM', 0x100010);
-    await alertSent(alertSid, 'whatsapp:+15551230300', '2026-11-27T15:30:00.000Z', 'api-5xx', 'n-wa');
-    expect((await post(inbound(sid('SM', nextSid++), 'whatsapp:+15551230300', 'ACK!'))).statusCode).toBe(200);
-    expect(await getItem(world.table, alertSid)).toMatchObject({ acknowledgedBy: 'whatsapp:+15551230300' });
-    expect(publishedEvents()[0]).toMatchObject({ channel: 'whatsapp', acknowledged: { messageSid: alertSid, alarmName: 'api-5xx' } });
-  });
-
-  test('text that merely contains ACK is a message, not an acknowledgement', async () => {
-    const alertSid = sid('SM', 0x100020);
-    await alertSent(alertSid, '+15551230400', '2026-11-27T15:40:00.000Z', 'queue-depth', 'n-q');
-    await post(inbound(sid('SM', nextSid++), '+15551230400', 'ACK but db-2 is still down'));
-    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBeUndefined();
-    expect(publishedEvents()[0]).not.toHaveProperty('acknowledged');
-  });
-
-  test('an ACK whose publish failed acknowledges once, and its backlog record publishes it with the same acknowledgement', async () => {
-    const from = '+15551230500';
-    const alertSid = sid('SM', 0x100030);
-    await alertSent(alertSid, from, '2026-11-27T15:50:00.000Z', 'latency', 'n-l');
-    const id = sid('SM', nextSid++);
-    world.sns.failNext(10);
-    expect(await post(inbound(id, from, 'ACK'))).toMatchObject({ statusCode: 200, body: TWIML });
-    world.sns.failNext(0);
-    const acknowledgedAt = (await getItem(world.table, alertSid))?.acknowledgedAt;
-    expect(acknowledgedAt).toEqual(expect.any(String));
-    await claimRunsOut(id);
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
-    expect(publishedEvents()).toEqual([expect.objectContaining({ acknowledged: expect.objectContaining({ messageSid: alertSid, acknowledgedAt }) })]);
-    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
-  });
-
-  test('an ACK whose alert lookup fails: 200 TwiML, handed to the backlog after its claim; the record acknowledges and publishes it once', async () => {
-    const from = '+15551230510';
-    const alertSid = sid('SM', 0x100040);
-    await alertSent(alertSid, from, '2026-11-27T16:10:00.000Z', 'errors', 'n-e');
-    const id = sid('SM', nextSid++);
-    const params = inbound(id, from, 'ack');
-    // Every attempt of the acknowledge step's Query fails; the store before it works.
-    world.dynamo.failOperation('Query', 100);
-    expect(await post(params)).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
-    world.dynamo.failOperation('Query', 0);
-    expect(world.sns.published).toHaveLength(0);
-    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBeUndefined();
-    expect(await getItem(world.table, id)).toMatchObject({ published: false, body: 'ack' });
-    expect(world.sqs.sent).toHaveLength(1);
-    // Not before the claim this delivery took has run out.
-    expect(world.sqs.sent[0].delaySeconds).toBeGreaterThanOrEqual(10);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
-
-    await claimRunsOut(id);
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
-    const alert = await getItem(world.table, alertSid);
-    expect(alert).toMatchObject({ acknowledgedBy: from, acknowledgedAt: expect.any(String) });
-    const acknowledged = { messageSid: alertSid, alarmName: 'errors', notificationId: 'n-e', acknowledgedAt: alert?.acknowledgedAt };
-    expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, acknowledged })]);
-    expect(await getItem(world.table, id)).toMatchObject({ published: true, acknowledged });
-
-    // A second delivery of the record and a Twilio retry: nothing published or acknowledged again.
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
-    expect((await post(params)).statusCode).toBe(200);
-    expect(world.sns.published).toHaveLength(1);
-    expect((await getItem(world.table, alertSid))?.acknowledgedAt).toBe(alert?.acknowledgedAt);
-    expect(out.metrics()[METRIC.ALERTS_ACKNOWLEDGED]).toBe(1);
-  });
-});
+// Reply commands (ACK, opt-out and opt-in words) and their answers: inbound-commands.test.ts.
 
 describe('one publish per message, whoever delivers it', () => {
   test('two simultaneous deliveries of one message publish it once; the other is handed to the backlog, whose record publishes nothing', async () => {

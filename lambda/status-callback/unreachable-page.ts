@@ -1,0 +1,45 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { INCIDENT_ID_PREFIX } from '../shared/incident-items';
+import { markUnreachable, UnreachableMark } from '../shared/incident-unreachable';
+import { ApplyResult, isUndeliveredStatus, StatusCallback } from './apply-status';
+
+/** The incident a message item pages for, and the address paged; undefined for any other message. */
+async function pageOf(client: DynamoDBClient, tableName: string, messageSid: string): Promise<ApplyResult['page']> {
+  const { Item } = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { id: { S: messageSid } },
+      ConsistentRead: true,
+      ProjectionExpression: '#incidentId, #to',
+      ExpressionAttributeNames: { '#incidentId': 'incidentId', '#to': 'to' },
+    }),
+  );
+  const incidentId = Item?.incidentId?.S;
+  if (incidentId === undefined) return undefined;
+  return { incidentId, ...(Item?.to?.S !== undefined ? { to: Item.to.S } : {}) };
+}
+
+/**
+ * A page of an incident ended `undelivered`/`failed`: its address becomes
+ * unreachable for the incident (markUnreachable: added to `unreachable`, an
+ * escalate timer while it is open). Done for the callback that moved the
+ * status there (the incidentId came back with that write) and again for an
+ * exact repeat of it (`duplicate`: a backlog record of a callback whose
+ * incident step failed, or a Twilio retry), which costs one GetItem; a
+ * different final status after the first (`recorded`, `dropped`) changes
+ * nothing. A callback that arrives before the sender wrote the page's item
+ * finds no incidentId and marks nothing: the incident's scheduled escalation
+ * still runs.
+ * @returns undefined when the callback is not about an undelivered page of an incident
+ * @throws on DynamoDB or SQS errors (the caller hands the callback to its backlog)
+ */
+export async function markUndeliveredPage(client: DynamoDBClient, tableName: string, cb: StatusCallback, result: ApplyResult, now: number): Promise<UnreachableMark | undefined> {
+  if (!isUndeliveredStatus(cb.status)) return undefined;
+  let page: ApplyResult['page'];
+  if (result.outcome === 'advanced') page = result.page;
+  else if (result.outcome === 'duplicate') page = await pageOf(client, tableName, cb.messageSid);
+  const to = page?.to ?? cb.to;
+  if (!page || !page.incidentId.startsWith(INCIDENT_ID_PREFIX) || to === undefined) return undefined;
+  const detail = cb.errorCode ? `${cb.status} ${cb.errorCode}` : cb.status;
+  return markUnreachable(client, tableName, page.incidentId, to, detail, now);
+}
