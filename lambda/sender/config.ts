@@ -1,4 +1,5 @@
 import { ENV, isSmsSender, isWhatsAppAddress, SenderConfig } from '../../lib/contract';
+import { EscalationConfigError, EscalationPlan, needsTimers, parseEscalation, planRecipients } from './incidents/escalation';
 import { isAddress } from './validate';
 
 /** The sender's configuration, resolved once per cold start. */
@@ -17,6 +18,8 @@ export interface SenderSettings {
   readonly allowUnicode: boolean;
   /** The alert queue's receives before the DLQ. */
   readonly maxReceiveCount: number;
+  /** Who an incident pages and when (absent from SENDER_CONFIG: one stage of the default recipients, no repeats). */
+  readonly escalation: EscalationPlan;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -99,6 +102,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   const defaultRecipients = addressList(c, 'defaultRecipients', true)!;
   const allowedRecipients = addressList(c, 'allowedRecipients', false) ?? [];
   if (c.allowUnicode !== undefined && typeof c.allowUnicode !== 'boolean') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.allowUnicode must be a boolean`);
+  let escalation: EscalationPlan;
+  try {
+    escalation = parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`);
+  } catch (err) {
+    if (err instanceof EscalationConfigError) throw new SenderConfigError(err.message);
+    throw err;
+  }
+  if (needsTimers(escalation) && !env[ENV.ALERT_QUEUE_URL]) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.escalation has later stages or repeats, which need timers: set ${ENV.ALERT_QUEUE_URL} to the alert queue`);
+  }
 
   return {
     tableName,
@@ -108,10 +121,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     ...(whatsappFrom ? { whatsappFrom } : {}),
     ...(whatsappContentSid ? { whatsappContentSid } : {}),
     defaultRecipients,
-    allowed: new Set([...defaultRecipients, ...allowedRecipients]),
+    // The construct allows escalation recipients too; a hand-written SENDER_CONFIG must not page them only to refuse them.
+    allowed: new Set([...defaultRecipients, ...allowedRecipients, ...planRecipients(escalation)]),
     sendConcurrency: integer(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1, 1000),
     claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
     maxReceiveCount: integer(c, 'maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 100),
+    escalation,
   };
 }
