@@ -78,6 +78,18 @@ export const METRIC = {
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
   /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */
   WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
+  /** sender: an incident opened (an ALARM, or an envelope with incidentKey, for a key with no live incident). Count. */
+  INCIDENTS_OPENED: 'IncidentsOpened',
+  /** sender: an incident resolved (an OK, or an envelope with resolve: true, for its key). Count. */
+  INCIDENTS_RESOLVED: 'IncidentsResolved',
+  /** sender: an escalation stage after the first paged (at its time, or early because its predecessor was unreachable). Count. */
+  ESCALATIONS_PAGED: 'EscalationsPaged',
+  /** sender: an incident's pages sent again to everyone it paged (a repeat). Count. */
+  PAGES_REPEATED: 'PagesRepeated',
+  /** sender: a timer that found something due and did it. Count. */
+  TIMERS_FIRED: 'TimersFired',
+  /** sender: a timer that found nothing due (the incident acknowledged, resolved, or the step already done). Count. */
+  TIMERS_STALE: 'TimersStale',
 } as const;
 
 /**
