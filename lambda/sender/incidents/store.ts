@@ -235,24 +235,28 @@ export class IncidentStore {
       if (isConditionFailure(err)) return undefined;
       throw err;
     }
-    const incident = toIncident(out.Attributes ?? {});
-    if (incident.timelineLength > TIMELINE_LIMIT) await this.trimTimeline(id, incident.timelineLength);
+    const attributes = out.Attributes ?? {};
+    const incident = toIncident(attributes);
+    if (incident.timelineLength > TIMELINE_LIMIT) await this.trimTimeline(id, attributes.timeline?.L ?? []);
     return incident;
   }
 
-  /** Drops the oldest events beyond the bound and counts them; skipped when another write changed the list meanwhile (the next write trims). */
-  private async trimTimeline(id: string, length: number): Promise<void> {
-    const drop = length - TIMELINE_LIMIT;
-    const remove = Array.from({ length: drop }, (_, i) => `#timeline[${i}]`).join(', ');
+  /**
+   * Keeps the latest events and counts the dropped ones. The list is written
+   * whole (as this write read it), guarded on its length: when another write
+   * appended meanwhile, the trim is skipped and the next write trims.
+   */
+  private async trimTimeline(id: string, timeline: readonly AttributeValue[]): Promise<void> {
+    const drop = timeline.length - TIMELINE_LIMIT;
     try {
       await this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(id) },
-          UpdateExpression: `REMOVE ${remove} ADD #timelineDropped :drop`,
+          UpdateExpression: 'SET #timeline = :kept ADD #timelineDropped :drop',
           ConditionExpression: 'size(#timeline) = :length',
           ExpressionAttributeNames: { '#timeline': 'timeline', '#timelineDropped': 'timelineDropped' },
-          ExpressionAttributeValues: { ':drop': n(drop), ':length': n(length) },
+          ExpressionAttributeValues: { ':kept': { L: timeline.slice(drop) }, ':drop': n(drop), ':length': n(timeline.length) },
         }),
       );
     } catch (err) {

@@ -34,9 +34,9 @@ export function bodyPageText(body: string, code: string): string {
 /** Characters of the title in a RESOLVED text: it stays one segment. */
 const TITLE_BUDGET = 100;
 
-/** `14 min`, `2 h 5 min`: whole minutes, rounded up, so a short incident never reads `0 min`. */
+/** `14 min`, `2 h 5 min`: to the nearest minute, and at least one, so a short incident never reads `0 min`. */
 export function duration(ms: number): string {
-  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  const minutes = Math.max(1, Math.round(ms / 60_000));
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
