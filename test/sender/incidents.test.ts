@@ -225,6 +225,34 @@ describe('resolving', () => {
     expect(await rig.item(snsId.replace(/^/, 'incident#'))).toMatchObject({ state: 'resolved' });
   });
 
+  test('a redelivered OK finishes only the incident it resolved, never the one the alarm opened since', async () => {
+    const { name, incidentId } = await openIncident('db-late-ok');
+    const ok = snsRecord(JSON.stringify(alarmOf(name, 'OK')), `sns-${name}-ok`);
+    await rig.handler(batch(ok), context());
+    expect(await rig.item(incidentId)).toMatchObject({ state: 'resolved' });
+    const next = `sns-${name}-next`;
+    await publish(alarmOf(name), next);
+    rig.twilio.reset();
+    expect((await rig.handler(batch(ok), context())).batchItemFailures).toEqual([]);
+    expect(rig.twilio.requests).toHaveLength(0);
+    expect(await rig.item(`incident#${next}`)).toMatchObject({ state: 'open' });
+    expect(await rig.item(`incidentkey#${arnOf(name)}`)).toMatchObject({ incidentId: `incident#${next}` });
+  });
+
+  test('a pointer left by a resolve that crashed before ending it does not swallow the next ALARM: it opens a new incident', async () => {
+    const { name, incidentId, code, arn } = await openIncident('db-stale');
+    const incident = await rig.item(incidentId);
+    // As if the resolver had marked it resolved and died before sending RESOLVED and ending the pointer.
+    await rig.put({ ...incident, state: 'resolved', resolvedAt: new Date(Date.now()).toISOString(), resolvedBy: 'sns-lost-ok' });
+    rig.twilio.reset();
+    const next = `sns-${name}-next`;
+    expect((await publish(alarmOf(name), next)).batchItemFailures).toEqual([]);
+    expect(await rig.item(`incident#${next}`)).toMatchObject({ state: 'open' });
+    expect(await rig.item(`incidentkey#${arn}`)).toMatchObject({ incidentId: `incident#${next}` });
+    expect(await rig.item(`incidentcode#${code}`)).toBeUndefined();
+    expect(bodiesTo(R1)).toHaveLength(1);
+  });
+
   test('an OK for an alarm with no live incident pages nobody and is recorded', async () => {
     const name = unique('db-unknown-ok');
     const { result, metrics } = await captureStdout(() => publish(alarmOf(name, 'OK'), `sns-${name}`));
@@ -293,6 +321,21 @@ describe('timers', () => {
     expect(metricSum(metrics, METRIC.TIMERS_STALE)).toBe(1);
     expect(timers().filter((t) => t.timer.timer === 'repeat')).toHaveLength(1);
     expect((await events(incidentId)).filter((e) => e === 'escalated')).toHaveLength(1);
+  });
+
+  test('SQS refusing the next timer keeps the opening for redelivery; the redelivery hands the timer over and pages nobody twice', async () => {
+    const name = unique('db-sqs-down');
+    const record = snsRecord(JSON.stringify(alarmOf(name)), `sns-${name}`);
+    sqs.failNext(10);
+    const first = await rig.handler(batch(record), context());
+    sqs.failNext(0);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(bodiesTo(R1)).toHaveLength(1);
+    expect(timers()).toHaveLength(0);
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(bodiesTo(R1)).toHaveLength(1);
+    expect(timers().map((t) => t.timer)).toEqual([expect.objectContaining({ timer: 'escalate', stage: 1, incidentId: `incident#sns-${name}` })]);
+    expect(await rig.item(`incident#sns-${name}`)).toMatchObject({ nextTimer: 'escalate#1' });
   });
 
   test('a timer after the incident was acknowledged does nothing and schedules nothing', async () => {
