@@ -120,6 +120,13 @@ export const TABLE = {
    * by deleting it, while message and status items are never deleted by a handler.
    */
   CLAIM_ID_PREFIX: 'claim#',
+  /**
+   * Id prefixes of an incident's live pointer (`incidentkey#<key>`) and code
+   * reservation (`incidentcode#<CODE>`): the sender deletes them when the incident
+   * is resolved, so its role may delete items whose id starts with them too.
+   */
+  INCIDENT_KEY_ID_PREFIX: 'incidentkey#',
+  INCIDENT_CODE_ID_PREFIX: 'incidentcode#',
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../../lib/contract';
 
 /*
  * The incident item kinds of the status table (ARCHITECTURE.md, "Incidents"),
@@ -24,8 +25,8 @@ export const INCIDENT_KIND = {
 } as const;
 
 export const incidentIdOf = (openingNotificationId: string): string => `incident#${openingNotificationId}`;
-export const pointerId = (incidentKey: string): string => `incidentkey#${incidentKey}`;
-export const codeId = (code: string): string => `incidentcode#${code}`;
+export const pointerId = (incidentKey: string): string => `${TABLE.INCIDENT_KEY_ID_PREFIX}${incidentKey}`;
+export const codeId = (code: string): string => `${TABLE.INCIDENT_CODE_ID_PREFIX}${code}`;
 export const optOutId = (address: string): string => `optout#${address}`;
 export const noticeId = (notificationId: string): string => `notice#${notificationId}`;
 export const INCIDENT_ID_PREFIX = 'incident#';
