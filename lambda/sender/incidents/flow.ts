@@ -108,9 +108,11 @@ async function liveIncident(pointer: Pointer | undefined, ictx: IncidentContext)
 async function open(cmd: Extract<IncidentCommand, { action: 'open' }>, notificationId: string, ictx: IncidentContext): Promise<FlowResult> {
   const { store } = ictx;
   const id = incidentIdOf(notificationId);
-  const [existing, firstPointer] = await Promise.all([store.incident(id), store.pointer(cmd.incidentKey)]);
+  const stage0 = cmd.stage0To ?? ictx.plan.stages[0].recipients;
+  // One round trip for everything the opening needs to know; the opt-outs are read even when the key turns out to be live (a repeat), which is rare.
+  const [existing, firstPointer, optedOut] = await Promise.all([store.incident(id), store.pointer(cmd.incidentKey), store.optedOut(stage0)]);
   // A redelivered opening: finish what the first delivery started.
-  if (existing) return afterOpening(existing, ictx);
+  if (existing) return afterOpening(existing, ictx, optedOut);
 
   let pointer = firstPointer;
   let code: string | undefined;
@@ -133,8 +135,6 @@ async function open(cmd: Extract<IncidentCommand, { action: 'open' }>, notificat
   }
   if (code === undefined) return { outcome: 'retry', progressed: false };
 
-  const stage0 = cmd.stage0To ?? ictx.plan.stages[0].recipients;
-  const optedOut = await store.optedOut(stage0);
   const now = Date.now();
   const paged = ictx.sendable(stage0).filter((a) => !optedOut.has(a));
   // Opted-out addresses get their timeline events from stage 0's delivery, which records them failed.
@@ -147,13 +147,13 @@ async function open(cmd: Extract<IncidentCommand, { action: 'open' }>, notificat
     countIncidentOpened();
     logger.info('incident opened', { incidentId: id, code, incidentKey: cmd.incidentKey, recipients: stage0.length, optedOut: optedOut.size });
   }
-  return afterOpening(incident, ictx);
+  return afterOpening(incident, ictx, optedOut);
 }
 
 /** Stage 0 (again, on a redelivery: the claims send nothing twice), then whatever is due at once, then the next timer. */
-async function afterOpening(incident: Incident, ictx: IncidentContext): Promise<FlowResult> {
+async function afterOpening(incident: Incident, ictx: IncidentContext, optedOut: ReadonlySet<string>): Promise<FlowResult> {
   if (incident.state !== 'open') return DONE;
-  const { result, incident: after } = await pageStage(incident, { kind: 'stage', stage: 0, shortcut: false }, ictx);
+  const { result, incident: after } = await pageStage(incident, { kind: 'stage', stage: 0, shortcut: false }, ictx, optedOut);
   if (result.outcome !== 'done') return result;
   return combine(result, await advance(after ?? incident, ictx));
 }
@@ -312,12 +312,12 @@ function outcomes(sent: DeliveryResult, stage: number | undefined, optedOut: Rea
 const ss = (values: readonly string[]) => ({ SS: [...values] });
 
 /** Pages one stage: its addresses not paged before, minus opt-outs (recorded failed, counted unreachable). */
-async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage' }>, ictx: IncidentContext): Promise<StepResult> {
+async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage' }>, ictx: IncidentContext, knownOptedOut?: ReadonlySet<string>): Promise<StepResult> {
   const { store } = ictx;
   const { stage } = step;
   const alreadyPaged = new Set(incident.paged);
   const recipients = stage === 0 ? stageRecipients(incident, ictx.plan, 0) : stageRecipients(incident, ictx.plan, stage).filter((a) => !alreadyPaged.has(a));
-  const optedOut = await store.optedOut(recipients);
+  const optedOut = knownOptedOut ?? (await store.optedOut(recipients));
   if (stage > 0) {
     // Recorded before the send, so that an ACK from a paged address finds it however slow the rest of the stage is; refused once the incident is no longer open.
     const toPage = ictx.sendable(recipients).filter((a) => !optedOut.has(a));
