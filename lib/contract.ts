@@ -87,6 +87,18 @@ export const METRIC = {
   RECIPIENT_OPTED_IN: 'RecipientOptedIn',
   /** status-callback, inbound: a verified request handed to the backlog queue (the table or the topic failed, or a concurrent delivery holds the inbound claim). Count. */
   WEBHOOKS_BACKLOGGED: 'WebhooksBacklogged',
+  /** sender: an incident opened (an ALARM, or an envelope with incidentKey, for a key with no live incident). Count. */
+  INCIDENTS_OPENED: 'IncidentsOpened',
+  /** sender: an incident resolved (an OK, or an envelope with resolve: true, for its key). Count. */
+  INCIDENTS_RESOLVED: 'IncidentsResolved',
+  /** sender: an escalation stage after the first paged (at its time, or early because its predecessor was unreachable). Count. */
+  ESCALATIONS_PAGED: 'EscalationsPaged',
+  /** sender: an incident's pages sent again to everyone it paged (a repeat). Count. */
+  PAGES_REPEATED: 'PagesRepeated',
+  /** sender: a timer that found something due and did it. Count. */
+  TIMERS_FIRED: 'TimersFired',
+  /** sender: a timer that found nothing due (the incident acknowledged, resolved, or the step already done). Count. */
+  TIMERS_STALE: 'TimersStale',
 } as const;
 
 /**
@@ -117,6 +129,13 @@ export const TABLE = {
    * by deleting it, while message and status items are never deleted by a handler.
    */
   CLAIM_ID_PREFIX: 'claim#',
+  /**
+   * Id prefixes of an incident's live pointer (`incidentkey#<key>`) and code
+   * reservation (`incidentcode#<CODE>`): the sender deletes them when the incident
+   * is resolved, so its role may delete items whose id starts with them too.
+   */
+  INCIDENT_KEY_ID_PREFIX: 'incidentkey#',
+  INCIDENT_CODE_ID_PREFIX: 'incidentcode#',
 } as const;
 
 /**

@@ -619,12 +619,15 @@ export class TwilioMessaging extends Construct {
     );
     this.grantTable(sender, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // Releasing a send claim after a request that cannot have created a message
-    // deletes the claim; nothing else may be deleted.
+    // deletes the claim, and a resolved incident frees its key's pointer and its
+    // code; nothing else may be deleted.
     sender.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:DeleteItem'],
         resources: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`] } },
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`, `${TABLE.INCIDENT_KEY_ID_PREFIX}*`, `${TABLE.INCIDENT_CODE_ID_PREFIX}*`] },
+        },
       }),
     );
     // A record held up only by time goes back on the queue with a fresh receive count

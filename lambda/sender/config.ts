@@ -11,6 +11,7 @@ import {
   whatsappSenderProblem,
 } from '../../lib/contract';
 import { maskNumbersInText } from '../shared/mask';
+import { EscalationConfigError, EscalationPlan, needsTimers, parseEscalation, planRecipients } from './incidents/escalation';
 
 /** The sender's configuration, resolved once per cold start. */
 export interface SenderSettings {
@@ -32,6 +33,8 @@ export interface SenderSettings {
   readonly alarmTextSegments: number;
   /** Shown in alarm texts instead of the account id. */
   readonly accountAlias?: string;
+  /** Who an incident pages and when (absent from SENDER_CONFIG: one stage of the default recipients, no repeats). */
+  readonly escalation: EscalationPlan;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -136,6 +139,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   if (c.allowUnicode !== undefined && typeof c.allowUnicode !== 'boolean') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.allowUnicode must be a boolean`);
   const accountAlias = optionalString(c, 'accountAlias');
   if (accountAlias !== undefined) refuse('accountAlias', accountAlias, accountAliasProblem(accountAlias));
+  let escalation: EscalationPlan;
+  try {
+    escalation = parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`);
+  } catch (err) {
+    if (err instanceof EscalationConfigError) throw new SenderConfigError(err.message);
+    throw err;
+  }
+  if (needsTimers(escalation) && !env[ENV.ALERT_QUEUE_URL]) {
+    throw new SenderConfigError(`${ENV.SENDER_CONFIG}.escalation has later stages or repeats, which need timers: set ${ENV.ALERT_QUEUE_URL} to the alert queue`);
+  }
 
   return {
     tableName,
@@ -145,12 +158,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     ...(whatsappFrom ? { whatsappFrom } : {}),
     ...(whatsappContentSid ? { whatsappContentSid } : {}),
     defaultRecipients,
-    allowed: new Set([...defaultRecipients, ...allowedRecipients]),
+    // The construct allows escalation recipients too; a hand-written SENDER_CONFIG must not page them only to refuse them.
+    allowed: new Set([...defaultRecipients, ...allowedRecipients, ...planRecipients(escalation)]),
     sendConcurrency: integer(c, 'sendConcurrency', DEFAULT_SEND_CONCURRENCY, 1, 1000),
     claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
     maxReceiveCount: integer(c, 'maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 100),
     alarmTextSegments: integer(c, 'alarmTextSegments', ALARM_TEXT_SEGMENTS.default, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max),
     ...(accountAlias !== undefined ? { accountAlias } : {}),
+    escalation,
   };
 }

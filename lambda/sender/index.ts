@@ -5,6 +5,7 @@ import { ConfigurationError, getCredentials } from '../shared/credentials';
 import { maskNumbersInText } from '../shared/mask';
 import { ClaimStore } from './claims';
 import { loadSettings, SenderSettings } from './config';
+import { IncidentStore } from './incidents/store';
 import { DEFERRALS_ATTRIBUTE, deferDelaySeconds, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE, sendDeferredCopy } from './defer';
 import { countConfigurationError, countDeferred, flushMetrics, logger } from './observability';
 import { Semaphore } from './semaphore';
@@ -69,6 +70,8 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       semaphore: new Semaphore(settings.sendConcurrency),
       deadline: Date.now() + remaining - safetyMs(remaining),
       held: new Map(),
+      incidents: new IncidentStore(db, settings.tableName),
+      ...(alertQueueUrl ? { alertQueueUrl } : {}),
     };
     const outcomes = await Promise.all(
       event.Records.map(async (record): Promise<'done' | 'retry'> => {

@@ -14,8 +14,12 @@ export interface AcceptedMessage {
   readonly messagingServiceSid?: string;
   readonly channel: Channel;
   readonly notificationId: string;
-  /** Set for CloudWatch alarm notifications: the item then joins the ACK index. */
+  /** Set for CloudWatch alarm notifications. */
   readonly alarmName?: string;
+  /** The incident this text belongs to (a page, or its RESOLVED). */
+  readonly incidentId?: string;
+  /** A page (an alarm notification's text, an incident's page): the item then joins the ACK index. */
+  readonly page?: boolean;
   readonly bodyPreview: string;
   readonly segments?: number;
   readonly price?: string;
@@ -45,8 +49,9 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     ['channel', { S: m.channel }],
     ['notificationId', { S: m.notificationId }],
     ['alarmName', m.alarmName !== undefined ? { S: m.alarmName } : undefined],
-    // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds alarm notifications only.
-    [TABLE.ALERT_RECIPIENT_ATTRIBUTE, m.alarmName !== undefined ? { S: m.to } : undefined],
+    ['incidentId', m.incidentId !== undefined ? { S: m.incidentId } : undefined],
+    // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds pages only: alarm notifications and incidents' pages.
+    [TABLE.ALERT_RECIPIENT_ATTRIBUTE, m.page === true || m.alarmName !== undefined ? { S: m.to } : undefined],
     ['bodyPreview', { S: m.bodyPreview }],
     ['segments', m.segments !== undefined && Number.isFinite(m.segments) ? { N: String(m.segments) } : undefined],
     ['price', m.price ? { S: m.price } : undefined],

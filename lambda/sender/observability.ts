@@ -37,3 +37,24 @@ export function countUnclassified(errorCode: string): void {
 export function countDeferred(): void {
   metrics.addMetric(METRIC.SENDS_DEFERRED, MetricUnit.Count, 1);
 }
+
+export function countIncidentOpened(): void {
+  metrics.addMetric(METRIC.INCIDENTS_OPENED, MetricUnit.Count, 1);
+}
+
+export function countIncidentResolved(): void {
+  metrics.addMetric(METRIC.INCIDENTS_RESOLVED, MetricUnit.Count, 1);
+}
+
+export function countEscalationPaged(): void {
+  metrics.addMetric(METRIC.ESCALATIONS_PAGED, MetricUnit.Count, 1);
+}
+
+export function countPageRepeated(): void {
+  metrics.addMetric(METRIC.PAGES_REPEATED, MetricUnit.Count, 1);
+}
+
+/** A timer that did something (fired) or found nothing due (stale). */
+export function countTimer(fired: boolean): void {
+  metrics.addMetric(fired ? METRIC.TIMERS_FIRED : METRIC.TIMERS_STALE, MetricUnit.Count, 1);
+}

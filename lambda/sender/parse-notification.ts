@@ -1,4 +1,4 @@
-import { isAlarmNotification, readAlarm, renderAlarm } from './render-alarm';
+import { CloudWatchAlarmNotification, isAlarmNotification, readAlarm, renderAlarm } from './render-alarm';
 import { bodyLength, Envelope, InvalidNotificationError, looksLikeEnvelope, MAX_BODY_CHARS, validateEnvelope } from './validate';
 
 /** An SQS record's body, unwrapped from its SNS envelope when it has one. */
@@ -6,11 +6,21 @@ export interface QueuedNotification {
   /** SNS MessageId when enveloped (the same across SNS redeliveries), else the SQS messageId. */
   readonly notificationId: string;
   readonly message: string;
+  /** True when the body was an SNS notification envelope: what was published to the topic, never a timer. */
+  readonly published: boolean;
 }
 
 /** What was published, decoded. */
 export type Notification =
-  | { readonly kind: 'alarm'; readonly alarmName: string; readonly text: string }
+  | {
+      readonly kind: 'alarm';
+      readonly alarmName: string;
+      readonly text: string;
+      /** NewStateValue as CloudWatch sent it (ALARM, OK, INSUFFICIENT_DATA), when readable. */
+      readonly state?: string;
+      /** What identifies the alarm's incidents: its ARN, else its region and name. */
+      readonly incidentKey?: string;
+    }
   | ({ readonly kind: 'envelope' } & Envelope)
   | { readonly kind: 'text'; readonly text: string };
 
@@ -24,13 +34,18 @@ export function unwrapRecord(record: { readonly messageId: string; readonly body
     try {
       const json = JSON.parse(record.body) as Record<string, unknown>;
       if (json && json.Type === 'Notification' && typeof json.Message === 'string' && typeof json.MessageId === 'string' && json.MessageId !== '') {
-        return { notificationId: json.MessageId, message: json.Message };
+        return { notificationId: json.MessageId, message: json.Message, published: true };
       }
     } catch {
       // not JSON: a plain-text body sent straight to the queue
     }
   }
-  return { notificationId: record.messageId, message: record.body };
+  return { notificationId: record.messageId, message: record.body, published: false };
+}
+
+/** The key of an alarm's incidents: the ARN names one alarm in one account and region; without it, region and name. */
+export function alarmIncidentKey(alarm: CloudWatchAlarmNotification): string {
+  return alarm.AlarmArn ?? `alarm:${alarm.Region ?? ''}:${alarm.AlarmName}`;
 }
 
 /**
@@ -55,10 +70,16 @@ export function parseNotification(message: string, allowUnicode: boolean, allowe
       const obj = json as Record<string, unknown>;
       if (isAlarmNotification(obj)) {
         const alarm = readAlarm(obj);
-        return { kind: 'alarm', alarmName: alarm.AlarmName, text: renderAlarm(alarm, allowUnicode) };
+        return {
+          kind: 'alarm',
+          alarmName: alarm.AlarmName,
+          text: renderAlarm(alarm, allowUnicode),
+          ...(alarm.NewStateValue !== undefined ? { state: alarm.NewStateValue } : {}),
+          incidentKey: alarmIncidentKey(alarm),
+        };
       }
       if (looksLikeEnvelope(obj)) return { kind: 'envelope', ...validateEnvelope(obj, Buffer.byteLength(trimmed, 'utf8'), allowed) };
-      throw new InvalidNotificationError('a JSON message that is neither a CloudWatch alarm nor an envelope (body, to, mediaUrls, contentSid)');
+      throw new InvalidNotificationError('a JSON message that is neither a CloudWatch alarm nor an envelope (body, to, mediaUrls, contentSid, incidentKey)');
     }
     // Text that merely starts with a brace: sent as it is.
   }

@@ -3,8 +3,11 @@ import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCreden
 import { maskAddress, maskNumbersInText } from '../shared/mask';
 import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
-import { Claim, ClaimStore } from './claims';
+import { Claim, ClaimState, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
+import { commandOf, fireTimer, handleIncidentNotification, IncidentContext } from './incidents/flow';
+import type { IncidentStore } from './incidents/store';
+import { InvalidTimerError, isTimerBody, readTimer, Timer } from './incidents/timers';
 import { findSentMessage } from './lookup';
 import { buildMessage, OutboundMessage } from './message-params';
 import { writeMessageRecord } from './message-record';
@@ -53,6 +56,9 @@ export interface SendContext {
    * that would be refused the same way.
    */
   readonly held: Map<string, string>;
+  readonly incidents: IncidentStore;
+  /** Where timers go; absent in a harness without a queue (no escalation can then be configured). */
+  readonly alertQueueUrl?: string;
 }
 
 /** The record as SQS delivered it, as far as the sender reads it. */
@@ -73,6 +79,10 @@ interface Job {
   readonly tally: Tally;
   readonly ctx: SendContext;
   readonly receiveCount: number;
+  readonly incidentId?: string;
+  readonly page: boolean;
+  /** Called once the recipient's claim is settled: sent, failed or unknown, now or by an earlier invocation. */
+  readonly settle: (state: ClaimState, now: boolean) => void;
 }
 
 /** What became of a notification's recipients in this invocation: one log line per record, not one per message. */
@@ -113,7 +123,17 @@ const loggedConfiguration = new Set<string>();
 
 /** One SQS record: every recipient done, `retry` if any must be tried again later, or deferred if only time stood in the way. */
 export async function processRecord(record: QueuedRecord, ctx: SendContext): Promise<RecordOutcome> {
-  const { notificationId, message } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  const { notificationId, message, published } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  // Only a body sent straight to the queue can be a timer: one published to the topic arrives in an SNS envelope.
+  if (!published) {
+    const timer = readRawTimer(message);
+    if (timer instanceof InvalidTimerError) {
+      if (await ctx.claims.recordFailedNotification(notificationId, timer.message, Date.now())) countFailed('invalid-timer', timer.message);
+      logger.warn('timer can never fire', { notificationId, reason: timer.message });
+      return 'done';
+    }
+    if (timer) return withNotificationId(await fireTimer(timer, incidentContext(ctx, record.receiveCount)), notificationId);
+  }
   let notification: Notification;
   try {
     notification = parseNotification(message, ctx.settings.allowUnicode, ctx.settings.allowed);
@@ -124,25 +144,121 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
     return 'done';
   }
 
-  const recipients = notification.kind === 'envelope' && notification.to ? notification.to : ctx.settings.defaultRecipients;
+  let recipients = notification.kind === 'envelope' && notification.to ? notification.to : ctx.settings.defaultRecipients;
+  const command = commandOf(notification);
+  if (command) {
+    const result = await handleIncidentNotification(command, notificationId, incidentContext(ctx, record.receiveCount));
+    if (!result.plain) return withNotificationId(result, notificationId);
+    // An alarm state that concerns no live incident is sent as before incidents, to whoever an incident's first page would reach.
+    recipients = ctx.settings.escalation.stages[0].recipients;
+  }
+  const sent = await deliverAll({ notification, notificationId, recipients, page: false }, ctx, record.receiveCount);
+  return withNotificationId(sent, notificationId);
+}
+
+/** The record's outcome from a delivery's or the incident flow's. */
+function withNotificationId(result: { readonly outcome: RecipientOutcome; readonly progressed: boolean }, notificationId: string): RecordOutcome {
+  return typeof result.outcome === 'object' ? { deferUntil: result.outcome.deferUntil, notificationId, progressed: result.progressed } : result.outcome;
+}
+
+/** A raw body that is a timer; the reason when it claims to be one and is not; undefined for anything else. */
+function readRawTimer(message: string): Timer | InvalidTimerError | undefined {
+  if (!message.trimStart().startsWith('{')) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (!isTimerBody(json)) return undefined;
+  try {
+    return readTimer(json);
+  } catch (err) {
+    if (err instanceof InvalidTimerError) return err;
+    throw err;
+  }
+}
+
+function incidentContext(ctx: SendContext, receiveCount: number): IncidentContext {
   const { settings } = ctx;
-  const check = checkRecipients(recipients, settings.allowed, {
+  return {
+    store: ctx.incidents,
+    plan: settings.escalation,
+    allowUnicode: settings.allowUnicode,
+    ...(ctx.alertQueueUrl ? { alertQueueUrl: ctx.alertQueueUrl } : {}),
+    claimLeaseMs: settings.claimLeaseMs,
+    deliver: (d) => deliverAll(d, ctx, receiveCount),
+    sendable: (recipients) => checkRecipients(recipients, settings.allowed, channels(settings)).accepted,
+  };
+}
+
+function channels(settings: SenderSettings): { readonly sms: boolean; readonly whatsapp: boolean } {
+  return {
     sms: settings.from !== undefined || settings.messagingServiceSid !== undefined,
     whatsapp: settings.whatsappFrom !== undefined || settings.messagingServiceSid !== undefined,
-  });
+  };
+}
+
+/** One text to a list of recipients, each claimed under `notificationId`. */
+export interface Delivery {
+  readonly notification: Notification;
+  readonly notificationId: string;
+  readonly recipients: readonly string[];
+  /** The incident the text belongs to: its message items carry it. */
+  readonly incidentId?: string;
+  /** A page (not a RESOLVED or a plain text): its message items join the alerts-by-recipient index. */
+  readonly page: boolean;
+  /** Recipients not to send to, each recorded as a failed claim with the reason (opted out). */
+  readonly refused?: ReadonlyMap<string, string>;
+}
+
+export interface RecipientSettlement {
+  readonly state: ClaimState;
+  /** Settled by this invocation (not found settled by an earlier one). */
+  readonly now: boolean;
+}
+
+export interface DeliveryResult {
+  readonly outcome: 'done' | 'retry' | Deferred;
+  /** Some recipient was sent (or found sent) in this invocation. */
+  readonly progressed: boolean;
+  /** What became of each recipient that is settled (sent, failed or unknown); pending ones are absent. */
+  readonly settled: ReadonlyMap<string, RecipientSettlement>;
+}
+
+/** Sends one text to each recipient exactly once (claim → POST → record); rejected and refused recipients are recorded failed. */
+export async function deliverAll(d: Delivery, ctx: SendContext, receiveCount: number): Promise<DeliveryResult> {
+  const { notification, notificationId } = d;
+  const { settings } = ctx;
+  const refused = d.refused ?? new Map<string, string>();
+  const check = checkRecipients(d.recipients.filter((r) => !refused.has(r)), settings.allowed, channels(settings));
+  const settled = new Map<string, RecipientSettlement>();
+  const rejected = [...check.rejected.map((r) => ({ ...r, code: 'invalid-recipient' })), ...[...refused].map(([recipient, reason]) => ({ recipient, reason, code: reason }))];
   await Promise.all(
-    check.rejected.map(async ({ recipient, reason }) => {
+    rejected.map(async ({ recipient, reason, code }) => {
       // An arbitrary string is no key: keep the claim id within DynamoDB's limits.
       const key = isAddress(recipient) ? recipient : `invalid:${recipient.slice(0, 40)}`;
-      if (await ctx.claims.recordRejectedRecipient(notificationId, key, reason, Date.now())) countFailed('invalid-recipient', reason);
+      const recorded = await ctx.claims.recordRejectedRecipient(notificationId, key, reason, Date.now());
+      if (recorded) countFailed(code, reason);
+      settled.set(recipient, { state: 'failed', now: recorded });
       logger.warn('recipient rejected', { notificationId, to: maskAddress(recipient), reason });
     }),
   );
 
-  const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0, held: 0 };
+  const tally: Tally = { sent: 0, alreadyDone: 0, failed: rejected.length, unknown: 0, held: 0 };
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx, receiveCount: record.receiveCount }).catch((err: unknown): RecipientOutcome => {
+      deliver({
+        notification,
+        notificationId,
+        msg: buildMessage(notification, to, settings),
+        tally,
+        ctx,
+        receiveCount,
+        ...(d.incidentId !== undefined ? { incidentId: d.incidentId } : {}),
+        page: d.page,
+        settle: (state, now) => settled.set(to, { state, now }),
+      }).catch((err: unknown): RecipientOutcome => {
         // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
         logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
         return 'retry';
@@ -151,11 +267,20 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   );
   const retry = outcomes.filter((o) => o === 'retry').length;
   const deferred = outcomes.filter((o): o is Deferred => typeof o === 'object');
-  logger.info('notification processed', { notificationId, kind: notification.kind, recipients: recipients.length, ...tally, retry, deferred: deferred.length });
-  if (retry > 0) return 'retry';
+  logger.info('notification processed', {
+    notificationId,
+    kind: notification.kind,
+    ...(d.incidentId !== undefined ? { incidentId: d.incidentId } : {}),
+    recipients: d.recipients.length,
+    ...tally,
+    retry,
+    deferred: deferred.length,
+  });
+  const progressed = tally.sent > 0;
+  if (retry > 0) return { outcome: 'retry', progressed, settled };
   // Every deferred recipient must have its chance: the copy comes back when the latest is due.
-  if (deferred.length > 0) return { deferUntil: Math.max(...deferred.map((d) => d.deferUntil)), notificationId, progressed: tally.sent > 0 };
-  return 'done';
+  if (deferred.length > 0) return { outcome: { deferUntil: Math.max(...deferred.map((x) => x.deferUntil)) }, progressed, settled };
+  return { outcome: 'done', progressed, settled };
 }
 
 function errorSummary(err: unknown): Record<string, unknown> {
@@ -190,6 +315,7 @@ async function deliver(job: Job): Promise<RecipientOutcome> {
   if (!existing) return 'retry';
   if (existing.state !== 'pending') {
     logger.debug('recipient already handled', { notificationId, to: maskAddress(msg.to), state: existing.state });
+    job.settle(existing.state, false);
     job.tally.alreadyDone++;
     return 'done';
   }
@@ -282,6 +408,7 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
       return 'retry';
     }
     if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
+    job.settle('unknown', true);
     job.tally.unknown++;
     logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts });
     return 'done';
@@ -289,6 +416,7 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
   if (found) {
     logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: found.sid });
     await recordAccepted(job, claim, found, true);
+    job.settle('sent', true);
     job.tally.sent++;
     return 'done';
   }
@@ -356,6 +484,7 @@ async function post(job: Job, claim: Claim): Promise<RecipientOutcome> {
   if (result.foundByLookup) logger.info('a 5xx had hidden a created message: recorded, not resent', { notificationId, to, sid: accepted.sid });
   else countSent(Date.now() - started);
   await recordAccepted(job, claim, accepted, result.foundByLookup);
+  job.settle('sent', true);
   job.tally.sent++;
   logger.debug('message accepted by Twilio', { notificationId, to, sid: accepted.sid, status: accepted.status, channel: msg.channel });
   return 'done';
@@ -371,6 +500,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
     case 'permanent':
       if (await ctx.claims.markFailed(claim, reason, err.code, Date.now())) countFailed(code, reason);
       if (err.countsConfigurationError) countConfigurationError();
+      job.settle('failed', true);
       job.tally.failed++;
       logger.warn('Twilio refused the message for this recipient: not retried', details);
       return 'done';
@@ -385,6 +515,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
         countFailed(code, reason);
         countUnclassified(code);
       }
+      job.settle('failed', true);
       job.tally.failed++;
       logger.error('Twilio error code not in the failure table, still refused: recorded failed', { ...details, receiveCount: job.receiveCount });
       return 'done';
@@ -438,6 +569,8 @@ async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage, foundByL
         channel: msg.channel,
         notificationId,
         ...(notification.kind === 'alarm' ? { alarmName: notification.alarmName } : {}),
+        ...(job.incidentId !== undefined ? { incidentId: job.incidentId } : {}),
+        page: job.page || notification.kind === 'alarm',
         bodyPreview: msg.preview,
         ...(segments !== undefined && Number.isFinite(segments) ? { segments } : {}),
         ...(m.price ? { price: m.price } : {}),

@@ -62,9 +62,16 @@ export interface Envelope {
   readonly mediaUrls: readonly string[];
   readonly contentSid?: string;
   readonly contentVariables?: Readonly<Record<string, string>>;
+  /** Opens (or, with `resolve`, resolves) the incident of this key, as an alarm's ALARM (or OK) does. */
+  readonly incidentKey?: string;
+  readonly resolve?: boolean;
+  /** The incident's name in pages and RESOLVED texts; only read with `incidentKey`. */
+  readonly title?: string;
 }
 
-export const ENVELOPE_FIELDS = ['body', 'to', 'mediaUrls', 'contentSid', 'contentVariables'] as const;
+export const ENVELOPE_FIELDS = ['body', 'to', 'mediaUrls', 'contentSid', 'contentVariables', 'incidentKey', 'resolve', 'title'] as const;
+export const MAX_INCIDENT_KEY_CHARS = 256;
+export const MAX_TITLE_CHARS = 100;
 
 export function looksLikeEnvelope(json: Record<string, unknown>): boolean {
   return ENVELOPE_FIELDS.some((f) => f in json);
@@ -80,7 +87,16 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     throw new InvalidNotificationError(reason);
   };
   if (size > MAX_ENVELOPE_BYTES) fail(`the envelope is ${size} bytes; at most ${MAX_ENVELOPE_BYTES}`);
-  const { body, to, mediaUrls, contentSid, contentVariables } = json;
+  const { body, to, mediaUrls, contentSid, contentVariables, incidentKey, resolve, title } = json;
+  if (incidentKey !== undefined && (typeof incidentKey !== 'string' || incidentKey.trim() === '' || bodyLength(incidentKey) > MAX_INCIDENT_KEY_CHARS)) {
+    fail(`"incidentKey" must be a string of 1 to ${MAX_INCIDENT_KEY_CHARS} characters`);
+  }
+  if (resolve !== undefined && typeof resolve !== 'boolean') fail('"resolve" must be true or false');
+  if (resolve === true && incidentKey === undefined) fail('"resolve" needs "incidentKey": name the incident to resolve');
+  // A title without incidentKey was ignored before incidents existed, and still is.
+  if (incidentKey !== undefined && title !== undefined && (typeof title !== 'string' || title.trim() === '' || bodyLength(title) > MAX_TITLE_CHARS)) {
+    fail(`"title" must be a string of 1 to ${MAX_TITLE_CHARS} characters`);
+  }
   if (body !== undefined && typeof body !== 'string') fail('"body" must be a string');
   if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"body" is longer than ${MAX_BODY_CHARS} characters`);
   let recipients: string[] | undefined;
@@ -128,13 +144,17 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     }
     variables = Object.fromEntries(entries);
   }
-  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined) fail('the envelope needs "body", "mediaUrls" or "contentSid"');
+  // An incident's page falls back to its title; a resolve sends only RESOLVED texts.
+  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined && incidentKey === undefined) fail('the envelope needs "body", "mediaUrls" or "contentSid"');
   return {
     ...(typeof body === 'string' && body !== '' ? { body } : {}),
     ...(recipients ? { to: recipients } : {}),
     mediaUrls: media,
     ...(typeof contentSid === 'string' ? { contentSid } : {}),
     ...(variables ? { contentVariables: variables } : {}),
+    ...(typeof incidentKey === 'string' ? { incidentKey } : {}),
+    ...(resolve === true ? { resolve: true } : {}),
+    ...(typeof incidentKey === 'string' && typeof title === 'string' ? { title: title.trim() } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TABLE } from '../../lib/contract';
 import { claimId } from '../../lambda/shared/table-items';
+import { codeId, pointerId } from '../../lambda/sender/incidents/items';
 import { actionsOfRole, environmentOf, synth } from './helpers';
 
 // Cross-check between the handlers' code and the construct's grants: every AWS API
@@ -15,7 +16,8 @@ const WEBHOOK_SHARED = ['shared/webhook-backlog.ts', 'shared/incident-items.ts',
 /** IAM actions implied by the AWS SDK commands a handler's own modules (lambda/<name>/, and for a webhook WEBHOOK_SHARED) send. */
 function actionsUsedBy(handler: string): string[] {
   const actions = new Set<string>();
-  const files = fs.readdirSync(path.join(root, handler)).filter((f) => f.endsWith('.ts')).map((f) => path.join(handler, f));
+  // Subfolders too (lambda/sender/incidents/).
+  const files = (fs.readdirSync(path.join(root, handler), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => path.join(handler, f));
   if (handler !== 'sender') files.push(...WEBHOOK_SHARED);
   for (const file of files) {
     const source = fs.readFileSync(path.join(root, file), 'utf8');
@@ -42,6 +44,11 @@ test.each([
 
 test('the sender\'s DeleteItem condition matches the claim ids the sender writes', () => {
   expect(claimId('n-1', '+15005550001').startsWith(TABLE.CLAIM_ID_PREFIX)).toBe(true);
+});
+
+test('the sender\'s DeleteItem condition matches the incident pointer and code ids the sender deletes', () => {
+  expect(pointerId('arn:aws:cloudwatch:us-east-1:123456789012:alarm:a').startsWith(TABLE.INCIDENT_KEY_ID_PREFIX)).toBe(true);
+  expect(codeId('7K').startsWith(TABLE.INCIDENT_CODE_ID_PREFIX)).toBe(true);
 });
 
 test('every environment variable the handlers read is set by the construct', () => {

@@ -46,12 +46,12 @@ test('sender: SendMessage (a record deferred for time) on the alert queue only, 
   expect(environmentOf(template, 'AlertsSender').ALERT_QUEUE_URL).toEqual({ Ref: ref('AWS::SQS::Queue', 'AlertsQueue') });
 });
 
-test('sender: DeleteItem only on send claims (ids starting with claim#)', () => {
+test('sender: DeleteItem only on send claims and an incident\'s live pointer and code (ids starting with claim#, incidentkey#, incidentcode#)', () => {
   const deletes = statementsOfRole(template, 'AlertsSenderRole').filter((s) => ([] as string[]).concat(s.Action).includes('dynamodb:DeleteItem'));
   expect(deletes).toHaveLength(1);
   expect(deletes[0].Action).toBe('dynamodb:DeleteItem');
   expect(render(deletes[0].Resource)).toBe(`\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`);
-  expect((deletes[0] as any).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*'] } });
+  expect((deletes[0] as any).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['claim#*', 'incidentkey#*', 'incidentcode#*'] } });
 });
 
 // Every handler that sets timers (the sender; status-callback for a page that failed;

@@ -44,7 +44,11 @@ beforeAll(async () => {
   fixedConfig = deployedConfig({});
 }, SYNTH_TIMEOUT_MS);
 afterAll(() => rig.close());
-beforeEach(() => rig.twilio.reset());
+// Each case sends the same alarm: each starts with no live incident, so its ALARM pages.
+beforeEach(async () => {
+  rig.twilio.reset();
+  await rig.forgetIncidents();
+});
 
 describe('a token that resolves to a bad value: refused at cold start, records kept, the log names the setting and the masked value', () => {
   const cases: Array<[string, Partial<TwilioMessagingProps>, RegExp, string | undefined]> = [

@@ -15,7 +15,11 @@ beforeAll(async () => {
   rig.handler = await loadHandler();
 });
 afterAll(() => rig.close());
-beforeEach(() => rig.twilio.reset());
+beforeEach(async () => {
+  rig.twilio.reset();
+  // Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
+  await rig.forgetIncidents();
+});
 
 const param = (r: RecordedRequest, name: string) => r.params.filter(([k]) => k === name).map(([, v]) => v);
 const sentTo = (to: string) => rig.twilio.createRequests().filter((r) => param(r, 'To')[0] === to);

@@ -31,7 +31,11 @@ beforeAll(async () => {
   rig = await startRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1, R2], allowedRecipients: [R3, WA4, R5], claimLeaseSeconds: 60 });
 });
 afterAll(() => rig.close());
-beforeEach(() => rig.twilio.reset());
+beforeEach(async () => {
+  rig.twilio.reset();
+  // Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
+  await rig.forgetIncidents();
+});
 
 const param = (r: RecordedRequest, name: string) => r.params.filter(([k]) => k === name).map(([, v]) => v);
 const created = () => rig.twilio.createRequests().filter((r) => r.outcome === 'created');
@@ -82,7 +86,11 @@ describe('alarm JSON with a wrong type where a string belongs: paged with what c
     expect(logs.filter((l) => l.level === 'ERROR')).toEqual([]);
     for (const to of [R1, R2]) {
       const [body] = bodiesTo(to);
-      expect(body.split('\n')).toEqual(lines);
+      // An ALARM opens an incident: its page ends with the code to acknowledge it by. Another state is sent as it is.
+      const hint = / ACK [A-Z0-9]{1,6}$/;
+      if (lines[0].startsWith('ALARM ')) expect(body).toMatch(hint);
+      else expect(body).not.toMatch(hint);
+      expect(body.replace(hint, '').split('\n')).toEqual(lines);
       expect(segmentCount(body)).toBe(1);
     }
   });
@@ -204,23 +212,32 @@ describe('alarm fuzz (seeded): every field replaced by each wrong type renders w
     expect(outcomes.refused).toBeGreaterThan(0);
   });
 
-  test('through the handler: a batch of fuzzed alarms retries nothing; each is paged or recorded as refused', async () => {
+  test('through the handler: a batch of fuzzed alarms retries nothing; each is paged, recorded as refused, or noted on the live incident of its alarm', async () => {
     const next = seeded(17);
     const alarms = Array.from({ length: 25 }, () => randomAlarm(next));
     const records = alarms.map((a) => snsRecord(JSON.stringify(a), snsId('fuzz')));
     const out = await rig.handler(batch(...records), context());
     expect(out.batchItemFailures).toEqual([]);
     const refused = alarms.map((a) => expectSendableOrRefused(a, false) === 'refused');
+    let noted = 0;
     for (const [i, record] of records.entries()) {
       const id = JSON.parse(record.body).MessageId as string;
       const failed = await rig.item(`failed#${id}`);
       if (refused[i]) expect(failed).toMatchObject({ kind: 'notification' });
       else {
         expect(failed).toBeUndefined();
-        for (const to of [R1, R2]) expect(await rig.item(`claim#${id}#${to}`)).toMatchObject({ state: 'sent' });
+        // Most fuzzed alarms keep the same ARN: after the first ALARM opened its incident, the others page nobody and say so.
+        const notice = await rig.item(`notice#${id}`);
+        if (notice) {
+          noted++;
+          expect(notice).toMatchObject({ outcome: expect.stringMatching(/^(repeat-alarm|state-change)$/), incidentId: expect.stringMatching(/^incident#fuzz-/) });
+          expect(await rig.item(notice.incidentId)).toMatchObject({ kind: 'incident', state: 'open' });
+          for (const to of [R1, R2]) expect(await rig.item(`claim#${id}#${to}`)).toBeUndefined();
+        } else for (const to of [R1, R2]) expect(await rig.item(`claim#${id}#${to}`)).toMatchObject({ state: 'sent' });
       }
     }
-    expect(created()).toHaveLength(2 * refused.filter((r) => !r).length);
+    expect(noted).toBeGreaterThan(0);
+    expect(created()).toHaveLength(2 * (refused.filter((r) => !r).length - noted));
     for (const r of created()) expect(segmentCount(param(r, 'Body')[0])).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SenderConfig } from '../../lib/contract';
 import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
@@ -32,6 +32,14 @@ export interface Rig {
   handler: Handler;
   item(id: string): Promise<Record<string, any> | undefined>;
   put(item: Record<string, unknown>): Promise<void>;
+  /** Every item of the table (a scan), unmarshalled. */
+  scan(): Promise<Array<Record<string, any>>>;
+  /**
+   * Ends every live incident as if each had been resolved (deletes the live
+   * pointers and code reservations): tests that page the same alarm again
+   * start from no live incident, as after an OK.
+   */
+  forgetIncidents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +72,11 @@ export async function startRig(config: SenderConfig, env: Record<string, string>
     put: async (item) => {
       await db.send(new PutItemCommand({ TableName: TABLE_NAME, Item: marshall(item, { removeUndefinedValues: true }) }));
     },
+    scan: () => scanAll(db),
+    forgetIncidents: async () => {
+      const live = (await scanAll(db)).filter((i) => /^incident(key|code)#/.test(String(i.id)));
+      await Promise.all(live.map((i) => db.send(new DeleteItemCommand({ TableName: TABLE_NAME, Key: { id: { S: String(i.id) } } }))));
+    },
     close: async () => {
       spies.forEach((spy) => spy.mockRestore());
       spies = [];
@@ -71,6 +84,17 @@ export async function startRig(config: SenderConfig, env: Record<string, string>
       await Promise.all([ddb.close(), sm.close(), twilio.close()]);
     },
   };
+}
+
+async function scanAll(db: DynamoDBClient): Promise<Array<Record<string, any>>> {
+  const items: Array<Record<string, any>> = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const out = await db.send(new ScanCommand({ TableName: TABLE_NAME, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    items.push(...(out.Items ?? []).map((i) => unmarshall(i)));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /**

@@ -63,10 +63,10 @@ describe('alarm rendering', () => {
 describe('parsing', () => {
   test('an SNS envelope is unwrapped with its MessageId; anything else is the message itself', () => {
     const sns = JSON.stringify({ Type: 'Notification', MessageId: 'm-1', Message: 'hello' });
-    expect(unwrapRecord({ messageId: 'sqs-1', body: sns })).toEqual({ notificationId: 'm-1', message: 'hello' });
-    expect(unwrapRecord({ messageId: 'sqs-2', body: 'plain' })).toEqual({ notificationId: 'sqs-2', message: 'plain' });
+    expect(unwrapRecord({ messageId: 'sqs-1', body: sns })).toEqual({ notificationId: 'm-1', message: 'hello', published: true });
+    expect(unwrapRecord({ messageId: 'sqs-2', body: 'plain' })).toEqual({ notificationId: 'sqs-2', message: 'plain', published: false });
     const notSns = JSON.stringify({ Type: 'SubscriptionConfirmation', MessageId: 'x', Message: 'y' });
-    expect(unwrapRecord({ messageId: 'sqs-3', body: notSns })).toEqual({ notificationId: 'sqs-3', message: notSns });
+    expect(unwrapRecord({ messageId: 'sqs-3', body: notSns })).toEqual({ notificationId: 'sqs-3', message: notSns, published: false });
   });
 
   test('text that merely starts with a brace is plain text', () => {

@@ -1,0 +1,80 @@
+import { sqsClient } from '../../shared/sqs';
+import { INCIDENT_ID_PREFIX } from './items';
+
+/*
+ * Durable timers: SQS messages to the alert queue whose raw body is
+ * `{ "kind": "timer", ... }`, delivered to the sender like any record once
+ * their DelaySeconds pass. SQS delays at most 900 s, so a timer due later is
+ * sent with the longest delay and, when it arrives early, sent again for the
+ * time left (chaining). A timer carries no authority: it only makes the
+ * sender re-read its incident and do what is due then, so a duplicate, a
+ * late or a forged one can never page anyone before their time or twice.
+ * The same body published to the topic arrives inside an SNS envelope and is
+ * never read as a timer.
+ */
+
+export type TimerName = 'escalate' | 'repeat';
+
+export interface Timer {
+  readonly kind: 'timer';
+  readonly timer: TimerName;
+  readonly incidentId: string;
+  /** Epoch ms. */
+  readonly dueAt: number;
+  readonly stage?: number;
+  readonly repeat?: number;
+  /** `unreachable`: a page of the incident ended undelivered/failed, or its address opted out. */
+  readonly reason?: string;
+}
+
+/** SQS's limit for DelaySeconds. */
+export const MAX_DELAY_SECONDS = 900;
+/** A timer this close to its time is waited for in the invocation rather than sent again (SQS counts whole seconds). */
+export const EARLY_TOLERANCE_MS = 1_000;
+
+export class InvalidTimerError extends Error {
+  readonly name = 'InvalidTimerError';
+}
+
+/** A raw record body that claims to be a timer (the caller has already ruled out an SNS envelope). */
+export function isTimerBody(json: unknown): json is Record<string, unknown> {
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && (json as Record<string, unknown>).kind === 'timer';
+}
+
+const wholeNumber = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** @throws InvalidTimerError naming the field at fault */
+export function readTimer(json: Record<string, unknown>): Timer {
+  const fail = (reason: string): never => {
+    throw new InvalidTimerError(`timer: ${reason}`);
+  };
+  const { timer, incidentId, dueAt, stage, repeat, reason } = json;
+  if (timer !== 'escalate' && timer !== 'repeat') fail('"timer" must be "escalate" or "repeat"');
+  if (typeof incidentId !== 'string' || !incidentId.startsWith(INCIDENT_ID_PREFIX) || incidentId.length > 1024) fail('"incidentId" must be an incident id (incident#...)');
+  if (typeof dueAt !== 'number' || !Number.isFinite(dueAt)) fail('"dueAt" must be epoch milliseconds');
+  if (stage !== undefined && !wholeNumber(stage)) fail('"stage" must be a whole number');
+  if (repeat !== undefined && !wholeNumber(repeat)) fail('"repeat" must be a whole number');
+  if (reason !== undefined && typeof reason !== 'string') fail('"reason" must be a string');
+  return {
+    kind: 'timer',
+    timer: timer as TimerName,
+    incidentId: incidentId as string,
+    dueAt: dueAt as number,
+    ...(stage !== undefined ? { stage: stage as number } : {}),
+    ...(repeat !== undefined ? { repeat: repeat as number } : {}),
+    ...(typeof reason === 'string' ? { reason } : {}),
+  };
+}
+
+/** Seconds to delay a timer due at `dueAt`: whole seconds rounded up (never early), at most SQS's 900. */
+export function delaySecondsUntil(dueAt: number, now: number): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
+}
+
+/** Hands the timer to SQS; rejects when SQS refuses it (the caller keeps its record for redelivery, so the timer is not lost). */
+export async function sendTimer(queueUrl: string, timer: Timer, now: number): Promise<number> {
+  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const delaySeconds = delaySecondsUntil(timer.dueAt, now);
+  await (await sqsClient()).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(timer), DelaySeconds: delaySeconds }));
+  return delaySeconds;
+}
