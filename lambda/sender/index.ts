@@ -78,6 +78,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
           body: record.body,
           receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1,
           notificationId: record.messageAttributes?.[NOTIFICATION_ID_ATTRIBUTE]?.stringValue || undefined,
+          deferrals,
         };
         const outcome = await processRecord(queued, ctx).catch((err: unknown): RecordOutcome => {
           logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });

@@ -63,6 +63,8 @@ export interface QueuedRecord {
   readonly receiveCount: number;
   /** Set on a copy the sender itself deferred: the notification id of the original (a raw record's is its first SQS message id). */
   readonly notificationId?: string;
+  /** Deferrals counted so far (defer.ts; 0 on a record never deferred). */
+  readonly deferrals?: number;
 }
 
 /** One recipient of one notification. */
@@ -73,6 +75,7 @@ interface Job {
   readonly tally: Tally;
   readonly ctx: SendContext;
   readonly receiveCount: number;
+  readonly deferrals: number;
 }
 
 /** What became of a notification's recipients in this invocation: one log line per record, not one per message. */
@@ -142,7 +145,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   const tally: Tally = { sent: 0, alreadyDone: 0, failed: check.rejected.length, unknown: 0, held: 0 };
   const outcomes = await Promise.all(
     check.accepted.map((to) =>
-      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx, receiveCount: record.receiveCount }).catch((err: unknown): RecipientOutcome => {
+      deliver({ notification, notificationId, msg: buildMessage(notification, to, settings), tally, ctx, receiveCount: record.receiveCount, deferrals: record.deferrals ?? 0 }).catch((err: unknown): RecipientOutcome => {
         // DynamoDB or Secrets Manager trouble: the claim protocol makes a redelivery safe.
         logger.error('send to recipient failed, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
         return 'retry';
@@ -275,15 +278,18 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
     }
     // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
     if (isNoTimeLeft(err)) return outOfTime();
-    const doubts = await ctx.claims.addDoubt(claim, Date.now());
+    const why = maskNumbersInText(String((err as Error)?.message ?? err));
+    const doubts = await ctx.claims.addDoubt(claim, why, Date.now());
     if (doubts === undefined) return 'retry';
+    // What an operator needs to tell a flaky Twilio from a record running out of chances.
+    const details = { notificationId, to, doubts, why, receiveCount: job.receiveCount, deferrals: job.deferrals, attempts: claim.attempts, claimedAt: claim.createdAt };
     if (doubts < MAX_DOUBTS) {
-      logger.warn('could not look up an interrupted send, will retry', { notificationId, to, doubts, error: errorSummary(err) });
+      logger.warn('could not look up an interrupted send, will retry', { ...details, error: errorSummary(err) });
       return 'retry';
     }
-    if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
+    if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, Date.now())) countOutcomeUnknown();
     job.tally.unknown++;
-    logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts });
+    logger.error('interrupted send left for an operator: outcome unknown', details);
     return 'done';
   }
   if (found) {
