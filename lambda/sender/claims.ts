@@ -53,8 +53,10 @@ export interface Claim {
   readonly createdAt: string;
   readonly messageSid?: string;
   readonly reason?: string;
-  /** Lookups after a crash that could not decide (Twilio unreachable). */
+  /** Lookups after a crash that could not decide (Twilio unreachable, or too long a log). */
   readonly doubts: number;
+  /** Why the latest of them could not decide (masked): what an operator reads on an `unknown` claim. */
+  readonly lastDoubt?: string;
   /** `unknown` after a request whose answer never came. */
   readonly outcome?: string;
   /** A token unique to the put that created the claim: tells its writer its own claim when the put's answer was lost. */
@@ -76,6 +78,7 @@ function toClaim(item: Record<string, AttributeValue>): Claim {
     ...(item.messageSid?.S ? { messageSid: item.messageSid.S } : {}),
     ...(item.reason?.S ? { reason: item.reason.S } : {}),
     doubts: Number(item.doubts?.N ?? 0),
+    ...(item.lastDoubt?.S ? { lastDoubt: item.lastDoubt.S } : {}),
     ...(item.outcome?.S ? { outcome: item.outcome.S } : {}),
     ...(item.holder?.S ? { holder: item.holder.S } : {}),
   };
@@ -249,9 +252,9 @@ export class ClaimStore {
     await this.guarded(claim, 'SET #leaseUntil = :expired, #updatedAt = :now', { ':expired': n(now) }, now);
   }
 
-  /** Counts a lookup that could not decide; returns the new count, or undefined when the claim changed hands. */
-  async addDoubt(claim: Claim, now: number): Promise<number | undefined> {
-    const out = await this.guarded(claim, 'SET #updatedAt = :now ADD #doubts :one', { ':one': n(1) }, now);
+  /** Counts a lookup that could not decide, and why (masked); returns the new count, or undefined when the claim changed hands. */
+  async addDoubt(claim: Claim, why: string, now: number): Promise<number | undefined> {
+    const out = await this.guarded(claim, 'SET #updatedAt = :now, #lastDoubt = :why ADD #doubts :one', { ':one': n(1), ':why': s(why) }, now);
     return out ? toClaim(out).doubts : undefined;
   }
 

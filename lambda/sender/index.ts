@@ -58,7 +58,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         countConfigurationError();
         if (err.firstInProcess) logger.error('Twilio credentials unusable: records kept for redrive', { reason: err.message });
       } else {
-        logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, message: maskNumbersInText((err as Error).message) });
+        logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, reason: maskNumbersInText((err as Error).message) });
       }
       return failAll(event);
     }
@@ -81,9 +81,10 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
           body: record.body,
           receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1,
           notificationId: record.messageAttributes?.[NOTIFICATION_ID_ATTRIBUTE]?.stringValue || undefined,
+          deferrals,
         };
         const outcome = await processRecord(queued, ctx).catch((err: unknown): RecordOutcome => {
-          logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
+          logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });
           return 'retry';
         });
         return typeof outcome === 'object' ? defer(record, outcome, deferrals) : outcome;
@@ -110,7 +111,7 @@ async function defer(record: SQSRecord, outcome: DeferredRecord, deferrals: numb
   try {
     await sendDeferredCopy(alertQueueUrl, record.body, notificationId, counted, delaySeconds);
   } catch (err) {
-    logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message ?? err)) });
+    logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });
     return 'retry';
   }
   countDeferred();

@@ -6,9 +6,17 @@ import type { OutboundMessage } from './message-params';
 
 /** Lambda's clock and Twilio's may disagree by this much. */
 const CLOCK_SKEW_MS = 5_000;
-/** Pages of Messages.json examined, newest first, before the lookup gives up undecided. */
-const MAX_PAGES = 5;
-const PAGE_SIZE = '100';
+/**
+ * Pages of Messages.json examined, newest first, before the lookup gives up
+ * undecided, and their size: Twilio's largest page. A lookup reads every
+ * message to the recipient from now back to the claim, those after its window
+ * included (no filter can skip them, see findSentMessage), and it often runs
+ * late: a deferred or redelivered record comes back through a busy queue. At
+ * 100 a page, five pages were half a minute of a busy phone's messages, and
+ * pages that never reached Twilio ended `unknown`, never sent.
+ */
+export const MAX_PAGES = 5;
+export const PAGE_SIZE = 1000;
 /** Best-ranked candidates whose owner is read from the table; more is a flood, not a crash to settle. */
 const MAX_OWNER_READS = 25;
 /** Owner reads in flight at once. */
@@ -115,7 +123,7 @@ async function ownerOf(db: DynamoDBClient, tableName: string, sid: string): Prom
  * sender's unrecorded message to the same phone in the same lease whose
  * text wholly contains ours (body-match.ts bounds the text around it).
  *
- * One list request per page, at most MAX_PAGES. No date filter is sent:
+ * One list request per page of PAGE_SIZE, at most MAX_PAGES. No date filter is sent:
  * Twilio's DateSent filters on date_sent, which a queued message lacks.
  *
  * @returns the message, or undefined when Twilio holds none
@@ -131,7 +139,7 @@ export async function findSentMessage(
   deadline: number,
 ): Promise<TwilioMessage | undefined> {
   const expected = expectedMessage(msg, claim, Date.now());
-  const query: Record<string, string> = { To: msg.to, PageSize: PAGE_SIZE };
+  const query: Record<string, string> = { To: msg.to, PageSize: String(PAGE_SIZE) };
   if (msg.from !== undefined) query.From = msg.from;
   const candidates: Array<{ readonly m: TwilioMessage; readonly grade: BodyMatch }> = [];
   let page = await listMessages(credentials, query, deadline);
@@ -144,7 +152,7 @@ export async function findSentMessage(
       if (grade !== BODY_MATCH.NONE) candidates.push({ m, grade });
     }
     if (pageIsOlder || !page.next_page_uri) break;
-    if (pages >= MAX_PAGES) throw new LookupUndecidedError(`more than ${MAX_PAGES} pages of messages to this recipient since the claim`);
+    if (pages >= MAX_PAGES) throw new LookupUndecidedError(`more than ${MAX_PAGES * PAGE_SIZE} messages to this recipient since the claim`);
     page = await getMessagePage(credentials, page.next_page_uri, deadline);
   }
   candidates.sort((a, b) => b.grade - a.grade || createdAt(a.m) - createdAt(b.m));

@@ -61,6 +61,9 @@ export interface SendContext {
   readonly alertQueueUrl?: string;
 }
 
+/** How often a record was received and deferred: what bounds its retries. */
+type Received = Pick<QueuedRecord, 'receiveCount' | 'deferrals'>;
+
 /** The record as SQS delivered it, as far as the sender reads it. */
 export interface QueuedRecord {
   readonly messageId: string;
@@ -69,6 +72,8 @@ export interface QueuedRecord {
   readonly receiveCount: number;
   /** Set on a copy the sender itself deferred: the notification id of the original (a raw record's is its first SQS message id). */
   readonly notificationId?: string;
+  /** Deferrals counted so far (defer.ts; 0 on a record never deferred). */
+  readonly deferrals?: number;
 }
 
 /** One recipient of one notification. */
@@ -83,6 +88,8 @@ interface Job {
   readonly page: boolean;
   /** Called once the recipient's claim is settled: sent, failed or unknown, now or by an earlier invocation. */
   readonly settle: (state: ClaimState, now: boolean) => void;
+  /** Deferrals of the record so far: logged with a lookup's doubts. */
+  readonly deferrals: number;
 }
 
 /** What became of a notification's recipients in this invocation: one log line per record, not one per message. */
@@ -132,7 +139,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
       logger.warn('timer can never fire', { notificationId, reason: timer.message });
       return 'done';
     }
-    if (timer) return withNotificationId(await fireTimer(timer, incidentContext(ctx, record.receiveCount)), notificationId);
+    if (timer) return withNotificationId(await fireTimer(timer, incidentContext(ctx, record)), notificationId);
   }
   let notification: Notification;
   try {
@@ -147,12 +154,12 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   let recipients = notification.kind === 'envelope' && notification.to ? notification.to : ctx.settings.defaultRecipients;
   const command = commandOf(notification);
   if (command) {
-    const result = await handleIncidentNotification(command, notificationId, incidentContext(ctx, record.receiveCount));
+    const result = await handleIncidentNotification(command, notificationId, incidentContext(ctx, record));
     if (!result.plain) return withNotificationId(result, notificationId);
     // An alarm state that concerns no live incident is sent as before incidents, to whoever an incident's first page would reach.
     recipients = ctx.settings.escalation.stages[0].recipients;
   }
-  const sent = await deliverAll({ notification, notificationId, recipients, page: false }, ctx, record.receiveCount);
+  const sent = await deliverAll({ notification, notificationId, recipients, page: false }, ctx, record);
   return withNotificationId(sent, notificationId);
 }
 
@@ -179,7 +186,7 @@ function readRawTimer(message: string): Timer | InvalidTimerError | undefined {
   }
 }
 
-function incidentContext(ctx: SendContext, receiveCount: number): IncidentContext {
+function incidentContext(ctx: SendContext, queued: Received): IncidentContext {
   const { settings } = ctx;
   return {
     store: ctx.incidents,
@@ -187,7 +194,7 @@ function incidentContext(ctx: SendContext, receiveCount: number): IncidentContex
     allowUnicode: settings.allowUnicode,
     ...(ctx.alertQueueUrl ? { alertQueueUrl: ctx.alertQueueUrl } : {}),
     claimLeaseMs: settings.claimLeaseMs,
-    deliver: (d) => deliverAll(d, ctx, receiveCount),
+    deliver: (d) => deliverAll(d, ctx, queued),
     sendable: (recipients) => checkRecipients(recipients, settings.allowed, channels(settings)).accepted,
   };
 }
@@ -227,7 +234,7 @@ export interface DeliveryResult {
 }
 
 /** Sends one text to each recipient exactly once (claim → POST → record); rejected and refused recipients are recorded failed. */
-export async function deliverAll(d: Delivery, ctx: SendContext, receiveCount: number): Promise<DeliveryResult> {
+export async function deliverAll(d: Delivery, ctx: SendContext, queued: Received): Promise<DeliveryResult> {
   const { notification, notificationId } = d;
   const { settings } = ctx;
   const refused = d.refused ?? new Map<string, string>();
@@ -254,7 +261,8 @@ export async function deliverAll(d: Delivery, ctx: SendContext, receiveCount: nu
         msg: buildMessage(notification, to, settings),
         tally,
         ctx,
-        receiveCount,
+        receiveCount: queued.receiveCount,
+        deferrals: queued.deferrals ?? 0,
         ...(d.incidentId !== undefined ? { incidentId: d.incidentId } : {}),
         page: d.page,
         settle: (state, now) => settled.set(to, { state, now }),
@@ -401,16 +409,19 @@ async function recover(job: Job, claim: Claim): Promise<RecipientOutcome> {
     }
     // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
     if (isNoTimeLeft(err)) return outOfTime();
-    const doubts = await ctx.claims.addDoubt(claim, Date.now());
+    const why = maskNumbersInText(String((err as Error)?.message ?? err));
+    const doubts = await ctx.claims.addDoubt(claim, why, Date.now());
     if (doubts === undefined) return 'retry';
+    // What an operator needs to tell a flaky Twilio from a record running out of chances.
+    const details = { notificationId, to, doubts, why, receiveCount: job.receiveCount, deferrals: job.deferrals, attempts: claim.attempts, claimedAt: claim.createdAt };
     if (doubts < MAX_DOUBTS) {
-      logger.warn('could not look up an interrupted send, will retry', { notificationId, to, doubts, error: errorSummary(err) });
+      logger.warn('could not look up an interrupted send, will retry', { ...details, error: errorSummary(err) });
       return 'retry';
     }
-    if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times: check the message log`, Date.now())) countOutcomeUnknown();
+    if (await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, Date.now())) countOutcomeUnknown();
     job.settle('unknown', true);
     job.tally.unknown++;
-    logger.error('interrupted send left for an operator: outcome unknown', { notificationId, to, doubts });
+    logger.error('interrupted send left for an operator: outcome unknown', details);
     return 'done';
   }
   if (found) {

@@ -31,7 +31,8 @@ import { ENV } from '../../lib/contract';
  *   `unknown`), leaseUntil (epoch ms), attempts, holder? (the random token of
  *   the put that made it; absent on a rejected recipient's claim), messageSid?,
  *   reason?, errorCode? (the Twilio code of a permanent failure), doubts? (N:
- *   lookups after a crash that could not decide), outcome? (`unknown` while a
+ *   lookups after a crash that could not decide), lastDoubt? (why the latest
+ *   of them could not), outcome? (`unknown` while a
  *   request that got no answer awaits its lookup), createdAt, updatedAt,
  *   expiresAt. A recipient refused before any send (not an address, not
  *   allowed, no sender for its channel) is a claim written `failed` at once,

@@ -19,7 +19,8 @@ function isSqsEvent(event: APIGatewayProxyEvent | SQSEvent): event is SQSEvent {
   return Array.isArray((event as SQSEvent).Records);
 }
 
-const errorFields = (err: unknown) => ({ error: (err as Error)?.name, message: maskNumbersInText(String((err as Error)?.message)) });
+// Not `message`: the logger keeps that key for the line's own text and drops the field.
+const errorFields = (err: unknown) => ({ error: (err as Error)?.name, errorMessage: maskNumbersInText(String((err as Error)?.message)) });
 
 /** Each record on its own: a failed one is reported (ReportBatchItemFailures) and comes back; SQS dead-letters it in the end. */
 async function consumeBacklog(event: SQSEvent, endpoints: WebhookEndpoints, context: Context): Promise<SQSBatchResponse> {

@@ -27,7 +27,12 @@ import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCall
  *   a webhook's backlog: SendMessage ─► its own SQS queue ─► the same function (SQS event)
  *
  * Twilio's side follows Twilio's default webhook policy: an answer is final,
- * only a failed connection is tried once more (twilio-callbacks.ts).
+ * only a failed connection is tried once more, 15 s in all (twilio-callbacks.ts).
+ * Each webhook function has up to `webhookConcurrency` environments, started
+ * on demand, and Twilio sends at most that many status callbacks at once: in
+ * AWS each request gets an environment (Lambda scales on demand), so a
+ * callback's time is the handler's own, never a wait behind others on this one
+ * machine; the others wait at Twilio's side, where none of its timeouts runs.
  *
  * The SQS queues (the alerts queue, and each webhook's backlog queue) are
  * also served over HTTP in SQS's JSON protocol (sqs-endpoint.ts), and the
@@ -65,9 +70,16 @@ export interface LocalPipelineOptions {
   readonly onLog?: (line: string, functionName: string) => void;
   /** Keep per-request records (bridge exchanges, callback posts, Twilio requests). Default true; off for long benchmarks. */
   readonly record?: boolean;
-  /** Start every function's execution environments before the first event (provisioned concurrency). Default true. */
+  /** Start the functions' execution environments before the first event (provisioned concurrency): all the sender's, two of each webhook's. Default true. */
   readonly warm?: boolean;
-  /** Most status-callback execution environments. Default 2. */
+  /**
+   * Most execution environments of each webhook function (status callback,
+   * inbound). Default 10. Behind API Gateway, Lambda starts one for each
+   * request it has none free for (the construct reserves no concurrency), so
+   * a slow answer (DynamoDB retrying through an outage) does not hold the
+   * next request back; beyond the two started in advance they start on
+   * demand, cold, as Lambda's do.
+   */
   readonly webhookConcurrency?: number;
   /**
    * Route the handlers' DynamoDB calls through the fault proxies (`senderDb`, `webhookDb`). Default true;
@@ -308,6 +320,8 @@ export const NUMBERS = {
 /** A token Twilio does not know (yet): what an operator puts in the secret before promoting it in the Console. */
 const NOT_YET_PROMOTED_TOKEN = 'local-pipeline-not-yet-promoted-token';
 const MAX_RECENT_LOGS = 200;
+/** Webhook environments started before the first request; the others start on demand. */
+const WARM_WEBHOOK_ENVIRONMENTS = 2;
 const UNMASKED_NUMBER = /\+[1-9]\d{7,14}(?!\d)/;
 
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
@@ -315,6 +329,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const random = createPrng(options.seed ?? 1);
   const record = options.record ?? true;
   const viaProxy = options.dynamoProxy ?? true;
+  const webhookConcurrency = options.webhookConcurrency ?? 10;
   const tableName = 'twilio-messaging-status';
   const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-credentials-AbCdEf';
   const inboundTopicArn = 'arn:aws:sns:us-east-1:123456789012:twilio-inbound';
@@ -465,7 +480,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       name: 'status-callback',
       assetPath: ASSETS.statusCallback,
       timeoutMs: 10_000,
-      concurrency: options.webhookConcurrency ?? 2,
+      concurrency: webhookConcurrency,
       onLog,
       env: {
         ...commonEnv('status-callback', viaProxy ? webhookDb.url : dynamo.endpoint),
@@ -479,7 +494,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       name: 'inbound',
       assetPath: ASSETS.inbound,
       timeoutMs: 10_000,
-      concurrency: 1,
+      concurrency: webhookConcurrency,
       onLog,
       env: {
         ...commonEnv('inbound', viaProxy ? webhookDb.url : dynamo.endpoint),
@@ -490,7 +505,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       },
     });
     closers.push(() => inbound.close());
-    if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(), inbound.warm()]);
+    if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(WARM_WEBHOOK_ENVIRONMENTS), inbound.warm(WARM_WEBHOOK_ENVIRONMENTS)]);
     bridge.route({ resource: '/status', invoke: (e: APIGatewayProxyEvent) => statusCallback.invoke<APIGatewayProxyResult>(e) });
     bridge.route({ resource: '/inbound', invoke: (e: APIGatewayProxyEvent) => inbound.invoke<APIGatewayProxyResult>(e) });
 
@@ -503,6 +518,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       accountSid: PIPELINE_ACCOUNT_SID,
       authToken: () => AUTH_TOKEN,
       record,
+      // Lambda behind API Gateway starts an environment for each request it has none free for:
+      // a request in flight never waits for another's. Here the environments are few, so Twilio
+      // holds back the rest (queued on its side, where none of its timeouts runs).
+      maxInFlight: webhookConcurrency,
       ...options.callbacks,
       random: random.fork(),
     });
@@ -691,7 +710,10 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
       } else if (claim?.state === 'failed') {
         outcome = 'failed';
         reason = [claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ');
-      } else if (claim?.state === 'unknown') outcome = 'unknown';
+      } else if (claim?.state === 'unknown') {
+        outcome = 'unknown';
+        reason = String(claim.reason ?? '');
+      }
       else if (inDlq.has(t.notificationId)) outcome = 'dead-lettered';
       else outcome = 'lost';
       if (outcome === 'dead-lettered') deadLettered.add(t.notificationId);

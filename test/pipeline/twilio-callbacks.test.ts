@@ -200,6 +200,35 @@ test('a refused connection is retried once; a read timeout counts as a failed co
   }
 });
 
+test('events beyond maxInFlight wait at Twilio\'s side, where no timeout runs: a slow endpoint that serves one at a time loses none', async () => {
+  // One execution environment: each request takes 300 ms, and the next is served only after it.
+  let busy = false;
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const server = await listen(async (req, res) => {
+    await readBody(req);
+    maxConcurrent = Math.max(maxConcurrent, ++concurrent);
+    while (busy) await new Promise((r) => setTimeout(r, 5));
+    busy = true;
+    await new Promise((r) => setTimeout(r, 300));
+    busy = false;
+    concurrent--;
+    res.writeHead(200);
+    res.end();
+  });
+  try {
+    // Each event has 700 ms: enough for one request, not for one behind two others.
+    driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(3), delayMs: [1, 2], readTimeoutMs: 700, totalTimeoutMs: 700, maxInFlight: 1 });
+    await createMessageTo(`${server.url}/v1/status`, '+15550002231');
+    await driver.settled(10_000);
+    expect(driver.posts.map((p) => p.answer)).toEqual([200, 200, 200]);
+    expect(driver.abandoned).toEqual([]);
+    expect(maxConcurrent).toBe(1);
+  } finally {
+    await server.close();
+  }
+});
+
 test('an inbound post follows the same policy: an error answer is final, a dropped connection is tried once more', async () => {
   const failing = await startScriptedEndpoint(() => 502);
   const dropping = await startScriptedEndpoint((_token, attempt) => (attempt === 1 ? 'drop' : 200));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { FakeMessage, FakeTwilio } from '../support/fake-twilio';
 import { twilioFormBody, twilioWebhookHeaders, TwilioParams } from '../support/twilio-sign';
+import { Semaphore } from '../../lambda/sender/semaphore';
 import { createPrng, Prng } from './prng';
 
 /**
@@ -49,6 +50,15 @@ export interface CallbackDriverOptions {
   readonly totalTimeoutMs?: number;
   /** Keep every posted callback in `posts` (default true; the benchmark turns it off). */
   readonly record?: boolean;
+  /**
+   * Most callback requests in flight at once (default 64). Twilio queues its
+   * webhook events and dispatches them; an event waiting for a slot has not
+   * been sent, so none of its timeouts runs. In AWS the webhook functions scale
+   * with the requests; this machine cannot, and without the bound its own
+   * backlog (every handler and fake shares one process) would time events out
+   * that API Gateway and Lambda would answer in milliseconds.
+   */
+  readonly maxInFlight?: number;
 }
 
 export interface CallbackPost {
@@ -58,6 +68,12 @@ export interface CallbackPost {
   readonly attempt: number;
   /** HTTP status, or 0 when the connection failed (refused, reset, or no answer in time). */
   readonly answer: number;
+  /** Epoch ms: when the attempt was sent. */
+  readonly at: number;
+  /** Why no answer came (answer 0): Twilio's read timeout passed, or the connection failed (refused, reset). */
+  readonly failure?: 'timeout' | 'connection';
+  /** How long the attempt took, ms. */
+  readonly ms: number;
 }
 
 /**
@@ -95,16 +111,23 @@ export interface CallbackDriver {
 
 export const TWILIO_USER_AGENT = 'TwilioProxy/1.1';
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 export interface PostAnswer {
   /** HTTP status, 0 when the connection failed or no answer came within the timeout. */
   readonly status: number;
+  /** Why the status is 0: the timeout passed, or the connection failed. */
+  readonly failure?: 'timeout' | 'connection';
   readonly body: string;
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
-/** Posts a form to a URL once; resolves with the HTTP status and body (status 0 when the connection failed or `timeoutMs` passed). */
+/**
+ * Posts a form to a URL once; resolves with the HTTP status and body (status 0
+ * when the connection failed or `timeoutMs` passed). The timeout runs from the
+ * moment the request has a connection: a wait for a free socket in this
+ * process's pool is no time the server took.
+ */
 export function postForm(url: string, body: string, headers: Record<string, string>, timeoutMs?: number): Promise<PostAnswer> {
   return new Promise((resolve) => {
     let settled = false;
@@ -114,20 +137,26 @@ export function postForm(url: string, body: string, headers: Record<string, stri
       clearTimeout(timer);
       resolve(answer);
     };
-    const failed = () => finish({ status: 0, body: '', headers: {} });
+    const failed = (failure: 'timeout' | 'connection' = 'connection') => finish({ status: 0, failure, body: '', headers: {} });
     const req = request(url, { method: 'POST', agent, headers: { 'User-Agent': TWILIO_USER_AGENT, ...headers, 'Content-Length': String(Buffer.byteLength(body)) } });
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-      failed();
-      req.destroy();
-    }, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) {
+      req.once('socket', () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          failed('timeout');
+          req.destroy();
+        }, timeoutMs);
+      });
+    }
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', failed);
-      res.on('aborted', failed);
+      res.on('error', () => failed());
+      res.on('aborted', () => failed());
     });
-    req.on('error', failed);
+    req.on('error', () => failed());
     req.end(body);
   });
 }
@@ -217,6 +246,7 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
   const totalTimeoutMs = options.totalTimeoutMs ?? TWILIO_WEBHOOK_TOTAL_TIMEOUT_MS;
   const timing: TwilioPostTiming = { retryDelayMs, totalTimeoutMs, ...(options.readTimeoutMs !== undefined ? { readTimeoutMs: options.readTimeoutMs } : {}) };
   const record = options.record ?? true;
+  const dispatch = new Semaphore(options.maxInFlight ?? 64);
   const fates: CallbackDriver['fates'] = new Map();
   const posts: CallbackPost[] = [];
   const abandoned: CallbackPost[] = [];
@@ -238,17 +268,24 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
     timers.add(timer);
   };
 
-  async function deliver(message: FakeMessage, status: string, fate: MessageFate, idempotencyToken: string, until: number, attempt = 1): Promise<void> {
+  /** One attempt; Twilio's total time for the event (`until`) starts when its first attempt is sent. */
+  async function deliver(message: FakeMessage, status: string, fate: MessageFate, idempotencyToken: string, until?: number, attempt = 1): Promise<void> {
     const url = message.statusCallback!;
     const params = statusCallbackParams(message, status, fate);
-    const res = await postSigned(url, params, token(), { 'I-Twilio-Idempotency-Token': idempotencyToken }, attemptTimeout(timing, until));
-    const post = { sid: message.sid, status, token: idempotencyToken, attempt, answer: res.status };
+    let started = 0;
+    let deadline = 0;
+    const res = await dispatch.run(() => {
+      started = Date.now();
+      deadline = until ?? started + totalTimeoutMs;
+      return postSigned(url, params, token(), { 'I-Twilio-Idempotency-Token': idempotencyToken }, attemptTimeout(timing, deadline));
+    });
+    const post: CallbackPost = { sid: message.sid, status, token: idempotencyToken, attempt, answer: res.status, at: started, ms: Date.now() - started, ...(res.failure ? { failure: res.failure } : {}) };
     if (record) posts.push(post);
     if (res.status >= 200 && res.status < 300) return;
     if (stopped) return;
-    if (twilioRetries(res.status, attempt, until - Date.now() - retryDelayMs)) {
+    if (twilioRetries(res.status, attempt, deadline - Date.now() - retryDelayMs)) {
       pending++;
-      later(retryDelayMs, () => void deliver(message, status, fate, idempotencyToken, until, attempt + 1).finally(done));
+      later(retryDelayMs, () => void deliver(message, status, fate, idempotencyToken, deadline, attempt + 1).finally(done));
     } else abandoned.push(post);
   }
 
@@ -260,7 +297,7 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
       later(delay + i * random.int(minDelay, maxDelay), () => {
         // Twilio's own view moves too, so the API's GETs agree with the callbacks.
         if (i === 0) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
-        void deliver(message, status, fate, idempotencyToken, Date.now() + totalTimeoutMs).finally(done);
+        void deliver(message, status, fate, idempotencyToken).finally(done);
       });
     }
   }

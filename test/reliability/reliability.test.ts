@@ -20,7 +20,10 @@
  * Sizes stay small by default (CI); `npm run soak` (SOAK=1) runs thousands.
  * Every random choice is seeded: REL_SEED=<seed printed in the tally> replays
  * a run's fault mix (timing between concurrent requests still varies).
+ * REL_LOG=<file> appends every handler log line there, to follow one pair
+ * (grep its notification id); the tally lines say why callbacks were abandoned.
  */
+import { appendFileSync } from 'node:fs';
 import type { FakeAnswer, InjectorRequest } from '../support/fake-twilio';
 import { signTwilioRequest, twilioFormBody, twilioWebhookHeaders } from '../support/twilio-sign';
 import { formatTally, LocalPipeline, NUMBERS, startLocalPipeline, Tally } from '../pipeline/local-pipeline';
@@ -48,6 +51,8 @@ function faultTest(kind: FaultKind, name: string, fn: () => Promise<void>, timeo
   if (on(kind)) test(`[${kind}] ${name}`, fn, timeout);
 }
 const SEED = seedFromEnv(20261127);
+/** REL_LOG=<file>: every handler log line is appended there (function name, a tab, the JSON line), to find out why a pair ended as it did. */
+const LOG_FILE = process.env.REL_LOG || undefined;
 const size = (ci: number, soak: number) => (SOAK ? soak : ci);
 const WAIT = SOAK ? 900_000 : 90_000;
 
@@ -219,6 +224,25 @@ async function wrongFinalStatuses(): Promise<string[]> {
   return wrong;
 }
 
+/** Why status callbacks were abandoned, as a histogram: `timeout ×12 · 502 ×3` (a 4xx/5xx answer, Twilio's read timeout, or a failed connection). */
+function whyAbandoned(abandoned: ReadonlyArray<{ answer: number; failure?: string; ms: number }>): string {
+  const counts = new Map<string, number>();
+  for (const a of abandoned) {
+    const why = a.answer === 0 ? (a.failure ?? 'no answer') : String(a.answer);
+    counts.set(why, (counts.get(why) ?? 0) + 1);
+  }
+  return [...counts].map(([why, n]) => `${why} ×${n}`).join(' · ') || 'none';
+}
+
+/** The most callback posts sent within one second, and their mean rate over the run (what the webhook stage must take). */
+function callbackRates(posts: ReadonlyArray<{ at: number }>): string {
+  if (posts.length === 0) return 'none';
+  const perSecond = new Map<number, number>();
+  for (const { at } of posts) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+  const seconds = Math.max(...perSecond.keys()) - Math.min(...perSecond.keys()) + 1;
+  return `peak ${Math.max(...perSecond.values())}/s, mean ${(posts.length / seconds).toFixed(0)}/s`;
+}
+
 async function eventually(check: () => boolean, timeoutMs = 5000) {
   const until = Date.now() + timeoutMs;
   while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -244,6 +268,7 @@ beforeAll(async () => {
     backlogQueue: { visibilityTimeoutMs: SOAK ? 5000 : 1000, maxReceiveCount: 20, duplicateProbability: 0.1 },
     callbacks: { delayMs: [1, 40], duplicateProbability: 0.2, reorderProbability: 0.3, earlyProbability: 0.2, retryDelayMs: 30 },
     base64WebhookProbability: 0.2,
+    ...(LOG_FILE ? { onLog: (line: string, fn: string) => appendFileSync(LOG_FILE, `${fn}\t${line}\n`) } : {}),
   });
   p.twilio.setFaultInjector(injector);
 }, 60_000);
@@ -382,6 +407,8 @@ describe('reliability of the local pipeline', () => {
     p.twilio.enqueue(...Array.from({ length: 6 }, () => ({ delayMs: 300 })));
     const ids = publishMix('early', size(6, 50));
     await p.settle(WAIT);
+    const wrong = await wrongFinalStatuses();
+    process.stdout.write(`\ncallbacks (seed ${SEED}${SOAK ? ', soak' : ''}): messages ${p.callbacks.fates.size} · posts ${p.callbacks.posts.length} · abandoned ${p.callbacks.abandoned.length} (${whyAbandoned(p.callbacks.abandoned)}) · ${callbackRates(p.callbacks.posts)} · wrong final statuses ${wrong.length}\n`);
     await expectExactlyOnce(ids);
     expect(p.callbacks.posts.filter((x) => x.answer === 200).length).toBeGreaterThan(p.callbacks.fates.size);
     expect(await wrongFinalStatuses()).toEqual([]);
@@ -677,7 +704,7 @@ describe('reliability of the local pipeline', () => {
     await reportFault(
       'webhook-db',
       ids,
-      `webhook writes refused ${p.webhookDb.failed - failedBefore} · callbacks ${during.length}, answered 5xx ${during.filter((x) => x.answer >= 500).length}, lost ${lostCallbacks.length} · replies ${replies.length}, answered 5xx ${answers.filter((a) => a >= 500).length}, stored ${storedReplies}, published ${publishedReplies.filter((n) => n === 1).length}`,
+      `webhook writes refused ${p.webhookDb.failed - failedBefore} · callbacks ${during.length}, answered 5xx ${during.filter((x) => x.answer >= 500).length}, lost ${lostCallbacks.length} (${whyAbandoned(lostCallbacks)}) · replies ${replies.length}, answered 5xx ${answers.filter((a) => a >= 500).length}, stored ${storedReplies}, published ${publishedReplies.filter((n) => n === 1).length}`,
     );
     expect(p.webhookDb.failed - failedBefore).toBeGreaterThan(0);
     expect(lostCallbacks).toEqual([]);
@@ -692,7 +719,7 @@ describe('reliability of the local pipeline', () => {
   test('the tally: nothing lost, nothing sent twice, no secret or number in the logs', async () => {
     await p.settle(WAIT);
     const tally = await p.tally();
-    const line = `reliability tally (seed ${SEED}${SOAK ? ', soak' : ''}, faults ${[...FAULTS].join(',') || 'none'}): ${formatTally(tally)} · SQS duplicates ${p.queue.stats.sqsDuplicates} · SNS duplicates ${p.queue.stats.snsDuplicates} · redeliveries ${p.queue.stats.itemFailures} · redriven ${p.queue.stats.redriven} · failed batches ${p.queue.stats.failedBatches} · crashes ${p.sender.stats.crashes} · callbacks ${p.callbacks.posts.length}`;
+    const line = `reliability tally (seed ${SEED}${SOAK ? ', soak' : ''}, faults ${[...FAULTS].join(',') || 'none'}): ${formatTally(tally)} · SQS duplicates ${p.queue.stats.sqsDuplicates} · SNS duplicates ${p.queue.stats.snsDuplicates} · redeliveries ${p.queue.stats.itemFailures} · redriven ${p.queue.stats.redriven} · failed batches ${p.queue.stats.failedBatches} · crashes ${p.sender.stats.crashes} · callbacks ${p.callbacks.posts.length} · abandoned ${p.callbacks.abandoned.length} (${whyAbandoned(p.callbacks.abandoned)})`;
     process.stdout.write(`\n${line}\n`);
     expect(tally.duplicates).toBe(0);
     expect(tally.lost).toBe(0);

@@ -115,8 +115,11 @@ test('SQS refuses the copy: the record is a batch failure, never dropped', async
   await holdClaim(snsId, R2, 60_000);
   sqs.failNext(10);
   const record = snsRecord(JSON.stringify({ body: 'no copy', to: R2 }), snsId);
-  expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  const { result, logs } = await captureStdout(() => rig.handler(batch(record), context()));
+  expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
   expect(sqs.sent).toHaveLength(0);
+  // The log says why SQS refused (the logger drops a field named `message`).
+  expect(logs.find((l) => l.message === 'could not defer the record: left to SQS redelivery')?.reason).toEqual(expect.stringMatching(/./));
 });
 
 test('a crash recovery with no time left is deferred, not counted as a failed lookup: never marked unknown, sent once when time allows', async () => {

@@ -102,6 +102,10 @@ describe('configuration errors keep every record for redrive, logged once per co
       const out = await captureStdout(() => handler(batch(snsRecord('one')), context()));
       expect(out.result.batchItemFailures).toHaveLength(1);
       expect(metricSum(out.metrics, METRIC.CONFIGURATION_ERRORS)).toBe(0);
+      // The log says why (the logger drops a field named `message`).
+      const warning = out.logs.find((l) => l.message === 'Twilio credentials could not be read: records will be retried');
+      expect(warning?.reason).toEqual(expect.any(String));
+      expect(warning?.reason).not.toBe('');
     } finally {
       rig.sm.failNext(0);
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
+import { PAGE_SIZE } from '../../lambda/sender/lookup';
 import type { RecordedRequest } from '../support/fake-twilio';
 import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
 
@@ -418,7 +419,8 @@ describe('exactly once', () => {
       const claimedAt = new Date(Date.now() - 120_000);
       await preClaim('sns-crash-paged', Date.now() - 1_000, claimedAt);
       const ours = rig.twilio.addMessage({ to: R5, from: FROM, body: text, dateCreated: new Date(claimedAt.getTime() + 1_000) });
-      for (let i = 0; i < 150; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `later alert ${i}`, dateCreated: new Date(claimedAt.getTime() + 2_000 + i) });
+      // More later messages than one page holds: ours is on the second.
+      for (let i = 0; i < PAGE_SIZE + 50; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `later alert ${i}`, dateCreated: new Date(claimedAt.getTime() + 2_000 + i) });
       const out = await rig.handler(batch(snsRecord(JSON.stringify({ body: text, to: R5 }), 'sns-crash-paged')), context());
       expect(out.batchItemFailures).toEqual([]);
       expect(creates()).toHaveLength(0);
@@ -497,7 +499,8 @@ describe('exactly once', () => {
       const { result, metrics } = await captureStdout(() => rig.handler(batch(record), context()));
       expect(result.batchItemFailures).toEqual([]);
       expect(metricSum(metrics, METRIC.SEND_OUTCOME_UNKNOWN)).toBe(1);
-      expect(await rig.item(`claim#sns-crash-5#${R5}`)).toMatchObject({ state: 'unknown', doubts: 3 });
+      // An operator reads why: the last lookup's failure is on the claim and in its reason.
+      expect(await rig.item(`claim#sns-crash-5#${R5}`)).toMatchObject({ state: 'unknown', doubts: 3, lastDoubt: expect.stringContaining('Internal Server Error'), reason: expect.stringMatching(/^Twilio lookup failed 3 times \(last: .*Internal Server Error.*\)/) });
       expect(creates()).toHaveLength(0);
     });
   });

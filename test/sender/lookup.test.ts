@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { BODY_MATCH, MAX_ADDED_CHARS, matchBody, matchTemplate } from '../../lambda/sender/body-match';
-import { expectedMessage, ExpectedMessage, rankCandidate } from '../../lambda/sender/lookup';
+import { expectedMessage, ExpectedMessage, MAX_PAGES, PAGE_SIZE, rankCandidate } from '../../lambda/sender/lookup';
 import type { OutboundMessage } from '../../lambda/sender/message-params';
 import type { TwilioMessage } from '../../lambda/shared/twilio-client';
 import { rfc2822 } from '../support/fake-twilio';
@@ -283,14 +283,42 @@ describe('through the handler: a crashed send whose body Twilio changed', () => 
     expect(await rig.item(`claim#sns-drift-flood#${R5}`)).toMatchObject({ state: 'pending', doubts: 1 });
   });
 
-  test('more pages of messages to the phone since the claim than the lookup reads: undecided, retried, nothing sent', async () => {
+  test('more pages of messages to the phone since the claim than the lookup reads: undecided, retried, nothing sent, and the claim says why', async () => {
     const claimedAt = new Date(Date.now() - 120_000);
     await crashedClaim('sns-drift-pages', claimedAt);
-    for (let i = 0; i < 501; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `other page ${i}`, dateCreated: new Date(claimedAt.getTime() + 100 + i) });
+    for (let i = 0; i < MAX_PAGES * PAGE_SIZE + 1; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `other page ${i}`, dateCreated: new Date(claimedAt.getTime() + 100 + i) });
     const record = snsRecord(JSON.stringify({ body: 'db-1 down', to: R5 }), 'sns-drift-pages');
     expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(rig.twilio.requests.map((r) => r.outcome)).toEqual(Array(5).fill('listed'));
-    expect(await rig.item(`claim#sns-drift-pages#${R5}`)).toMatchObject({ state: 'pending', doubts: 1 });
+    expect(rig.twilio.requests.map((r) => r.outcome)).toEqual(Array(MAX_PAGES).fill('listed'));
+    expect(await rig.item(`claim#sns-drift-pages#${R5}`)).toMatchObject({ state: 'pending', doubts: 1, lastDoubt: `more than ${MAX_PAGES * PAGE_SIZE} messages to this recipient since the claim` });
+  });
+
+  /** A busy phone: `count` other pages to it since the claim, newer than any message of ours, as when the lookup comes late. */
+  function busyPhone(claimedAt: Date, count: number): void {
+    for (let i = 0; i < count; i++) rig.twilio.addMessage({ to: R5, from: FROM, body: `other alarm ${i} on db-${i}`, dateCreated: new Date(claimedAt.getTime() + 10_000 + i * 10) });
+  }
+
+  test('a page that never reached Twilio, looked up late, after 600 other pages to the same phone: decided at once and sent once, no doubt', async () => {
+    const claimedAt = new Date(Date.now() - 120_000);
+    await crashedClaim('sns-busy-never', claimedAt, claimedAt.getTime() + 3_000);
+    busyPhone(claimedAt, 600);
+    const record = snsRecord(JSON.stringify({ body: 'replica lag on db-1', to: R5 }), 'sns-busy-never');
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(creates()).toHaveLength(1);
+    const claim = await rig.item(`claim#sns-busy-never#${R5}`);
+    expect(claim).toMatchObject({ state: 'sent', messageSid: creates()[0].sid, attempts: 2 });
+    expect(claim?.doubts ?? 0).toBe(0);
+  });
+
+  test('a page that reached Twilio, looked up late, under 600 newer pages to the same phone: found, recorded, no second POST', async () => {
+    const claimedAt = new Date(Date.now() - 120_000);
+    await crashedClaim('sns-busy-found', claimedAt, claimedAt.getTime() + 3_000);
+    const ours = rig.twilio.addMessage({ to: R5, from: FROM, body: 'replica lag on db-2', dateCreated: new Date(claimedAt.getTime() + 500) });
+    busyPhone(claimedAt, 600);
+    const record = snsRecord(JSON.stringify({ body: 'replica lag on db-2', to: R5 }), 'sns-busy-found');
+    expect((await rig.handler(batch(record), context())).batchItemFailures).toEqual([]);
+    expect(creates()).toHaveLength(0);
+    expect(await rig.item(`claim#sns-busy-found#${R5}`)).toMatchObject({ state: 'sent', messageSid: ours.sid });
   });
 
   test('a lookup read that Twilio refuses with a 5xx or drops is read again: found, recorded, no doubt and no second POST', async () => {
