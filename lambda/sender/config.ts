@@ -17,6 +17,10 @@ export interface SenderSettings {
   readonly allowUnicode: boolean;
   /** The alert queue's receives before the DLQ. */
   readonly maxReceiveCount: number;
+  /** SMS segments a rendered alarm or event text may take. */
+  readonly alarmTextSegments: number;
+  /** Shown instead of the alert topic's account id in rendered texts. */
+  readonly accountAlias?: string;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -25,22 +29,30 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 /** Without a construct-provided lease: twice Lambda's maximum timeout would block redelivery too long; 2 minutes covers a 60 s function. */
 export const DEFAULT_CLAIM_LEASE_SECONDS = 120;
 
+/** One SMS segment, unless the construct's alarmTextSegments says otherwise. */
+export const DEFAULT_ALARM_TEXT_SEGMENTS = 1;
+/** Ten segments (1,530 GSM-7 characters) stay within Twilio's 1,600-character body. */
+export const MAX_ALARM_TEXT_SEGMENTS = 10;
+
 /** SENDER_CONFIG or another variable is unusable: nothing can be sent until the deployment is fixed. */
 export class SenderConfigError extends Error {
   readonly name = 'SenderConfigError';
 }
 
+/** SENDER_CONFIG's fields, with those a newer construct writes that the shared contract may not name yet. */
+type ConfigKey = keyof SenderConfig | 'alarmTextSegments' | 'accountAlias';
+
 const MG = /^MG[0-9a-fA-F]{32}$/;
 const HX = /^HX[0-9a-fA-F]{32}$/;
 
-function optionalString(c: Record<string, unknown>, key: keyof SenderConfig): string | undefined {
+function optionalString(c: Record<string, unknown>, key: ConfigKey): string | undefined {
   const v = c[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || v.length === 0) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a non-empty string`);
   return v;
 }
 
-function addressList(c: Record<string, unknown>, key: keyof SenderConfig, required: boolean): string[] | undefined {
+function addressList(c: Record<string, unknown>, key: ConfigKey, required: boolean): string[] | undefined {
   const v = c[key];
   if (v === undefined && !required) return undefined;
   if (!Array.isArray(v) || (required && v.length === 0)) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be a${required ? ' non-empty' : 'n'} array of addresses`);
@@ -50,7 +62,7 @@ function addressList(c: Record<string, unknown>, key: keyof SenderConfig, requir
   return [...new Set(v as string[])];
 }
 
-function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: number, min: number, max: number): number {
+function integer(c: Record<string, unknown>, key: ConfigKey, fallback: number, min: number, max: number): number {
   const v = c[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new SenderConfigError(`${ENV.SENDER_CONFIG}.${key} must be an integer from ${min} to ${max}`);
@@ -99,6 +111,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   const defaultRecipients = addressList(c, 'defaultRecipients', true)!;
   const allowedRecipients = addressList(c, 'allowedRecipients', false) ?? [];
   if (c.allowUnicode !== undefined && typeof c.allowUnicode !== 'boolean') throw new SenderConfigError(`${ENV.SENDER_CONFIG}.allowUnicode must be a boolean`);
+  const accountAlias = optionalString(c, 'accountAlias');
 
   return {
     tableName,
@@ -113,5 +126,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     claimLeaseMs: integer(c, 'claimLeaseSeconds', DEFAULT_CLAIM_LEASE_SECONDS, MIN_CLAIM_LEASE_SECONDS, 86_400) * 1000,
     allowUnicode: c.allowUnicode === true,
     maxReceiveCount: integer(c, 'maxReceiveCount', DEFAULT_MAX_RECEIVE_COUNT, 1, 100),
+    alarmTextSegments: integer(c, 'alarmTextSegments', DEFAULT_ALARM_TEXT_SEGMENTS, 1, MAX_ALARM_TEXT_SEGMENTS),
+    ...(accountAlias !== undefined ? { accountAlias } : {}),
   };
 }

@@ -1,18 +1,46 @@
-import { isAlarmNotification, readAlarm, renderAlarm } from './render-alarm';
-import { bodyLength, Envelope, InvalidNotificationError, looksLikeEnvelope, MAX_BODY_CHARS, validateEnvelope } from './validate';
+import { BODY_LIMIT, fitPage, fitWithHint, Page } from './fit-text';
+import { alarmPage, isAlarmNotification, readAlarm } from './render-alarm';
+import { parseArn, RenderContext } from './render-common';
+import { isEventBridgeEvent, readEvent } from './render-event';
+import { jsonPage } from './render-fields';
+import { Envelope, InvalidNotificationError, looksLikeEnvelope, validateEnvelope } from './validate';
 
 /** An SQS record's body, unwrapped from its SNS envelope when it has one. */
 export interface QueuedNotification {
   /** SNS MessageId when enveloped (the same across SNS redeliveries), else the SQS messageId. */
   readonly notificationId: string;
   readonly message: string;
+  /** The SNS Subject the publisher gave, if any. */
+  readonly subject?: string;
+  /** The topic it was published to (SNS envelope). */
+  readonly topicArn?: string;
+}
+
+/** What the renderers need of the sender's settings. */
+export interface RenderSettings {
+  readonly allowUnicode: boolean;
+  /** SMS segments a rendered alarm or event may take (alarmTextSegments). */
+  readonly alarmTextSegments: number;
+  readonly accountAlias?: string;
+}
+
+/** A notification the sender renders itself: its page, fitted per channel (message-params.ts), and the SMS text without a reply hint. */
+interface Rendered {
+  readonly page: Page;
+  readonly text: string;
+  /** Ends every text of it (`ACK 7K`), when set: the room for it is kept in every rendering. */
+  readonly replyHint?: string;
 }
 
 /** What was published, decoded. */
 export type Notification =
-  | { readonly kind: 'alarm'; readonly alarmName: string; readonly text: string }
-  | ({ readonly kind: 'envelope' } & Envelope)
-  | { readonly kind: 'text'; readonly text: string };
+  | ({ readonly kind: 'alarm'; readonly alarmName: string; readonly alarmArn?: string; readonly state?: string; readonly region?: string } & Rendered)
+  /** An EventBridge event other than a CloudWatch alarm's. */
+  | ({ readonly kind: 'event'; readonly detailType: string; readonly source: string } & Rendered)
+  /** A JSON object that is neither an alarm, an event nor an envelope. */
+  | ({ readonly kind: 'json' } & Rendered)
+  | ({ readonly kind: 'envelope'; readonly replyHint?: string } & Envelope)
+  | { readonly kind: 'text'; readonly text: string; readonly replyHint?: string };
 
 /**
  * Standard SNS→SQS delivery wraps the published message in a notification
@@ -24,7 +52,12 @@ export function unwrapRecord(record: { readonly messageId: string; readonly body
     try {
       const json = JSON.parse(record.body) as Record<string, unknown>;
       if (json && json.Type === 'Notification' && typeof json.Message === 'string' && typeof json.MessageId === 'string' && json.MessageId !== '') {
-        return { notificationId: json.MessageId, message: json.Message };
+        return {
+          notificationId: json.MessageId,
+          message: json.Message,
+          ...(typeof json.Subject === 'string' && json.Subject.trim() !== '' ? { subject: json.Subject } : {}),
+          ...(typeof json.TopicArn === 'string' ? { topicArn: json.TopicArn } : {}),
+        };
       }
     } catch {
       // not JSON: a plain-text body sent straight to the queue
@@ -33,17 +66,31 @@ export function unwrapRecord(record: { readonly messageId: string; readonly body
   return { notificationId: record.messageId, message: record.body };
 }
 
+function rendered(page: Page, settings: RenderSettings): Rendered {
+  return { page, text: fitPage(page, { segments: settings.alarmTextSegments, allowUnicode: settings.allowUnicode }).text };
+}
+
+/** Plain text, headed by the SNS Subject when there is one (and the text does not already start with it), cut to Twilio's limit when longer. */
+function plainText(text: string, subject: string | undefined): string {
+  const heading = subject?.trim();
+  const whole = heading && !text.startsWith(heading) ? `${heading}\n${text}` : text;
+  return fitWithHint(whole, undefined, { maxChars: BODY_LIMIT });
+}
+
 /**
- * Decodes a published message: a CloudWatch alarm notification (rendered to
- * a short text), a JSON envelope, or plain text. Never throws anything
+ * Decodes a published message: a CloudWatch alarm notification or an
+ * EventBridge event (rendered from its structure), a JSON envelope, any
+ * other JSON object (its fields), or plain text. Never throws anything
  * else, whatever the message holds. `allowed` (the allowed recipients),
  * when given, lets an envelope naming too many others be refused whole.
  *
  * @throws InvalidNotificationError when the message can never be sent
  */
-export function parseNotification(message: string, allowUnicode: boolean, allowed?: ReadonlySet<string>): Notification {
+export function parseNotification(queued: string | Pick<QueuedNotification, 'message' | 'subject' | 'topicArn'>, settings: RenderSettings, allowed?: ReadonlySet<string>): Notification {
+  const { message, subject, topicArn } = typeof queued === 'string' ? { message: queued, subject: undefined, topicArn: undefined } : queued;
   const trimmed = message.trim();
   if (trimmed === '') throw new InvalidNotificationError('the message is empty');
+  const ctx: RenderContext = { ...(settings.accountAlias !== undefined ? { accountAlias: settings.accountAlias } : {}), ...(topicArn ? { topicAccount: parseArn(topicArn)?.account } : {}) };
   if (trimmed.startsWith('{')) {
     let json: unknown;
     try {
@@ -55,13 +102,29 @@ export function parseNotification(message: string, allowUnicode: boolean, allowe
       const obj = json as Record<string, unknown>;
       if (isAlarmNotification(obj)) {
         const alarm = readAlarm(obj);
-        return { kind: 'alarm', alarmName: alarm.AlarmName, text: renderAlarm(alarm, allowUnicode) };
+        return { kind: 'alarm', alarmName: alarm.name, ...alarmFields(alarm), ...rendered(alarmPage(alarm, ctx), settings) };
+      }
+      if (isEventBridgeEvent(obj)) {
+        const event = readEvent(obj, ctx);
+        if (event.kind === 'alarm') return { kind: 'alarm', alarmName: event.alarm.name, ...alarmFields(event.alarm), ...rendered(alarmPage(event.alarm, ctx), settings) };
+        return { kind: 'event', detailType: event.detailType, source: event.source, ...rendered(event.page, settings) };
       }
       if (looksLikeEnvelope(obj)) return { kind: 'envelope', ...validateEnvelope(obj, Buffer.byteLength(trimmed, 'utf8'), allowed) };
-      throw new InvalidNotificationError('a JSON message that is neither a CloudWatch alarm nor an envelope (body, to, mediaUrls, contentSid)');
+      // An SNS notification published on to this topic (a topic subscribed to another): what it carries is the message.
+      if (obj.Type === 'Notification' && typeof obj.Message === 'string' && obj.Message.trim() !== '') {
+        return parseNotification({ message: obj.Message, ...(typeof obj.Subject === 'string' ? { subject: obj.Subject } : {}), ...(topicArn ? { topicArn } : {}) }, settings, allowed);
+      }
+      if (Object.keys(obj).length > 0) {
+        const page = jsonPage(obj);
+        if (page.parts.length > 0) return { kind: 'json', ...rendered(page, settings) };
+      }
+      throw new InvalidNotificationError('a JSON object with nothing readable in it (no field holds text, a number or a boolean)');
     }
     // Text that merely starts with a brace: sent as it is.
   }
-  if (bodyLength(trimmed) > MAX_BODY_CHARS) throw new InvalidNotificationError(`the message is longer than ${MAX_BODY_CHARS} characters`);
-  return { kind: 'text', text: trimmed };
+  return { kind: 'text', text: plainText(trimmed, subject) };
+}
+
+function alarmFields(alarm: { readonly arn?: string; readonly state?: string; readonly region?: string }) {
+  return { ...(alarm.arn ? { alarmArn: alarm.arn } : {}), ...(alarm.state ? { state: alarm.state } : {}), ...(alarm.region ? { region: alarm.region } : {}) };
 }

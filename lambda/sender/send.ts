@@ -113,10 +113,11 @@ const loggedConfiguration = new Set<string>();
 
 /** One SQS record: every recipient done, `retry` if any must be tried again later, or deferred if only time stood in the way. */
 export async function processRecord(record: QueuedRecord, ctx: SendContext): Promise<RecordOutcome> {
-  const { notificationId, message } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  const queued = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  const { notificationId, message } = queued;
   let notification: Notification;
   try {
-    notification = parseNotification(message, ctx.settings.allowUnicode, ctx.settings.allowed);
+    notification = parseNotification(queued, ctx.settings, ctx.settings.allowed);
   } catch (err) {
     if (!(err instanceof InvalidNotificationError)) throw err;
     if (await ctx.claims.recordFailedNotification(notificationId, err.message, Date.now())) countFailed('invalid-notification', err.message);

@@ -64,7 +64,13 @@ export interface Envelope {
   readonly contentVariables?: Readonly<Record<string, string>>;
 }
 
-export const ENVELOPE_FIELDS = ['body', 'to', 'mediaUrls', 'contentSid', 'contentVariables'] as const;
+/**
+ * Names a publisher may give the text: ours, Twilio's, and the ones chat
+ * webhooks and loggers use. The first one present is the body.
+ */
+export const BODY_FIELDS = ['body', 'Body', 'message', 'text'] as const;
+
+export const ENVELOPE_FIELDS = [...BODY_FIELDS, 'to', 'mediaUrls', 'contentSid', 'contentVariables'] as const;
 
 export function looksLikeEnvelope(json: Record<string, unknown>): boolean {
   return ENVELOPE_FIELDS.some((f) => f in json);
@@ -80,9 +86,11 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     throw new InvalidNotificationError(reason);
   };
   if (size > MAX_ENVELOPE_BYTES) fail(`the envelope is ${size} bytes; at most ${MAX_ENVELOPE_BYTES}`);
-  const { body, to, mediaUrls, contentSid, contentVariables } = json;
-  if (body !== undefined && typeof body !== 'string') fail('"body" must be a string');
-  if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"body" is longer than ${MAX_BODY_CHARS} characters`);
+  const { to, mediaUrls, contentSid, contentVariables } = json;
+  const bodyField = BODY_FIELDS.find((f) => json[f] !== undefined) ?? 'body';
+  const body = json[bodyField];
+  if (body !== undefined && typeof body !== 'string') fail(`"${bodyField}" must be a string`);
+  if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"${bodyField}" is longer than ${MAX_BODY_CHARS} characters`);
   let recipients: string[] | undefined;
   if (to !== undefined) {
     const list = typeof to === 'string' ? [to] : to;
@@ -128,7 +136,7 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     }
     variables = Object.fromEntries(entries);
   }
-  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined) fail('the envelope needs "body", "mediaUrls" or "contentSid"');
+  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined) fail('the envelope needs "body" (or "Body", "message", "text"), "mediaUrls" or "contentSid"');
   return {
     ...(typeof body === 'string' && body !== '' ? { body } : {}),
     ...(recipients ? { to: recipients } : {}),

@@ -95,14 +95,14 @@ export function context(remainingMs = 30_000): Context {
   } as unknown as Context;
 }
 
-/** An SQS record carrying an SNS notification envelope (standard SNS→SQS delivery). */
-export function snsRecord(message: string, snsMessageId: string = randomUUID(), sqsMessageId: string = randomUUID()): SQSRecord {
+/** An SQS record carrying an SNS notification envelope (standard SNS→SQS delivery); SNS sets Subject only when the publisher gave one. */
+export function snsRecord(message: string, snsMessageId: string = randomUUID(), sqsMessageId: string = randomUUID(), subject?: string): SQSRecord {
   return rawRecord(
     JSON.stringify({
       Type: 'Notification',
       MessageId: snsMessageId,
       TopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
-      Subject: 'ALARM: "HighCPU" in US East (N. Virginia)',
+      ...(subject !== undefined ? { Subject: subject } : {}),
       Message: message,
       Timestamp: new Date().toISOString(),
       SignatureVersion: '1',
