@@ -54,6 +54,12 @@ export interface Part {
   readonly minChars?: number;
   /** Always shown: placed before anything else in its shortest form, made richer at its priority. */
   readonly required?: boolean;
+  /**
+   * At most this many characters at its priority; whatever room is left
+   * once every part had its turn then lets it grow whole. A long name gives
+   * way to the time and account before it is shown in full.
+   */
+  readonly cap?: number;
   /** What joins it to the part before it on its line. Default a space. */
   readonly joiner?: string;
 }
@@ -100,10 +106,15 @@ function finalize(raw: string, budget: TextBudget, verbatim: boolean): string {
   return raw.replaceAll(CUT, '\u2026');
 }
 
+/** Characters (code points), as Twilio counts them for its limit. */
+function chars(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 function fits(text: string, budget: TextBudget): boolean {
-  let chars = 0;
-  for (const _ of text) chars++;
-  if (chars > (budget.maxChars ?? BODY_LIMIT)) return false;
+  if (chars(text) > (budget.maxChars ?? BODY_LIMIT)) return false;
   return budget.segments === undefined || measure(text).segments <= budget.segments;
 }
 
@@ -190,13 +201,17 @@ function cutTo(text: string, n: number, how: 'middle' | 'end'): string | undefin
   return how === 'middle' ? cutMiddle(g, n) : cutEnd(g, n, urlSpans(g));
 }
 
-/** The longest cut of `text` for which `ok` holds, at least `min` graphemes long. Cuts grow with n, so a binary search finds it. */
-function longestCut(text: string, how: 'middle' | 'end', min: number, ok: (s: string) => boolean): string | undefined {
+/**
+ * The longest cut of `text` for which `ok` holds, from `min` to `max`
+ * graphemes long. Cuts grow with n (give or take a word), so a binary
+ * search finds it.
+ */
+function longestCut(text: string, how: 'middle' | 'end', min: number, ok: (s: string) => boolean, max = Number.POSITIVE_INFINITY): string | undefined {
   const total = graphemes(text).length;
   // Shorter than the shortest cut worth showing: whole or not at all.
   if (total <= min) return undefined;
   let lo = min;
-  let hi = total - 1;
+  let hi = Math.min(total - 1, max);
   let best: string | undefined;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
@@ -256,14 +271,16 @@ export function fitPage(page: Page, budget: TextBudget, replyHint?: string): Fit
     chosen[i] = p.cut ? (cutTo(p.forms[0], p.minChars ?? DEFAULT_MIN_CHARS, p.cut) ?? last) : last;
   });
   const order = parts.map((p, i) => ({ p, i })).sort((a, b) => a.p.priority - b.p.priority || a.i - b.i);
-  for (const { p, i } of order) {
-    const form = p.forms.find((f) => fitsWith(i, f));
+  const enrich = (p: Part, i: number, cap: number | undefined) => {
+    const form = p.forms.find((f) => (cap === undefined || chars(f) <= cap) && fitsWith(i, f));
     if (form !== undefined) chosen[i] = form;
     else if (p.cut) {
-      const cut = longestCut(p.forms[0], p.cut, p.minChars ?? DEFAULT_MIN_CHARS, (s) => fitsWith(i, s));
-      if (cut !== undefined) chosen[i] = cut;
+      const cut = longestCut(p.forms[0], p.cut, p.minChars ?? DEFAULT_MIN_CHARS, (s) => fitsWith(i, s), cap);
+      if (cut !== undefined && (chosen[i] === undefined || chars(cut) > chars(chosen[i]!))) chosen[i] = cut;
     }
-  }
+  };
+  for (const { p, i } of order) enrich(p, i, p.cap);
+  for (const { p, i } of order) if (p.cap !== undefined && chosen[i] !== undefined) enrich(p, i, undefined);
 
   let raw = compose(parts, chosen, budget);
   if (!fits(finalize(raw + probe, budget, false), budget)) {

@@ -266,6 +266,10 @@ function subjects(metric: MetricFacts | undefined): string[] {
 /** Line and priority of each part of an alarm's page (render-common.ts has the where-and-when ones). */
 const LINE = { header: 0, what: 1, reason: 2, description: 4, rule: 5 } as const;
 const PRIORITY = { state: 0, what: 1, reason: 2, name: 4, datapoints: 5, detail: 8, description: 9, rule: 10 } as const;
+/** The shortest a name is cut to: shorter, two names hardly differ. */
+const NAME_MIN = 24;
+/** Characters of a name shown before the time and account have their turn (the rest of the room then lets it grow). */
+const NAME_CAP = 48;
 /** Shown when NewStateValue holds nothing readable: the page still names the alarm. */
 const UNKNOWN_STATE = 'STATE?';
 
@@ -276,7 +280,7 @@ const ALARM_ARNS = /arn:aws[\w-]*:cloudwatch:[\w-]+:\d{12}:alarm:([^\s,)]+)/g;
 export function alarmPage(alarm: AlarmFacts, ctx: RenderContext): Page {
   const parts: Part[] = [
     { line: LINE.header, priority: PRIORITY.state, forms: [oneLine(alarm.state ?? UNKNOWN_STATE) || UNKNOWN_STATE], cut: 'end', minChars: 6, required: true },
-    { line: LINE.header, priority: PRIORITY.name, forms: [oneLine(alarm.name)], cut: 'middle', minChars: 16, required: true },
+    { line: LINE.header, priority: PRIORITY.name, forms: [oneLine(alarm.name)], cut: 'middle', minChars: NAME_MIN, cap: NAME_CAP, required: true },
   ];
   const seen = observe(alarm.reason);
   const metric = alarm.metric;

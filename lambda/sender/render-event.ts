@@ -21,6 +21,8 @@ export interface EventFields {
   readonly time?: string;
   readonly resources: readonly string[];
   readonly detail: unknown;
+  /** CodeStar notifications' `additionalAttributes` (the failed stage and actions of a pipeline). */
+  readonly additional: unknown;
 }
 
 export type ReadEvent =
@@ -41,6 +43,7 @@ function eventFields(json: Record<string, unknown>): EventFields {
     time: readable(json.time),
     resources: arrayAt(json, 'resources').map(readable).filter((r): r is string => r !== undefined),
     detail: json.detail,
+    additional: json.additionalAttributes,
   };
 }
 
@@ -143,7 +146,8 @@ function guardDuty(ev: EventFields, ctx: RenderContext): Part[] {
     ...part(LINE.what, 1, [textAt(d, 'type')], { cut: 'end', minChars: 16 }),
     ...part(LINE.detail, 4, [guardDutyResource(prop(d, 'resource'))], { cut: 'middle', minChars: 16 }),
     ...where(ev, ctx, { region: textAt(d, 'region'), account: textAt(d, 'accountId'), time: textAt(d, 'updatedAt') }),
-    ...part(LINE.description, 5, [textAt(d, 'title')], { cut: 'end', minChars: 16 }),
+    // The title mostly repeats the type and the resource: after the account and time.
+    ...part(LINE.description, 8, [textAt(d, 'title')], { cut: 'end', minChars: 16 }),
     ...part(LINE.description, 9, [textAt(d, 'description')], { cut: 'end', minChars: 24 }),
   ];
 }
@@ -193,15 +197,19 @@ function ecsTask(ev: EventFields, ctx: RenderContext): Part[] {
 
 function codePipeline(ev: EventFields, ctx: RenderContext): Part[] {
   const d = ev.detail;
-  const stage = textAt(d, 'stage');
-  const action = textAt(d, 'action');
+  const failed = arrayAt(ev.additional, 'failedActions')[0];
+  const stage = textAt(d, 'stage') ?? textAt(ev.additional, 'failedStage');
+  const action = textAt(d, 'action') ?? textAt(failed, 'action');
+  const step = [stage && `stage ${stage}`, action && `action ${action}`, textAt(d, 'type', 'provider')].filter(Boolean).join(' ');
+  const info = textAt(failed, 'additionalInformation');
   return [
     ...header('CodePipeline', [
       [1, textAt(d, 'pipeline'), 'middle'],
       [0, textAt(d, 'state')],
     ]),
-    ...part(LINE.what, 2, [[stage && `stage ${stage}`, action && `action ${action}`, textAt(d, 'type', 'provider')].filter(Boolean).join(' ') || undefined], { cut: 'end', minChars: 16 }),
-    ...part(LINE.detail, 8, [textAt(d, 'execution-id') && `execution ${textAt(d, 'execution-id')}`], { cut: 'middle', minChars: 16 }),
+    ...part(LINE.what, 2, [[step, info].filter(Boolean).join(': ') || undefined], { cut: 'end', minChars: 16 }),
+    // An id is whole or useless.
+    ...part(LINE.detail, 8, [textAt(d, 'execution-id') && `execution ${textAt(d, 'execution-id')}`]),
     ...where(ev, ctx),
   ];
 }

@@ -12,6 +12,8 @@ import { isObject, readable, timeForms } from './render-common';
 /** Fields read from one object: far more than any text shows, few enough to stay cheap whatever was published. */
 const MAX_FIELDS = 40;
 const MAX_DEPTH = 4;
+/** The shortest cut of a value worth showing. */
+const VALUE_MIN_CHARS = 10;
 
 /** Lower is shown first. */
 function rank(key: string, value: string): number {
@@ -65,8 +67,8 @@ export function fieldParts(obj: Record<string, unknown>, line: number, priority:
       line: line + (n + 1) / 1000,
       priority: priority + f.r + n / 1000,
       forms: values.map((v) => `${f.key}: ${v}`),
-      // A time is shown in one of its forms or not at all.
-      ...(times.length > 1 ? {} : { cut: 'end' as const, minChars: 12 }),
+      // A time, a link: in one of its forms or not at all; other values cut, never into their key.
+      ...(times.length > 1 || f.r === 5 ? {} : { cut: 'end' as const, minChars: [...f.key].length + 2 + VALUE_MIN_CHARS }),
       ...(required && n === 0 ? { required: true } : {}),
     };
   });
