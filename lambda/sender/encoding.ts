@@ -105,18 +105,49 @@ export function transliterate(text: string): string | undefined {
   return out;
 }
 
+/**
+ * What joins code points into one character: joiners, variation
+ * selectors, combining marks, Hangul jamo, emoji skin tones, flags' regional
+ * indicators, emoji tags. A text without them is its code points.
+ */
+const JOINING = /[\u200c\u200d\ufe00-\ufe0f\u20e3\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\p{M}\u{1f3fb}-\u{1f3ff}\u{1f1e6}-\u{1f1ff}\u{e0020}-\u{e007f}\u{e0100}-\u{e01ef}]/u;
+/** Hangul jamo compose by rules of their own: left to ICU's segmenter. */
+const JAMO = /[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]/;
+/** UAX #29 Extend and SpacingMark, but ZWJ. */
+const EXT = '[\\p{M}\\u200c\\ufe00-\\ufe0f\\u20e3\\u{1f3fb}-\\u{1f3ff}\\u{e0020}-\\u{e007f}\\u{e0100}-\\u{e01ef}]';
+const EXT_OR_ZWJ = `(?:${EXT}|\\u200d)`;
+/**
+ * One character: a control alone (CR and LF apart, as Twilio counts
+ * them); a flag (two regional indicators); emoji joined by ZWJs (GB11); or
+ * any code point with what extends it (GB9, GB9a).
+ */
+const CHARACTER = new RegExp(
+  [
+    '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]',
+    `[\\u{1f1e6}-\\u{1f1ff}]{2}${EXT_OR_ZWJ}*`,
+    `\\p{Extended_Pictographic}${EXT}*(?:\\u200d\\p{Extended_Pictographic}${EXT}*)*${EXT_OR_ZWJ}*`,
+    `[^]${EXT_OR_ZWJ}*`,
+  ].join('|'),
+  'gu',
+);
+
 let segmenter: Intl.Segmenter | undefined;
 
-/** User-perceived characters (an emoji with its modifiers, a letter with its marks): Twilio never splits one across segments. */
+/**
+ * User-perceived characters (an emoji with its modifiers or joined to
+ * others, a flag, a letter with its marks): Twilio never splits one across
+ * segments. The rules of UAX #29 that such texts need, as one regular
+ * expression (ICU's segmenter is slow enough to matter on every measure);
+ * Hangul jamo go to ICU.
+ */
 export function graphemes(text: string): string[] {
-  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-  const out: string[] = [];
-  for (const { segment } of segmenter.segment(text)) {
-    // Twilio counts CR LF as two characters.
-    if (segment === '\r\n') out.push('\r', '\n');
-    else out.push(segment);
+  // Nothing joins code points (CR and LF are two, as Twilio counts them).
+  if (!JOINING.test(text)) return [...text];
+  if (JAMO.test(text)) {
+    segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    return [...segmenter.segment(text)].flatMap(({ segment }) => (segment === '\r\n' ? ['\r', '\n'] : [segment]));
   }
-  return out;
+  return text.match(CHARACTER) ?? [];
 }
 
 /** Parts needed when each piece must stay whole: `costs` in units, `part` units per segment. */
@@ -133,16 +164,37 @@ function pack(costs: Iterable<number>, part: number): number {
   return segments + Math.max(0, Math.ceil(used / part) - 1);
 }
 
+/** Code point costs in UTF-16 units, for a text where nothing joins code points (no allocation: measure runs on every fitting step). */
+function* codePointUnits(text: string): Iterable<number> {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        yield 2;
+        continue;
+      }
+    }
+    yield 1;
+  }
+}
+
+function* septetCosts(text: string): Iterable<number> {
+  for (const ch of text) yield EXTENDED_SET.has(ch) ? 2 : 1;
+}
+
 /** The text as Twilio sends it: its encoding, its length in that encoding and its segments. */
 export function measure(text: string): Measured {
   if (isGsm7(text)) {
     const units = septets(text);
     if (units <= SINGLE_GSM7) return { encoding: 'GSM-7', units, segments: 1 };
-    return { encoding: 'GSM-7', units, segments: pack([...text].map((ch) => (EXTENDED_SET.has(ch) ? 2 : 1)), PART_GSM7) };
+    return { encoding: 'GSM-7', units, segments: pack(septetCosts(text), PART_GSM7) };
   }
   const units = text.length;
   if (units <= SINGLE_UCS2) return { encoding: 'UCS-2', units, segments: 1 };
-  return { encoding: 'UCS-2', units, segments: pack(graphemes(text).map((g) => g.length), PART_UCS2) };
+  const costs = JOINING.test(text) ? graphemes(text).map((g) => g.length) : codePointUnits(text);
+  return { encoding: 'UCS-2', units, segments: pack(costs, PART_UCS2) };
 }
 
 /** SMS segments Twilio sends for this text. */

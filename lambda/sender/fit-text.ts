@@ -16,6 +16,8 @@ import { Encoding, graphemes, isGsm7, measure, transliterate } from './encoding'
 export const BODY_LIMIT = 1600;
 /** WhatsApp's limit for a template body, so for the variable that holds the whole text. */
 export const TEMPLATE_LIMIT = 1024;
+const UCS2_SINGLE = 70;
+const UCS2_PART = 67;
 /** A reply hint's room: this many characters and the space before it. */
 export const HINT_CHARS = 8;
 
@@ -115,11 +117,37 @@ function chars(text: string): number {
 
 function fits(text: string, budget: TextBudget): boolean {
   if (chars(text) > (budget.maxChars ?? BODY_LIMIT)) return false;
-  return budget.segments === undefined || measure(text).segments <= budget.segments;
+  if (budget.segments === undefined) return true;
+  // No text of more UTF-16 units than this many UCS-2 parts hold fits, whatever its characters: spared the count.
+  if (text.length > Math.max(UCS2_SINGLE, budget.segments * UCS2_PART) && !isGsm7(text)) return false;
+  return measure(text).segments <= budget.segments;
 }
 
 /** Where names break: `prod-api_eu.west/1 x`. */
 const SEPARATOR = /^[-_.:/\s]$/;
+
+/** A text split once into what cuts work on: its graphemes and where its URLs are. */
+interface Split {
+  readonly text: string;
+  /** The text's graphemes, as far as a cut can reach. */
+  readonly g: readonly string[];
+  /** `g` holds the whole text. */
+  readonly whole: boolean;
+  readonly spans: ReadonlyArray<[number, number]>;
+}
+
+/**
+ * No budget holds more than BODY_LIMIT code points, so no cut keeps more
+ * than this many UTF-16 units from either end: a longer text (a
+ * description of 200 KB) is split only as far as a cut can reach.
+ */
+const REACH = BODY_LIMIT * 2;
+
+function split(text: string, how: 'middle' | 'end'): Split {
+  const reach = text.length <= 2 * REACH ? text : how === 'end' ? text.slice(0, REACH) : `${text.slice(0, REACH)}${text.slice(-REACH)}`;
+  const g = graphemes(reach);
+  return { text, g, whole: reach === text, spans: how === 'end' ? urlSpans(g) : [] };
+}
 
 /**
  * Graphemes up to `n` of them kept, cut in the middle: 40% of the start,
@@ -153,6 +181,7 @@ function cutMiddle(g: readonly string[], n: number): string {
 /** Where each URL of the text starts and ends, in graphemes. */
 function urlSpans(g: readonly string[]): Array<[number, number]> {
   const text = g.join('');
+  if (!text.includes('://')) return [];
   const spans: Array<[number, number]> = [];
   // Grapheme index of each UTF-16 offset at a grapheme start.
   const at = new Map<number, number>();
@@ -187,18 +216,21 @@ function cutEnd(g: readonly string[], n: number, spans: ReadonlyArray<[number, n
   return head === '' ? undefined : head + CUT;
 }
 
-/** `text` shortened in the middle to at most `n` characters (the cut mark included), or as it is when it is that short. */
-export function shortenMiddle(text: string, n: number): string {
-  const g = graphemes(text);
-  return g.length <= n ? text : cutMiddle(g, n);
+/** A cut of the text to `n` graphemes (CUT mark included): the text itself when it is that short, undefined when no such cut exists. */
+function cutSplit(s: Split, n: number, how: 'middle' | 'end'): string | undefined {
+  if (n >= s.g.length && s.whole) return s.text;
+  if (n < 2) return undefined;
+  const at = Math.min(n, s.g.length - 1);
+  return how === 'middle' ? cutMiddle(s.g, at) : cutEnd(s.g, at, s.spans);
 }
 
-/** A cut of `text` to `n` graphemes (CUT mark included), or undefined when no such cut exists. */
 function cutTo(text: string, n: number, how: 'middle' | 'end'): string | undefined {
-  const g = graphemes(text);
-  if (n >= g.length) return text;
-  if (n < 2) return undefined;
-  return how === 'middle' ? cutMiddle(g, n) : cutEnd(g, n, urlSpans(g));
+  return cutSplit(split(text, how), n, how);
+}
+
+/** `text` shortened in the middle to at most `n` characters (the cut mark included), or as it is when it is that short. */
+export function shortenMiddle(text: string, n: number): string {
+  return cutTo(text, n, 'middle') ?? text;
 }
 
 /**
@@ -207,17 +239,18 @@ function cutTo(text: string, n: number, how: 'middle' | 'end'): string | undefin
  * search finds it.
  */
 function longestCut(text: string, how: 'middle' | 'end', min: number, ok: (s: string) => boolean, max = Number.POSITIVE_INFINITY): string | undefined {
-  const total = graphemes(text).length;
+  const s = split(text, how);
+  const total = s.g.length;
   // Shorter than the shortest cut worth showing: whole or not at all.
   if (total <= min) return undefined;
   let lo = min;
-  let hi = Math.min(total - 1, max);
+  let hi = Math.min(total - 1, max, BODY_LIMIT);
   let best: string | undefined;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const s = cutTo(text, mid, how);
-    if (s !== undefined && ok(s)) {
-      best = s;
+    const cut = cutSplit(s, mid, how);
+    if (cut !== undefined && ok(cut)) {
+      best = cut;
       lo = mid + 1;
     } else hi = mid - 1;
   }

@@ -1,4 +1,5 @@
 import { graphemes, isGsm7, measure, segmentCount, septets, transliterate } from '../../../lambda/sender/encoding';
+import { createPrng } from '../../pipeline/prng';
 import { countSegments } from '../../support/fake-twilio';
 
 describe('segments as Twilio counts them', () => {
@@ -36,6 +37,20 @@ describe('segments as Twilio counts them', () => {
     expect(graphemes(text)).toHaveLength(131);
     expect(countSegments(text)).toBe(2);
     expect(segmentCount(text)).toBe(3);
+  });
+
+  test('characters are found as ICU finds them (UAX #29): emoji sequences, flags, marks, for 2,000 generated texts', () => {
+    const pieces = ['a', ' ', 'é', 'e\u0301', 'ж', '東', '🔥', '👍🏽', '👨‍👩‍👧', '🇯🇵', '🇫🇷🇩🇪', '#\ufe0f\u20e3', '🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}', '\u200d', '\n', '\u0300', 'कि', '\r\n', '\ufe0f'];
+    const icu = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    const rnd = createPrng(5);
+    for (let i = 0; i < 2_000; i++) {
+      const text = Array.from({ length: rnd.int(1, 40) }, () => rnd.pick(pieces)).join('');
+      const expected = [...icu.segment(text)].flatMap(({ segment }) => (segment === '\r\n' ? ['\r', '\n'] : [segment]));
+      expect(graphemes(text)).toEqual(expected);
+    }
+    expect(graphemes('👨‍👩‍👧🇯🇵👍🏽e\u0301')).toEqual(['👨‍👩‍👧', '🇯🇵', '👍🏽', 'e\u0301']);
+    // An Indic conjunct is one character for ICU from Unicode 15.1 on, two for Twilio's calculator (grapheme-splitter): as Twilio counts.
+    expect(graphemes('क्ष')).toEqual(['क्', 'ष']);
   });
 
   test('CR LF counts as two characters', () => {
