@@ -66,6 +66,15 @@ describe('configuration', () => {
     expect(() => loadSettings(env(config))).toThrow(reason);
   });
 
+  test('alarmTextSegments: 1 by default, 1 to 10; accountAlias read when set', () => {
+    const base = { from: '+15550000000', defaultRecipients: ['+15551230001'] };
+    expect(loadSettings(env(base))).toMatchObject({ alarmTextSegments: 1 });
+    expect(loadSettings(env(base)).accountAlias).toBeUndefined();
+    expect(loadSettings(env({ ...base, alarmTextSegments: 10, accountAlias: 'prod' }))).toMatchObject({ alarmTextSegments: 10, accountAlias: 'prod' });
+    for (const bad of [0, 11, 1.5, '2']) expect(() => loadSettings(env({ ...base, alarmTextSegments: bad }))).toThrow(/SENDER_CONFIG\.alarmTextSegments must be an integer from 1 to 10/);
+    for (const bad of ['', 7]) expect(() => loadSettings(env({ ...base, accountAlias: bad }))).toThrow(/SENDER_CONFIG\.accountAlias must be a non-empty string/);
+  });
+
   test('missing table name, non-JSON config and a callback URL with underscores are refused', () => {
     expect(() => loadSettings({ SENDER_CONFIG: '{}' })).toThrow(/STATUS_TABLE_NAME/);
     expect(() => loadSettings({ STATUS_TABLE_NAME: 't', SENDER_CONFIG: 'nope' })).toThrow(/not JSON/);
