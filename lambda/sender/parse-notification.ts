@@ -1,5 +1,5 @@
 import { BODY_LIMIT, fitPage, fitWithHint, Page } from './fit-text';
-import { alarmPage, isAlarmNotification, readAlarm } from './render-alarm';
+import { AlarmFacts, alarmNameOfArn, alarmPage, isAlarmNotification, readAlarm } from './render-alarm';
 import { parseArn, RenderContext } from './render-common';
 import { isEventBridgeEvent, readEvent } from './render-event';
 import { jsonPage } from './render-fields';
@@ -24,11 +24,16 @@ export interface RenderSettings {
   readonly accountAlias?: string;
 }
 
-/** A notification the sender renders itself: its page, fitted per channel (message-params.ts), and the SMS text without a reply hint. */
+/**
+ * A notification the sender renders itself: its page, fitted per channel
+ * (message-params.ts), and its SMS text without a reply hint (previews,
+ * logs). Set `replyHint` (`ACK 7K`, at most 8 characters) before
+ * buildMessage and every text of it ends with the hint: its room is kept
+ * in every rendering, so nothing else changes.
+ */
 interface Rendered {
   readonly page: Page;
   readonly text: string;
-  /** Ends every text of it (`ACK 7K`), when set: the room for it is kept in every rendering. */
   readonly replyHint?: string;
 }
 
@@ -118,13 +123,18 @@ export function parseNotification(queued: string | Pick<QueuedNotification, 'mes
         const page = jsonPage(obj);
         if (page.parts.length > 0) return { kind: 'json', ...rendered(page, settings) };
       }
-      throw new InvalidNotificationError('a JSON object with nothing readable in it (no field holds text, a number or a boolean)');
+      throw new InvalidNotificationError('a JSON object with nothing readable in it (no field holds text, a number or a boolean): publish plain text, an envelope ({"body": "..."}) or JSON with a text field');
     }
     // Text that merely starts with a brace: sent as it is.
   }
   return { kind: 'text', text: plainText(trimmed, subject) };
 }
 
-function alarmFields(alarm: { readonly arn?: string; readonly state?: string; readonly region?: string }) {
-  return { ...(alarm.arn ? { alarmArn: alarm.arn } : {}), ...(alarm.state ? { state: alarm.state } : {}), ...(alarm.region ? { region: alarm.region } : {}) };
+/** What identifies an alarm beyond its name (an incident's key): the ARN only when it is an alarm's ARN. */
+function alarmFields(alarm: AlarmFacts): { alarmArn?: string; state?: string; region?: string } {
+  return {
+    ...(alarmNameOfArn(alarm.arn) !== undefined ? { alarmArn: alarm.arn } : {}),
+    ...(alarm.state ? { state: alarm.state } : {}),
+    ...(alarm.region ? { region: alarm.region } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import { Semaphore } from '../../lambda/sender/semaphore';
 import { deferDelaySeconds, MAX_DEFERRALS } from '../../lambda/sender/defer';
 import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
 import { authorizationHeader } from '../../lambda/shared/twilio-client';
+import { alarm } from './support';
 
 describe('parsing', () => {
   test('an SNS envelope is unwrapped with its MessageId; anything else is the message itself', () => {
@@ -96,6 +97,18 @@ describe('message parameters', () => {
       ['ContentSid', 'HX' + 'a'.repeat(32)],
       ['ContentVariables', JSON.stringify({ 1: 'line one - line two   end' })],
     ]);
+  });
+
+  test('a reply hint set on the notification ends every text of it; an alarm\'s text changes only by it', () => {
+    const parsed = parseNotification(JSON.stringify(alarm()), settings);
+    const hinted = { ...parsed, replyHint: 'ACK 7K' };
+    const body = (n: typeof parsed, to: string) => buildMessage(n, to, settings).params.find(([k]) => k === 'Body')?.[1];
+    const variable = (n: typeof parsed) => JSON.parse(buildMessage(n, 'whatsapp:+15551230001', settings).params.find(([k]) => k === 'ContentVariables')![1])['1'];
+    expect(body(hinted, '+15551230001')).toBe(`${body(parsed, '+15551230001')} ACK 7K`);
+    expect(variable(hinted)).toBe(`${variable(parsed)} ACK 7K`);
+    const text = { kind: 'text' as const, text: 'Deploy failed', replyHint: 'ACK 7K' };
+    expect(body(text, '+15551230001')).toBe('Deploy failed ACK 7K');
+    expect(variable(text)).toBe('Deploy failed ACK 7K');
   });
 
   test('SMS: Body then one MediaUrl per URL; channel mms', () => {
