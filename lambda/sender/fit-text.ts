@@ -330,10 +330,12 @@ export function fitPage(page: Page, budget: TextBudget, replyHint?: string): Fit
  * the text cut at its end (a URL whole or not at all) when both do not fit
  * the budget. Without a hint, a text that fits comes back unchanged.
  */
-export function fitWithHint(text: string, replyHint: string | undefined, budget: TextBudget = {}): string {
+export function fitWithHint(published: string, replyHint: string | undefined, budget: TextBudget = {}): string {
   const hint = cleanHint(replyHint);
   const suffix = hint === '' ? '' : ` ${hint}`;
-  if (fits(text + suffix, budget)) return text + suffix;
+  if (fits(published + suffix, budget)) return published + suffix;
+  // A NUL shows nothing on a phone, and in a cut it would read as the cut mark.
+  const text = published.replaceAll(CUT, '');
   const cut = longestCut(text, 'end', 1, (s) => fits(finalize(s, budget, true) + suffix, budget)) ?? CUT;
   return finalize(cut, budget, true) + suffix;
 }
