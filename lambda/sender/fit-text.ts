@@ -72,10 +72,9 @@ export interface Page {
 
 /**
  * Stands for an ellipsis until the encoding is known: `...` in GSM-7, `…`
- * otherwise. Renderers put it where they shortened something; inputs never
- * hold it (oneLine removes control characters).
+ * otherwise. Parts never hold it (oneLine removes control characters).
  */
-export const CUT = '\u0000';
+const CUT = '\u0000';
 const DEFAULT_MIN_CHARS = 8;
 const URL = /https?:\/\/[^\s<>"]+/g;
 
