@@ -162,7 +162,7 @@ export interface SenderConfig {
   readonly sendConcurrency?: number;
   /** Seconds a send claim is held before another invocation may examine it. Default: twice the function timeout, set by the construct. */
   readonly claimLeaseSeconds?: number;
-  /** Allow non-GSM-7 characters in rendered alarm texts (UCS-2 doubles the segments). Default false. */
+  /** Keep look-alike characters (quotes, accents) as written in rendered texts, sending UCS-2; scripts without look-alikes are UCS-2 either way. Default false. */
   readonly allowUnicode?: boolean;
   /** SMS segments a rendered alarm text may use (ALARM_TEXT_SEGMENTS). Default 1. */
   readonly alarmTextSegments?: number;

@@ -93,8 +93,11 @@ export interface TwilioMessagingProps {
   readonly whatsappContentSid?: string;
 
   /**
-   * Keep non-GSM-7 characters in rendered alarm texts. UCS-2 encoding halves the
-   * characters per segment, so it roughly doubles the cost of a long alarm.
+   * Keep characters that have a GSM-7 look-alike (typographic quotes, accented
+   * letters) as written in rendered alarm and event texts, which then go as UCS-2
+   * (70 characters per segment instead of 160). Without it they are replaced by
+   * their look-alikes. Scripts with no look-alike (Japanese, Cyrillic, emoji) are
+   * sent as UCS-2 either way, never as `?`.
    *
    * @default false
    */

@@ -43,6 +43,11 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 /** Without a construct-provided lease: twice Lambda's maximum timeout would block redelivery too long; 2 minutes covers a 60 s function. */
 export const DEFAULT_CLAIM_LEASE_SECONDS = 120;
 
+/** One SMS segment, unless the construct's alarmTextSegments says otherwise. */
+export const DEFAULT_ALARM_TEXT_SEGMENTS = 1;
+/** Ten segments (1,530 GSM-7 characters) stay within Twilio's 1,600-character body. */
+export const MAX_ALARM_TEXT_SEGMENTS = 10;
+
 /** SENDER_CONFIG or another variable is unusable: nothing can be sent until the deployment is fixed. */
 export class SenderConfigError extends Error {
   readonly name = 'SenderConfigError';

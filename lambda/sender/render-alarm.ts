@@ -1,20 +1,56 @@
-import { foldToGsm7, truncate } from './gsm7';
+import { oneLine, Page, Part, shortenMiddle } from './fit-text';
+import { arrayAt, isObject, parseArn, prop, proseForms, readable, RenderContext, shortNumber, textAt, whereParts } from './render-common';
+import { NEGATED, Observation, observe, RELATIONS } from './alarm-reason';
 import { InvalidNotificationError } from './validate';
 
 /**
- * The fields of CloudWatch's alarm notification the text uses (metric,
- * metric-math and composite alarms alike), as read from the JSON: a field
- * that holds no readable text is absent.
+ * CloudWatch alarms as texts, from the alarm's structure rather than its
+ * prose: state and name; the metric, its statistic and the value that
+ * breached against the threshold (`Latency p99 2.51 > 2.0, 3/3
+ * datapoints`), a metric-math expression or an anomaly band; the children
+ * of a composite alarm that fired; then region, account, time and the
+ * description. Read from the SNS notification CloudWatch publishes, or from
+ * an EventBridge "CloudWatch Alarm State Change" event (render-event.ts).
  */
-export interface CloudWatchAlarmNotification {
-  readonly AlarmName: string;
-  readonly NewStateValue?: string;
-  readonly NewStateReason?: string;
-  readonly StateChangeTime?: string;
-  readonly AWSAccountId?: string;
-  readonly AlarmArn?: string;
-  readonly Region?: string;
-  readonly AlarmRule?: string;
+
+/** What the text is made of, every value already readable text. */
+export interface AlarmFacts {
+  readonly name: string;
+  readonly state?: string;
+  readonly reason?: string;
+  readonly description?: string;
+  readonly time?: string;
+  readonly account?: string;
+  /** A region code (`us-east-1`) from the ARN, else what the notification calls its region. */
+  readonly region?: string;
+  readonly arn?: string;
+  readonly metric?: MetricFacts;
+  readonly composite?: CompositeFacts;
+}
+
+export interface MetricFacts {
+  /** The metric's name, or a metric-math expression's label. */
+  readonly name?: string;
+  /** A metric-math expression. */
+  readonly expression?: string;
+  /** `avg`, `p99`, … */
+  readonly stat?: string;
+  readonly dimensions: readonly string[];
+  /** A metric-math expression's inputs: `m1 Errors sum`. */
+  readonly inputs: readonly string[];
+  /** An anomaly-detection alarm's band: its width (`2`). */
+  readonly band?: string;
+  /** CloudWatch's ComparisonOperator (the SNS notification has it; an EventBridge event does not). */
+  readonly operator?: string;
+  readonly threshold?: string;
+  /** `DatapointsToAlarm/EvaluationPeriods`. */
+  readonly datapoints?: string;
+}
+
+export interface CompositeFacts {
+  readonly rule?: string;
+  /** Names of the child alarms that caused this state. */
+  readonly children: readonly string[];
 }
 
 /**
@@ -26,14 +62,86 @@ export function isAlarmNotification(json: Record<string, unknown>): boolean {
   return 'AlarmName' in json && 'NewStateValue' in json;
 }
 
-/** A value as one line of text: strings as they are, numbers and booleans spelled out; objects, arrays and null hold nothing readable. */
-function readable(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
-  return undefined;
+const ALARM_ARN_NAME = /^arn:aws[\w-]*:cloudwatch:[\w-]*:\d*:alarm:(.+)$/;
+
+export function alarmNameOfArn(arn: string | undefined): string | undefined {
+  return arn?.match(ALARM_ARN_NAME)?.[1];
 }
 
-const ARN_ALARM_NAME = /^arn:aws[\w-]*:cloudwatch:[\w-]*:\d*:alarm:(.+)$/;
+const STATS: Readonly<Record<string, string>> = { average: 'avg', sum: 'sum', minimum: 'min', maximum: 'max', samplecount: 'count', sample_count: 'count' };
+
+function statName(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  return STATS[raw.toLowerCase()] ?? raw;
+}
+
+/** Dimension values, from `[{name, value}]` (SNS) or `{name: value}` (EventBridge). */
+function dimensionValues(dims: unknown): string[] {
+  if (Array.isArray(dims)) return dims.map((d) => textAt(d, 'value')).filter((v): v is string => v !== undefined);
+  if (isObject(dims)) return Object.values(dims).map(readable).filter((v): v is string => v !== undefined);
+  return [];
+}
+
+const BAND = /^\s*ANOMALY_DETECTION_BAND\s*\(\s*(\w+)\s*(?:,\s*([^)]+?))?\s*\)\s*$/i;
+
+/** Metric facts from a list of metric-data queries (Trigger.Metrics, or configuration.metrics of an EventBridge event). */
+function fromQueries(queries: unknown[], thresholdId: string | undefined): MetricFacts {
+  const id = (q: unknown) => textAt(q, 'id');
+  const band = queries.find((q) => (thresholdId !== undefined && id(q) === thresholdId) || BAND.test(textAt(q, 'expression') ?? ''));
+  const bandMatch = textAt(band, 'expression')?.match(BAND);
+  const returned = queries.filter((q) => q !== band && prop(q, 'returnData') !== false);
+  const measured = (bandMatch ? queries.find((q) => id(q) === bandMatch[1]) : undefined) ?? returned[0] ?? queries.find((q) => q !== band);
+  const stat = prop(measured, 'metricStat');
+  const metric = prop(stat, 'metric');
+  const expression = textAt(measured, 'expression');
+  const inputs = expression
+    ? queries
+        .filter((q) => q !== measured && q !== band && isObject(prop(q, 'metricStat')))
+        .map((q) => [id(q), textAt(q, 'metricStat', 'metric', 'metricName') ?? textAt(q, 'metricStat', 'metric', 'name'), statName(textAt(q, 'metricStat', 'stat'))].filter(Boolean).join(' '))
+    : [];
+  return {
+    name: expression ? textAt(measured, 'label') : (textAt(metric, 'metricName') ?? textAt(metric, 'name')),
+    expression,
+    stat: statName(textAt(stat, 'stat')),
+    dimensions: dimensionValues(prop(metric, 'dimensions')),
+    inputs,
+    band: bandMatch ? (bandMatch[2] ?? '2') : undefined,
+  };
+}
+
+/** The metric an alarm watches, from the SNS notification's Trigger. */
+function readTrigger(trigger: unknown): MetricFacts | undefined {
+  if (!isObject(trigger)) return undefined;
+  const queries = arrayAt(trigger, 'Metrics').filter(isObject);
+  const base: MetricFacts =
+    queries.length > 0
+      ? fromQueries(queries, textAt(trigger, 'ThresholdMetricId'))
+      : {
+          name: textAt(trigger, 'MetricName'),
+          stat: statName(textAt(trigger, 'ExtendedStatistic') ?? textAt(trigger, 'Statistic')),
+          dimensions: dimensionValues(trigger.Dimensions),
+          inputs: [],
+        };
+  const periods = typeof trigger.EvaluationPeriods === 'number' ? trigger.EvaluationPeriods : undefined;
+  const toAlarm = typeof trigger.DatapointsToAlarm === 'number' ? trigger.DatapointsToAlarm : periods;
+  return {
+    ...base,
+    operator: textAt(trigger, 'ComparisonOperator'),
+    threshold: textAt(trigger, 'Threshold'),
+    datapoints: periods !== undefined && toAlarm !== undefined ? `${toAlarm}/${periods}` : undefined,
+  };
+}
+
+/** The metric an alarm watches, from an EventBridge event's `configuration`. */
+export function readConfiguration(configuration: unknown): MetricFacts | undefined {
+  const queries = arrayAt(configuration, 'metrics').filter(isObject);
+  return queries.length > 0 ? fromQueries(queries, undefined) : undefined;
+}
+
+/** Child alarm names from `[{Arn, State}]` (SNS TriggeringChildren, EventBridge triggeringAlarms). */
+export function childNames(children: unknown[]): string[] {
+  return children.map((c) => textAt(c, 'arn')).map((arn) => alarmNameOfArn(arn) ?? arn).filter((n): n is string => n !== undefined);
+}
 
 /**
  * The alarm's fields with every wrong-typed value coerced or dropped, so
@@ -42,75 +150,118 @@ const ARN_ALARM_NAME = /^arn:aws[\w-]*:cloudwatch:[\w-]*:\d*:alarm:(.+)$/;
  *
  * @throws InvalidNotificationError when nothing names the alarm
  */
-export function readAlarm(json: Record<string, unknown>): CloudWatchAlarmNotification {
+export function readAlarm(json: Record<string, unknown>): AlarmFacts {
   const arn = readable(json.AlarmArn);
-  const name = readable(json.AlarmName) ?? arn?.match(ARN_ALARM_NAME)?.[1];
+  const name = readable(json.AlarmName) ?? alarmNameOfArn(arn);
   if (name === undefined) {
     throw new InvalidNotificationError('a CloudWatch alarm notification whose "AlarmName" and "AlarmArn" hold no readable text: nothing says which alarm fired');
   }
+  const composite = json.AlarmRule !== undefined && json.AlarmRule !== null;
   return {
-    AlarmName: name,
-    NewStateValue: readable(json.NewStateValue),
-    NewStateReason: readable(json.NewStateReason),
-    StateChangeTime: readable(json.StateChangeTime),
-    AWSAccountId: readable(json.AWSAccountId),
-    AlarmArn: arn,
-    Region: readable(json.Region),
-    // Only its presence matters (a composite alarm), whatever it holds.
-    AlarmRule: json.AlarmRule === undefined || json.AlarmRule === null ? undefined : (readable(json.AlarmRule) ?? ''),
+    name,
+    state: readable(json.NewStateValue),
+    reason: readable(json.NewStateReason),
+    description: readable(json.AlarmDescription),
+    time: readable(json.StateChangeTime),
+    account: readable(json.AWSAccountId),
+    region: parseArn(arn)?.region || readable(json.Region),
+    arn,
+    metric: composite ? undefined : readTrigger(json.Trigger),
+    composite: composite ? { rule: readable(json.AlarmRule), children: childNames(arrayAt(json, 'TriggeringChildren')) } : undefined,
   };
 }
 
-/** One SMS segment in GSM-7. */
-export const ALARM_TEXT_BUDGET = 160;
-const NAME_BUDGET = 60;
+/** `2.51 > 2.0`, `537 > band 531.4`, `no data (> 90.0)`: what the metric did against what it may do. */
+function comparison(metric: MetricFacts | undefined, seen: Observation | undefined): string | undefined {
+  const rule = metric?.operator !== undefined ? RELATIONS[metric.operator] : undefined;
+  const relation = seen?.relation ?? rule;
+  const threshold = seen?.threshold ?? metric?.threshold;
+  const limit = relation !== undefined && threshold !== undefined ? `${relation} ${shortNumber(threshold)}` : undefined;
+  if (seen?.noData) return limit ? `no data (${limit})` : 'no data';
+  const value = seen?.values[0] !== undefined ? shortNumber(seen.values[0]) : undefined;
+  if (seen && (seen.lower !== undefined || seen.upper !== undefined)) {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    const lower = seen.lower !== undefined ? shortNumber(seen.lower) : undefined;
+    const upper = seen.upper !== undefined ? shortNumber(seen.upper) : undefined;
+    if (seen.negated) {
+      if (lower !== undefined && upper !== undefined) return `${value} in band ${lower}..${upper}`;
+      return upper !== undefined ? `${value} <= band ${upper}` : `${value} >= band ${lower}`;
+    }
+    if (upper !== undefined && (lower === undefined || n > Number(upper))) return `${value} > band ${upper}`;
+    return `${value} < band ${lower}`;
+  }
+  if (value !== undefined && relation !== undefined && threshold !== undefined) {
+    return `${value} ${seen?.negated ? NEGATED[relation] : relation} ${shortNumber(threshold)}`;
+  }
+  return limit ? `(${limit})` : undefined;
+}
+
+/** What is measured, richest first: `Latency p99`, `p99`; `Error rate = 100*m1/m2`, `Error rate`. */
+function subjects(metric: MetricFacts | undefined): string[] {
+  if (!metric) return [];
+  const stat = metric.stat ? ` ${metric.stat}` : '';
+  const out: string[] = [];
+  if (metric.expression && metric.name) out.push(`${metric.name} = ${metric.expression}`, metric.name);
+  else if (metric.expression) out.push(metric.expression);
+  else if (metric.name) out.push(`${metric.name}${stat}`);
+  if (metric.stat && !metric.expression) out.push(metric.stat);
+  return out.map(oneLine).filter((s) => s !== '');
+}
+
+/** Line and priority of each part of an alarm's page (render-common.ts has the where-and-when ones). */
+const LINE = { header: 0, what: 1, reason: 2, description: 4, rule: 5 } as const;
+const PRIORITY = { state: 0, what: 1, reason: 2, name: 4, datapoints: 5, detail: 8, description: 9, rule: 10 } as const;
+/** The shortest a name is cut to: shorter, two names hardly differ. */
+const NAME_MIN = 24;
+/** Characters of a name shown before the time and account have their turn (the rest of the room then lets it grow). */
+const NAME_CAP = 48;
 /** Shown when NewStateValue holds nothing readable: the page still names the alarm. */
 const UNKNOWN_STATE = 'STATE?';
 
-const ALARM_ARN = /arn:aws[\w-]*:cloudwatch:[\w-]+:\d{12}:alarm:([^\s,)]+)/g;
+/** Alarm ARNs in a reason shrink to the alarm's name. */
+const ALARM_ARNS = /arn:aws[\w-]*:cloudwatch:[\w-]+:\d{12}:alarm:([^\s,)]+)/g;
 
-/** `2026-11-27T15:41:42.123+0000` → `2026-11-27 15:41 UTC`; anything else unchanged. */
-function formatTime(raw: string | undefined): string {
-  if (!raw) return '';
-  const t = Date.parse(raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  if (Number.isNaN(t)) return raw;
-  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-/** The region from an ARN's fourth field, when the ARN has one. */
-function arnRegion(arn: string | undefined): string {
-  return arn?.split(':')[3] ?? '';
-}
-
-/**
- * The short text for a CloudWatch alarm notification (as readAlarm returns it):
- *
- * ```
- * ALARM HighCPU-db-1
- * 123456789012 us-east-1 2026-11-27 15:41 UTC
- * Threshold Crossed: 1 out of the last 1 datapoints [95.2 ...
- * ```
- *
- * State and name first (what a glance at the lock screen needs), then where
- * and when, then the reason trimmed with `...` to keep the whole text in
- * one segment. Alarm ARNs in composite reasons shrink to the alarm's name.
- * Without allowUnicode, characters outside GSM-7 are folded to look-alikes,
- * so one stray smart quote cannot double the segments.
- */
-export function renderAlarm(alarm: CloudWatchAlarmNotification, allowUnicode: boolean): string {
-  const fold = (s: string) => (allowUnicode ? s : foldToGsm7(s));
-  const clean = (s: string) => fold(s.replace(/\s+/g, ' ').trim());
-  const region = arnRegion(alarm.AlarmArn) || alarm.Region || '';
-  const name = truncate(clean(alarm.AlarmName), NAME_BUDGET);
-  const header = `${clean(alarm.NewStateValue ?? UNKNOWN_STATE)} ${name}`;
-  const where = [alarm.AWSAccountId ?? '', region, formatTime(alarm.StateChangeTime)].filter((s) => s !== '').map(clean).join(' ');
-  let reason = (alarm.NewStateReason ?? '').replace(ALARM_ARN, '$1');
-  if (alarm.AlarmRule !== undefined && reason !== '') reason = `Composite: ${reason}`;
-  const lines = [header, where].filter((l) => l !== '');
-  const used = truncate(lines.join('\n'), ALARM_TEXT_BUDGET);
-  const reasonText = clean(reason);
-  if (reasonText === '' || used.endsWith('...')) return used;
-  // The budget counts septets for GSM-7 and code units for UCS-2, as truncate does.
-  const candidate = `${used}\n${reasonText}`;
-  return truncate(candidate, ALARM_TEXT_BUDGET);
+/** The page of an alarm (AlarmFacts from readAlarm, or from an EventBridge event). */
+export function alarmPage(alarm: AlarmFacts, ctx: RenderContext): Page {
+  const parts: Part[] = [
+    { line: LINE.header, priority: PRIORITY.state, forms: [oneLine(alarm.state ?? UNKNOWN_STATE) || UNKNOWN_STATE], cut: 'end', minChars: 6, required: true },
+    { line: LINE.header, priority: PRIORITY.name, forms: [oneLine(alarm.name)], cut: 'middle', minChars: NAME_MIN, cap: NAME_CAP, required: true },
+  ];
+  const seen = observe(alarm.reason);
+  const metric = alarm.metric;
+  const cmp = comparison(metric, seen);
+  let explained = seen !== undefined;
+  if (cmp !== undefined) {
+    parts.push({ line: LINE.what, priority: PRIORITY.what, forms: [...subjects(metric).map((s) => `${s} ${cmp}`), cmp] });
+    const count = seen?.of !== undefined && seen.breaching !== undefined ? `${seen.breaching}/${seen.of}` : seen?.noData ? undefined : metric?.datapoints;
+    if (count) parts.push({ line: LINE.what, priority: PRIORITY.datapoints, forms: [`${count} datapoints`, count], joiner: ', ' });
+    if (metric && metric.inputs.length > 0) parts.push({ line: LINE.what, priority: PRIORITY.detail, forms: [oneLine(metric.inputs.join(', '))], cut: 'end', joiner: '; ', minChars: 12 });
+    if (metric?.band !== undefined && !seen) parts.push({ line: LINE.what, priority: PRIORITY.detail, forms: [`band ${oneLine(metric.band)}`], joiner: ', ' });
+  }
+  if (alarm.composite) {
+    const children = alarm.composite.children.length > 0 ? alarm.composite.children : [...(alarm.reason ?? '').matchAll(ALARM_ARNS)].map((m) => m[1]);
+    if (children.length > 0) {
+      explained = true;
+      const verb = alarm.state === 'ALARM' ? 'fired' : alarm.state === 'OK' ? 'cleared' : 'children';
+      const names = children.map(oneLine);
+      const short = names.map((n) => shortenMiddle(n, 24));
+      parts.push({
+        line: LINE.what,
+        priority: PRIORITY.what,
+        forms: [`${verb}: ${names.join(', ')}`, `${verb}: ${short.join(', ')}`, ...(names.length > 1 ? [`${verb}: ${short[0]} +${names.length - 1}`] : [])],
+        cut: 'end',
+        minChars: 16,
+      });
+    }
+    if (alarm.composite.rule) parts.push({ line: LINE.rule, priority: PRIORITY.rule, forms: [`rule: ${oneLine(alarm.composite.rule)}`], cut: 'end', minChars: 16 });
+  }
+  if (!explained && alarm.reason) {
+    // Not one of CloudWatch's sentences: its words are all there is to go by.
+    parts.push({ line: LINE.reason, priority: PRIORITY.reason, forms: [oneLine(alarm.reason.replace(ALARM_ARNS, '$1'))], cut: 'end', minChars: 16 });
+  }
+  if (metric && metric.dimensions.length > 0) parts.push({ line: 3, priority: PRIORITY.detail, forms: [oneLine(metric.dimensions.join(','))], cut: 'middle', minChars: 10 });
+  parts.push(...whereParts({ region: alarm.region, account: alarm.account, time: alarm.time }, ctx));
+  if (alarm.description) parts.push({ line: LINE.description, priority: PRIORITY.description, forms: proseForms(alarm.description), cut: 'end', minChars: 24 });
+  return { parts };
 }

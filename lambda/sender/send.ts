@@ -130,7 +130,9 @@ const loggedConfiguration = new Set<string>();
 
 /** One SQS record: every recipient done, `retry` if any must be tried again later, or deferred if only time stood in the way. */
 export async function processRecord(record: QueuedRecord, ctx: SendContext): Promise<RecordOutcome> {
-  const { notificationId, message, published } = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  const queued = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
+  const { notificationId, message } = queued;
+  const { published } = queued;
   // Only a body sent straight to the queue can be a timer: one published to the topic arrives in an SNS envelope.
   if (!published) {
     const timer = readRawTimer(message);
@@ -143,7 +145,7 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
   }
   let notification: Notification;
   try {
-    notification = parseNotification(message, ctx.settings.allowUnicode, ctx.settings.allowed);
+    notification = parseNotification(queued, ctx.settings, ctx.settings.allowed);
   } catch (err) {
     if (!(err instanceof InvalidNotificationError)) throw err;
     if (await ctx.claims.recordFailedNotification(notificationId, err.message, Date.now())) countFailed('invalid-notification', err.message);

@@ -69,7 +69,13 @@ export interface Envelope {
   readonly title?: string;
 }
 
-export const ENVELOPE_FIELDS = ['body', 'to', 'mediaUrls', 'contentSid', 'contentVariables', 'incidentKey', 'resolve', 'title'] as const;
+/**
+ * Names a publisher may give the text: ours, Twilio's, and the ones chat
+ * webhooks and loggers use. The first one present is the body.
+ */
+export const BODY_FIELDS = ['body', 'Body', 'message', 'text'] as const;
+
+export const ENVELOPE_FIELDS = [...BODY_FIELDS, 'to', 'mediaUrls', 'contentSid', 'contentVariables', 'incidentKey', 'resolve', 'title'] as const;
 export const MAX_INCIDENT_KEY_CHARS = 256;
 export const MAX_TITLE_CHARS = 100;
 
@@ -87,7 +93,7 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     throw new InvalidNotificationError(reason);
   };
   if (size > MAX_ENVELOPE_BYTES) fail(`the envelope is ${size} bytes; at most ${MAX_ENVELOPE_BYTES}`);
-  const { body, to, mediaUrls, contentSid, contentVariables, incidentKey, resolve, title } = json;
+  const { to, mediaUrls, contentSid, contentVariables, incidentKey, resolve, title } = json;
   if (incidentKey !== undefined && (typeof incidentKey !== 'string' || incidentKey.trim() === '' || bodyLength(incidentKey) > MAX_INCIDENT_KEY_CHARS)) {
     fail(`"incidentKey" must be a string of 1 to ${MAX_INCIDENT_KEY_CHARS} characters`);
   }
@@ -97,8 +103,10 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
   if (incidentKey !== undefined && title !== undefined && (typeof title !== 'string' || title.trim() === '' || bodyLength(title) > MAX_TITLE_CHARS)) {
     fail(`"title" must be a string of 1 to ${MAX_TITLE_CHARS} characters`);
   }
-  if (body !== undefined && typeof body !== 'string') fail('"body" must be a string');
-  if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"body" is longer than ${MAX_BODY_CHARS} characters`);
+  const bodyField = BODY_FIELDS.find((f) => json[f] !== undefined) ?? 'body';
+  const body = json[bodyField];
+  if (body !== undefined && typeof body !== 'string') fail(`"${bodyField}" must be a string`);
+  if (typeof body === 'string' && bodyLength(body) > MAX_BODY_CHARS) fail(`"${bodyField}" is longer than ${MAX_BODY_CHARS} characters`);
   let recipients: string[] | undefined;
   if (to !== undefined) {
     const list = typeof to === 'string' ? [to] : to;
@@ -145,7 +153,7 @@ export function validateEnvelope(json: Record<string, unknown>, size = 0, allowe
     variables = Object.fromEntries(entries);
   }
   // An incident's page falls back to its title; a resolve sends only RESOLVED texts.
-  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined && incidentKey === undefined) fail('the envelope needs "body", "mediaUrls" or "contentSid"');
+  if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined && incidentKey === undefined) fail('the envelope needs "body" (or "Body", "message", "text"), "mediaUrls" or "contentSid"');
   return {
     ...(typeof body === 'string' && body !== '' ? { body } : {}),
     ...(recipients ? { to: recipients } : {}),

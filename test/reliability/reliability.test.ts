@@ -386,7 +386,7 @@ describe('reliability of the local pipeline', () => {
     const invalid = [
       p.publish({ body: 'to a number outside the allowed set', to: [NOT_ALLOWED] }, { recipients: [NOT_ALLOWED], label: 'not allowed' }),
       p.publish({ body: 'x'.repeat(1601), to: [NUMBERS.backupSms] }, { recipients: [], label: 'too long' }),
-      p.publish({ unrelated: true }, { recipients: [], label: 'neither alarm nor envelope' }),
+      p.publish({ unrelated: {} }, { recipients: [], label: 'JSON with nothing readable' }),
       p.publish({ body: 'bad media', mediaUrls: ['http://insecure.example.com/a.png'] }, { recipients: [], label: 'http media' }),
       p.publish('   ', { recipients: [], label: 'empty' }),
     ];

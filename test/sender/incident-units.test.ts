@@ -1,11 +1,12 @@
 import { loadSettings } from '../../lambda/sender/config';
-import { segmentCount } from '../../lambda/sender/gsm7';
+import { segmentCount } from '../../lambda/sender/encoding';
 import { codeCandidates, COMMAND_WORDS, isValidCode } from '../../lambda/sender/incidents/codes';
-import { commandOf, dueStep, nextTimer } from '../../lambda/sender/incidents/decide';
+import { commandOf, dueStep, nextTimer, pageNotification } from '../../lambda/sender/incidents/decide';
 import type { EscalationPlan } from '../../lambda/sender/incidents/escalation';
 import type { Incident } from '../../lambda/sender/incidents/items';
-import { alarmPageText, bodyPageText, duration, resolvedText } from '../../lambda/sender/incidents/texts';
+import { duration, resolvedText } from '../../lambda/sender/incidents/texts';
 import { delaySecondsUntil, readTimer } from '../../lambda/sender/incidents/timers';
+import { buildMessage } from '../../lambda/sender/message-params';
 import { parseNotification } from '../../lambda/sender/parse-notification';
 import { bodyLength } from '../../lambda/sender/validate';
 import { alarm } from './support';
@@ -55,23 +56,28 @@ describe('SENDER_CONFIG.escalation', () => {
 });
 
 describe('texts', () => {
-  test('the hint is appended whole; a text that would overflow its segment is cut before it', () => {
-    expect(alarmPageText('ALARM db-1\nshort', '7K')).toBe('ALARM db-1\nshort ACK 7K');
-    const full = 'x'.repeat(160);
-    const paged = alarmPageText(full, 'AB3');
-    expect(paged).toHaveLength(160);
-    expect(paged.endsWith('... ACK AB3')).toBe(true);
-    // GSM-7 escape characters take two septets: the budget is septets, not characters.
-    const braces = alarmPageText('{'.repeat(80), 'Z9');
-    expect(segmentCount(braces)).toBe(1);
-    expect(braces.endsWith(' ACK Z9')).toBe(true);
+  const settings = loadSettings({ STATUS_TABLE_NAME: 't', SENDER_CONFIG: JSON.stringify({ from: '+15550000000', defaultRecipients: [R1] }) });
+  const render = { allowUnicode: false, alarmTextSegments: 1 };
+  const bodyOf = (page: ReturnType<typeof pageNotification>) => buildMessage(page, R1, settings).body!;
+
+  test('an alarm page ends with the whole hint and stays one segment, whatever the alarm\'s reason holds', () => {
+    for (const reason of ['short', 'x'.repeat(400), '{'.repeat(200)]) {
+      const cmd = commandOf(parseNotification(JSON.stringify(alarm({ NewStateReason: reason })), render));
+      const body = bodyOf(pageNotification((cmd as Extract<typeof cmd, { action: 'open' }>).page, 'AB3K'));
+      expect(body.endsWith(' ACK AB3K')).toBe(true);
+      // GSM-7 escape characters take two septets: the budget is septets, not characters.
+      expect(segmentCount(body)).toBe(1);
+    }
   });
 
-  test('an envelope body keeps Twilio\'s 1,600 characters with the hint (emoji count once)', () => {
-    expect(bodyPageText('Disk 97%', 'Q4')).toBe('Disk 97% ACK Q4');
-    const long = bodyPageText('😀'.repeat(1600), 'Q4');
-    expect(bodyLength(long)).toBe(1600);
-    expect(long.endsWith('... ACK Q4')).toBe(true);
+  test('an envelope body keeps Twilio\'s 1,600 characters with the hint (emoji count once); media alone is sent with the hint as its text', () => {
+    const envelope = (body?: string) => commandOf(parseNotification(JSON.stringify({ incidentKey: 'k', ...(body !== undefined ? { body } : { mediaUrls: ['https://example.com/g.png'] }) }), render));
+    const page = (body?: string) => (envelope(body) as Extract<ReturnType<typeof commandOf>, { action: 'open' }>).page;
+    expect(bodyOf(pageNotification(page('Disk 97%'), 'Q4'))).toBe('Disk 97% ACK Q4');
+    const long = bodyOf(pageNotification(page('😀'.repeat(1600)), 'Q4'));
+    expect(bodyLength(long)).toBeLessThanOrEqual(1600);
+    expect(long.endsWith(' ACK Q4')).toBe(true);
+    expect(bodyOf(pageNotification(page(), 'Q4'))).toBe('ACK Q4');
   });
 
   test('RESOLVED: name and duration to the nearest minute, hours past 60, folded to GSM-7', () => {
@@ -140,7 +146,7 @@ describe('what is due', () => {
   });
 
   test('what a notification asks: ALARM opens, OK resolves, another state is a note; an envelope opens or resolves by incidentKey', () => {
-    const parse = (json: unknown) => commandOf(parseNotification(JSON.stringify(json), false));
+    const parse = (json: unknown) => commandOf(parseNotification(JSON.stringify(json), { allowUnicode: false, alarmTextSegments: 1 }));
     const arn = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighCPU-db-1';
     expect(parse(alarm())).toMatchObject({ action: 'open', incidentKey: arn, title: 'HighCPU-db-1', page: { kind: 'alarm' } });
     expect(parse(alarm({ NewStateValue: 'OK' }))).toEqual({ action: 'resolve', incidentKey: arn });

@@ -119,14 +119,14 @@ export function context(remainingMs = 30_000): Context {
   } as unknown as Context;
 }
 
-/** An SQS record carrying an SNS notification envelope (standard SNS→SQS delivery). */
-export function snsRecord(message: string, snsMessageId: string = randomUUID(), sqsMessageId: string = randomUUID()): SQSRecord {
+/** An SQS record carrying an SNS notification envelope (standard SNS→SQS delivery); SNS sets Subject only when the publisher gave one. */
+export function snsRecord(message: string, snsMessageId: string = randomUUID(), sqsMessageId: string = randomUUID(), subject?: string): SQSRecord {
   return rawRecord(
     JSON.stringify({
       Type: 'Notification',
       MessageId: snsMessageId,
       TopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
-      Subject: 'ALARM: "HighCPU" in US East (N. Virginia)',
+      ...(subject !== undefined ? { Subject: subject } : {}),
       Message: message,
       Timestamp: new Date().toISOString(),
       SignatureVersion: '1',
@@ -241,4 +241,14 @@ export function metricSum(blobs: Array<Record<string, any>>, name: string): numb
     sum += Array.isArray(v) ? v.reduce((a: number, x: number) => a + x, 0) : Number(v);
   }
   return sum;
+}
+
+/**
+ * A page's text without its reply hint: every page of an incident ends with
+ * ` ACK <code>`, and the code differs per incident. Fails when there is none.
+ */
+export function withoutHint(text: string): string {
+  const m = / ACK [2-9A-HJKMNP-Z]{2,4}$/.exec(text);
+  if (!m) throw new Error(`expected a page ending with " ACK <code>", got ${JSON.stringify(text)}`);
+  return text.slice(0, m.index);
 }

@@ -1,5 +1,3 @@
-import { foldToGsm7, isGsm7, segmentCount, septets, truncate } from '../../lambda/sender/gsm7';
-import { ALARM_TEXT_BUDGET, renderAlarm } from '../../lambda/sender/render-alarm';
 import { parseNotification, unwrapRecord } from '../../lambda/sender/parse-notification';
 import { checkRecipients, InvalidNotificationError, validateEnvelope } from '../../lambda/sender/validate';
 import { loadSettings } from '../../lambda/sender/config';
@@ -9,56 +7,6 @@ import { deferDelaySeconds, MAX_DEFERRALS } from '../../lambda/sender/defer';
 import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
 import { authorizationHeader } from '../../lambda/shared/twilio-client';
 import { alarm } from './support';
-
-describe('GSM-7', () => {
-  test('typographic characters fold to GSM-7 look-alikes; what has none becomes ?', () => {
-    const folded = foldToGsm7('“Disk” – 91% … it’s full 🚨 café naïve');
-    expect(folded).toBe('"Disk" - 91% ... it\'s full ? café naive');
-    expect(isGsm7(folded)).toBe(true);
-  });
-
-  test('segments: 160 GSM-7 septets in one, escape characters count two, UCS-2 from one stray character', () => {
-    expect(segmentCount('a'.repeat(160))).toBe(1);
-    expect(segmentCount('a'.repeat(161))).toBe(2);
-    expect(segmentCount('{' + 'a'.repeat(159))).toBe(2);
-    expect(septets('€[]')).toBe(6);
-    expect(segmentCount('’' + 'a'.repeat(69))).toBe(1);
-    expect(segmentCount('’' + 'a'.repeat(70))).toBe(2);
-  });
-
-  test('truncate keeps within the budget and marks the cut', () => {
-    expect(truncate('short', 10)).toBe('short');
-    const cut = truncate('word '.repeat(50), 40);
-    expect(septets(cut)).toBeLessThanOrEqual(40);
-    expect(cut.endsWith('...')).toBe(true);
-  });
-});
-
-describe('alarm rendering', () => {
-  test('a long name and reason with typographic quotes stay in one GSM-7 segment', () => {
-    const text = renderAlarm(
-      alarm({
-        AlarmName: `Very “important” alarm for the payments service – ${'x'.repeat(200)}`,
-        NewStateReason: `Threshold Crossed: ‘p99’ latency … ${'y'.repeat(500)}`,
-      }) as never,
-      false,
-    );
-    expect(isGsm7(text)).toBe(true);
-    expect(septets(text)).toBeLessThanOrEqual(ALARM_TEXT_BUDGET);
-    expect(segmentCount(text)).toBe(1);
-    expect(text).toMatch(/^ALARM Very "important" alarm for the payments service - x+\.\.\.\n/);
-    expect(text.endsWith('...')).toBe(true);
-  });
-
-  test('allowUnicode keeps the characters as they are', () => {
-    const text = renderAlarm(alarm({ AlarmName: 'Zürich “db” 🚨', NewStateReason: 'short' }) as never, true);
-    expect(text.split('\n')[0]).toBe('ALARM Zürich “db” 🚨');
-  });
-
-  test('a minimal notification renders without the missing parts', () => {
-    expect(renderAlarm({ AlarmName: 'A', NewStateValue: 'OK' }, false)).toBe('OK A');
-  });
-});
 
 describe('parsing', () => {
   test('an SNS envelope is unwrapped with its MessageId; anything else is the message itself', () => {
@@ -70,7 +18,7 @@ describe('parsing', () => {
   });
 
   test('text that merely starts with a brace is plain text', () => {
-    expect(parseNotification('{not json} server down', false)).toEqual({ kind: 'text', text: '{not json} server down' });
+    expect(parseNotification('{not json} server down', { allowUnicode: false, alarmTextSegments: 1 })).toEqual({ kind: 'text', text: '{not json} server down' });
   });
 
   test('envelope "to" may be one address; duplicates collapse', () => {
@@ -119,6 +67,15 @@ describe('configuration', () => {
     expect(() => loadSettings(env(config))).toThrow(reason);
   });
 
+  test('alarmTextSegments: 1 by default, 1 to 10; accountAlias read when set', () => {
+    const base = { from: '+15550000000', defaultRecipients: ['+15551230001'] };
+    expect(loadSettings(env(base))).toMatchObject({ alarmTextSegments: 1 });
+    expect(loadSettings(env(base)).accountAlias).toBeUndefined();
+    expect(loadSettings(env({ ...base, alarmTextSegments: 10, accountAlias: 'prod' }))).toMatchObject({ alarmTextSegments: 10, accountAlias: 'prod' });
+    for (const bad of [0, 11, 1.5, '2']) expect(() => loadSettings(env({ ...base, alarmTextSegments: bad }))).toThrow(/SENDER_CONFIG\.alarmTextSegments must be an integer from 1 to 10/);
+    for (const bad of ['', 7]) expect(() => loadSettings(env({ ...base, accountAlias: bad }))).toThrow(/SENDER_CONFIG\.accountAlias must be a non-empty string/);
+  });
+
   test('missing table name, non-JSON config and a callback URL with underscores are refused', () => {
     expect(() => loadSettings({ SENDER_CONFIG: '{}' })).toThrow(/STATUS_TABLE_NAME/);
     expect(() => loadSettings({ STATUS_TABLE_NAME: 't', SENDER_CONFIG: 'nope' })).toThrow(/not JSON/);
@@ -140,6 +97,18 @@ describe('message parameters', () => {
       ['ContentSid', 'HX' + 'a'.repeat(32)],
       ['ContentVariables', JSON.stringify({ 1: 'line one - line two   end' })],
     ]);
+  });
+
+  test('a reply hint set on the notification ends every text of it; an alarm\'s text changes only by it', () => {
+    const parsed = parseNotification(JSON.stringify(alarm()), settings);
+    const hinted = { ...parsed, replyHint: 'ACK 7K' };
+    const body = (n: typeof parsed, to: string) => buildMessage(n, to, settings).params.find(([k]) => k === 'Body')?.[1];
+    const variable = (n: typeof parsed) => JSON.parse(buildMessage(n, 'whatsapp:+15551230001', settings).params.find(([k]) => k === 'ContentVariables')![1])['1'];
+    expect(body(hinted, '+15551230001')).toBe(`${body(parsed, '+15551230001')} ACK 7K`);
+    expect(variable(hinted)).toBe(`${variable(parsed)} ACK 7K`);
+    const text = { kind: 'text' as const, text: 'Deploy failed', replyHint: 'ACK 7K' };
+    expect(body(text, '+15551230001')).toBe('Deploy failed ACK 7K');
+    expect(variable(text)).toBe('Deploy failed ACK 7K');
   });
 
   test('SMS: Body then one MediaUrl per URL; channel mms', () => {

@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 /** Reply words a code must never be (the inbound handler reads them as commands). */
 export const COMMAND_WORDS: ReadonlySet<string> = new Set(['ACK', 'ALL', 'STOP', 'START', 'YES', 'NO', 'HELP', 'END', 'QUIT', 'CANCEL', 'UNSTOP', 'STOPALL', 'UNSUBSCRIBE', 'INFO']);
-/** Lengths tried in order: four candidates of two characters, four of three, then six-character ones. */
-const LENGTHS = [2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 6, 6, 6, 6, 6, 6];
+/** Lengths tried in order: four candidates of two characters, four of three, then four-character ones (`ACK` and a 4-character code are the 8 characters every rendered page keeps room for). */
+const LENGTHS = [2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4];
 
 function code(incidentId: string, attempt: number, length: number): string {
   const digest = createHash('sha256').update(`${incidentId}:${attempt}`).digest();

@@ -1,7 +1,8 @@
 import type { Notification } from '../parse-notification';
 import type { EscalationPlan } from './escalation';
 import type { Incident } from './items';
-import { alarmPageText, bodyPageText } from './texts';
+import type { Page } from '../fit-text';
+import { ackHint } from './texts';
 import type { Timer } from './timers';
 
 /*
@@ -12,7 +13,7 @@ import type { Timer } from './timers';
 
 /** What a page sends: the notification's content without its incident fields (stored on the incident as JSON). */
 export type PageContent =
-  | { readonly kind: 'alarm'; readonly alarmName: string; readonly text: string }
+  | { readonly kind: 'alarm'; readonly alarmName: string; readonly page: Page; readonly text: string }
   | {
       readonly kind: 'envelope';
       readonly body?: string;
@@ -30,7 +31,7 @@ export type IncidentCommand =
 /** What a notification asks of incidents; undefined for one that has nothing to do with them (plain text, an envelope without incidentKey). */
 export function commandOf(n: Notification): IncidentCommand | undefined {
   if (n.kind === 'alarm' && n.incidentKey !== undefined) {
-    if (n.state === 'ALARM') return { action: 'open', incidentKey: n.incidentKey, title: n.alarmName, page: { kind: 'alarm', alarmName: n.alarmName, text: n.text } };
+    if (n.state === 'ALARM') return { action: 'open', incidentKey: n.incidentKey, title: n.alarmName, page: { kind: 'alarm', alarmName: n.alarmName, page: n.page, text: n.text } };
     if (n.state === 'OK') return { action: 'resolve', incidentKey: n.incidentKey };
     return { action: 'note', incidentKey: n.incidentKey, state: n.state ?? 'unknown' };
   }
@@ -51,14 +52,15 @@ export function commandOf(n: Notification): IncidentCommand | undefined {
 }
 
 /**
- * The page as sent: the text with ` ACK <code>` appended within its budget.
+ * The page as sent: its reply hint `ACK <code>`, which message-params.ts fits the text around.
  * A template (contentSid) is sent as it is: its text is Twilio's.
  */
 export function pageNotification(page: PageContent, code: string): Notification {
-  if (page.kind === 'alarm') return { kind: 'alarm', alarmName: page.alarmName, text: alarmPageText(page.text, code) };
+  if (page.kind === 'alarm') return { kind: 'alarm', alarmName: page.alarmName, page: page.page, text: page.text, replyHint: ackHint(code) };
   if (page.contentSid !== undefined) return { ...page };
-  const body = page.body !== undefined ? bodyPageText(page.body, code) : `ACK ${code}`;
-  return { ...page, body };
+  // Media without a text: the hint is the text.
+  if (page.body === undefined) return { ...page, body: ackHint(code) };
+  return { ...page, replyHint: ackHint(code) };
 }
 
 export function stageRecipients(incident: Incident, plan: EscalationPlan, stage: number): readonly string[] {
