@@ -152,3 +152,63 @@ describe('an acknowledgement (inbound) stops the sender\'s escalation', () => {
     expect(await getItem(world.table, incidentId)).toMatchObject({ state: 'acknowledged', acknowledgedBy: R1, stage: 0 });
   });
 });
+
+describe('the timeline, written by the sender and a webhook at once', () => {
+  const repeatAlarm = (name: string, snsId: string) =>
+    sender(batch(snsRecord(JSON.stringify(alarm({ AlarmName: name, AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}` })), snsId)), context());
+
+  /**
+   * Holds the sender's next call on the incident item after its first
+   * UpdateItem of it (whatever that call is); resolves `held` once it holds.
+   */
+  function holdAfterFirstUpdate(incidentId: string): { held: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    let signal!: () => void;
+    const held = new Promise<void>((r) => (signal = r));
+    let armed = false;
+    let done = false;
+    proxy.setRule((target, input) => {
+      if (done || input.Key?.id?.S !== incidentId) return 'pass';
+      if (!armed) {
+        armed = target === 'UpdateItem';
+        return 'pass';
+      }
+      done = true;
+      signal();
+      return { hold };
+    });
+    return { held, release };
+  }
+
+  test('a full timeline: an ACK written while two sender writes are half done keeps every event, and the count of dropped ones adds up', async () => {
+    const { name, incidentId } = await openIncident('full');
+    // opened, paged, then 28 repeats: a full timeline.
+    for (let i = 0; i < 28; i++) await repeatAlarm(name, `sns-${name}-repeat-${i}`);
+    expect(((await getItem(world.table, incidentId))!.timeline as unknown[]).length).toBe(30);
+
+    // Sender A: a repeat ALARM, held between its writes of the incident.
+    const a = holdAfterFirstUpdate(incidentId);
+    const senderA = repeatAlarm(name, `sns-${name}-a`);
+    await a.held;
+    // The ACK lands meanwhile.
+    expect((await postReply(replyParams(R1, 'ACK'))).body).toContain('escalation stopped');
+    // Sender B: another repeat, held the same way.
+    const b = holdAfterFirstUpdate(incidentId);
+    const senderB = repeatAlarm(name, `sns-${name}-b`);
+    await b.held;
+    a.release();
+    expect((await senderA).batchItemFailures).toEqual([]);
+    b.release();
+    expect((await senderB).batchItemFailures).toEqual([]);
+
+    const item = (await getItem(world.table, incidentId)) as { timeline: Array<Record<string, unknown>>; timelineDropped: number; alarmRepeats: number; state: string };
+    expect(item).toMatchObject({ state: 'acknowledged', alarmRepeats: 30 });
+    expect(item.timeline).toHaveLength(30);
+    expect(item.timeline.filter((e) => e.event === 'acknowledged')).toEqual([expect.objectContaining({ by: R1 })]);
+    const details = item.timeline.map((e) => e.detail);
+    expect(details).toEqual(expect.arrayContaining([`sns-${name}-a`, `sns-${name}-b`]));
+    // opened, paged, 30 repeats and the ACK: 33 events, 30 kept.
+    expect(item.timelineDropped).toBe(3);
+  });
+});

@@ -25,7 +25,7 @@ import {
  * undefined and the caller re-reads. Timeline events are appended
  * (list_append), never rewritten, so other handlers' events are never lost;
  * the list is then trimmed to its bound by a separate write guarded on its
- * length.
+ * length and drop count.
  */
 
 const s = (v: string): AttributeValue => ({ S: v });
@@ -237,26 +237,31 @@ export class IncidentStore {
     }
     const attributes = out.Attributes ?? {};
     const incident = toIncident(attributes);
-    if (incident.timelineLength > TIMELINE_LIMIT) await this.trimTimeline(id, attributes.timeline?.L ?? []);
+    if (incident.timelineLength > TIMELINE_LIMIT) await this.trimTimeline(id, attributes.timeline?.L ?? [], Number(attributes.timelineDropped?.N ?? 0));
     return incident;
   }
 
   /**
    * Keeps the latest events and counts the dropped ones. The list is written
-   * whole (as this write read it), guarded on its length: when another write
-   * appended meanwhile, the trim is skipped and the next write trims.
+   * whole (as this write read it), guarded on its length and drop count: every
+   * append moves the one, every trim (ours or a webhook's rewrite) the other,
+   * so the pair is a version. When another write changed the list meanwhile,
+   * the trim is skipped and the latest writer trims; a guard on the length
+   * alone let a stale list back in after a trim and an append had restored
+   * its length, losing the events written in between.
    */
-  private async trimTimeline(id: string, timeline: readonly AttributeValue[]): Promise<void> {
+  private async trimTimeline(id: string, timeline: readonly AttributeValue[], dropped: number): Promise<void> {
     const drop = timeline.length - TIMELINE_LIMIT;
+    const droppedGuard = dropped === 0 ? '(attribute_not_exists(#timelineDropped) OR #timelineDropped = :dropped)' : '#timelineDropped = :dropped';
     try {
       await this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(id) },
           UpdateExpression: 'SET #timeline = :kept ADD #timelineDropped :drop',
-          ConditionExpression: 'size(#timeline) = :length',
+          ConditionExpression: `size(#timeline) = :length AND ${droppedGuard}`,
           ExpressionAttributeNames: { '#timeline': 'timeline', '#timelineDropped': 'timelineDropped' },
-          ExpressionAttributeValues: { ':kept': { L: timeline.slice(drop) }, ':drop': n(drop), ':length': n(timeline.length) },
+          ExpressionAttributeValues: { ':kept': { L: timeline.slice(drop) }, ':drop': n(drop), ':length': n(timeline.length), ':dropped': n(dropped) },
         }),
       );
     } catch (err) {
