@@ -211,4 +211,25 @@ describe('the timeline, written by the sender and a webhook at once', () => {
     // opened, paged, 30 repeats and the ACK: 33 events, 30 kept.
     expect(item.timelineDropped).toBe(3);
   });
+
+  test('a full timeline and the sender writing it all the while: the ACK still lands at once (it never waits for a quiet moment)', async () => {
+    const { name, incidentId, code } = await openIncident('busy');
+    for (let i = 0; i < 28; i++) await repeatAlarm(name, `sns-${name}-repeat-${i}`);
+    // Before each write of the acknowledgement reaches DynamoDB, a sender invocation records another repeat.
+    let repeats = 0;
+    proxy.setRule((target, input) => {
+      const acknowledging = target === 'UpdateItem' && input.Key?.id?.S === incidentId && JSON.stringify(input.ExpressionAttributeValues).includes('"acknowledged"');
+      if (!acknowledging || repeats >= 6) return 'pass';
+      return { hold: repeatAlarm(name, `sns-${name}-busy-${++repeats}`) };
+    });
+    const answer = await postReply(replyParams(R1, `ACK ${code}`));
+    proxy.setRule(undefined);
+    expect(answer.body).toContain(`(${code}): escalation stopped`);
+    const item = (await getItem(world.table, incidentId)) as { timeline: Array<Record<string, unknown>>; timelineDropped: number; alarmRepeats: number; state: string };
+    expect(item).toMatchObject({ state: 'acknowledged', acknowledgedBy: R1, alarmRepeats: 28 + repeats });
+    expect(item.timeline).toHaveLength(30);
+    expect(item.timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
+    // opened, paged, the repeats and the ACK, 30 of them kept.
+    expect(item.timelineDropped).toBe(2 + 28 + repeats + 1 - 30);
+  });
 });
