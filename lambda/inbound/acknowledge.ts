@@ -1,6 +1,8 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { Incident, incidentCodeItemId, INCIDENT_ID_PREFIX } from '../shared/incident-items';
-import { updateIncident } from '../shared/incident-update';
+import { acknowledged } from '../shared/incidents/changes';
+import type { Incident } from '../shared/incidents/items';
+import { codeId, isIncidentId } from '../shared/incidents/keys';
+import { updateIncident } from '../shared/incidents/update';
 import { incidentsThatPaged } from './paged-incidents';
 import { REPLY } from './reply-text';
 
@@ -22,49 +24,21 @@ export interface AckOutcome {
   readonly firstAcknowledgements: number;
 }
 
-type Acknowledged = { readonly kind: 'acknowledged'; readonly incident: Incident; readonly first: boolean } | { readonly kind: 'refused'; readonly incident: Incident | undefined };
+type Acknowledged = { readonly kind: 'acknowledged'; readonly incident: Incident; readonly first: boolean } | { readonly kind: 'refused'; readonly incident?: Incident };
 
 /** This very reply acknowledged it (an earlier delivery of the same MessageSid). */
 const acknowledgedBy = (reply: ReplyContext) => (incident: Incident) => incident.acknowledgedMessageSid === reply.messageSid;
 
 /**
- * The one write of an acknowledgement: `open` → `acknowledged` if the incident
- * paged this address, with acknowledgedBy/At/MessageSid kept from the first
- * (the condition admits only one) and an `acknowledged` timeline event. A
- * refused write whose incident this same reply had acknowledged (a Twilio
- * retry or a backlog redelivery) counts as acknowledged, not first.
+ * The one write of an acknowledgement (`acknowledged` in
+ * shared/incidents/changes.ts): `open` → `acknowledged` if the incident paged
+ * this address, the first acknowledgement kept, with an `acknowledged`
+ * timeline event. A refused write whose incident this same reply had
+ * acknowledged (a Twilio retry or a backlog redelivery) counts as
+ * acknowledged, not first.
  */
 async function acknowledge(client: DynamoDBClient, tableName: string, incidentId: string, reply: ReplyContext, now: number): Promise<Acknowledged> {
-  const result = await updateIncident(
-    client,
-    tableName,
-    incidentId,
-    {
-      condition: '#state = :open AND contains(#paged, :by)',
-      set: [
-        '#state = :acknowledged',
-        '#acknowledgedAt = if_not_exists(#acknowledgedAt, :at)',
-        '#acknowledgedBy = if_not_exists(#acknowledgedBy, :by)',
-        '#acknowledgedMessageSid = if_not_exists(#acknowledgedMessageSid, :sid)',
-      ],
-      names: {
-        '#state': 'state',
-        '#paged': 'paged',
-        '#acknowledgedAt': 'acknowledgedAt',
-        '#acknowledgedBy': 'acknowledgedBy',
-        '#acknowledgedMessageSid': 'acknowledgedMessageSid',
-      },
-      values: {
-        ':open': { S: 'open' },
-        ':acknowledged': { S: 'acknowledged' },
-        ':by': { S: reply.from },
-        ':at': { S: reply.receivedAt },
-        ':sid': { S: reply.messageSid },
-      },
-      event: { at: reply.receivedAt, event: 'acknowledged', by: reply.from },
-    },
-    now,
-  );
+  const result = await updateIncident(client, tableName, incidentId, acknowledged(reply.from, reply.receivedAt, reply.messageSid), now);
   if (result.kind === 'updated') return { kind: 'acknowledged', incident: result.incident, first: true };
   if (result.incident && acknowledgedBy(reply)(result.incident)) return { kind: 'acknowledged', incident: result.incident, first: false };
   return result;
@@ -110,10 +84,10 @@ export async function acknowledgeNewest(client: DynamoDBClient, tableName: strin
 /** The incident that holds `code` now (its reservation), if any. */
 async function reservedIncidentId(client: DynamoDBClient, tableName: string, code: string): Promise<string | undefined> {
   const { Item } = await client.send(
-    new GetItemCommand({ TableName: tableName, Key: { id: { S: incidentCodeItemId(code) } }, ConsistentRead: true, ProjectionExpression: 'incidentId' }),
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: codeId(code) } }, ConsistentRead: true, ProjectionExpression: 'incidentId' }),
   );
   const incidentId = Item?.incidentId?.S;
-  return incidentId?.startsWith(INCIDENT_ID_PREFIX) ? incidentId : undefined;
+  return isIncidentId(incidentId) ? incidentId : undefined;
 }
 
 /**
@@ -128,7 +102,7 @@ export async function acknowledgeCode(client: DynamoDBClient, tableName: string,
   if (reserved) {
     const result = await acknowledge(client, tableName, reserved, reply, now);
     if (result.kind === 'acknowledged') return acknowledgedOne(result.incident, result.first);
-    if (result.incident?.paged.has(reply.from)) return explain(result.incident);
+    if (result.incident?.paged.includes(reply.from)) return explain(result.incident);
   }
   const withCode = (await incidentsThatPaged(client, tableName, reply.from)).filter((incident) => incident.code === code);
   const earlier = withCode.find(acknowledgedBy(reply));

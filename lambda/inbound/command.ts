@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import type { Incident } from '../shared/incident-items';
+import type { Incident } from '../shared/incidents/items';
+import { recordOptChoice } from '../shared/incidents/opt-outs';
 import { metrics } from '../shared/observability';
 import { acknowledgeAll, acknowledgeCode, acknowledgeNewest, ReplyContext } from './acknowledge';
-import { escalatePastOptedOut, recordOptChoice } from './opt-out';
+import { escalatePastOptedOut } from './opt-out';
 import type { ReplyCommand } from './reply-command';
 
 /** What a reply did, as the inbound topic's `type` says. */

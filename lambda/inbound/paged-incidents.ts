@@ -1,6 +1,7 @@
 import { AttributeValue, BatchGetItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
-import { Incident, INCIDENT_ID_PREFIX, INCIDENT_PROJECTION, readIncident } from '../shared/incident-items';
+import { Incident, INCIDENT_PROJECTION, readIncident } from '../shared/incidents/items';
+import { isIncidentId } from '../shared/incidents/keys';
 
 /**
  * How far back a reply looks: the incidents among the latest this-many pages
@@ -67,8 +68,8 @@ export async function incidentsThatPaged(client: DynamoDBClient, tableName: stri
       Limit: PAGE_LOOKBACK,
     }),
   );
-  const ids = [...new Set((Items ?? []).map((item) => item.incidentId?.S).filter((id): id is string => id?.startsWith(INCIDENT_ID_PREFIX) === true))];
+  const ids = [...new Set((Items ?? []).map((item) => item.incidentId?.S).filter(isIncidentId))];
   if (ids.length === 0) return [];
   const incidents = await getIncidents(client, tableName, ids);
-  return incidents.filter((incident) => incident.paged.has(address)).sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : 0));
+  return incidents.filter((incident) => incident.paged.includes(address)).sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : 0));
 }

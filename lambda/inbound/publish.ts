@@ -1,5 +1,5 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Incident } from '../shared/incident-items';
+import type { Incident } from '../shared/incidents/items';
 import type { CommandOutcome, InboundType } from './command';
 import type { InboundMessage } from './inbound-message';
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { Incident } from '../shared/incident-items';
+import type { Incident } from '../shared/incidents/items';
 
 /*
  * The one-line answers to reply commands, sent back as TwiML. They name

@@ -2,10 +2,10 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../lib/contract';
 import { ConfigurationError, getCredentials } from '../shared/credentials';
+import { IncidentStore } from '../shared/incidents/store';
 import { maskNumbersInText } from '../shared/mask';
 import { ClaimStore } from './claims';
 import { loadSettings, SenderSettings } from './config';
-import { IncidentStore } from './incidents/store';
 import { DEFERRALS_ATTRIBUTE, deferDelaySeconds, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE, sendDeferredCopy } from './defer';
 import { countConfigurationError, countDeferred, flushMetrics, logger } from './observability';
 import { Semaphore } from './semaphore';

@@ -1,13 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
+import type { IncidentStore } from '../shared/incidents/store';
+import { InvalidTimerError, isTimerBody, readTimer, Timer } from '../shared/incidents/timers';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
 import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimState, ClaimStore } from './claims';
 import type { SenderSettings } from './config';
 import { commandOf, fireTimer, handleIncidentNotification, IncidentContext } from './incidents/flow';
-import type { IncidentStore } from './incidents/store';
-import { InvalidTimerError, isTimerBody, readTimer, Timer } from './incidents/timers';
 import { findSentMessage } from './lookup';
 import { buildMessage, OutboundMessage } from './message-params';
 import { writeMessageRecord } from './message-record';

@@ -25,7 +25,7 @@ import { ENV } from '../../lib/contract';
  *   once published what the reply did: type (`ack` | `ack-all` | `ack-none` |
  *   `opt-out` | `opt-in` | `message`), reply? (the TwiML line it was answered
  *   with, answered again to a retry), incidentIds? (L of S). Pages of an
- *   incident carry incidentId (incident-items.ts has the incident kinds).
+ *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds).
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,
  *   notificationId, recipient, state (`pending` | `sent` | `failed` |
  *   `unknown`), leaseUntil (epoch ms), attempts, holder? (the random token of

@@ -1,6 +1,6 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { INCIDENT_ID_PREFIX } from '../shared/incident-items';
-import { markUnreachable, UnreachableMark } from '../shared/incident-unreachable';
+import { isIncidentId } from '../shared/incidents/keys';
+import { markUnreachable, UnreachableMark } from '../shared/incidents/unreachable';
 import { ApplyResult, isUndeliveredStatus, StatusCallback } from './apply-status';
 
 /** The incident a message item pages for, and the address paged; undefined for any other message. */
@@ -39,7 +39,7 @@ export async function markUndeliveredPage(client: DynamoDBClient, tableName: str
   if (result.outcome === 'advanced') page = result.page;
   else if (result.outcome === 'duplicate') page = await pageOf(client, tableName, cb.messageSid);
   const to = page?.to ?? cb.to;
-  if (!page || !page.incidentId.startsWith(INCIDENT_ID_PREFIX) || to === undefined) return undefined;
+  if (!page || !isIncidentId(page.incidentId) || to === undefined) return undefined;
   const detail = cb.errorCode ? `${cb.status} ${cb.errorCode}` : cb.status;
   return markUnreachable(client, tableName, page.incidentId, to, detail, now);
 }

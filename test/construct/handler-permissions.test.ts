@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TABLE } from '../../lib/contract';
 import { claimId } from '../../lambda/shared/table-items';
-import { codeId, pointerId } from '../../lambda/sender/incidents/items';
+import { codeId, pointerId } from '../../lambda/shared/incidents/keys';
 import { actionsOfRole, environmentOf, synth } from './helpers';
 
 // Cross-check between the handlers' code and the construct's grants: every AWS API
@@ -10,16 +10,31 @@ import { actionsOfRole, environmentOf, synth } from './helpers';
 const { template } = synth();
 const root = path.join(__dirname, '..', '..', 'lambda');
 
-/** Shared modules that only the webhook functions import. */
-const WEBHOOK_SHARED = ['shared/webhook-backlog.ts', 'shared/incident-items.ts', 'shared/incident-update.ts', 'shared/incident-unreachable.ts', 'shared/incident-timer.ts'];
+/**
+ * The modules a handler's bundle holds: lambda/<name>/index.ts and every
+ * module under lambda/ it imports, transitively (static and dynamic relative
+ * imports; lib/contract.ts holds no AWS call). Paths relative to lambda/.
+ */
+function modulesOf(handler: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(path.join(root, file), 'utf8');
+    for (const [, spec] of source.matchAll(/(?:from |import\()'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.normalize(path.join(path.dirname(file), spec));
+      if (target.startsWith('..')) continue;
+      visit(fs.existsSync(path.join(root, `${target}.ts`)) ? `${target}.ts` : path.join(target, 'index.ts'));
+    }
+  };
+  visit(path.join(handler, 'index.ts'));
+  return [...seen].sort();
+}
 
-/** IAM actions implied by the AWS SDK commands a handler's own modules (lambda/<name>/, and for a webhook WEBHOOK_SHARED) send. */
+/** IAM actions implied by the AWS SDK commands the modules of a handler's bundle send. */
 function actionsUsedBy(handler: string): string[] {
   const actions = new Set<string>();
-  // Subfolders too (lambda/sender/incidents/).
-  const files = (fs.readdirSync(path.join(root, handler), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => path.join(handler, f));
-  if (handler !== 'sender') files.push(...WEBHOOK_SHARED);
-  for (const file of files) {
+  for (const file of modulesOf(handler)) {
     const source = fs.readFileSync(path.join(root, file), 'utf8');
     for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {
       if (command === 'Publish') actions.add('sns:Publish');
@@ -29,6 +44,15 @@ function actionsUsedBy(handler: string): string[] {
   }
   return [...actions].sort();
 }
+
+test('the modules the cross-checks read are the handlers\' own: the webhooks hold none of the sender\'s, the sender none of the webhooks\'', () => {
+  expect(modulesOf('sender')).toEqual(expect.arrayContaining(['sender/send.ts', 'sender/incidents/flow.ts', 'shared/incidents/store.ts', 'shared/incidents/update.ts']));
+  for (const webhook of ['status-callback', 'inbound']) {
+    expect(modulesOf(webhook)).toEqual(expect.arrayContaining([`${webhook}/index.ts`, 'shared/incidents/update.ts', 'shared/incidents/unreachable.ts', 'shared/webhook-backlog.ts']));
+    expect(modulesOf(webhook).filter((m) => m.startsWith('sender/') || m === 'shared/incidents/store.ts')).toEqual([]);
+  }
+  expect(modulesOf('sender').filter((m) => /^(inbound|status-callback)\/|^shared\/(webhook-|incidents\/unreachable)/.test(m))).toEqual([]);
+});
 
 test.each([
   ['sender', 'AlertsSenderRole'],
@@ -54,12 +78,9 @@ test('the sender\'s DeleteItem condition matches the incident pointer and code i
 test('every environment variable the handlers read is set by the construct', () => {
   const envRead = (handler: string): string[] => {
     const names = new Set<string>();
-    for (const dir of [handler, 'shared']) {
-      for (const file of fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'))) {
-        if (handler === 'sender' && WEBHOOK_SHARED.includes(`${dir}/${file}`)) continue;
-        const source = fs.readFileSync(path.join(root, dir, file), 'utf8');
-        for (const [, name] of source.matchAll(/\benv\[ENV\.(\w+)\]/g)) names.add(name);
-      }
+    for (const file of modulesOf(handler)) {
+      const source = fs.readFileSync(path.join(root, file), 'utf8');
+      for (const [, name] of source.matchAll(/\benv\[ENV\.(\w+)\]/g)) names.add(name);
     }
     return [...names];
   };

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC } from '../../lib/contract';
-import { TIMELINE_LIMIT } from '../../lambda/shared/incident-items';
+import { TIMELINE_LIMIT } from '../../lambda/shared/incidents/items';
 import { TwilioParams } from '../support/twilio-sign';
 import { releaseReservations, seedIncident, SeededIncident, seedPage, twimlLine } from './incidents';
 import {

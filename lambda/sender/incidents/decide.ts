@@ -1,9 +1,9 @@
+import type { Incident } from '../../shared/incidents/items';
+import type { Timer } from '../../shared/incidents/timers';
 import type { Notification } from '../parse-notification';
 import type { EscalationPlan } from './escalation';
-import type { Incident } from './items';
 import type { Page } from '../fit-text';
 import { ackHint } from './texts';
-import type { Timer } from './timers';
 
 /*
  * The decisions of the incident flow, without I/O: what a notification asks

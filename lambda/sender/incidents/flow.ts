@@ -1,13 +1,15 @@
+import { alarmRepeated, repeatPaged, repeatStarting, resolved, stagePaged, stageStarting, stateNoted, timerScheduled } from '../../shared/incidents/changes';
+import type { Incident, Pointer, TimelineEvent } from '../../shared/incidents/items';
+import { incidentIdOf, repeatNotificationId, resolvedNotificationId, stageNotificationId } from '../../shared/incidents/keys';
+import type { IncidentStore } from '../../shared/incidents/store';
+import { EARLY_TOLERANCE_MS, sendTimer, Timer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
 import { countIncidentOpened, countIncidentResolved, countEscalationPaged, countPageRepeated, countTimer, logger } from '../observability';
 import type { Deferred, Delivery, DeliveryResult } from '../send';
 import { codeCandidates } from './codes';
 import { commandOf, dueStep, IncidentCommand, nextTimer, PageContent, pageNotification, Step, stageRecipients, timerKey } from './decide';
 import type { EscalationPlan } from './escalation';
-import { Incident, incidentIdOf, Pointer, repeatNotificationId, resolvedNotificationId, stageNotificationId, TimelineEvent } from './items';
-import type { IncidentStore } from './store';
 import { resolvedText } from './texts';
-import { EARLY_TOLERANCE_MS, sendTimer, Timer } from './timers';
 
 /*
  * The incident flow in the sender (ARCHITECTURE.md, "Incidents"):
@@ -28,7 +30,8 @@ import { EARLY_TOLERANCE_MS, sendTimer, Timer } from './timers';
  *
  * Exactly-once sending stays with the send claims: stage 0 is claimed under
  * the opening notification's id, later stages, repeats and RESOLVED under
- * ids derived from the incident (items.ts).
+ * ids derived from the incident (shared/incidents/keys.ts). What each step
+ * records, and the condition it needs, is in shared/incidents/changes.ts.
  */
 
 export type FlowOutcome = 'done' | 'retry' | Deferred;
@@ -160,7 +163,7 @@ async function afterOpening(incident: Incident, ictx: IncidentContext, optedOut:
 
 async function repeatAlarm(live: Incident, notificationId: string, ictx: IncidentContext): Promise<FlowResult> {
   if (await ictx.store.recordNotice(notificationId, { outcome: 'repeat-alarm', incidentId: live.id }, { incidentKey: live.incidentKey }, Date.now())) {
-    await ictx.store.change(live.id, { add: { alarmRepeats: { N: '1' } }, events: [{ at: iso(Date.now()), event: 'repeat-alarm', detail: notificationId }] }, Date.now());
+    await ictx.store.change(live.id, alarmRepeated(notificationId, iso(Date.now())), Date.now());
   }
   logger.info('alarm repeated while its incident is live: nobody paged', { notificationId, incidentId: live.id, state: live.state });
   return DONE;
@@ -171,7 +174,7 @@ async function note(incidentKey: string, state: string, notificationId: string, 
   if (live === 'opening') return { outcome: { deferUntil: Date.now() + OPENING_WAIT_MS }, progressed: false };
   if (!live) return { ...DONE, plain: true };
   if (await ictx.store.recordNotice(notificationId, { outcome: 'state-change', incidentId: live.id }, { incidentKey, state }, Date.now())) {
-    await ictx.store.change(live.id, { events: [{ at: iso(Date.now()), event: 'state-change', detail: state }] }, Date.now());
+    await ictx.store.change(live.id, stateNoted(state, iso(Date.now())), Date.now());
   }
   logger.info('alarm state noted on its live incident: nobody paged', { notificationId, incidentId: live.id, state });
   return DONE;
@@ -200,16 +203,7 @@ async function resolve(incidentKey: string, notificationId: string, ictx: Incide
 async function finishResolve(incidentId: string, notificationId: string, ictx: IncidentContext): Promise<FlowResult> {
   const { store } = ictx;
   const now = Date.now();
-  let incident = await store.change(
-    incidentId,
-    {
-      set: { state: { S: 'resolved' }, resolvedAt: { S: iso(now) }, resolvedBy: { S: notificationId } },
-      events: [{ at: iso(now), event: 'resolved', detail: notificationId }],
-      condition: '#state <> :resolved',
-      values: { ':resolved': { S: 'resolved' } },
-    },
-    now,
-  );
+  let incident = await store.change(incidentId, resolved(notificationId, iso(now)), now);
   if (incident) {
     countIncidentResolved();
     logger.info('incident resolved', { incidentId, notificationId, paged: incident.paged.length });
@@ -284,7 +278,7 @@ async function schedule(incident: Incident, ictx: IncidentContext): Promise<void
     return;
   }
   const delaySeconds = await sendTimer(ictx.alertQueueUrl, timer, Date.now());
-  await ictx.store.change(incident.id, { set: { nextTimer: { S: timerKey(timer) } } }, Date.now());
+  await ictx.store.change(incident.id, timerScheduled(timerKey(timer)), Date.now());
   logger.debug('timer scheduled', { incidentId: incident.id, timer: timerKey(timer), dueAt: iso(timer.dueAt), delaySeconds });
 }
 
@@ -309,8 +303,6 @@ function outcomes(sent: DeliveryResult, stage: number | undefined, optedOut: Rea
   return { events, unreachable: [...unreachable] };
 }
 
-const ss = (values: readonly string[]) => ({ SS: [...values] });
-
 /** Pages one stage: its addresses not paged before, minus opt-outs (recorded failed, counted unreachable). */
 async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage' }>, ictx: IncidentContext, knownOptedOut?: ReadonlySet<string>): Promise<StepResult> {
   const { store } = ictx;
@@ -321,11 +313,7 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
   if (stage > 0) {
     // Recorded before the send, so that an ACK from a paged address finds it however slow the rest of the stage is; refused once the incident is no longer open.
     const toPage = ictx.sendable(recipients).filter((a) => !optedOut.has(a));
-    const touched = await store.change(
-      incident.id,
-      { ...(toPage.length > 0 ? { add: { paged: ss(toPage) } } : {}), condition: '#state = :open AND #stage < :stage', values: { ':open': { S: 'open' }, ':stage': { N: String(stage) } } },
-      Date.now(),
-    );
+    const touched = await store.change(incident.id, stageStarting(stage, toPage), Date.now());
     if (!touched) return { result: DONE, recorded: false };
   }
   const sent = await ictx.deliver({
@@ -340,12 +328,7 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
   const { events, unreachable } = outcomes(sent, stage, optedOut, now);
   const complete = sent.outcome === 'done';
   if (stage > 0 && complete) events.unshift({ at: iso(now), event: 'escalated', stage, ...(step.shortcut ? { detail: 'unreachable' } : {}) });
-  const change = {
-    ...(stage > 0 && complete ? { set: { stage: { N: String(stage) } }, condition: '#stage < :stage', values: { ':stage': { N: String(stage) } } } : {}),
-    ...(unreachable.length > 0 ? { add: { unreachable: ss(unreachable) } } : {}),
-    events,
-  };
-  const after = events.length > 0 || unreachable.length > 0 || (stage > 0 && complete) ? await store.change(incident.id, change, now) : undefined;
+  const after = events.length > 0 || unreachable.length > 0 || (stage > 0 && complete) ? await store.change(incident.id, stagePaged(stage, { complete, unreachable, events }), now) : undefined;
   const recorded = stage > 0 && complete && after !== undefined;
   if (recorded) {
     countEscalationPaged();
@@ -358,8 +341,7 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
 /** Pages everyone paged so far again (repeat `n`), unless the incident stopped being open meanwhile. */
 async function pageRepeat(incident: Incident, repeat: number, ictx: IncidentContext): Promise<StepResult> {
   const { store } = ictx;
-  const guard = { condition: '#state = :open AND #pageRepeats < :repeat', values: { ':open': { S: 'open' }, ':repeat': { N: String(repeat) } } };
-  if (!(await store.change(incident.id, guard, Date.now()))) return { result: DONE, recorded: false };
+  if (!(await store.change(incident.id, repeatStarting(repeat), Date.now()))) return { result: DONE, recorded: false };
   const optedOut = await store.optedOut(incident.paged);
   const sent = await ictx.deliver({
     notification: pageNotification(JSON.parse(incident.page) as PageContent, incident.code),
@@ -373,15 +355,7 @@ async function pageRepeat(incident: Incident, repeat: number, ictx: IncidentCont
   const { events, unreachable } = outcomes(sent, undefined, optedOut, now);
   const complete = sent.outcome === 'done';
   if (complete) events.unshift({ at: iso(now), event: 'repeated', detail: String(repeat) });
-  const after = await store.change(
-    incident.id,
-    {
-      ...(complete ? { set: { pageRepeats: { N: String(repeat) } }, condition: '#pageRepeats < :repeat', values: { ':repeat': { N: String(repeat) } } } : {}),
-      ...(unreachable.length > 0 ? { add: { unreachable: ss(unreachable) } } : {}),
-      events,
-    },
-    now,
-  );
+  const after = await store.change(incident.id, repeatPaged(repeat, { complete, unreachable, events }), now);
   const recorded = complete && after !== undefined;
   if (recorded) {
     countPageRepeated();

@@ -1,16 +1,20 @@
-import { sqsClient } from '../../shared/sqs';
-import { INCIDENT_ID_PREFIX } from './items';
+import { sqsClient } from '../sqs';
+import { isIncidentId } from './keys';
 
 /*
  * Durable timers: SQS messages to the alert queue whose raw body is
- * `{ "kind": "timer", ... }`, delivered to the sender like any record once
- * their DelaySeconds pass. SQS delays at most 900 s, so a timer due later is
- * sent with the longest delay and, when it arrives early, sent again for the
- * time left (chaining). A timer carries no authority: it only makes the
- * sender re-read its incident and do what is due then, so a duplicate, a
- * late or a forged one can never page anyone before their time or twice.
- * The same body published to the topic arrives inside an SNS envelope and is
- * never read as a timer.
+ * `{ "kind": "timer", "timer": "escalate" | "repeat", "incidentId", "dueAt",
+ * "stage"?, "repeat"?, "reason"? }`, delivered to the sender like any record
+ * once their DelaySeconds pass. The sender sets them for an incident's next
+ * stage or repeat; the webhooks send an `escalate` one with no delay and
+ * `reason: unreachable` when an address an incident paged can no longer be
+ * reached. SQS delays at most 900 s, so a timer due later is sent with the
+ * longest delay and, when it arrives early, sent again for the time left
+ * (chaining). A timer carries no authority: it only makes the sender re-read
+ * its incident and do what is due then, so a duplicate, a late or a forged
+ * one can never page anyone before their time or twice. The same body
+ * published to the topic arrives inside an SNS envelope and is never read as
+ * a timer.
  */
 
 export type TimerName = 'escalate' | 'repeat';
@@ -32,6 +36,17 @@ export const MAX_DELAY_SECONDS = 900;
 /** A timer this close to its time is waited for in the invocation rather than sent again (SQS counts whole seconds). */
 export const EARLY_TOLERANCE_MS = 1_000;
 
+/**
+ * The webhooks' timer: due now, for an incident whose address became
+ * unreachable at `stage` (its stage then, so the plain escalate rule, page
+ * `stage` if above the item's, does nothing with it); the sender re-evaluates
+ * and pages the next stage at once if every address of the current one is
+ * unreachable.
+ */
+export function unreachableTimer(incidentId: string, stage: number, now: number): Timer {
+  return { kind: 'timer', timer: 'escalate', incidentId, dueAt: now, stage, reason: 'unreachable' };
+}
+
 export class InvalidTimerError extends Error {
   readonly name = 'InvalidTimerError';
 }
@@ -50,7 +65,7 @@ export function readTimer(json: Record<string, unknown>): Timer {
   };
   const { timer, incidentId, dueAt, stage, repeat, reason } = json;
   if (timer !== 'escalate' && timer !== 'repeat') fail('"timer" must be "escalate" or "repeat"');
-  if (typeof incidentId !== 'string' || !incidentId.startsWith(INCIDENT_ID_PREFIX) || incidentId.length > 1024) fail('"incidentId" must be an incident id (incident#...)');
+  if (typeof incidentId !== 'string' || !isIncidentId(incidentId) || incidentId.length > 1024) fail('"incidentId" must be an incident id (incident#...)');
   if (typeof dueAt !== 'number' || !Number.isFinite(dueAt)) fail('"dueAt" must be epoch milliseconds');
   if (stage !== undefined && !wholeNumber(stage)) fail('"stage" must be a whole number');
   if (repeat !== undefined && !wholeNumber(repeat)) fail('"repeat" must be a whole number');
@@ -71,10 +86,14 @@ export function delaySecondsUntil(dueAt: number, now: number): number {
   return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
 }
 
-/** Hands the timer to SQS; rejects when SQS refuses it (the caller keeps its record for redelivery, so the timer is not lost). */
+/**
+ * Hands the timer to SQS with the delay left until it is due.
+ * @returns the DelaySeconds it was sent with
+ * @throws when SQS refuses it (the caller keeps its work for a retry, so the timer is not lost)
+ */
 export async function sendTimer(queueUrl: string, timer: Timer, now: number): Promise<number> {
-  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const [{ SendMessageCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
   const delaySeconds = delaySecondsUntil(timer.dueAt, now);
-  await (await sqsClient()).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(timer), DelaySeconds: delaySeconds }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(timer), DelaySeconds: delaySeconds }));
   return delaySeconds;
 }

@@ -1,52 +1,23 @@
-import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { expiresAt, isConditionFailure } from '../../shared/table-items';
-import {
-  codeId,
-  Incident,
-  INCIDENT_KIND,
-  noticeId,
-  Notice,
-  optOutId,
-  Pointer,
-  pointerId,
-  TIMELINE_LIMIT,
-  TimelineEvent,
-  timelineValue,
-  toIncident,
-  toPointer,
-} from './items';
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { expiresAt, isConditionFailure } from '../table-items';
+import { Incident, Notice, Pointer, readIncident, readNotice, readPointer, TimelineEvent, timelineEntry } from './items';
+import { codeId, INCIDENT_KIND, noticeId, pointerId } from './keys';
+import { optedOutAmong } from './opt-outs';
+import { IncidentChange, updateIncident } from './update';
 
 /*
- * Every write the sender makes to incident items. Each change is one
- * conditional UpdateItem that states what it expects (the incident still
- * open, its stage still below the one being recorded, ...), so two
- * invocations racing on one incident (a timer delivered twice, a redelivered
- * opening) record each step once; a write whose condition fails returns
- * undefined and the caller re-reads. Timeline events are appended
- * (list_append), never rewritten, so other handlers' events are never lost;
- * the list is then trimmed to its bound by a separate write guarded on its
- * length.
+ * The sender's reads and writes of incident items (the webhooks use
+ * updateIncident and their own reads). Openings and resolutions are made of
+ * conditional puts and deletes that state what they expect (a code not
+ * reserved, a key with no live pointer, a pointer that still names this
+ * incident), and every change to an incident is one conditional UpdateItem
+ * (changes.ts), so two invocations racing on one incident (a timer delivered
+ * twice, a redelivered opening) record each step once; a change whose
+ * condition fails returns undefined and the caller re-reads.
  */
 
 const s = (v: string): AttributeValue => ({ S: v });
 const n = (v: number): AttributeValue => ({ N: String(v) });
-
-/** Every `#name` in the expressions stands for the attribute `name` (state, stage, ... are reserved words). */
-function namesIn(...expressions: string[]): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const e of expressions) for (const [, name] of e.matchAll(/#(\w+)/g)) names[`#${name}`] = name;
-  return names;
-}
-
-/** One incident change: attributes to set, numbers or sets to add, events to append, and the condition it needs. */
-export interface IncidentChange {
-  readonly set?: Readonly<Record<string, AttributeValue>>;
-  readonly add?: Readonly<Record<string, AttributeValue>>;
-  readonly events?: readonly TimelineEvent[];
-  /** A condition over `#attr` names and the `values` given here. */
-  readonly condition?: string;
-  readonly values?: Readonly<Record<string, AttributeValue>>;
-}
 
 export interface NewIncident {
   readonly id: string;
@@ -73,31 +44,22 @@ export class IncidentStore {
   }
 
   async incident(id: string): Promise<Incident | undefined> {
-    const item = await this.get(id);
-    return item ? toIncident(item) : undefined;
+    return readIncident(await this.get(id));
   }
 
   async pointer(incidentKey: string): Promise<Pointer | undefined> {
     const item = await this.get(pointerId(incidentKey));
-    return item ? toPointer(item) : undefined;
+    return item ? readPointer(item) : undefined;
   }
 
   async notice(notificationId: string): Promise<Notice | undefined> {
     const item = await this.get(noticeId(notificationId));
-    if (!item) return undefined;
-    return { outcome: item.outcome?.S as Notice['outcome'], ...(item.incidentId?.S ? { incidentId: item.incidentId.S } : {}) };
+    return item ? readNotice(item) : undefined;
   }
 
-  /** The addresses among `addresses` whose opt-out item says optedOut (one GetItem each, in parallel). */
-  async optedOut(addresses: readonly string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    await Promise.all(
-      addresses.map(async (a) => {
-        const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: { id: s(optOutId(a)) }, ConsistentRead: true, ProjectionExpression: 'optedOut' }));
-        if (Item?.optedOut?.BOOL === true) out.add(a);
-      }),
-    );
-    return out;
+  /** The addresses among `addresses` whose opt-out item says optedOut. */
+  optedOut(addresses: readonly string[]): Promise<Set<string>> {
+    return optedOutAmong(this.db, this.tableName, addresses);
   }
 
   private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
@@ -179,7 +141,7 @@ export class IncidentStore {
       alarmRepeats: n(0),
       pageRepeats: n(0),
       page: s(i.page),
-      timeline: timelineValue(i.events),
+      timeline: { L: i.events.map(timelineEntry) },
       timelineDropped: n(0),
       createdAt: s(iso),
       updatedAt: s(iso),
@@ -189,79 +151,20 @@ export class IncidentStore {
     if (i.paged.length > 0) item.paged = { SS: [...i.paged] };
     if (i.unreachable.length > 0) item.unreachable = { SS: [...i.unreachable] };
     if (i.stage0To) item.stage0To = { L: i.stage0To.map(s) };
-    if (await this.putOnce(item)) return { created: true, incident: toIncident(item) };
+    if (await this.putOnce(item)) return { created: true, incident: readIncident(item)! };
     const existing = await this.incident(i.id);
     if (!existing) throw new Error(`incident ${i.id} was neither created nor found`);
     return { created: false, incident: existing };
   }
 
   /**
-   * Applies one change to an existing incident; the incident as it is after
-   * it, or undefined when the condition did not hold (or the item is gone).
+   * Applies one change (changes.ts) to an existing incident; the incident as
+   * it is after it, or undefined when the condition did not hold (or the item
+   * is gone).
    */
   async change(id: string, change: IncidentChange, now: number): Promise<Incident | undefined> {
-    const iso = new Date(now).toISOString();
-    const values: Record<string, AttributeValue> = { ':updatedAt': s(iso), ...change.values };
-    const set = ['#updatedAt = :updatedAt'];
-    for (const [attr, value] of Object.entries(change.set ?? {})) {
-      values[`:set_${attr}`] = value;
-      set.push(`#${attr} = :set_${attr}`);
-    }
-    if (change.events && change.events.length > 0) {
-      values[':events'] = timelineValue(change.events);
-      values[':noEvents'] = { L: [] };
-      set.push('#timeline = list_append(if_not_exists(#timeline, :noEvents), :events)');
-    }
-    const add = Object.entries(change.add ?? {}).map(([attr, value]) => {
-      values[`:add_${attr}`] = value;
-      return `#${attr} :add_${attr}`;
-    });
-    const update = `SET ${set.join(', ')}${add.length > 0 ? ` ADD ${add.join(', ')}` : ''}`;
-    const condition = ['attribute_exists(#id)', ...(change.condition ? [`(${change.condition})`] : [])].join(' AND ');
-    let out;
-    try {
-      out = await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { id: s(id) },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesIn(update, condition),
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) return undefined;
-      throw err;
-    }
-    const attributes = out.Attributes ?? {};
-    const incident = toIncident(attributes);
-    if (incident.timelineLength > TIMELINE_LIMIT) await this.trimTimeline(id, attributes.timeline?.L ?? []);
-    return incident;
-  }
-
-  /**
-   * Keeps the latest events and counts the dropped ones. The list is written
-   * whole (as this write read it), guarded on its length: when another write
-   * appended meanwhile, the trim is skipped and the next write trims.
-   */
-  private async trimTimeline(id: string, timeline: readonly AttributeValue[]): Promise<void> {
-    const drop = timeline.length - TIMELINE_LIMIT;
-    try {
-      await this.db.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { id: s(id) },
-          UpdateExpression: 'SET #timeline = :kept ADD #timelineDropped :drop',
-          ConditionExpression: 'size(#timeline) = :length',
-          ExpressionAttributeNames: { '#timeline': 'timeline', '#timelineDropped': 'timelineDropped' },
-          ExpressionAttributeValues: { ':kept': { L: timeline.slice(drop) }, ':drop': n(drop), ':length': n(timeline.length) },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    const result = await updateIncident(this.db, this.tableName, id, change, now);
+    return result.kind === 'updated' ? result.incident : undefined;
   }
 
   /** What became of a notification that paged nobody or resolved an incident; false when an earlier delivery recorded it. */
