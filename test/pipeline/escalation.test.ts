@@ -130,7 +130,7 @@ test('a stage 1 page Twilio reports undelivered makes stage 2 page at once, long
   expect([...(incident!.unreachable as Set<string>)]).toEqual([UNREACHABLE]);
   expect(events(incident)).toEqual([`opened ${id}`, `paged ${UNREACHABLE} 0`, `unreachable ${UNREACHABLE} undelivered 30003`, 'escalated 1 unreachable', `paged ${SECOND} 1`]);
   // status-callback's timer, at once, told the sender; the stage's own timer still waits on the queue (and will find the stage paged).
-  const timers = p.sqs.sent.filter((m) => m.body.includes(incidentId)).map((m) => ({ ...(JSON.parse(m.body) as Record<string, unknown>), delaySeconds: m.delaySeconds }));
+  const timers = p.sqs.sent.filter((m) => m.body.includes(incidentId)).map((m): Record<string, unknown> & { delaySeconds: number } => ({ ...(JSON.parse(m.body) as Record<string, unknown>), delaySeconds: m.delaySeconds }));
   expect(timers).toEqual(
     expect.arrayContaining([
       expect.objectContaining({ timer: 'escalate', stage: 1, delaySeconds: expect.any(Number) }),
