@@ -102,6 +102,43 @@ test('stage 1 pages, nobody answers, stage 2 pages at its time; ACK <code> from 
   expect(p.leaks).toEqual([]);
 }, 60_000);
 
+test('the sender crashing right after a stage\'s guard write (its addresses added to paged, nothing sent yet): the timer comes again and the stage is paged, once; an address of stage 1 too is not paged twice', async () => {
+  await p.reconfigureSender({
+    escalation: {
+      stages: [
+        { recipients: [FIRST], afterSeconds: 0 },
+        { recipients: [FIRST, SECOND], afterSeconds: 2 },
+      ],
+      repeats: 0,
+      repeatAfterSeconds: 300,
+    },
+  });
+  const crashes = p.sender.stats.crashes;
+  let crashedAfterGuard = false;
+  p.senderDb.crashAfterWrite(
+    (target, body) => target === 'UpdateItem' && body.includes('#paged :add_paged') && body.includes('#stage < :stage'),
+    async () => {
+      crashedAfterGuard = true;
+      await p.sender.crashRunning();
+    },
+  );
+  const alarm = 'db-3-replica-lag';
+  const id = p.publishAlarm({ AlarmName: alarm }, false);
+  const incidentId = `incident#${id}`;
+  // The timer's record comes back after its visibility timeout, and pages the stage it was paging.
+  await until('stage 2 paged after the crash', () => pagesOf(SECOND, alarm), 30_000);
+  const incident = await until('stage 2 recorded', async () => {
+    const item = await p.item(incidentId);
+    return item?.stage === 1 ? item : undefined;
+  });
+  expect(crashedAfterGuard).toBe(true);
+  expect(p.sender.stats.crashes - crashes).toBeGreaterThanOrEqual(1);
+  expect(p.sentTo(SECOND, alarm)).toHaveLength(1);
+  expect(p.sentTo(FIRST, alarm)).toHaveLength(1);
+  expect(await p.item(`claim#${incidentId}#stage#1#${SECOND}`)).toMatchObject({ state: 'sent' });
+  expect(events(incident)).toEqual([`opened ${id}`, `paged ${FIRST} 0`, 'escalated 1', `paged ${SECOND} 1`]);
+}, 60_000);
+
 test('a stage 1 page Twilio reports undelivered makes stage 2 page at once, long before its time', async () => {
   await p.reconfigureSender({
     escalation: {
