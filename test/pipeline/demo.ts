@@ -126,6 +126,9 @@ export async function runDemo(out: (text: string) => void): Promise<DemoResult> 
       if (m?.status !== fate.final) problems.push(`${sid}: status ${String(m?.status ?? 'missing')}, Twilio reported ${fate.final}`);
     }
     if (p.leaks.length > 0) problems.push(`${p.leaks.length} log line(s) showed a secret or an unmasked number`);
+    // EMF lines come through the workers' stdout, which may trail their results: wait for the last callbacks' counts.
+    const delivered = items.filter((i) => i.kind === 'message' && (i.status === 'delivered' || i.status === 'read')).length;
+    await until('the metrics of the last callbacks', () => (p.metrics.get('MessagesDelivered') ?? 0) >= delivered, 3000).catch(() => undefined);
 
     write(`tally: ${formatTally(tally)}\n`);
     write(`metrics: ${[...p.metrics].filter(([k]) => !k.endsWith('Latency')).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
