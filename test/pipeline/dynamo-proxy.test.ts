@@ -57,6 +57,26 @@ test('an outage fails every call of its targets, whatever the SDK retries, until
   retrying.destroy();
 });
 
+test('failRandomly fails the calls its random source picks, of its targets only, until it ends', async () => {
+  const client = viaProxy();
+  const draws = [0.9, 0.01, 0.5, 0.02];
+  let i = 0;
+  const end = proxy.failRandomly(0.05, () => draws[i++ % draws.length], ['PutItem']);
+  const failedBefore = proxy.failed;
+  const outcomes: string[] = [];
+  for (const id of ['r1', 'r2', 'r3', 'r4']) outcomes.push(await client.send(put(id)).then(() => 'ok', (err: Error) => err.name));
+  expect(outcomes).toEqual(['ok', 'InternalServerError', 'ok', 'InternalServerError']);
+  expect(proxy.failed - failedBefore).toBe(2);
+  expect(await get('r2')).toBeUndefined();
+  // Not a target: never drawn for.
+  expect((await client.send(new GetItemCommand({ TableName: 'tbl', Key: { id: { S: 'r1' } } }))).Item).toBeDefined();
+  expect(i).toBe(4);
+  end();
+  await client.send(put('r2'));
+  expect(await get('r2')).toBeDefined();
+  client.destroy();
+});
+
 test('crashAfterWrite lets the write land, withholds the answer until the crash is done, then drops the connection', async () => {
   const client = viaProxy();
   let crashed = false;

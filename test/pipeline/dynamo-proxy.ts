@@ -20,7 +20,14 @@ export interface DynamoProxy extends LocalServer {
    * retries, until the returned function ends it.
    */
   outage(targets?: readonly string[]): () => void;
-  /** Calls answered with an injected 500 so far (failNext and outages). */
+  /**
+   * From now on each call of `targets` (default any) gets 500 InternalServerError
+   * without reaching the table with probability `probability` (`random` in [0, 1)
+   * decides, seeded by the caller), until the returned function ends it. The SDK
+   * retries a 500, so most calls still succeed after a try or two.
+   */
+  failRandomly(probability: number, random: () => number, targets?: readonly string[]): () => void;
+  /** Calls answered with an injected 500 so far (failNext, outages and random failures). */
   readonly failed: number;
   /**
    * The next write whose JSON body satisfies `match` is applied to the table,
@@ -39,6 +46,7 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   let writes = 0;
   let failures: { n: number; targets?: readonly string[] } = { n: 0 };
   const outages = new Set<{ targets?: readonly string[] }>();
+  const flaky = new Set<{ probability: number; random: () => number; targets?: readonly string[] }>();
   let failed = 0;
   let trap: { match: (target: string, body: string) => boolean; whenWritten: () => Promise<unknown> } | undefined;
   let holding: Promise<void> | undefined;
@@ -64,7 +72,8 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
     const inOutage = [...outages].some((o) => !o.targets || o.targets.includes(target));
     const failNow = !inOutage && failures.n > 0 && (!failures.targets || failures.targets.includes(target));
     if (failNow) failures.n--;
-    if (inOutage || failNow) {
+    const unlucky = !inOutage && !failNow && [...flaky].some((f) => (!f.targets || f.targets.includes(target)) && f.random() < f.probability);
+    if (inOutage || failNow || unlucky) {
       failed++;
       res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected' });
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected failure' }));
@@ -112,6 +121,11 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       const o = targets ? { targets } : {};
       outages.add(o);
       return () => void outages.delete(o);
+    },
+    failRandomly(probability, random, targets) {
+      const f = { probability, random, ...(targets ? { targets } : {}) };
+      flaky.add(f);
+      return () => void flaky.delete(f);
     },
     get failed() {
       return failed;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, PLACEHOLDER_SECRET, SenderConfig } from '../../lib/contract';
 import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
@@ -192,8 +192,13 @@ export interface LocalPipeline {
 
   /** Publishes to the alerts topic (object → JSON). Tracks it when `track` is given. Returns the SNS MessageId. */
   publish(message: string | object, track?: Omit<TrackedNotification, 'notificationId'>): string;
-  /** Publishes a CloudWatch alarm notification (the JSON CloudWatch sends) to the default recipients. */
-  publishAlarm(alarm?: Partial<CloudWatchAlarm>): string;
+  /**
+   * Publishes a CloudWatch alarm notification (the JSON CloudWatch sends). Tracked
+   * as a page of the default recipients with the alarm name as marker, unless
+   * `track` says otherwise (`false`: not tracked, e.g. an OK, which sends under
+   * its incident's ids, or an alarm whose incident repeats the same text).
+   */
+  publishAlarm(alarm?: Partial<CloudWatchAlarm>, track?: Omit<TrackedNotification, 'notificationId'> | false): string;
   /** Sends a body straight to the queue (no SNS envelope). */
   sendRaw(body: string, track?: Omit<TrackedNotification, 'notificationId'>): string;
   /** Adds a notification to the tally after the fact (e.g. fuzz, once its recipients are known). */
@@ -223,9 +228,29 @@ export interface LocalPipeline {
   postWebhook(resource: '/status' | '/inbound', body: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
   /** Every table item (a Scan). */
   scanTable(): Promise<Array<Record<string, unknown>>>;
+  /** The messages Twilio created for `to` whose sent text includes `marker` (every one without it), oldest first. */
+  sentTo(to: string, marker?: string): FakeMessage[];
+  /** One table item by id (a consistent GetItem), or undefined. */
+  item(id: string): Promise<Record<string, unknown> | undefined>;
   /** Accounts for every tracked notification from the table, the DLQ and Twilio's messages. */
   tally(): Promise<Tally>;
   close(): Promise<void>;
+}
+
+/**
+ * Waits until `check` holds (polled every 20 ms), then returns its value; throws
+ * naming `what` when it still does not after `timeoutMs`. For a step of a flow
+ * that happens at its own time (an escalation's timer), where `settle` would
+ * wait for every later timer too.
+ */
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** The fields of CloudWatch's SNS notification for an alarm state change. */
@@ -587,10 +612,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       recentLogs,
       tracked,
       publish: (message, t) => track(queue.publish(typeof message === 'string' ? message : JSON.stringify(message)), t),
-      publishAlarm: (alarm = {}) => {
+      publishAlarm: (alarm = {}, t) => {
         const body = cloudWatchAlarm(alarm, topicArn);
         const subject = `${body.NewStateValue}: "${body.AlarmName}" in ${body.Region}`.slice(0, 100);
-        return track(queue.publish(JSON.stringify(body), { subject }), { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}`, mustBeSent: true });
+        const id = queue.publish(JSON.stringify(body), { subject });
+        if (t === false) return id;
+        return track(id, t ?? { recipients: senderConfig.defaultRecipients, marker: body.AlarmName, label: `alarm ${body.AlarmName}`, mustBeSent: true });
       },
       sendRaw: (body, t) => track(queue.sendRaw(body), t),
       track: (t) => {
@@ -637,6 +664,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         }),
       postWebhook: (resource, body, headers) => postForm(bridge.urlOf(resource), body, headers),
       scanTable,
+      sentTo: (to, marker) =>
+        [...twilio.messages.values()]
+          .filter((m) => m.to === to && (marker === undefined || twilioText(m).includes(marker)))
+          .sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime()),
+      async item(id) {
+        const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }));
+        return Item as Record<string, unknown> | undefined;
+      },
       async tally() {
         return computeTally(tracked, await scanTable(), queue, [...twilio.messages.values()]);
       },
@@ -653,7 +688,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
  * The text we sent for a Twilio message (its create request's Body and
  * ContentVariables), not the body Twilio kept, which may differ (storedBody).
  */
-function twilioText(m: FakeMessage): string {
+export function twilioText(m: FakeMessage): string {
   const sent = (m.params ?? []).filter(([k]) => k === 'Body' || k === 'ContentVariables').map(([, v]) => v);
   return sent.length > 0 ? sent.join('\n') : `${m.body ?? ''}\n${m.contentVariables ?? ''}`;
 }

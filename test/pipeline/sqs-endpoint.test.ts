@@ -127,6 +127,13 @@ test('an injected outage answers 500 InternalError and enqueues nothing; then SQ
   expect((await call(q.url, 'SendMessage', { QueueUrl: q.url, MessageBody: 'c' })).status).toBe(200);
   expect(endpoint.sent.map((m) => m.body)).toEqual(['c']);
   expect(endpoint.calls.get('SendMessage')).toBe(3);
+  expect(endpoint.failed).toBe(2);
+  // failNext(0) ends what is left of an outage.
+  endpoint.failNext(5);
+  expect((await call(q.url, 'SendMessage', { QueueUrl: q.url, MessageBody: 'd' })).status).toBe(500);
+  endpoint.failNext(0);
+  expect((await call(q.url, 'SendMessage', { QueueUrl: q.url, MessageBody: 'e' })).status).toBe(200);
+  expect(endpoint.failed).toBe(3);
 });
 
 test('GetQueueUrl names a served queue; an SNS envelope sent again keeps its SNS MessageId for the DLQ accounting', async () => {

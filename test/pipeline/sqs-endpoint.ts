@@ -25,8 +25,10 @@ export interface SqsEndpoint extends LocalServer {
   readonly sent: ReadonlyArray<SentMessage>;
   /** Calls by operation (`SendMessage`, ...), refused ones included. */
   readonly calls: Map<string, number>;
-  /** The next `n` calls get 500 InternalError (an SQS outage). */
+  /** The next `n` calls get 500 InternalError (an SQS outage); `failNext(0)` ends what is left of it. */
   failNext(n: number): void;
+  /** Calls answered with an injected 500 so far. */
+  readonly failed: number;
 }
 
 export interface SentMessage {
@@ -79,6 +81,7 @@ export async function startSqsEndpoint(): Promise<SqsEndpoint> {
   const sent: SentMessage[] = [];
   const calls = new Map<string, number>();
   let failures = 0;
+  let failed = 0;
   let baseUrl = '';
 
   const queueNamed = (queueUrl: unknown): { name: string; queue: QueueSimulation } => {
@@ -145,6 +148,7 @@ export async function startSqsEndpoint(): Promise<SqsEndpoint> {
     try {
       if (failures > 0) {
         failures--;
+        failed++;
         throw new SqsError(500, 'InternalError', 'InternalError;Receiver', 'We encountered an internal error. Please try again.');
       }
       const run = operations[operation];
@@ -178,6 +182,9 @@ export async function startSqsEndpoint(): Promise<SqsEndpoint> {
     calls,
     failNext(n) {
       failures = n;
+    },
+    get failed() {
+      return failed;
     },
   };
 }

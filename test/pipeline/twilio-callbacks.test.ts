@@ -84,6 +84,27 @@ test('numbers ending in 7 end undelivered with 30003, in 8 failed with 30008; Wh
   expect(received.every((r) => r.valid)).toBe(true);
 });
 
+test('`before` holds a message\'s callbacks until it resolves; settled waits for it, and a rejection posts them anyway', async () => {
+  const release = new Map<string, (ok: boolean) => void>();
+  driver = startCallbackDriver(fake, {
+    accountSid: ACCOUNT,
+    authToken: TOKEN,
+    random: createPrng(3),
+    before: (m) => new Promise((resolve, reject) => release.set(m.to, (ok) => (ok ? resolve(undefined) : reject(new Error('no record'))))),
+  });
+  const held = await createMessage('+15550001121');
+  const refused = await createMessage('+15550001122');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(received).toEqual([]);
+  expect(driver.pending).toBe(2);
+  const settled = driver.settled(10_000);
+  release.get('+15550001121')!(true);
+  release.get('+15550001122')!(false);
+  await settled;
+  expect(statusesOf(held.sid)).toEqual(['delivered', 'queued', 'sent']);
+  expect(statusesOf(refused.sid)).toEqual(['delivered', 'queued', 'sent']);
+});
+
 /**
  * A status endpoint that misbehaves per attempt: `answer(token, attempt)` says
  * what the n-th post of an event gets: an HTTP status, the connection dropped

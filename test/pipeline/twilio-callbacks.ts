@@ -59,6 +59,12 @@ export interface CallbackDriverOptions {
    * that API Gateway and Lambda would answer in milliseconds.
    */
   readonly maxInFlight?: number;
+  /**
+   * Awaited before a message's callbacks are scheduled (its delays count from
+   * then): e.g. until the sender has recorded the message, for a test of what
+   * a callback does to a recorded page. A rejection posts them anyway.
+   */
+  readonly before?: (message: FakeMessage) => Promise<unknown>;
 }
 
 export interface CallbackPost {
@@ -304,6 +310,18 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
 
   const unsubscribe = twilio.onMessageCreated((message) => {
     if (stopped || !message.statusCallback) return;
+    if (!options.before) return scheduleAll(message);
+    pending++;
+    void options
+      .before(message)
+      .catch(() => undefined)
+      .then(() => {
+        if (!stopped) scheduleAll(message);
+      })
+      .finally(done);
+  });
+
+  function scheduleAll(message: FakeMessage) {
     const fate = (options.fate ?? defaultFate)(message);
     const whatsapp = message.to.startsWith('whatsapp:');
     fates.set(message.sid, { ...fate, channel: whatsapp ? 'whatsapp' : 'sms' });
@@ -317,7 +335,7 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
     if (random.chance(options.reorderProbability ?? 0)) random.shuffle(delays);
     if (random.chance(options.earlyProbability ?? 0)) delays[0] = 0;
     statuses.forEach((status, i) => schedule(message, status, fate, delays[i]));
-  });
+  }
 
   return {
     fates,

@@ -10,7 +10,10 @@
  *   smart-encoded characters), with the sender crashing or the connection dropping after the create;
  * - `forged-flood`: oversized and many-parameter forged status and inbound posts;
  * - `forged-during-outage`: the same flood while Secrets Manager is down, with genuine traffic;
- * - `webhook-db`: DynamoDB (and SNS) failing under the webhooks while Twilio posts callbacks and replies.
+ * - `webhook-db`: DynamoDB (and SNS) failing under the webhooks while Twilio posts callbacks and replies;
+ * - `escalation`: incidents of a three-stage escalation with a repeat (timers on the alert queue), never
+ *   answered or acknowledged at stage 1 or 2, under duplicate deliveries, sender crashes at each step,
+ *   random DynamoDB 500s and refused timer sends: no page twice, no stage skipped, no timer lost.
  * Every published notification must end sent exactly once per recipient, failed with a reason, or
  * in the DLQ; a page nothing can stop (`mustBeSent`) that ends failed counts as lost.
  *
@@ -29,10 +32,11 @@ import { signTwilioRequest, twilioFormBody, twilioWebhookHeaders } from '../supp
 import { formatTally, LocalPipeline, NUMBERS, startLocalPipeline, Tally } from '../pipeline/local-pipeline';
 import { createPrng, Prng, seedFromEnv } from '../pipeline/prng';
 import { inboundParams, statusCallbackParams } from '../pipeline/twilio-callbacks';
+import { ESCALATION, ESCALATION_KINDS, EscalationRun, escalationTally, formatEscalationTally, playIncident, stepIds } from './escalations';
 
 const SOAK = process.env.SOAK === '1';
 
-const FAULT_KINDS = ['rotation', 'wrong-token', '21611', '5xx-after-create', 'body-drift', 'forged-flood', 'forged-during-outage', 'webhook-db'] as const;
+const FAULT_KINDS = ['rotation', 'wrong-token', '21611', '5xx-after-create', 'body-drift', 'forged-flood', 'forged-during-outage', 'webhook-db', 'escalation'] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
 /** The faults of REL_FAULTS (see the header). */
 function enabledFaults(spec: string | undefined): Set<FaultKind> {
@@ -714,6 +718,91 @@ describe('reliability of the local pipeline', () => {
     expect(publishedReplies).toEqual(replies.map(() => 1));
     await expectExactlyOnce(ids);
     expect(await wrongFinalStatuses()).toEqual([]);
+  }, WAIT);
+
+  faultTest('escalation', 'escalations under duplicate deliveries, sender crashes at each step, DynamoDB 500s and refused timer sends: no page twice, no stage skipped, no timer lost', async () => {
+    await p.settle(WAIT);
+    await p.reconfigureSender({ escalation: ESCALATION });
+    const crashesBefore = p.sender.stats.crashes;
+    const dbFailedBefore = p.senderDb.failed;
+    const sqsFailedBefore = p.sqs.failed;
+    const duplicatesBefore = p.queue.stats.sqsDuplicates + p.queue.stats.snsDuplicates;
+    const timersBefore = { fired: p.metrics.get('TimersFired') ?? 0, stale: p.metrics.get('TimersStale') ?? 0 };
+    // The sender crashes right after each of these writes, once each, one after the other.
+    const steps: Array<[string, (target: string, body: string) => boolean]> = [
+      ['a stage\'s guard (its addresses added to paged, nothing sent)', (t, b) => t === 'UpdateItem' && b.includes('#paged :add_paged') && b.includes('#stage < :stage')],
+      ['a stage\'s send claim', (t, b) => t === 'PutItem' && b.includes('#stage#')],
+      ['the next timer recorded', (t, b) => t === 'UpdateItem' && b.includes('#nextTimer')],
+      ['a repeat\'s send claim', (t, b) => t === 'PutItem' && b.includes('#repeat#')],
+      ['a RESOLVED send claim', (t, b) => t === 'PutItem' && b.includes('#resolved')],
+    ];
+    const crashedAfter: string[] = [];
+    let stopped = false;
+    const armNext = () => {
+      const next = steps.shift();
+      if (!next || stopped) return;
+      p.senderDb.crashAfterWrite(next[1], async () => {
+        crashedAfter.push(next[0]);
+        await p.sender.crashRunning();
+        armNext();
+      });
+    };
+    armNext();
+    const endDbFaults = p.senderDb.failRandomly(0.05, () => faultRnd.next());
+    // The SDK's three attempts of one SendMessage: the first timer send fails for good, and its record comes again.
+    p.sqs.failNext(3);
+    let runs: EscalationRun[] = [];
+    // An operator answering the DLQ alarm: a record of the incidents (a timer, an ALARM carrying its next stage) received
+    // maxReceiveCount times (crashes, lease waits longer than this queue's 1 s visibility timeout) is redriven within seconds.
+    let deadLettered = 0;
+    const operator = setInterval(() => {
+      deadLettered += p.queue.dlq.filter((m) => m.body.includes('"kind":"timer"') || m.body.includes('rel-esc-')).length;
+      p.redrive();
+    }, 2000);
+    try {
+      // Opened a little apart, so that their timers come in different batches (a crash fails a whole batch).
+      runs = await Promise.all(
+        Array.from({ length: size(9, 150) }, async (_, i) => {
+          await sleep(i * (SOAK ? 20 : 250));
+          return playIncident(p, ESCALATION_KINDS[i % ESCALATION_KINDS.length], `rel-esc-Rescx${serial++}z`, i, SOAK ? 600_000 : 45_000);
+        }),
+      );
+      await p.settle(WAIT);
+    } finally {
+      clearInterval(operator);
+      stopped = true;
+      p.senderDb.crashAfterWrite(() => false, async () => undefined);
+      endDbFaults();
+      p.sqs.failNext(0);
+      await p.reconfigureSender({ escalation: undefined });
+    }
+    const items = await p.scanTable();
+    const t = escalationTally(runs, items, [...p.twilio.messages.values()], p.queue.dlq.map((m) => m.body));
+    // Every text of the incidents joins the suite's tally as well.
+    for (const run of runs) {
+      const ids = stepIds(run);
+      for (const id of [...ids.stages, ...ids.repeats, ids.resolved]) {
+        const claims = items.filter((i) => i.kind === 'claim' && i.notificationId === id);
+        if (claims.length > 0) p.track({ notificationId: id, recipients: claims.map((c) => String(c.recipient)), label: 'escalation', mustBeSent: true });
+      }
+    }
+    // EMF lines come through the workers' stdout, which may trail their results.
+    await eventually(() => (p.metrics.get('TimersStale') ?? 0) > timersBefore.stale);
+    const timers = { fired: (p.metrics.get('TimersFired') ?? 0) - timersBefore.fired, stale: (p.metrics.get('TimersStale') ?? 0) - timersBefore.stale };
+    process.stdout.write(
+      `\nfault escalation (seed ${SEED}${SOAK ? ', soak' : ''}): ${formatEscalationTally(t)} · timers fired ${timers.fired}, stale ${timers.stale}, records dead-lettered and redriven ${deadLettered} · crashes ${p.sender.stats.crashes - crashesBefore} (after ${crashedAfter.join('; ') || 'none'}) · sender DynamoDB 500s ${p.senderDb.failed - dbFailedBefore} · SQS calls refused ${p.sqs.failed - sqsFailedBefore} · SNS/SQS duplicates ${p.queue.stats.sqsDuplicates + p.queue.stats.snsDuplicates - duplicatesBefore}\n`,
+    );
+    expect(t.problems).toEqual([]);
+    expect(t).toMatchObject({ duplicates: 0, skipped: 0, timersLost: 0, pagedAfterAck: 0, wrongAcks: 0, unresolved: 0, lost: 0 });
+    // The mix was there: every kind of incident, escalations and repeats, crashes, DynamoDB faults and a refused timer send.
+    expect(t.escalations).toBeGreaterThanOrEqual(runs.filter((r) => r.kind !== 'ack at stage 1').length);
+    // (An acknowledged one may have been repeated too, when its page came so late that the repeat was due with it.)
+    expect(t.repeats).toBeGreaterThanOrEqual(runs.filter((r) => r.kind === 'unanswered').length);
+    // The later traps wait for their write to come, which depends on how the earlier crashes went: the first two always do.
+    expect(crashedAfter.length).toBeGreaterThanOrEqual(2);
+    expect(p.senderDb.failed - dbFailedBefore).toBeGreaterThan(0);
+    expect(p.sqs.failed - sqsFailedBefore).toBe(3);
+    expect(timers.stale).toBeGreaterThan(0);
   }, WAIT);
 
   test('the tally: nothing lost, nothing sent twice, no secret or number in the logs', async () => {

@@ -303,12 +303,17 @@ function outcomes(sent: DeliveryResult, stage: number | undefined, optedOut: Rea
   return { events, unreachable: [...unreachable] };
 }
 
-/** Pages one stage: its addresses not paged before, minus opt-outs (recorded failed, counted unreachable). */
+/**
+ * Pages one stage: its addresses not in an earlier stage (those were paged
+ * then), minus opt-outs (recorded failed, counted unreachable). Not "not in
+ * `paged`": this stage's own guard adds its addresses there before the send,
+ * so a redo after a crash between the two would page nobody.
+ */
 async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage' }>, ictx: IncidentContext, knownOptedOut?: ReadonlySet<string>): Promise<StepResult> {
   const { store } = ictx;
   const { stage } = step;
-  const alreadyPaged = new Set(incident.paged);
-  const recipients = stage === 0 ? stageRecipients(incident, ictx.plan, 0) : stageRecipients(incident, ictx.plan, stage).filter((a) => !alreadyPaged.has(a));
+  const earlier = new Set(Array.from({ length: stage }, (_, k) => stageRecipients(incident, ictx.plan, k)).flat());
+  const recipients = stageRecipients(incident, ictx.plan, stage).filter((a) => !earlier.has(a));
   const optedOut = knownOptedOut ?? (await store.optedOut(recipients));
   if (stage > 0) {
     // Recorded before the send, so that an ACK from a paged address finds it however slow the rest of the stage is; refused once the incident is no longer open.
