@@ -116,7 +116,7 @@ test('the sender crashing right after a stage\'s guard write (its addresses adde
   const crashes = p.sender.stats.crashes;
   let crashedAfterGuard = false;
   p.senderDb.crashAfterWrite(
-    (target, body) => target === 'UpdateItem' && body.includes('#paged :add_paged') && body.includes('#stage < :stage'),
+    (target, body) => target === 'UpdateItem' && /ADD [^;]*#paged :\w+/.test(body) && body.includes('#stage < :stage'),
     async () => {
       crashedAfterGuard = true;
       await p.sender.crashRunning();
