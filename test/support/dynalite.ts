@@ -23,6 +23,13 @@ export interface LocalDynamo {
    * parallel calls as two round trips.
    */
   setLatency(ms: number): void;
+  /**
+   * Holds the next `count` calls of `target` (`UpdateItem`, ...) until the
+   * last of them has arrived, then serves them together: calls that must
+   * race (two deliveries of one message) then do, however slowly a loaded
+   * machine starts the second.
+   */
+  holdUntilArrived(target: string, count: number): void;
   resetCalls(): void;
   totalCalls(): number;
   close(): Promise<void>;
@@ -34,6 +41,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   let inFlight = 0;
   let roundTrips = 0;
   let latencyMs = 0;
+  let barrier: { target: string; count: number; held: Array<() => void> } | undefined;
   const serve = server.listeners('request') as Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void>;
   server.removeAllListeners('request');
   server.on('request', (req, res) => {
@@ -42,6 +50,14 @@ export async function startDynalite(): Promise<LocalDynamo> {
     if (inFlight++ === 0) roundTrips++;
     res.once('close', () => inFlight--);
     const go = () => serve.forEach((listener) => listener.call(server, req, res));
+    if (barrier && barrier.target === target) {
+      barrier.held.push(go);
+      if (barrier.held.length < barrier.count) return;
+      const release = barrier.held;
+      barrier = undefined;
+      release.forEach((held) => held());
+      return;
+    }
     if (latencyMs > 0) setTimeout(go, latencyMs);
     else go();
   });
@@ -53,6 +69,9 @@ export async function startDynalite(): Promise<LocalDynamo> {
     roundTrips: () => roundTrips,
     setLatency: (ms) => {
       latencyMs = ms;
+    },
+    holdUntilArrived: (target, count) => {
+      barrier = { target, count, held: [] };
     },
     resetCalls: () => {
       calls.clear();

@@ -372,10 +372,9 @@ describe('one publish per message, whoever delivers it', () => {
   test('two simultaneous deliveries of one message publish it once; the other is handed to the backlog, whose record publishes nothing', async () => {
     const id = sid('SM', nextSid++);
     const params = inbound(id, '+15551230600', 'on it');
-    // Both requests are in flight before DynamoDB answers either.
-    world.dynamo.setLatency(25);
+    // Both stores reach DynamoDB before it answers either, however the machine schedules the two requests.
+    world.dynamo.holdUntilArrived('UpdateItem', 2);
     const answers = await Promise.all([post(params), post(params)]);
-    world.dynamo.setLatency(0);
     expect(answers).toEqual([
       { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML },
       { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML },
