@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -14,10 +14,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
-import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
+import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
+import { allowedWithEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
-import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
+import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
+import { acknowledgeNagFindings } from './private/nag-acknowledgements';
+import { validateProps } from './private/validate-props';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
 const STAGE_NAME = 'v1';
@@ -697,38 +699,28 @@ export class TwilioMessaging extends Construct {
 
     // --- Alarms (opt-in) -------------------------------------------------------------
     if (props.enableDeadLetterQueueAlarm) {
-      this.deadLetterQueueAlarm = this.metricDeadLetterQueueDepth().createAlarm(this, 'DeadLetterQueueAlarm', {
-        alarmDescription: `Messages in the Twilio messaging dead-letter queue of ${this.node.path}: alerts that were not sent`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      const alarms = buildDeadLetterQueueAlarms(this, {
+        deadLetterQueue: this.metricDeadLetterQueueDepth(),
+        webhookBacklogDeadLetterQueue: this.metricWebhookBacklogDeadLetterQueueDepth(),
       });
-      this.webhookBacklogDeadLetterQueueAlarm = this.metricWebhookBacklogDeadLetterQueueDepth().createAlarm(this, 'WebhookBacklogDeadLetterQueueAlarm', {
-        alarmDescription: `Messages in the webhook backlog dead-letter queue of ${this.node.path}: verified status callbacks or inbound messages not recorded`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+      this.webhookBacklogDeadLetterQueueAlarm = alarms.webhookBacklogDeadLetterQueueAlarm;
     }
     if (props.enableSendFailureAlarm) {
-      const failures = new cloudwatch.MathExpression({
-        label: 'Messages that could not be sent',
-        expression: 'FILL(failed, 0) + FILL(configurationErrors, 0)',
-        usingMetrics: { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() },
-        period: Duration.minutes(5),
-      });
-      this.sendFailureAlarm = failures.createAlarm(this, 'SendFailureAlarm', {
-        alarmDescription: `Twilio messages of ${this.node.path} failed to send, or the credentials secret is unusable`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      this.sendFailureAlarm = buildSendFailureAlarm(this, { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() });
     }
 
-    this.acknowledgeNagFindings(props, api);
+    // --- cdk-nag acknowledgements ----------------------------------------------------
+    acknowledgeNagFindings({
+      api,
+      accessLogging: props.apiAccessLogging !== false,
+      sender,
+      statusCallback,
+      inbound,
+      tableHasKey: this.table.encryptionKey !== undefined,
+      inVpc: props.vpc !== undefined,
+      createdSecret: props.existingSecret ? undefined : this.secret,
+    });
   }
 
   /** An alarm action that publishes the alarm to the topic. To page on an alarm, prefer `watch(alarm)`, which also wires its OK. */
@@ -927,95 +919,8 @@ export class TwilioMessaging extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
   }
-
-  /**
-   * cdk-nag AwsSolutions findings this design accepts, each with its reason (also
-   * listed in the README). Acknowledged on the narrowest construct that raises them.
-   */
-  private acknowledgeNagFindings(props: TwilioMessagingProps, api: apigateway.RestApi): void {
-    Validations.of(api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG4',
-        reason: 'Twilio cannot present IAM or Cognito credentials; each handler verifies the X-Twilio-Signature HMAC over the exact URL and body, which is the webhook authentication.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason: 'Twilio cannot present Cognito tokens; the X-Twilio-Signature check in the handlers authenticates each request.',
-      },
-      {
-        id: 'AwsSolutions-APIG2',
-        reason: 'The bodies are form-encoded Twilio webhooks; the handlers validate them after verifying the signature, which a request validator cannot do.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'WAF is optional for signed webhooks: unsigned requests are rejected by the handlers, and stage throttling bounds the load. Attach a web ACL to the stage if your organisation requires one.',
-      },
-      {
-        id: 'AwsSolutions-APIG6',
-        reason: 'Access logs go to a log group of the construct with retention; execution logs would go to an API Gateway-owned log group without retention and, at INFO level, hold phone numbers. The handlers log every request they process.',
-      },
-    );
-    if (props.apiAccessLogging === false) {
-      Validations.of(api).acknowledge({
-        id: 'AwsSolutions-APIG1',
-        reason: 'Access logging was turned off (apiAccessLogging: false) because the account has no API Gateway CloudWatch Logs role; the handlers still log every request they process.',
-      });
-    }
-    // sns:Publish to a topic under a customer-managed key needs kms:GenerateDataKey*
-    // (GenerateDataKey and GenerateDataKeyWithoutPlaintext), on that one key only.
-    Validations.of(this.inboundFunction.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: 'Publishing to the KMS-encrypted inbound topic needs kms:GenerateDataKey* on the topic key; the statement names that key only.',
-    });
-    if (this.table.encryptionKey) {
-      for (const fn of [this.senderFunction, this.statusCallbackFunction, this.inboundFunction]) {
-        Validations.of(fn.role!).acknowledge(
-          {
-            id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-            reason: 'DynamoDB item access on a table under a customer-managed key needs kms:GenerateDataKey* on that key; the statement names that key only.',
-          },
-          {
-            id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-            reason: 'CDK grants kms:ReEncrypt* with encrypt/decrypt on the existing table key; the statement names that key only.',
-          },
-        );
-      }
-    }
-    if (props.vpc) {
-      Validations.of(this.senderFunction.role!).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'A function in a VPC needs to manage its network interfaces; the AWS-managed policy is the documented minimum and ENI actions do not support resource scoping.',
-      });
-    }
-    if (!props.existingSecret) {
-      Validations.of(this.secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'Twilio credentials are rotated in the Twilio console, not by a Secrets Manager rotation function; the handlers re-read the secret after SECRET_CACHE_TTL_SECONDS.',
-      });
-    }
-  }
 }
 
 function stripTrailingSlash(url: string): string {
   return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
-}
-
-function validateProps(props: TwilioMessagingProps): void {
-  checkSenderIdentity(props);
-  checkEscalation(props);
-  checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
-  checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
-  checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);
-  checkIntegerRange('maxReceiveCount', props.maxReceiveCount, 1, 100);
-  checkIntegerRange('statusRetentionDays', props.statusRetentionDays, 1, 3650);
-  checkIntegerRange('alarmTextSegments', props.alarmTextSegments, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max);
-  if (props.accountAlias !== undefined) checkAccountAlias(props.accountAlias);
-  checkIntegerRange('apiThrottlingRateLimit', props.apiThrottlingRateLimit, 1, 10000);
-  checkIntegerRange('apiThrottlingBurstLimit', props.apiThrottlingBurstLimit, 1, 5000);
-  if (props.senderTimeout) checkSecondsRange('senderTimeout', props.senderTimeout.toSeconds(), 10, 300);
-  if (props.secretCacheTtl) checkSecondsRange('secretCacheTtl', props.secretCacheTtl.toSeconds(), 0, 3600);
-  if (props.publicCallbackBaseUrl !== undefined) checkHttpsBaseUrl('publicCallbackBaseUrl', props.publicCallbackBaseUrl);
-  if (props.vpcSubnets && !props.vpc) {
-    throw new Error('TwilioMessaging: vpcSubnets is given without vpc');
-  }
 }
