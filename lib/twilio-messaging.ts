@@ -7,28 +7,25 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
-import { allowedWithEscalation, senderEscalation } from './escalation';
-import { handlerCode } from './handler-code';
+import { METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, TABLE } from './contract';
 import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
 import { acknowledgeNagFindings } from './private/nag-acknowledgements';
+import { HandlerContext, handlerEnvironment } from './private/handler-function';
+import { buildSenderConfig } from './private/sender-config';
+import { buildSenderFunction } from './private/sender-function';
 import { validateProps } from './private/validate-props';
+import { buildInboundFunction, buildStatusCallbackFunction, WEBHOOK_TIMEOUT } from './private/webhook-functions';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
 const STAGE_NAME = 'v1';
 const STATUS_PATH = 'status';
 const INBOUND_PATH = 'inbound';
-const RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ARCHITECTURE = lambda.Architecture.ARM_64;
-/** API Gateway gives up on an integration after 29 s; Twilio after 15 s. */
-const WEBHOOK_TIMEOUT = Duration.seconds(10);
 /**
  * Deliveries of a webhook backlog record before it is dead-lettered. With the
  * visibility timeout (six times the function's) that is about 15 minutes of
@@ -573,124 +570,45 @@ export class TwilioMessaging extends Construct {
     this.statusCallbackUrl = `${baseUrl}/${STATUS_PATH}`;
     this.inboundUrl = `${baseUrl}/${INBOUND_PATH}`;
 
-    // --- Functions ------------------------------------------------------------------
-    const commonEnvironment: Record<string, string> = {
-      [ENV.TWILIO_SECRET_ARN]: this.secret.secretArn,
-      [ENV.STATUS_TABLE_NAME]: this.table.tableName,
-      [ENV.SECRET_CACHE_TTL_SECONDS]: String((props.secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
-      [ENV.STATUS_RETENTION_DAYS]: String(props.statusRetentionDays ?? 90),
-      POWERTOOLS_SERVICE_NAME: this.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      NODE_OPTIONS: '--enable-source-maps',
-    };
+    // --- Sender configuration: SENDER_CONFIG, checked again at the sender's cold start
+    const senderConfig = buildSenderConfig(props, { claimLeaseSeconds: senderTimeout.toSeconds() * 2, maxReceiveCount });
 
-    const allowedRecipients = allowedWithEscalation(props);
-    const senderConfig: SenderConfig = {
-      ...(props.from !== undefined ? { from: props.from } : {}),
-      ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
-      ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
-      defaultRecipients: props.defaultRecipients,
-      ...(allowedRecipients !== undefined ? { allowedRecipients } : {}),
-      ...(props.whatsappContentSid !== undefined ? { whatsappContentSid: props.whatsappContentSid } : {}),
-      ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
-      claimLeaseSeconds: senderTimeout.toSeconds() * 2,
-      ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
-      ...(props.alarmTextSegments !== undefined ? { alarmTextSegments: props.alarmTextSegments } : {}),
-      ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
-      maxReceiveCount,
-      ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
-    };
-
-    const sender = this.createFunction('Sender', 'sender', {
-      description: 'Sends queued alerts through the Twilio Messages API',
-      timeout: senderTimeout,
+    // --- Handler functions and their grants ------------------------------------------
+    const handlers: HandlerContext = {
+      secret: this.secret,
+      table: this.table,
+      alertQueue: this.queue,
       logRetention,
       removalPolicy,
+      environment: handlerEnvironment({
+        secret: this.secret,
+        table: this.table,
+        serviceName: this.serviceName,
+        secretCacheTtl: props.secretCacheTtl,
+        statusRetentionDays: props.statusRetentionDays,
+      }),
+    };
+    const sender = buildSenderFunction(this, handlers, {
+      config: senderConfig,
+      statusCallbackUrl: this.statusCallbackUrl,
+      timeout: senderTimeout,
+      batchSize: props.senderBatchSize ?? 10,
+      maxConcurrency: props.senderMaxConcurrency ?? 5,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      environment: {
-        ...commonEnvironment,
-        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
-        [ENV.SENDER_CONFIG]: stack.toJsonString(senderConfig),
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
     });
-    sender.addEventSource(
-      new SqsEventSource(queue, {
-        batchSize: props.senderBatchSize ?? 10,
-        maxConcurrency: props.senderMaxConcurrency ?? 5,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.grantTable(sender, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    // Releasing a send claim after a request that cannot have created a message
-    // deletes the claim, and a resolved incident frees its key's pointer and its
-    // code; nothing else may be deleted.
-    sender.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:DeleteItem'],
-        resources: [this.table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`, `${TABLE.INCIDENT_KEY_ID_PREFIX}*`, `${TABLE.INCIDENT_CODE_ID_PREFIX}*`] },
-        },
-      }),
-    );
-    // A record held up only by time goes back on the queue with a fresh receive count
-    // (lambda/sender/defer.ts), and escalation timers are delayed messages to it.
-    this.allowTimers(sender);
+    const statusCallback = buildStatusCallbackFunction(this, handlers, {
+      statusCallbackUrl: this.statusCallbackUrl,
+      backlog: statusCallbackBacklog,
+    });
+    const inbound = buildInboundFunction(this, handlers, {
+      inboundUrl: this.inboundUrl,
+      inboundTopic: this.inboundTopic,
+      backlog: inboundBacklog,
+    });
     this.senderFunction = sender;
-
-    const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
-      description: 'Verifies Twilio status callbacks and records message status',
-      timeout: WEBHOOK_TIMEOUT,
-      logRetention,
-      removalPolicy,
-      environment: {
-        ...commonEnvironment,
-        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
-        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: statusCallbackBacklog.queueUrl,
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
-    });
-    // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
-    // A page that ended undelivered/failed reads its incident (GetItem) before marking the address unreachable.
-    this.grantTable(statusCallback, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
-    // A page of an incident that ended undelivered/failed escalates at once: a timer.
-    this.allowTimers(statusCallback);
     this.statusCallbackFunction = statusCallback;
-
-    const inbound = this.createFunction('Inbound', 'inbound', {
-      description: 'Verifies, records and publishes inbound Twilio messages',
-      timeout: WEBHOOK_TIMEOUT,
-      logRetention,
-      removalPolicy,
-      environment: {
-        ...commonEnvironment,
-        [ENV.INBOUND_URL]: this.inboundUrl,
-        [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
-        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: inboundBacklog.queueUrl,
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
-    });
-    // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
-    // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
-    // A command reads the incidents of the replier's latest pages in one BatchGetItem.
-    this.grantTable(inbound, ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    this.useWebhookBacklog(inbound, inboundBacklog);
-    // An opt-out from an address a live incident paged escalates past it: a timer.
-    this.allowTimers(inbound);
-    // A reply command finds the latest pages sent to its number (and so their incidents) through the sparse index.
-    inbound.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${this.table.tableArn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`],
-      }),
-    );
-    this.inboundTopic.grantPublish(inbound);
     this.inboundFunction = inbound;
-
-    for (const fn of [sender, statusCallback, inbound]) this.secret.grantRead(fn);
 
     // Lambda proxy integrations pass the form-encoded body through untouched; the
     // handlers verify X-Twilio-Signature over it.
@@ -852,72 +770,6 @@ export class TwilioMessaging extends Construct {
       period: Duration.minutes(5),
       ...props,
     });
-  }
-
-  /**
-   * A webhook function sends to its own backlog (exactly sqs:SendMessage: a record
-   * is not verified again, so no one else may write one) and consumes it.
-   */
-  private useWebhookBacklog(fn: lambda.Function, backlog: sqs.Queue): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [backlog.queueArn] }));
-    fn.addEventSource(new SqsEventSource(backlog, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
-  }
-
-  /**
-   * Timers are delayed messages to the alert queue (ALERT_QUEUE_URL): exactly
-   * sqs:SendMessage on it. The queue uses SQS-managed encryption, so no key grant.
-   */
-  private allowTimers(fn: lambda.Function): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
-  }
-
-  private createFunction(
-    id: string,
-    handlerName: string,
-    options: {
-      description: string;
-      timeout: Duration;
-      logRetention: logs.RetentionDays;
-      removalPolicy: RemovalPolicy;
-      environment: Record<string, string>;
-      vpc?: ec2.IVpc;
-      vpcSubnets?: ec2.SubnetSelection;
-    },
-  ): lambda.Function {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: options.logRetention,
-      removalPolicy: options.removalPolicy,
-    });
-    // Our own role instead of AWSLambdaBasicExecutionRole: log writes only to this
-    // function's log group, and nothing else the function does not do.
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${handlerName} function of ${this.node.path}`,
-    });
-    logGroup.grantWrite(role);
-    if (options.vpc) {
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    }
-    return new lambda.Function(this, id, {
-      description: options.description,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      handler: 'index.handler',
-      code: handlerCode(handlerName),
-      memorySize: 256,
-      timeout: options.timeout,
-      role,
-      logGroup,
-      environment: options.environment,
-      vpc: options.vpc,
-      vpcSubnets: options.vpcSubnets,
-    });
-  }
-
-  /** Item-level table access on the table itself (not its indexes), plus its key if it has one. */
-  private grantTable(fn: lambda.IFunction, actions: string[]): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
-    this.table.encryptionKey?.grantEncryptDecrypt(fn);
   }
 }
 
