@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -10,28 +10,22 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, TABLE } from './contract';
+import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from './contract';
+import { buildAlertQueue, buildAlertTopic, buildInboundTopic, buildTopicKey } from './private/alert-intake';
 import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
-import { acknowledgeNagFindings } from './private/nag-acknowledgements';
+import { buildCredentialsSecret } from './private/credentials-secret';
 import { HandlerContext, handlerEnvironment } from './private/handler-function';
+import { acknowledgeNagFindings } from './private/nag-acknowledgements';
 import { buildSenderConfig } from './private/sender-config';
 import { buildSenderFunction } from './private/sender-function';
+import { buildStatusTable } from './private/status-table';
 import { validateProps } from './private/validate-props';
-import { buildInboundFunction, buildStatusCallbackFunction, WEBHOOK_TIMEOUT } from './private/webhook-functions';
+import { buildWebhookApi, routeWebhooks } from './private/webhook-api';
+import { buildWebhookBacklogs } from './private/webhook-backlogs';
+import { buildInboundFunction, buildStatusCallbackFunction } from './private/webhook-functions';
 
-/** The API stage; part of the webhook URLs, so fixed rather than configurable. */
-const STAGE_NAME = 'v1';
-const STATUS_PATH = 'status';
-const INBOUND_PATH = 'inbound';
-/**
- * Deliveries of a webhook backlog record before it is dead-lettered. With the
- * visibility timeout (six times the function's) that is about 15 minutes of
- * DynamoDB or SNS trouble; a longer outage ends in the dead-letter queue, for redrive.
- */
-const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
 /** What watch() can wire: alarms this app defines (an imported one has no resource to set). */
 const WATCHABLE_ALARM_TYPES = [cloudwatch.CfnAlarm.CFN_RESOURCE_TYPE_NAME, cloudwatch.CfnCompositeAlarm.CFN_RESOURCE_TYPE_NAME];
 
@@ -405,170 +399,52 @@ export class TwilioMessaging extends Construct {
   public readonly sendFailureAlarm?: cloudwatch.IAlarm;
   private readonly watched = new Set<cloudwatch.AlarmBase>();
 
+  // The data flow, in order: alerts come in through the topic and queue, the sender
+  // sends them and records them in the table, Twilio's callbacks and replies come back
+  // through the webhook API. Each resource is built in this construct's own scope
+  // (lib/private/), so construct IDs, and with them logical IDs, stay put.
   constructor(scope: Construct, id: string, props: TwilioMessagingProps) {
     super(scope, id);
     validateProps(props);
 
-    const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const senderTimeout = props.senderTimeout ?? Duration.seconds(30);
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const accessLogging = props.apiAccessLogging !== false;
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64 });
 
-    // --- Encryption key, topics, queues ---------------------------------------------
-    if (props.encryptionKey) {
-      this.encryptionKey = props.encryptionKey;
-    } else {
-      this.encryptionKey = new kms.Key(this, 'TopicKey', {
-        description: `Encrypts the Twilio messaging topics of ${this.node.path}`,
-        enableKeyRotation: true,
-        removalPolicy,
-      });
-    }
-    // A CloudWatch alarm cannot publish to a topic under the AWS-managed SNS key and
-    // fails silently; CloudWatch needs these on the topic's customer-managed key.
-    this.encryptionKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToUseTheKey',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        // Only on behalf of this account's alarms: no other account's CloudWatch may use the key.
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
+    // --- Alert intake: the topics' key, the topics, the queue and its dead-letter queue
+    this.encryptionKey = buildTopicKey(this, props.encryptionKey, removalPolicy);
+    this.topic = props.existingTopic ?? buildAlertTopic(this, this.encryptionKey);
+    this.inboundTopic = buildInboundTopic(this, this.encryptionKey);
+    const alertQueues = buildAlertQueue(this, this.topic, { senderTimeout, maxReceiveCount });
+    this.queue = alertQueues.queue;
+    this.deadLetterQueue = alertQueues.deadLetterQueue;
 
-    if (props.existingTopic) {
-      this.topic = props.existingTopic;
-    } else {
-      const topic = new sns.Topic(this, 'Topic', { masterKey: this.encryptionKey, enforceSSL: true });
-      // The topic policy replaces SNS's default policy, so CloudWatch alarms of this
-      // account need an explicit grant.
-      topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowCloudWatchAlarmsOfThisAccount',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-          actions: ['sns:Publish'],
-          resources: [topic.topicArn],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-          },
-        }),
-      );
-      this.topic = topic;
-    }
+    // --- Webhook backlogs: verified requests wait there out a table or topic failure
+    const backlogs = buildWebhookBacklogs(this);
+    this.statusCallbackBacklog = backlogs.statusCallbackBacklog;
+    this.inboundBacklog = backlogs.inboundBacklog;
+    this.webhookBacklogDeadLetterQueue = backlogs.deadLetterQueue;
 
-    this.inboundTopic = new sns.Topic(this, 'InboundTopic', { masterKey: this.encryptionKey, enforceSSL: true });
-
-    // SQS-managed encryption, not the topic key: with the topic's key on the queue,
-    // SqsSubscription's key-policy statement for SNS names the topic (feature flag
-    // @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption, on in new CDK apps) while
-    // the topic names the key, a cycle CloudFormation rejects. It also spares a KMS
-    // call on every receive.
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.deadLetterQueue = deadLetterQueue;
-    const queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
-    });
-    this.queue = queue;
-    // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
-    this.topic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: false }));
-
-    // Each webhook's backlog: where a verified request goes when the table or the
-    // inbound topic fails (Twilio does not retry an error answer by default).
-    // Retention as long as the dead-letter queue's: SQS keeps a message's first
-    // enqueue time when it moves it there.
-    const webhookBacklogDeadLetterQueue = new sqs.Queue(this, 'WebhookBacklogDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.webhookBacklogDeadLetterQueue = webhookBacklogDeadLetterQueue;
-    const webhookBacklog = (id: string) =>
-      new sqs.Queue(this, id, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        visibilityTimeout: Duration.seconds(WEBHOOK_TIMEOUT.toSeconds() * 6),
-        retentionPeriod: Duration.days(14),
-        deadLetterQueue: { queue: webhookBacklogDeadLetterQueue, maxReceiveCount: WEBHOOK_BACKLOG_MAX_RECEIVES },
-      });
-    const statusCallbackBacklog = webhookBacklog('StatusCallbackBacklog');
-    const inboundBacklog = webhookBacklog('InboundBacklog');
-    this.statusCallbackBacklog = statusCallbackBacklog;
-    this.inboundBacklog = inboundBacklog;
-
-    // --- Secret and table -----------------------------------------------------------
-    this.secret =
-      props.existingSecret ??
-      new secretsmanager.Secret(this, 'Secret', {
-        description: `Twilio credentials of ${this.node.path}: {"accountSid","authToken"} and optionally {"apiKeySid","apiKeySecret"}`,
-        // A placeholder the handlers recognise, not a credential: the operator fills in the value after deploy.
-        secretStringValue: SecretValue.unsafePlainText(JSON.stringify(PLACEHOLDER_SECRET)),
-        removalPolicy,
-      });
-
-    if (props.existingTable) {
-      this.table = props.existingTable;
-    } else {
-      const table = new dynamodb.Table(this, 'Table', {
-        partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        timeToLiveAttribute: TABLE.TTL_ATTRIBUTE,
-        encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        removalPolicy,
-      });
-      table.addGlobalSecondaryIndex({
-        indexName: TABLE.ALERTS_BY_RECIPIENT_INDEX,
-        partitionKey: { name: TABLE.ALERT_RECIPIENT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TABLE.ALERT_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-      this.table = table;
-    }
+    // --- Credentials and status table ----------------------------------------------
+    this.secret = props.existingSecret ?? buildCredentialsSecret(this, removalPolicy);
+    this.table = props.existingTable ?? buildStatusTable(this, removalPolicy);
 
     // --- Webhook API and URLs --------------------------------------------------------
-    const accessLogs =
-      props.apiAccessLogging === false ? undefined : new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-    const api = new apigateway.RestApi(this, 'Api', {
+    const webhooks = buildWebhookApi(this, {
       restApiName: this.serviceName,
-      description: `Twilio webhooks of ${this.node.path}`,
-      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      // Creating the account-wide API Gateway logging role is not a library's business.
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: STAGE_NAME,
-        throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
-        throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
-        ...(accessLogs
-          ? {
-              accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-              accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-            }
-          : {}),
-      },
+      accessLogging,
+      logRetention,
+      removalPolicy,
+      throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
+      throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
+      publicCallbackBaseUrl: props.publicCallbackBaseUrl,
     });
-    this.api = api;
-
-    // Built from the API id, not api.url: api.url depends on the deployment, which
-    // depends on the methods, which depend on the functions whose environment holds
-    // this URL: a cycle CloudFormation would reject.
-    const baseUrl =
-      props.publicCallbackBaseUrl !== undefined
-        ? stripTrailingSlash(props.publicCallbackBaseUrl)
-        : `https://${api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${STAGE_NAME}`;
-    this.statusCallbackUrl = `${baseUrl}/${STATUS_PATH}`;
-    this.inboundUrl = `${baseUrl}/${INBOUND_PATH}`;
+    this.api = webhooks.api;
+    this.statusCallbackUrl = webhooks.statusCallbackUrl;
+    this.inboundUrl = webhooks.inboundUrl;
 
     // --- Sender configuration: SENDER_CONFIG, checked again at the sender's cold start
     const senderConfig = buildSenderConfig(props, { claimLeaseSeconds: senderTimeout.toSeconds() * 2, maxReceiveCount });
@@ -599,21 +475,17 @@ export class TwilioMessaging extends Construct {
     });
     const statusCallback = buildStatusCallbackFunction(this, handlers, {
       statusCallbackUrl: this.statusCallbackUrl,
-      backlog: statusCallbackBacklog,
+      backlog: backlogs.statusCallbackBacklog,
     });
     const inbound = buildInboundFunction(this, handlers, {
       inboundUrl: this.inboundUrl,
       inboundTopic: this.inboundTopic,
-      backlog: inboundBacklog,
+      backlog: backlogs.inboundBacklog,
     });
+    routeWebhooks(webhooks.api, { statusCallback, inbound });
     this.senderFunction = sender;
     this.statusCallbackFunction = statusCallback;
     this.inboundFunction = inbound;
-
-    // Lambda proxy integrations pass the form-encoded body through untouched; the
-    // handlers verify X-Twilio-Signature over it.
-    api.root.addResource(STATUS_PATH).addMethod('POST', new apigateway.LambdaIntegration(statusCallback, { allowTestInvoke: false }));
-    api.root.addResource(INBOUND_PATH).addMethod('POST', new apigateway.LambdaIntegration(inbound, { allowTestInvoke: false }));
 
     // --- Alarms (opt-in) -------------------------------------------------------------
     if (props.enableDeadLetterQueueAlarm) {
@@ -630,8 +502,8 @@ export class TwilioMessaging extends Construct {
 
     // --- cdk-nag acknowledgements ----------------------------------------------------
     acknowledgeNagFindings({
-      api,
-      accessLogging: props.apiAccessLogging !== false,
+      api: webhooks.api,
+      accessLogging,
       sender,
       statusCallback,
       inbound,
@@ -771,8 +643,4 @@ export class TwilioMessaging extends Construct {
       ...props,
     });
   }
-}
-
-function stripTrailingSlash(url: string): string {
-  return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
 }
