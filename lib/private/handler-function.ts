@@ -51,13 +51,17 @@ export function handlerEnvironment(input: HandlerEnvironmentInput): Record<strin
   };
 }
 
-export interface HandlerFunctionOptions {
+/** What a caller of a handler's builder may tune; a new prop's value for one function passes through here. */
+export interface HandlerFunctionTuning {
+  /** @default 256 */
+  readonly memorySize?: number;
+}
+
+export interface HandlerFunctionOptions extends HandlerFunctionTuning {
   readonly description: string;
   readonly timeout: Duration;
   /** Variables of this function only, beside the shared ones. */
   readonly environment?: Record<string, string>;
-  /** @default 256 */
-  readonly memorySize?: number;
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
 }

@@ -8,9 +8,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { ENV, SenderConfig, TABLE } from '../contract';
 import { allowTimers, grantTableItems } from './grants';
-import { buildHandlerFunction, HandlerContext } from './handler-function';
+import { buildHandlerFunction, HandlerContext, HandlerFunctionTuning } from './handler-function';
 
-export interface SenderFunctionOptions {
+export interface SenderFunctionOptions extends HandlerFunctionTuning {
   readonly config: SenderConfig;
   readonly statusCallbackUrl: string;
   readonly timeout: Duration;
@@ -27,6 +27,7 @@ export function buildSenderFunction(scope: Construct, context: HandlerContext, o
   const fn = buildHandlerFunction(scope, 'Sender', 'sender', context, {
     description: 'Sends queued alerts through the Twilio Messages API',
     timeout: options.timeout,
+    memorySize: options.memorySize,
     vpc: options.vpc,
     vpcSubnets: options.vpcSubnets,
     environment: {

@@ -8,12 +8,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, TABLE } from '../contract';
 import { allowTimers, grantTableItems, useWebhookBacklog } from './grants';
-import { buildHandlerFunction, HandlerContext } from './handler-function';
+import { buildHandlerFunction, HandlerContext, HandlerFunctionTuning } from './handler-function';
 
 /** API Gateway gives up on an integration after 29 s; Twilio after 15 s. */
 export const WEBHOOK_TIMEOUT = Duration.seconds(10);
 
-export interface StatusCallbackFunctionOptions {
+export interface StatusCallbackFunctionOptions extends HandlerFunctionTuning {
   readonly statusCallbackUrl: string;
   readonly backlog: sqs.IQueue;
 }
@@ -23,6 +23,7 @@ export function buildStatusCallbackFunction(scope: Construct, context: HandlerCo
   const fn = buildHandlerFunction(scope, 'StatusCallback', 'status-callback', context, {
     description: 'Verifies Twilio status callbacks and records message status',
     timeout: WEBHOOK_TIMEOUT,
+    memorySize: options.memorySize,
     environment: { [ENV.STATUS_CALLBACK_URL]: options.statusCallbackUrl },
   });
   // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
@@ -35,7 +36,7 @@ export function buildStatusCallbackFunction(scope: Construct, context: HandlerCo
   return fn;
 }
 
-export interface InboundFunctionOptions {
+export interface InboundFunctionOptions extends HandlerFunctionTuning {
   readonly inboundUrl: string;
   readonly inboundTopic: sns.ITopic;
   readonly backlog: sqs.IQueue;
@@ -46,6 +47,7 @@ export function buildInboundFunction(scope: Construct, context: HandlerContext, 
   const fn = buildHandlerFunction(scope, 'Inbound', 'inbound', context, {
     description: 'Verifies, records and publishes inbound Twilio messages',
     timeout: WEBHOOK_TIMEOUT,
+    memorySize: options.memorySize,
     environment: {
       [ENV.INBOUND_URL]: options.inboundUrl,
       [ENV.INBOUND_TOPIC_ARN]: options.inboundTopic.topicArn,
