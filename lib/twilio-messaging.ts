@@ -422,7 +422,7 @@ export class TwilioMessaging extends Construct {
     this.queue = alertQueues.queue;
     this.deadLetterQueue = alertQueues.deadLetterQueue;
 
-    // --- Webhook backlogs: verified requests wait there out a table or topic failure
+    // --- Webhook backlogs: verified requests wait there while the table or topic fails
     const backlogs = buildWebhookBacklogs(this);
     this.statusCallbackBacklog = backlogs.statusCallbackBacklog;
     this.inboundBacklog = backlogs.inboundBacklog;
