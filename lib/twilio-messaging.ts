@@ -16,7 +16,7 @@ import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from './contract';
 import { buildAlertQueue, buildAlertTopic, buildInboundTopic, buildTopicKey } from './private/alert-intake';
 import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
 import { buildCredentialsSecret } from './private/credentials-secret';
-import { HandlerContext, handlerEnvironment } from './private/handler-function';
+import { handlerContext } from './private/handler-function';
 import { acknowledgeNagFindings } from './private/nag-acknowledgements';
 import { buildSenderConfig } from './private/sender-config';
 import { buildSenderFunction } from './private/sender-function';
@@ -450,20 +450,16 @@ export class TwilioMessaging extends Construct {
     const senderConfig = buildSenderConfig(props, { claimLeaseSeconds: senderTimeout.toSeconds() * 2, maxReceiveCount });
 
     // --- Handler functions and their grants ------------------------------------------
-    const handlers: HandlerContext = {
+    const handlers = handlerContext({
       secret: this.secret,
       table: this.table,
       alertQueue: this.queue,
       logRetention,
       removalPolicy,
-      environment: handlerEnvironment({
-        secret: this.secret,
-        table: this.table,
-        serviceName: this.serviceName,
-        secretCacheTtl: props.secretCacheTtl,
-        statusRetentionDays: props.statusRetentionDays,
-      }),
-    };
+      serviceName: this.serviceName,
+      secretCacheTtl: props.secretCacheTtl,
+      statusRetentionDays: props.statusRetentionDays,
+    });
     const sender = buildSenderFunction(this, handlers, {
       config: senderConfig,
       statusCallbackUrl: this.statusCallbackUrl,

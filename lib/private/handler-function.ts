@@ -26,32 +26,41 @@ export interface HandlerContext {
   readonly alertQueue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
-  /** The environment variables every handler reads (handlerEnvironment). */
+  /** The environment variables every handler reads. */
   readonly environment: Record<string, string>;
 }
 
-export interface HandlerEnvironmentInput {
+export interface HandlerContextInput {
   readonly secret: secretsmanager.ISecret;
   readonly table: dynamodb.ITable;
+  readonly alertQueue: sqs.IQueue;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** The `service` dimension of the handlers' metrics. */
   readonly serviceName: string;
+  /** @default Duration.minutes(5) */
   readonly secretCacheTtl?: Duration;
+  /** @default 90 */
   readonly statusRetentionDays?: number;
 }
 
-/** The environment variables every handler reads: where the credentials and the table are, and how it reports. */
-export function handlerEnvironment(input: HandlerEnvironmentInput): Record<string, string> {
+/** The context of every handler, with the environment variables they all read: where the credentials and the table are, and how they report. */
+export function handlerContext(input: HandlerContextInput): HandlerContext {
+  const { serviceName, secretCacheTtl, statusRetentionDays, ...shared } = input;
   return {
-    [ENV.TWILIO_SECRET_ARN]: input.secret.secretArn,
-    [ENV.STATUS_TABLE_NAME]: input.table.tableName,
-    [ENV.SECRET_CACHE_TTL_SECONDS]: String((input.secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
-    [ENV.STATUS_RETENTION_DAYS]: String(input.statusRetentionDays ?? 90),
-    POWERTOOLS_SERVICE_NAME: input.serviceName,
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    NODE_OPTIONS: '--enable-source-maps',
+    ...shared,
+    environment: {
+      [ENV.TWILIO_SECRET_ARN]: input.secret.secretArn,
+      [ENV.STATUS_TABLE_NAME]: input.table.tableName,
+      [ENV.SECRET_CACHE_TTL_SECONDS]: String((secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
+      [ENV.STATUS_RETENTION_DAYS]: String(statusRetentionDays ?? 90),
+      POWERTOOLS_SERVICE_NAME: serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+    },
   };
 }
 
-/** What a caller of a handler's builder may tune; a new prop's value for one function passes through here. */
 export interface HandlerFunctionTuning {
   /** @default 256 */
   readonly memorySize?: number;
