@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,32 +7,25 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
-import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
-import { handlerCode } from './handler-code';
-import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
+import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from './contract';
+import { buildAlertQueue, buildAlertTopic, buildInboundTopic, buildTopicKey } from './private/alert-intake';
+import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
+import { buildCredentialsSecret } from './private/credentials-secret';
+import { handlerContext } from './private/handler-function';
+import { acknowledgeNagFindings } from './private/nag-acknowledgements';
+import { buildSenderConfig } from './private/sender-config';
+import { buildSenderFunction } from './private/sender-function';
+import { buildStatusTable } from './private/status-table';
+import { validateProps } from './private/validate-props';
+import { buildWebhookApi, routeWebhooks } from './private/webhook-api';
+import { buildWebhookBacklogs } from './private/webhook-backlogs';
+import { buildInboundFunction, buildStatusCallbackFunction } from './private/webhook-functions';
 
-/** The API stage; part of the webhook URLs, so fixed rather than configurable. */
-const STAGE_NAME = 'v1';
-const STATUS_PATH = 'status';
-const INBOUND_PATH = 'inbound';
-const RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ARCHITECTURE = lambda.Architecture.ARM_64;
-/** API Gateway gives up on an integration after 29 s; Twilio after 15 s. */
-const WEBHOOK_TIMEOUT = Duration.seconds(10);
-/**
- * Deliveries of a webhook backlog record before it is dead-lettered. With the
- * visibility timeout (six times the function's) that is about 15 minutes of
- * DynamoDB or SNS trouble; a longer outage ends in the dead-letter queue, for redrive.
- */
-const WEBHOOK_BACKLOG_MAX_RECEIVES = 15;
 /** What watch() can wire: alarms this app defines (an imported one has no resource to set). */
 const WATCHABLE_ALARM_TYPES = [cloudwatch.CfnAlarm.CFN_RESOURCE_TYPE_NAME, cloudwatch.CfnCompositeAlarm.CFN_RESOURCE_TYPE_NAME];
 
@@ -406,329 +399,114 @@ export class TwilioMessaging extends Construct {
   public readonly sendFailureAlarm?: cloudwatch.IAlarm;
   private readonly watched = new Set<cloudwatch.AlarmBase>();
 
+  // The data flow, in order: alerts come in through the topic and queue, the sender
+  // sends them and records them in the table, Twilio's callbacks and replies come back
+  // through the webhook API. Each resource is built in this construct's own scope
+  // (lib/private/), so construct IDs, and with them logical IDs, stay put.
   constructor(scope: Construct, id: string, props: TwilioMessagingProps) {
     super(scope, id);
     validateProps(props);
 
-    const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const senderTimeout = props.senderTimeout ?? Duration.seconds(30);
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const accessLogging = props.apiAccessLogging !== false;
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64 });
 
-    // --- Encryption key, topics, queues ---------------------------------------------
-    if (props.encryptionKey) {
-      this.encryptionKey = props.encryptionKey;
-    } else {
-      this.encryptionKey = new kms.Key(this, 'TopicKey', {
-        description: `Encrypts the Twilio messaging topics of ${this.node.path}`,
-        enableKeyRotation: true,
-        removalPolicy,
-      });
-    }
-    // A CloudWatch alarm cannot publish to a topic under the AWS-managed SNS key and
-    // fails silently; CloudWatch needs these on the topic's customer-managed key.
-    this.encryptionKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToUseTheKey',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        // Only on behalf of this account's alarms: no other account's CloudWatch may use the key.
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
+    // --- Alert intake: the topics' key, the topics, the queue and its dead-letter queue
+    this.encryptionKey = buildTopicKey(this, props.encryptionKey, removalPolicy);
+    this.topic = props.existingTopic ?? buildAlertTopic(this, this.encryptionKey);
+    this.inboundTopic = buildInboundTopic(this, this.encryptionKey);
+    const alertQueues = buildAlertQueue(this, this.topic, { senderTimeout, maxReceiveCount });
+    this.queue = alertQueues.queue;
+    this.deadLetterQueue = alertQueues.deadLetterQueue;
 
-    if (props.existingTopic) {
-      this.topic = props.existingTopic;
-    } else {
-      const topic = new sns.Topic(this, 'Topic', { masterKey: this.encryptionKey, enforceSSL: true });
-      // The topic policy replaces SNS's default policy, so CloudWatch alarms of this
-      // account need an explicit grant.
-      topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowCloudWatchAlarmsOfThisAccount',
-          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-          actions: ['sns:Publish'],
-          resources: [topic.topicArn],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-          },
-        }),
-      );
-      this.topic = topic;
-    }
+    // --- Webhook backlogs: verified requests wait there while the table or topic fails
+    const backlogs = buildWebhookBacklogs(this);
+    this.statusCallbackBacklog = backlogs.statusCallbackBacklog;
+    this.inboundBacklog = backlogs.inboundBacklog;
+    this.webhookBacklogDeadLetterQueue = backlogs.deadLetterQueue;
 
-    this.inboundTopic = new sns.Topic(this, 'InboundTopic', { masterKey: this.encryptionKey, enforceSSL: true });
-
-    // SQS-managed encryption, not the topic key: with the topic's key on the queue,
-    // SqsSubscription's key-policy statement for SNS names the topic (feature flag
-    // @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption, on in new CDK apps) while
-    // the topic names the key, a cycle CloudFormation rejects. It also spares a KMS
-    // call on every receive.
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.deadLetterQueue = deadLetterQueue;
-    const queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
-    });
-    this.queue = queue;
-    // Not raw: the SNS envelope carries the MessageId the sender de-duplicates on.
-    this.topic.addSubscription(new subscriptions.SqsSubscription(queue, { rawMessageDelivery: false }));
-
-    // Each webhook's backlog: where a verified request goes when the table or the
-    // inbound topic fails (Twilio does not retry an error answer by default).
-    // Retention as long as the dead-letter queue's: SQS keeps a message's first
-    // enqueue time when it moves it there.
-    const webhookBacklogDeadLetterQueue = new sqs.Queue(this, 'WebhookBacklogDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.webhookBacklogDeadLetterQueue = webhookBacklogDeadLetterQueue;
-    const webhookBacklog = (id: string) =>
-      new sqs.Queue(this, id, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        visibilityTimeout: Duration.seconds(WEBHOOK_TIMEOUT.toSeconds() * 6),
-        retentionPeriod: Duration.days(14),
-        deadLetterQueue: { queue: webhookBacklogDeadLetterQueue, maxReceiveCount: WEBHOOK_BACKLOG_MAX_RECEIVES },
-      });
-    const statusCallbackBacklog = webhookBacklog('StatusCallbackBacklog');
-    const inboundBacklog = webhookBacklog('InboundBacklog');
-    this.statusCallbackBacklog = statusCallbackBacklog;
-    this.inboundBacklog = inboundBacklog;
-
-    // --- Secret and table -----------------------------------------------------------
-    this.secret =
-      props.existingSecret ??
-      new secretsmanager.Secret(this, 'Secret', {
-        description: `Twilio credentials of ${this.node.path}: {"accountSid","authToken"} and optionally {"apiKeySid","apiKeySecret"}`,
-        // A placeholder the handlers recognise, not a credential: the operator fills in the value after deploy.
-        secretStringValue: SecretValue.unsafePlainText(JSON.stringify(PLACEHOLDER_SECRET)),
-        removalPolicy,
-      });
-
-    if (props.existingTable) {
-      this.table = props.existingTable;
-    } else {
-      const table = new dynamodb.Table(this, 'Table', {
-        partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        timeToLiveAttribute: TABLE.TTL_ATTRIBUTE,
-        encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        removalPolicy,
-      });
-      table.addGlobalSecondaryIndex({
-        indexName: TABLE.ALERTS_BY_RECIPIENT_INDEX,
-        partitionKey: { name: TABLE.ALERT_RECIPIENT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TABLE.ALERT_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-      this.table = table;
-    }
+    // --- Credentials and status table ----------------------------------------------
+    this.secret = props.existingSecret ?? buildCredentialsSecret(this, removalPolicy);
+    this.table = props.existingTable ?? buildStatusTable(this, removalPolicy);
 
     // --- Webhook API and URLs --------------------------------------------------------
-    const accessLogs =
-      props.apiAccessLogging === false ? undefined : new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
-    const api = new apigateway.RestApi(this, 'Api', {
+    const webhooks = buildWebhookApi(this, {
       restApiName: this.serviceName,
-      description: `Twilio webhooks of ${this.node.path}`,
-      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
-      // Creating the account-wide API Gateway logging role is not a library's business.
-      cloudWatchRole: false,
-      deployOptions: {
-        stageName: STAGE_NAME,
-        throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
-        throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
-        ...(accessLogs
-          ? {
-              accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-              accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-            }
-          : {}),
-      },
-    });
-    this.api = api;
-
-    // Built from the API id, not api.url: api.url depends on the deployment, which
-    // depends on the methods, which depend on the functions whose environment holds
-    // this URL: a cycle CloudFormation would reject.
-    const baseUrl =
-      props.publicCallbackBaseUrl !== undefined
-        ? stripTrailingSlash(props.publicCallbackBaseUrl)
-        : `https://${api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${STAGE_NAME}`;
-    this.statusCallbackUrl = `${baseUrl}/${STATUS_PATH}`;
-    this.inboundUrl = `${baseUrl}/${INBOUND_PATH}`;
-
-    // --- Functions ------------------------------------------------------------------
-    const commonEnvironment: Record<string, string> = {
-      [ENV.TWILIO_SECRET_ARN]: this.secret.secretArn,
-      [ENV.STATUS_TABLE_NAME]: this.table.tableName,
-      [ENV.SECRET_CACHE_TTL_SECONDS]: String((props.secretCacheTtl ?? Duration.minutes(5)).toSeconds()),
-      [ENV.STATUS_RETENTION_DAYS]: String(props.statusRetentionDays ?? 90),
-      POWERTOOLS_SERVICE_NAME: this.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-
-    const allowedRecipients = allowedWithEscalation(props);
-    const senderConfig: SenderConfig = {
-      ...(props.from !== undefined ? { from: props.from } : {}),
-      ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
-      ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
-      defaultRecipients: props.defaultRecipients,
-      ...(allowedRecipients !== undefined ? { allowedRecipients } : {}),
-      ...(props.whatsappContentSid !== undefined ? { whatsappContentSid: props.whatsappContentSid } : {}),
-      ...(props.sendConcurrency !== undefined ? { sendConcurrency: props.sendConcurrency } : {}),
-      claimLeaseSeconds: senderTimeout.toSeconds() * 2,
-      ...(props.allowUnicode !== undefined ? { allowUnicode: props.allowUnicode } : {}),
-      ...(props.alarmTextSegments !== undefined ? { alarmTextSegments: props.alarmTextSegments } : {}),
-      ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
-      maxReceiveCount,
-      ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
-    };
-
-    const sender = this.createFunction('Sender', 'sender', {
-      description: 'Sends queued alerts through the Twilio Messages API',
-      timeout: senderTimeout,
+      accessLogging,
       logRetention,
       removalPolicy,
+      throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
+      throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
+      publicCallbackBaseUrl: props.publicCallbackBaseUrl,
+    });
+    this.api = webhooks.api;
+    this.statusCallbackUrl = webhooks.statusCallbackUrl;
+    this.inboundUrl = webhooks.inboundUrl;
+
+    // --- Sender configuration: SENDER_CONFIG, checked again at the sender's cold start
+    const senderConfig = buildSenderConfig(props, { claimLeaseSeconds: senderTimeout.toSeconds() * 2, maxReceiveCount });
+
+    // --- Handler functions and their grants ------------------------------------------
+    const handlers = handlerContext({
+      secret: this.secret,
+      table: this.table,
+      alertQueue: this.queue,
+      logRetention,
+      removalPolicy,
+      serviceName: this.serviceName,
+      secretCacheTtl: props.secretCacheTtl,
+      statusRetentionDays: props.statusRetentionDays,
+    });
+    const sender = buildSenderFunction(this, handlers, {
+      config: senderConfig,
+      statusCallbackUrl: this.statusCallbackUrl,
+      timeout: senderTimeout,
+      batchSize: props.senderBatchSize ?? 10,
+      maxConcurrency: props.senderMaxConcurrency ?? 5,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      environment: {
-        ...commonEnvironment,
-        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
-        [ENV.SENDER_CONFIG]: stack.toJsonString(senderConfig),
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
     });
-    sender.addEventSource(
-      new SqsEventSource(queue, {
-        batchSize: props.senderBatchSize ?? 10,
-        maxConcurrency: props.senderMaxConcurrency ?? 5,
-        reportBatchItemFailures: true,
-      }),
-    );
-    this.grantTable(sender, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    // Releasing a send claim after a request that cannot have created a message
-    // deletes the claim, and a resolved incident frees its key's pointer and its
-    // code; nothing else may be deleted.
-    sender.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:DeleteItem'],
-        resources: [this.table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE.CLAIM_ID_PREFIX}*`, `${TABLE.INCIDENT_KEY_ID_PREFIX}*`, `${TABLE.INCIDENT_CODE_ID_PREFIX}*`] },
-        },
-      }),
-    );
-    // A record held up only by time goes back on the queue with a fresh receive count
-    // (lambda/sender/defer.ts), and escalation timers are delayed messages to it.
-    this.allowTimers(sender);
+    const statusCallback = buildStatusCallbackFunction(this, handlers, {
+      statusCallbackUrl: this.statusCallbackUrl,
+      backlog: backlogs.statusCallbackBacklog,
+    });
+    const inbound = buildInboundFunction(this, handlers, {
+      inboundUrl: this.inboundUrl,
+      inboundTopic: this.inboundTopic,
+      backlog: backlogs.inboundBacklog,
+    });
+    routeWebhooks(webhooks.api, { statusCallback, inbound });
     this.senderFunction = sender;
-
-    const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
-      description: 'Verifies Twilio status callbacks and records message status',
-      timeout: WEBHOOK_TIMEOUT,
-      logRetention,
-      removalPolicy,
-      environment: {
-        ...commonEnvironment,
-        [ENV.STATUS_CALLBACK_URL]: this.statusCallbackUrl,
-        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: statusCallbackBacklog.queueUrl,
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
-    });
-    // One conditional UpdateItem per callback: it creates the item when the sender has not yet.
-    // A page that ended undelivered/failed reads its incident (GetItem) before marking the address unreachable.
-    this.grantTable(statusCallback, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    this.useWebhookBacklog(statusCallback, statusCallbackBacklog);
-    // A page of an incident that ended undelivered/failed escalates at once: a timer.
-    this.allowTimers(statusCallback);
     this.statusCallbackFunction = statusCallback;
-
-    const inbound = this.createFunction('Inbound', 'inbound', {
-      description: 'Verifies, records and publishes inbound Twilio messages',
-      timeout: WEBHOOK_TIMEOUT,
-      logRetention,
-      removalPolicy,
-      environment: {
-        ...commonEnvironment,
-        [ENV.INBOUND_URL]: this.inboundUrl,
-        [ENV.INBOUND_TOPIC_ARN]: this.inboundTopic.topicArn,
-        [ENV.WEBHOOK_BACKLOG_QUEUE_URL]: inboundBacklog.queueUrl,
-        [ENV.ALERT_QUEUE_URL]: queue.queueUrl,
-      },
-    });
-    // Inbound items are written with if_not_exists UpdateItems that also claim the publish and
-    // return what a retry needs; a refused claim is told from an outbound SID by a GetItem.
-    // A command reads the incidents of the replier's latest pages in one BatchGetItem.
-    this.grantTable(inbound, ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    this.useWebhookBacklog(inbound, inboundBacklog);
-    // An opt-out from an address a live incident paged escalates past it: a timer.
-    this.allowTimers(inbound);
-    // A reply command finds the latest pages sent to its number (and so their incidents) through the sparse index.
-    inbound.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${this.table.tableArn}/index/${TABLE.ALERTS_BY_RECIPIENT_INDEX}`],
-      }),
-    );
-    this.inboundTopic.grantPublish(inbound);
     this.inboundFunction = inbound;
-
-    for (const fn of [sender, statusCallback, inbound]) this.secret.grantRead(fn);
-
-    // Lambda proxy integrations pass the form-encoded body through untouched; the
-    // handlers verify X-Twilio-Signature over it.
-    api.root.addResource(STATUS_PATH).addMethod('POST', new apigateway.LambdaIntegration(statusCallback, { allowTestInvoke: false }));
-    api.root.addResource(INBOUND_PATH).addMethod('POST', new apigateway.LambdaIntegration(inbound, { allowTestInvoke: false }));
 
     // --- Alarms (opt-in) -------------------------------------------------------------
     if (props.enableDeadLetterQueueAlarm) {
-      this.deadLetterQueueAlarm = this.metricDeadLetterQueueDepth().createAlarm(this, 'DeadLetterQueueAlarm', {
-        alarmDescription: `Messages in the Twilio messaging dead-letter queue of ${this.node.path}: alerts that were not sent`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      const alarms = buildDeadLetterQueueAlarms(this, {
+        deadLetterQueue: this.metricDeadLetterQueueDepth(),
+        webhookBacklogDeadLetterQueue: this.metricWebhookBacklogDeadLetterQueueDepth(),
       });
-      this.webhookBacklogDeadLetterQueueAlarm = this.metricWebhookBacklogDeadLetterQueueDepth().createAlarm(this, 'WebhookBacklogDeadLetterQueueAlarm', {
-        alarmDescription: `Messages in the webhook backlog dead-letter queue of ${this.node.path}: verified status callbacks or inbound messages not recorded`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+      this.webhookBacklogDeadLetterQueueAlarm = alarms.webhookBacklogDeadLetterQueueAlarm;
     }
     if (props.enableSendFailureAlarm) {
-      const failures = new cloudwatch.MathExpression({
-        label: 'Messages that could not be sent',
-        expression: 'FILL(failed, 0) + FILL(configurationErrors, 0)',
-        usingMetrics: { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() },
-        period: Duration.minutes(5),
-      });
-      this.sendFailureAlarm = failures.createAlarm(this, 'SendFailureAlarm', {
-        alarmDescription: `Twilio messages of ${this.node.path} failed to send, or the credentials secret is unusable`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      this.sendFailureAlarm = buildSendFailureAlarm(this, { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() });
     }
 
-    this.acknowledgeNagFindings(props, api);
+    // --- cdk-nag acknowledgements ----------------------------------------------------
+    acknowledgeNagFindings({
+      api: webhooks.api,
+      accessLogging,
+      sender,
+      statusCallback,
+      inbound,
+      tableHasKey: this.table.encryptionKey !== undefined,
+      inVpc: props.vpc !== undefined,
+      createdSecret: props.existingSecret ? undefined : this.secret,
+    });
   }
 
   /** An alarm action that publishes the alarm to the topic. To page on an alarm, prefer `watch(alarm)`, which also wires its OK. */
@@ -860,162 +638,5 @@ export class TwilioMessaging extends Construct {
       period: Duration.minutes(5),
       ...props,
     });
-  }
-
-  /**
-   * A webhook function sends to its own backlog (exactly sqs:SendMessage: a record
-   * is not verified again, so no one else may write one) and consumes it.
-   */
-  private useWebhookBacklog(fn: lambda.Function, backlog: sqs.Queue): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [backlog.queueArn] }));
-    fn.addEventSource(new SqsEventSource(backlog, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
-  }
-
-  /**
-   * Timers are delayed messages to the alert queue (ALERT_QUEUE_URL): exactly
-   * sqs:SendMessage on it. The queue uses SQS-managed encryption, so no key grant.
-   */
-  private allowTimers(fn: lambda.Function): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
-  }
-
-  private createFunction(
-    id: string,
-    handlerName: string,
-    options: {
-      description: string;
-      timeout: Duration;
-      logRetention: logs.RetentionDays;
-      removalPolicy: RemovalPolicy;
-      environment: Record<string, string>;
-      vpc?: ec2.IVpc;
-      vpcSubnets?: ec2.SubnetSelection;
-    },
-  ): lambda.Function {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: options.logRetention,
-      removalPolicy: options.removalPolicy,
-    });
-    // Our own role instead of AWSLambdaBasicExecutionRole: log writes only to this
-    // function's log group, and nothing else the function does not do.
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${handlerName} function of ${this.node.path}`,
-    });
-    logGroup.grantWrite(role);
-    if (options.vpc) {
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    }
-    return new lambda.Function(this, id, {
-      description: options.description,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      handler: 'index.handler',
-      code: handlerCode(handlerName),
-      memorySize: 256,
-      timeout: options.timeout,
-      role,
-      logGroup,
-      environment: options.environment,
-      vpc: options.vpc,
-      vpcSubnets: options.vpcSubnets,
-    });
-  }
-
-  /** Item-level table access on the table itself (not its indexes), plus its key if it has one. */
-  private grantTable(fn: lambda.IFunction, actions: string[]): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
-    this.table.encryptionKey?.grantEncryptDecrypt(fn);
-  }
-
-  /**
-   * cdk-nag AwsSolutions findings this design accepts, each with its reason (also
-   * listed in the README). Acknowledged on the narrowest construct that raises them.
-   */
-  private acknowledgeNagFindings(props: TwilioMessagingProps, api: apigateway.RestApi): void {
-    Validations.of(api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG4',
-        reason: 'Twilio cannot present IAM or Cognito credentials; each handler verifies the X-Twilio-Signature HMAC over the exact URL and body, which is the webhook authentication.',
-      },
-      {
-        id: 'AwsSolutions-COG4',
-        reason: 'Twilio cannot present Cognito tokens; the X-Twilio-Signature check in the handlers authenticates each request.',
-      },
-      {
-        id: 'AwsSolutions-APIG2',
-        reason: 'The bodies are form-encoded Twilio webhooks; the handlers validate them after verifying the signature, which a request validator cannot do.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason: 'WAF is optional for signed webhooks: unsigned requests are rejected by the handlers, and stage throttling bounds the load. Attach a web ACL to the stage if your organisation requires one.',
-      },
-      {
-        id: 'AwsSolutions-APIG6',
-        reason: 'Access logs go to a log group of the construct with retention; execution logs would go to an API Gateway-owned log group without retention and, at INFO level, hold phone numbers. The handlers log every request they process.',
-      },
-    );
-    if (props.apiAccessLogging === false) {
-      Validations.of(api).acknowledge({
-        id: 'AwsSolutions-APIG1',
-        reason: 'Access logging was turned off (apiAccessLogging: false) because the account has no API Gateway CloudWatch Logs role; the handlers still log every request they process.',
-      });
-    }
-    // sns:Publish to a topic under a customer-managed key needs kms:GenerateDataKey*
-    // (GenerateDataKey and GenerateDataKeyWithoutPlaintext), on that one key only.
-    Validations.of(this.inboundFunction.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason: 'Publishing to the KMS-encrypted inbound topic needs kms:GenerateDataKey* on the topic key; the statement names that key only.',
-    });
-    if (this.table.encryptionKey) {
-      for (const fn of [this.senderFunction, this.statusCallbackFunction, this.inboundFunction]) {
-        Validations.of(fn.role!).acknowledge(
-          {
-            id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-            reason: 'DynamoDB item access on a table under a customer-managed key needs kms:GenerateDataKey* on that key; the statement names that key only.',
-          },
-          {
-            id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-            reason: 'CDK grants kms:ReEncrypt* with encrypt/decrypt on the existing table key; the statement names that key only.',
-          },
-        );
-      }
-    }
-    if (props.vpc) {
-      Validations.of(this.senderFunction.role!).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'A function in a VPC needs to manage its network interfaces; the AWS-managed policy is the documented minimum and ENI actions do not support resource scoping.',
-      });
-    }
-    if (!props.existingSecret) {
-      Validations.of(this.secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'Twilio credentials are rotated in the Twilio console, not by a Secrets Manager rotation function; the handlers re-read the secret after SECRET_CACHE_TTL_SECONDS.',
-      });
-    }
-  }
-}
-
-function stripTrailingSlash(url: string): string {
-  return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
-}
-
-function validateProps(props: TwilioMessagingProps): void {
-  checkSenderIdentity(props);
-  checkEscalation(props);
-  checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
-  checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
-  checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);
-  checkIntegerRange('maxReceiveCount', props.maxReceiveCount, 1, 100);
-  checkIntegerRange('statusRetentionDays', props.statusRetentionDays, 1, 3650);
-  checkIntegerRange('alarmTextSegments', props.alarmTextSegments, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max);
-  if (props.accountAlias !== undefined) checkAccountAlias(props.accountAlias);
-  checkIntegerRange('apiThrottlingRateLimit', props.apiThrottlingRateLimit, 1, 10000);
-  checkIntegerRange('apiThrottlingBurstLimit', props.apiThrottlingBurstLimit, 1, 5000);
-  if (props.senderTimeout) checkSecondsRange('senderTimeout', props.senderTimeout.toSeconds(), 10, 300);
-  if (props.secretCacheTtl) checkSecondsRange('secretCacheTtl', props.secretCacheTtl.toSeconds(), 0, 3600);
-  if (props.publicCallbackBaseUrl !== undefined) checkHttpsBaseUrl('publicCallbackBaseUrl', props.publicCallbackBaseUrl);
-  if (props.vpcSubnets && !props.vpc) {
-    throw new Error('TwilioMessaging: vpcSubnets is given without vpc');
   }
 }
