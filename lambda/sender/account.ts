@@ -1,5 +1,7 @@
 import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
+import { maskNumbersInText } from '../shared/mask';
 import { TwilioApiError } from '../shared/twilio-errors';
+import { countConfigurationError, logger } from './observability';
 
 /**
  * The Twilio account as one invocation sees it: the one place in the sender
@@ -10,19 +12,6 @@ import { TwilioApiError } from '../shared/twilio-errors';
 export class TwilioAccount {
   /** Scope held by a configuration error (a sender, or ALL_SENDERS for the credentials) → its masked reason. */
   private readonly holds = new Map<string, string>();
-
-  /**
-   * The invocation's gate: the credentials must be usable before any claim
-   * is made. Rejects with ConfigurationError for an unusable secret, with
-   * another error when Secrets Manager could not be read (and nothing was
-   * cached).
-   */
-  static async open(): Promise<TwilioAccount> {
-    await getCredentials();
-    return new TwilioAccount();
-  }
-
-  private constructor() {}
 
   /**
    * Runs a Twilio call with the current credentials (a cache hit), taken as
@@ -61,6 +50,27 @@ export class TwilioAccount {
     this.holds.set(scope, reason);
     return scope === ALL_SENDERS ? undefined : scope;
   }
+}
+
+/**
+ * The invocation's gate: the credentials must be usable before any claim is
+ * made. Undefined (logged, and counted for an unusable secret) when they are
+ * not, or when Secrets Manager could not be read and nothing was cached:
+ * every record is then kept.
+ */
+export async function openAccount(): Promise<TwilioAccount | undefined> {
+  try {
+    await getCredentials();
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      countConfigurationError();
+      if (err.firstInProcess) logger.error('Twilio credentials unusable: records kept for redrive', { reason: err.message });
+    } else {
+      logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, reason: maskNumbersInText((err as Error).message) });
+    }
+    return undefined;
+  }
+  return new TwilioAccount();
 }
 
 /** Key of the credentials' hold: every sender is held. */

@@ -1,10 +1,8 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../lib/contract';
-import { ConfigurationError } from '../shared/credentials';
 import { IncidentStore } from '../shared/incidents/store';
-import { maskNumbersInText } from '../shared/mask';
-import { TwilioAccount } from './account';
+import { openAccount } from './account';
 import { ClaimStore } from './claims';
 import { loadSettings, SenderSettings } from './config';
 import type { SendContext } from './context';
@@ -77,18 +75,3 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     flushMetrics();
   }
 };
-
-/** The invocation's Twilio account, once its credentials are known usable; undefined (logged, counted) when they are not: every record is kept before any claim is made. */
-async function openAccount(): Promise<TwilioAccount | undefined> {
-  try {
-    return await TwilioAccount.open();
-  } catch (err) {
-    if (err instanceof ConfigurationError) {
-      countConfigurationError();
-      if (err.firstInProcess) logger.error('Twilio credentials unusable: records kept for redrive', { reason: err.message });
-    } else {
-      logger.warn('Twilio credentials could not be read: records will be retried', { error: (err as Error).name, reason: maskNumbersInText((err as Error).message) });
-    }
-    return undefined;
-  }
-}

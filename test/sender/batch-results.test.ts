@@ -1,7 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
 import { DEFERRALS_ATTRIBUTE } from '../../lambda/sender/defer';
-import type { InjectorRequest } from '../support/fake-twilio';
 import { alarm, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, snsRecord, startRig } from './support';
 import { DynamoProxy, FakeSqs, startDynamoProxy, startFakeSqs } from './fakes';
 
@@ -39,7 +38,7 @@ beforeEach(() => {
   sqs.sent.length = 0;
 });
 
-const to = (r: InjectorRequest) => r.params.find(([k]) => k === 'To')?.[1];
+const to = (r: { readonly params: ReadonlyArray<readonly [string, string]> }) => r.params.find(([k]) => k === 'To')?.[1];
 const envelope = (body: string, recipient: string, snsId: string) => snsRecord(JSON.stringify({ body, to: recipient }), snsId);
 
 async function holdClaim(snsId: string, recipient: string, leaseMs: number): Promise<void> {
