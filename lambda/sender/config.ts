@@ -103,7 +103,7 @@ function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: 
   return v;
 }
 
-/** A lease must leave room for one Twilio attempt plus the margin kept before it ends (send.ts). */
+/** A lease must leave room for one Twilio attempt plus the margin kept before it ends (recipient.ts). */
 const MIN_CLAIM_LEASE_SECONDS = 3;
 
 /**

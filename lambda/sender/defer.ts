@@ -1,4 +1,8 @@
+import { maskNumbersInText } from '../shared/mask';
 import { sqsClient } from '../shared/sqs';
+import type { QueuedRecord } from './context';
+import { logger } from './observability';
+import type { RecordAnswer, RecordResult } from './results';
 
 /*
  * Slowness alone must never dead-letter a page. A record handed back to SQS
@@ -62,4 +66,32 @@ export async function sendDeferredCopy(queueUrl: string, body: string, notificat
       },
     }),
   );
+}
+
+/**
+ * A deferred record's answer: put back on the queue (`requeued`), or a batch
+ * failure when that cannot or must not be done (no queue, too many deferrals
+ * without progress, SQS refused the copy).
+ */
+export async function requeue(record: QueuedRecord, deferred: Extract<RecordResult, { readonly outcome: 'deferred' }>, queueUrl: string | undefined): Promise<RecordAnswer> {
+  const { notificationId, progressed, recipients } = deferred;
+  const { deferrals } = record;
+  const retry: RecordAnswer = { outcome: 'retry', recipients };
+  if (!queueUrl) return retry;
+  // A large fan-out on a slow Twilio that sends some recipients each time is not stuck: only a deferral without progress counts.
+  if (!progressed && deferrals >= MAX_DEFERRALS) {
+    logger.warn('record deferred too often: left to SQS redelivery', { messageId: record.messageId, notificationId, deferrals });
+    return retry;
+  }
+  const counted = progressed ? deferrals : deferrals + 1;
+  // Progress also resets the backoff: the rest is due as soon as its own wait allows.
+  const delaySeconds = deferDelaySeconds(deferred.deferUntil, progressed ? 0 : deferrals);
+  try {
+    await sendDeferredCopy(queueUrl, record.body, notificationId, counted, delaySeconds);
+  } catch (err) {
+    logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });
+    return retry;
+  }
+  logger.info('record deferred for time: put back on the queue with a fresh receive count', { messageId: record.messageId, notificationId, deferrals: counted, progressed, delaySeconds });
+  return { outcome: 'requeued', recipients };
 }
