@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
 import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
+import { functionMemory } from './private/function-memory';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
@@ -202,6 +203,27 @@ export interface TwilioMessagingProps {
    * @default Duration.seconds(30)
    */
   readonly senderTimeout?: Duration;
+
+  /**
+   * The sender's memory in MiB (128 to 10,240). Lambda gives CPU in proportion to
+   * memory (one vCPU at 1,769 MiB) and the sender's time is CPU: loading the bundle
+   * on a cold page, and the per-call work of the DynamoDB and HTTP clients for each
+   * recipient. BENCHMARKS.md measures both at each size's CPU share.
+   *
+   * @default 1769 - one full vCPU: the smallest size at which a cold page's first POST
+   * and a 100-recipient fan-out met their targets in BENCHMARKS.md; at 256 MiB they
+   * took over a second and 3× the ideal time. The duration costs far less than the SMS.
+   */
+  readonly senderMemorySize?: number;
+
+  /**
+   * The memory in MiB (128 to 10,240) of the two webhook functions (status callback,
+   * inbound), which also drain their backlogs.
+   *
+   * @default 256 - a callback costs a few milliseconds of CPU and one or two DynamoDB
+   * calls (BENCHMARKS.md, status callbacks), and Twilio waits up to 15 s for the answer.
+   */
+  readonly webhookMemorySize?: number;
 
   /**
    * Receives of one message before it moves to the dead-letter queue (1 to 100).
@@ -414,6 +436,7 @@ export class TwilioMessaging extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const senderTimeout = props.senderTimeout ?? Duration.seconds(30);
+    const memory = functionMemory(props);
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64 });
 
     // --- Encryption key, topics, queues ---------------------------------------------
@@ -601,6 +624,7 @@ export class TwilioMessaging extends Construct {
 
     const sender = this.createFunction('Sender', 'sender', {
       description: 'Sends queued alerts through the Twilio Messages API',
+      memorySize: memory.sender,
       timeout: senderTimeout,
       logRetention,
       removalPolicy,
@@ -640,6 +664,7 @@ export class TwilioMessaging extends Construct {
 
     const statusCallback = this.createFunction('StatusCallback', 'status-callback', {
       description: 'Verifies Twilio status callbacks and records message status',
+      memorySize: memory.webhook,
       timeout: WEBHOOK_TIMEOUT,
       logRetention,
       removalPolicy,
@@ -660,6 +685,7 @@ export class TwilioMessaging extends Construct {
 
     const inbound = this.createFunction('Inbound', 'inbound', {
       description: 'Verifies, records and publishes inbound Twilio messages',
+      memorySize: memory.webhook,
       timeout: WEBHOOK_TIMEOUT,
       logRetention,
       removalPolicy,
@@ -884,6 +910,7 @@ export class TwilioMessaging extends Construct {
     handlerName: string,
     options: {
       description: string;
+      memorySize: number;
       timeout: Duration;
       logRetention: logs.RetentionDays;
       removalPolicy: RemovalPolicy;
@@ -912,7 +939,7 @@ export class TwilioMessaging extends Construct {
       architecture: ARCHITECTURE,
       handler: 'index.handler',
       code: handlerCode(handlerName),
-      memorySize: 256,
+      memorySize: options.memorySize,
       timeout: options.timeout,
       role,
       logGroup,
