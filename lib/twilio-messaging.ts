@@ -210,9 +210,11 @@ export interface TwilioMessagingProps {
    * on a cold page, and the per-call work of the DynamoDB and HTTP clients for each
    * recipient. BENCHMARKS.md measures both at each size's CPU share.
    *
-   * @default 1769 - one full vCPU: the smallest size at which a cold page's first POST
-   * and a 100-recipient fan-out met their targets in BENCHMARKS.md; at 256 MiB they
-   * took over a second and 3× the ideal time. The duration costs far less than the SMS.
+   * @default 1769 - one full vCPU. `npm run bench` (BENCHMARKS.md) measured about 0.34 s of
+   * CPU for a cold page (init and its first invocation) and 0.55 s for a 100-recipient incident fan-out,
+   * whose ideal is 1 s: at 256 MiB (0.145 of a vCPU) the CPU alone takes 2.2 s and 4.4 s, at
+   * 1,024 MiB 0.59 s and 0.94 s, at 1,769 MiB 0.34 s and 0.55 s. Node runs the handler on one
+   * thread, so more memory does not make it faster; the duration stays far below the SMS price.
    */
   readonly senderMemorySize?: number;
 

@@ -6,11 +6,11 @@ import { Token } from 'aws-cdk-lib';
 import { fail } from '../validation';
 
 /**
- * The sender's default memory (MiB). At 256 MB (0.145 of a vCPU) a cold page
- * spent over a second loading the bundle before its first POST and a
- * 100-recipient fan-out took 3× its ideal time; at one full vCPU both meet
- * their targets (BENCHMARKS.md's summary), and the Lambda duration stays a
- * rounding error next to Twilio's price.
+ * The sender's default memory (MiB): one vCPU. The sender's time is CPU (loading
+ * the bundle, the clients' work per call): BENCHMARKS.md measures a cold page and a
+ * 100-recipient fan-out at each size's CPU share; below one vCPU the CPU alone of
+ * either takes longer than its target (first POST under 0.5 s, fan-out within 1.5×
+ * of its ideal), and more than one vCPU does not speed up Node's one thread.
  */
 export const DEFAULT_SENDER_MEMORY_MB = 1769;
 /**
