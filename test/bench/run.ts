@@ -36,7 +36,8 @@ const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'bench-out');
 const QUICK = process.env.BENCH_QUICK === '1';
 const SCENARIOS = join(__dirname, 'scenarios');
-const LOAD_AT_START = loadavg();
+/** Facts of the run described (saved with its figures, so that a re-render describes that run, not the re-render). */
+let RUN_FACTS: { loadAtStart: number[]; date: string; code: string } = { loadAtStart: loadavg(), date: '', code: '' };
 const loadSamples: number[] = [];
 // So that run.ts can sweep the cgroups of this run, whoever made them.
 process.env.BENCH_RUN_ID = `r${randomBytes(4).toString('hex')}`;
@@ -262,12 +263,12 @@ function log(line: string) {
 function machine(): string[] {
   const c = cpus();
   return [
-    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores, shared with other work (load average at start ${LOAD_AT_START.map((l) => l.toFixed(2)).join(' / ')}: ${LOAD_AT_START[0] >= 1 ? 'busy' : 'quiet'})`,
+    `- CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores, shared with other work (load average at start ${RUN_FACTS.loadAtStart.map((l) => l.toFixed(2)).join(' / ')}: ${RUN_FACTS.loadAtStart[0] >= 1 ? 'busy' : 'quiet'})`,
     `- Memory: ${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- OS: ${platform()} ${release()}`,
     `- Node: ${process.version} (the Lambdas run Node 24 on arm64: absolute times differ; the CPU modes below give a handler Lambda's share of a CPU, not Lambda's processor, so compare CPU times and ratios measured in the same mode)`,
-    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
-    `- Code: ${gitDescribe()} (the handlers as built by \`npm run build\` at the start of the run, copied to bench-out/assets so that a rebuild during the run cannot change them; the pipeline runs assets/)`,
+    `- Date: ${RUN_FACTS.date}`,
+    `- Code: ${RUN_FACTS.code} (the handlers as built by \`npm run build\` at the start of the run, copied to bench-out/assets so that a rebuild during the run cannot change them; the pipeline runs assets/)`,
     `- Mode: ${QUICK ? 'BENCH_QUICK=1 (smoke run)' : 'full'}`,
   ];
 }
@@ -368,7 +369,8 @@ const MODE_SCENARIOS: readonly ModeScenario[] = [
  * (e.g. after a change to this file's text), without measuring anything.
  */
 function renderSaved(file: string): void {
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<All, 'elapsedMs' | 'svgFile'> & { elapsedMs?: number; memories?: number[]; loadSamples?: number[] };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<All, 'elapsedMs' | 'svgFile'> & { elapsedMs?: number; memories?: number[]; loadSamples?: number[]; runFacts?: typeof RUN_FACTS };
+  RUN_FACTS = saved.runFacts ?? { loadAtStart: [NaN, NaN, NaN], date: 'unknown (not saved)', code: 'unknown (not saved)' };
   chooseModes(saved.construct.result, saved.memories);
   loadSamples.push(...(saved.loadSamples ?? []));
   const svgFile = QUICK ? join(OUT, 'bench-scaling.quick.svg') : join(ROOT, 'test', 'bench', 'bench-scaling.svg');
@@ -380,6 +382,7 @@ function renderSaved(file: string): void {
 
 async function main() {
   if (process.env.BENCH_RENDER_FROM) return renderSaved(process.env.BENCH_RENDER_FROM);
+  RUN_FACTS = { ...RUN_FACTS, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), code: gitDescribe() };
   mkdirSync(OUT, { recursive: true });
   const started = Date.now();
   const sampler = setInterval(() => loadSamples.push(loadavg()[0]), 5_000);
@@ -445,7 +448,7 @@ async function main() {
 
   const svgFile = QUICK ? join(OUT, 'bench-scaling.quick.svg') : join(ROOT, 'test', 'bench', 'bench-scaling.svg');
   // Every figure as measured, so that the report and the plot can be re-rendered or compared later.
-  writeFileSync(join(OUT, QUICK ? 'bench-results.quick.json' : 'bench-results.json'), JSON.stringify({ construct, cold, coldError, ...results, forged, pipeline, memories: MEMORIES, loadSamples, elapsedMs: Date.now() - started }, null, 2));
+  writeFileSync(join(OUT, QUICK ? 'bench-results.quick.json' : 'bench-results.json'), JSON.stringify({ construct, cold, coldError, ...results, forged, pipeline, memories: MEMORIES, loadSamples, runFacts: RUN_FACTS, elapsedMs: Date.now() - started }, null, 2));
   writeFileSync(svgFile, renderScalingSvg(results.scaling, construct.result?.functions.find((f) => f.role === 'sender')?.timeoutS ?? 30));
   const file = process.env.BENCH_OUT_FILE ?? (QUICK ? join(OUT, 'BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
   const md = render({ construct, cold, coldError, ...results, forged, pipeline, elapsedMs: Date.now() - started, svgFile: relative(dirname(file), svgFile).split('\\').join('/') });
@@ -464,7 +467,7 @@ function renderScalingSvg(scaling: PerMode<ScalingResult & ModeFigures>, timeout
   return scalingSvg(series, {
     timeoutMs: timeoutS * 1000,
     title: 'Sender: one invocation, 1 to 1,000 messages',
-    subtitle: `Twilio answers in ${any?.delayMs ?? 100} ms, ${any?.concurrency ?? 10} in flight; left: wall time; right: CPU per message. ${new Date().toISOString().slice(0, 10)}, ${gitDescribe()}`,
+    subtitle: `Twilio answers in ${any?.delayMs ?? 100} ms, ${any?.concurrency ?? 10} in flight; left: wall time; right: CPU per message. ${RUN_FACTS.date.slice(0, 10)}, ${RUN_FACTS.code}`,
   });
 }
 
@@ -618,7 +621,7 @@ function renderColdStart(a: All, reference: ColdStartFigure | undefined): string
   }
   L.push('### Init + first invocation, as Lambda pays it', '');
   const any = MODES.map((m) => a.coldInvoke[m.key]?.result).find(Boolean);
-  L.push(`Method: test/bench/scenarios/cold-invoke.ts. A fresh execution environment per round (the handler host, \`NODE_OPTIONS=--enable-source-maps\`) in the mode's CPU cgroup requires the bundle (init) and takes its first invocation: one CloudWatch alarm to one recipient, which reads the secret, opens the connections to DynamoDB and Twilio and makes the sender's calls against the fakes. ${any?.rounds ?? SETTINGS.coldRounds} rounds after ${any?.warmup ?? SETTINGS.coldWarmup} discarded, the sender and the twilio-SDK reference alternating in a rotating order. "First POST" is from the start of the require to the fake Twilio's receipt of the create. Lambda's own runtime start (before init) is not included. The goal (issue 12): module load ≤ 0.4× the reference; init + first invocation shares the I/O (secret, connections, three DynamoDB calls, the POST), which pulls that ratio toward 1.`, '');
+  L.push(`Method: test/bench/scenarios/cold-invoke.ts. A fresh execution environment per round (the handler host, \`NODE_OPTIONS=--enable-source-maps\`) in the mode's CPU cgroup requires the bundle (init) and takes its first invocation: one CloudWatch ALARM of a new alarm to one recipient, which reads the secret, opens the connections to DynamoDB and Twilio, opens an incident (the sender's incident writes come before its page's POST: section 2) and makes the sender's calls against the fakes; the reference makes its three DynamoDB calls and no incident's. ${any?.rounds ?? SETTINGS.coldRounds} rounds after ${any?.warmup ?? SETTINGS.coldWarmup} discarded, the sender and the twilio-SDK reference alternating in a rotating order. "First POST" is from the start of the require to the fake Twilio's receipt of the create. Lambda's own runtime start (before init) is not included. The goal (issue 12): module load ≤ 0.4× the reference; init + first invocation shares the I/O (secret, connections, the DynamoDB calls, the POST), which pulls that ratio toward 1.`, '');
   L.push('| Mode | Bundle | init (wall) | init CPU | first invocation (wall) | its CPU | init + first | CPU | first POST at | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const m of MODES) {
     const r = a.coldInvoke[m.key];
