@@ -16,6 +16,7 @@ import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from './contract';
 import { buildAlertQueue, buildAlertTopic, buildInboundTopic, buildTopicKey } from './private/alert-intake';
 import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
 import { buildCredentialsSecret } from './private/credentials-secret';
+import { functionMemory } from './private/function-memory';
 import { handlerContext } from './private/handler-function';
 import { acknowledgeNagFindings } from './private/nag-acknowledgements';
 import { buildSenderConfig } from './private/sender-config';
@@ -195,6 +196,29 @@ export interface TwilioMessagingProps {
    * @default Duration.seconds(30)
    */
   readonly senderTimeout?: Duration;
+
+  /**
+   * The sender's memory in MiB (128 to 10,240). Lambda gives CPU in proportion to
+   * memory (one vCPU at 1,769 MiB) and the sender's time is CPU: loading the bundle
+   * on a cold page, and the per-call work of the DynamoDB and HTTP clients for each
+   * recipient. BENCHMARKS.md measures both at each size's CPU share.
+   *
+   * @default 1769 - one full vCPU. `npm run bench` (BENCHMARKS.md) measured about 0.34 s of
+   * CPU for a cold page (init and its first invocation) and 0.55 s for a 100-recipient incident fan-out,
+   * whose ideal is 1 s: at 256 MiB (0.145 of a vCPU) the CPU alone takes 2.2 s and 4.4 s, at
+   * 1,024 MiB 0.59 s and 0.94 s, at 1,769 MiB 0.34 s and 0.55 s. Node runs the handler on one
+   * thread, so more memory does not make it faster; the duration stays far below the SMS price.
+   */
+  readonly senderMemorySize?: number;
+
+  /**
+   * The memory in MiB (128 to 10,240) of the two webhook functions (status callback,
+   * inbound), which also drain their backlogs.
+   *
+   * @default 256 - a callback costs a few milliseconds of CPU and one or two DynamoDB
+   * calls (BENCHMARKS.md, status callbacks), and Twilio waits up to 15 s for the answer.
+   */
+  readonly webhookMemorySize?: number;
 
   /**
    * Receives of one message before it moves to the dead-letter queue (1 to 100).
@@ -410,6 +434,7 @@ export class TwilioMessaging extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const senderTimeout = props.senderTimeout ?? Duration.seconds(30);
+    const memory = functionMemory(props);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     const accessLogging = props.apiAccessLogging !== false;
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64 });
@@ -464,6 +489,7 @@ export class TwilioMessaging extends Construct {
       config: senderConfig,
       statusCallbackUrl: this.statusCallbackUrl,
       timeout: senderTimeout,
+      memorySize: memory.sender,
       batchSize: props.senderBatchSize ?? 10,
       maxConcurrency: props.senderMaxConcurrency ?? 5,
       vpc: props.vpc,
@@ -471,11 +497,13 @@ export class TwilioMessaging extends Construct {
     });
     const statusCallback = buildStatusCallbackFunction(this, handlers, {
       statusCallbackUrl: this.statusCallbackUrl,
+      memorySize: memory.webhook,
       backlog: backlogs.statusCallbackBacklog,
     });
     const inbound = buildInboundFunction(this, handlers, {
       inboundUrl: this.inboundUrl,
       inboundTopic: this.inboundTopic,
+      memorySize: memory.webhook,
       backlog: backlogs.inboundBacklog,
     });
     routeWebhooks(webhooks.api, { statusCallback, inbound });

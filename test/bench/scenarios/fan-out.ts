@@ -6,13 +6,18 @@
  * BENCH_MODE_MEMORY_MB's CPU share; CPU time is theirs (process.cpuUsage).
  * The bare POSTs and dynalite-only writes run here, unthrottled: they
  * describe what the harness allows.
+ *
+ * The incident variant (issue 13) pages the same 100 as an incident: a
+ * CloudWatch ALARM of a new alarm, the 100 the default recipients, so each
+ * run opens an incident, gives the page its ACK code and records each page
+ * in the incident's timeline, besides the per-recipient claim and message.
  */
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
 import { scenarioMain } from '../support/child';
 import { modeMemoryFromEnv, startHost, type Host } from '../support/host';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -24,7 +29,8 @@ const runs = Number(process.env.BENCH_ITERATIONS ?? 5);
 
 scenarioMain(async () => {
   const to = recipients(RECIPIENTS);
-  const env = await startBenchEnv({ from: FROM, defaultRecipients: [to[0]], allowedRecipients: to, sendConcurrency: CONCURRENCY });
+  // All 100 are the default recipients, whom an incident pages; the envelope names them itself.
+  const env = await startBenchEnv({ from: FROM, defaultRecipients: to, sendConcurrency: CONCURRENCY });
   const memoryMb = modeMemoryFromEnv();
   const sender = await startHost({ memoryMb });
   await sender.init(process.env.BENCH_SENDER_BUNDLE ?? join(ASSETS, 'sender', 'index.js'));
@@ -32,10 +38,11 @@ scenarioMain(async () => {
   const bareCalls = bareFile ? await startHost({ memoryMb }) : undefined;
   if (bareCalls) await bareCalls.init(bareFile!);
   await env.twilioDefault({ delayMs: DELAY_MS });
-  const once = async (label: string, host: Host = sender) => {
+  let alarms = 0;
+  const once = async (label: string, host: Host = sender, incident = false) => {
     await env.resetTwilioCounters();
     const before = await env.stats();
-    const event = sqsEvent(snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
+    const event = sqsEvent(incident ? snsRecord(alarmMessage(`fan-out-incident-${alarms++}`)) : snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
     const run = await host.invoke<{ batchItemFailures?: unknown[] } | null>(event, { functionName: 'sender', timeoutMs: 900_000 });
     const result = run.result;
     const after = await env.stats();
@@ -44,6 +51,7 @@ scenarioMain(async () => {
       cpuMs: run.cpuMs,
       posts: after.twilioCreates - before.twilioCreates,
       ddbCalls: after.ddbTotal - before.ddbTotal,
+      ddbByOp: ddbDelta(before, after),
       maxInFlight: after.twilioMaxInFlight,
       failures: result?.batchItemFailures?.length ?? 0,
     };
@@ -86,14 +94,17 @@ scenarioMain(async () => {
   // Warm-up: connections, credentials, JIT.
   writesToTime = Math.max(1, (await once('warm-up')).ddbCalls);
   if (bareCalls) await once('warm-up bare', bareCalls);
+  await once('warm-up incident', sender, true);
   await barePosts();
   await ddbOnly();
   const samples = [];
   const bareCallSamples = [];
+  const incidentSamples = [];
   const bare: number[] = [];
   const ddb: number[] = [];
   for (let i = 0; i < runs; i++) {
     samples.push(await once(`run ${i}`));
+    incidentSamples.push(await once(`incident ${i}`, sender, true));
     if (bareCalls) bareCallSamples.push(await once(`bare ${i}`, bareCalls));
     bare.push(await barePosts());
     ddb.push(await ddbOnly());
@@ -128,5 +139,26 @@ scenarioMain(async () => {
       ? { wall: summarize(bareCallSamples.map((s) => s.ms)), cpuPerRecipient: summarize(bareCallSamples.map((s) => s.cpuMs / RECIPIENTS)), ddbCallsPerRun: summarize(bareCallSamples.map((s) => s.ddbCalls)) }
       : undefined,
     handlerMaxRssBytes: senderUsage.maxRssBytes,
+    incident: (() => {
+      const iw = summarize(incidentSamples.map((s) => s.ms));
+      const ops: Record<string, number> = {};
+      for (const s of incidentSamples) for (const [op, n] of Object.entries(s.ddbByOp)) ops[op] = (ops[op] ?? 0) + n / incidentSamples.length;
+      return {
+        wall: iw,
+        ratio: iw.median / idealMs,
+        cpuPerRecipient: summarize(incidentSamples.map((s) => s.cpuMs / RECIPIENTS)),
+        cpuPerRun: summarize(incidentSamples.map((s) => s.cpuMs)),
+        postsPerRun: summarize(incidentSamples.map((s) => s.posts)),
+        ddbCallsPerRun: summarize(incidentSamples.map((s) => s.ddbCalls)),
+        ddbOpsPerRun: Object.fromEntries(Object.entries(ops).map(([op, n]) => [op, Math.round(n * 10) / 10])),
+        batchFailures: incidentSamples.reduce((a, s) => a + s.failures, 0),
+        maxInFlight: Math.max(...incidentSamples.map((s) => s.maxInFlight)),
+      };
+    })(),
+    plainDdbOpsPerRun: (() => {
+      const ops: Record<string, number> = {};
+      for (const s of samples) for (const [op, n] of Object.entries(s.ddbByOp)) ops[op] = (ops[op] ?? 0) + n / samples.length;
+      return Object.fromEntries(Object.entries(ops).map(([op, n]) => [op, Math.round(n * 10) / 10]));
+    })(),
   };
 });

@@ -13,9 +13,13 @@ import { formatTally, NUMBERS, startLocalPipeline } from '../../pipeline/local-p
 import { scenarioMain } from '../support/child';
 
 const N = Number(process.env.BENCH_NOTIFICATIONS ?? 10_000);
-/** The construct's default maximum concurrency of the event source mapping (senderMaxConcurrency). */
+/** The construct's default maximum concurrency of the event source mapping (senderMaxConcurrency: 5; the local pipeline's own default is 2). */
 const SENDER_CONCURRENCY = Number(process.env.BENCH_SENDER_CONCURRENCY ?? 5);
-/** The local pipeline's status-callback environments (webhookConcurrency; its default). */
+/**
+ * The status-callback environments the bench gives the local pipeline (its webhookConcurrency option, whose
+ * own default is 10): 2, so that callbacks queue at Twilio's side as they would behind a busy stage. In AWS
+ * no setting bounds them: the stage throttle and the account's unreserved concurrency do.
+ */
 const WEBHOOK_CONCURRENCY = Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 2);
 const TWILIO_MS = Number(process.env.BENCH_PIPELINE_TWILIO_MS ?? 200);
 const TWILIO_JITTER_MS = Number(process.env.BENCH_PIPELINE_TWILIO_JITTER_MS ?? 100);
@@ -105,7 +109,7 @@ scenarioMain(async () => {
         batchItemFailures: pipeline.queue.stats.itemFailures,
         failedBatches: pipeline.queue.stats.failedBatches,
       },
-      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the construct's default senderMaxConcurrency, the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; Twilio answers creates in ${TWILIO_MS} ± ${TWILIO_JITTER_MS} ms; status-callback: ${WEBHOOK_CONCURRENCY} environments (the local pipeline's webhookConcurrency; in AWS the stage throttle bounds them, not a concurrency setting); callbacks 2–20 ms after each status.${
+      notes: `Sender: ${SENDER_CONCURRENCY} execution environments (the construct's default senderMaxConcurrency, the event source mapping's maximum concurrency), batch size 10, sendConcurrency ${pipeline.senderConfig.sendConcurrency ?? 10}; Twilio answers creates in ${TWILIO_MS} ± ${TWILIO_JITTER_MS} ms; status-callback: ${WEBHOOK_CONCURRENCY} environments (the bench's choice of the local pipeline's webhookConcurrency option; in AWS the stage throttle and the account's unreserved concurrency bound them, not a setting); callbacks 2–20 ms after each status.${
         tally ? ` Tally: ${formatTally(tally)}.` : ` NOT SETTLED within the time limit: ${messages} of ${N} messages sent when it was stopped; the rate is of those.`
       }`,
     };

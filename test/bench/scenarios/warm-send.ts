@@ -6,6 +6,12 @@
  * The handlers run in execution environments of their own (support/host.ts),
  * at BENCH_MODE_MEMORY_MB's CPU share when set; the bare POST and the harness
  * floor run in this (unthrottled) process: they describe the fakes.
+ *
+ * The sender's invocations are CloudWatch ALARM notifications of alarms not
+ * seen before: each opens an incident (its items, the page's ACK code, the
+ * timeline) as a page does. A plain JSON envelope to the same recipient (no
+ * incident) is interleaved, so that what the incident writes cost shows as
+ * the difference (issue 13).
  */
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -54,9 +60,11 @@ scenarioMain(async () => {
     logBytes: number;
     failures: number;
   }
-  const invoke = async (host: Host, name: string): Promise<Sample> => {
+  // Each alarm is new, so that each invocation opens an incident and pages (a repeat of an open one pages nobody).
+  let eventSeq = 0;
+  const invoke = async (host: Host, name: string, plain = false): Promise<Sample> => {
     const before = await env.stats();
-    const event = sqsEvent(snsRecord(alarmMessage(`api-p99-latency-${name}`)));
+    const event = sqsEvent(plain ? snsRecord(JSON.stringify({ body: `Disk 91% on db-1 (${eventSeq++})`, to: [to] }), 'plain') : snsRecord(alarmMessage(`api-p99-latency-${name}-${eventSeq++}`)));
     const run = await host.invoke<{ batchItemFailures?: unknown[] } | null>(event, { functionName: name });
     const result = run.result;
     const after = await env.stats();
@@ -75,6 +83,7 @@ scenarioMain(async () => {
 
   const runs: Array<[string, () => Promise<Sample | number>]> = [
     ['sender', () => invoke(sender, 'sender')],
+    ['plain', () => invoke(sender, 'sender', true)],
     ['bare', async () => {
       const start = process.hrtime.bigint();
       await barePost();
@@ -104,7 +113,11 @@ scenarioMain(async () => {
   // parallel calls before the other arrives, and count them as two waits.
   await env.ddbLatency(ROUND_TRIP_LATENCY_MS);
   const roundTripSamples: Sample[] = [];
-  for (let i = 0; i < Math.min(iterations, 20); i++) roundTripSamples.push(await invoke(sender, 'sender'));
+  const plainRoundTripSamples: Sample[] = [];
+  for (let i = 0; i < Math.min(iterations, 20); i++) {
+    roundTripSamples.push(await invoke(sender, 'sender'));
+    plainRoundTripSamples.push(await invoke(sender, 'sender', true));
+  }
   await env.ddbLatency(0);
   ddbRoundTrips = summarize(roundTripSamples.map((s) => s.ddbRoundTrips)).median;
   for (let i = 0; i < warmup + iterations; i++) {
@@ -117,9 +130,14 @@ scenarioMain(async () => {
   const senderSamples = samples.get('sender') as Sample[];
   const referenceSamples = (samples.get('reference') ?? []) as Sample[];
   const bare = samples.get('bare') as number[];
-  const ddbOps: Record<string, number> = {};
-  for (const s of senderSamples) for (const [op, n] of Object.entries(s.ddbByOp)) ddbOps[op] = (ddbOps[op] ?? 0) + n;
-  for (const op of Object.keys(ddbOps)) ddbOps[op] = Math.round((ddbOps[op] / senderSamples.length) * 100) / 100;
+  const plainSamples = samples.get('plain') as Sample[];
+  const opsPerInvocation = (list: Sample[]) => {
+    const ops: Record<string, number> = {};
+    for (const s of list) for (const [op, n] of Object.entries(s.ddbByOp)) ops[op] = (ops[op] ?? 0) + n;
+    for (const op of Object.keys(ops)) ops[op] = Math.round((ops[op] / list.length) * 100) / 100;
+    return ops;
+  };
+  const ddbOps = opsPerInvocation(senderSamples);
   await agent.close();
   db.destroy();
   const { secretReads } = await env.stats();
@@ -155,5 +173,14 @@ scenarioMain(async () => {
     logBytesPerMessage: summarize(senderSamples.map((s) => s.logBytes)),
     batchFailures: senderSamples.reduce((a, s) => a + s.failures, 0),
     secretReads,
+    plain: {
+      wall: summarize(plainSamples.map((s) => s.ms)),
+      cpu: summarize(plainSamples.map((s) => s.cpuMs)),
+      ddbCalls: summarize(plainSamples.map((s) => s.ddb)),
+      ddbOps: opsPerInvocation(plainSamples),
+      ddbRoundTrips: summarize(plainRoundTripSamples.map((s) => s.ddbRoundTrips)),
+      posts: summarize(plainSamples.map((s) => s.posts)),
+      batchFailures: plainSamples.reduce((a, s) => a + s.failures, 0),
+    },
   };
 });
