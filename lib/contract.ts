@@ -333,6 +333,9 @@ export function recipientProblem(address: string): string | undefined {
 /** Segments an alarm text may use (`alarmTextSegments`): at least one, and ten is already a 1,530-character text. */
 export const ALARM_TEXT_SEGMENTS = { min: 1, max: 10, default: 1 } as const;
 
+/** Whole seconds RECONCILE_AFTER_SECONDS (the construct's `reconcileAfter`) may be: 1 minute to 24 hours; 5 minutes by default. */
+export const RECONCILE_AFTER_SECONDS_RANGE = { min: 60, max: 86_400, default: 300 } as const;
+
 /** Characters (code points) of `accountAlias`: it shares the alarm text's budget with the alarm. */
 export const MAX_ACCOUNT_ALIAS_CHARS = 32;
 /**

@@ -17,6 +17,8 @@ import { Construct } from 'constructs';
 import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
 import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
+import { addAwaitingFinalIndex, buildReconciler, checkReconcileAfter } from './private/reconciler';
+import { warnIfThrottledBelowSender, webhookThrottle } from './private/webhook-throttle';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
@@ -142,7 +144,9 @@ export interface TwilioMessagingProps {
    * Use this status table instead of one the construct creates. It must have the
    * partition key `id` (string), the TTL attribute `expiresAt` and the global secondary
    * index `alertsByRecipient` (partition `alertRecipient`, sort `acceptedAt`, both
-   * strings, projection ALL).
+   * strings, projection ALL) and the global secondary index `awaitingFinalStatus`
+   * (partition `reconcileStep`, sort `awaitingSince`, both strings, projection KEYS_ONLY),
+   * added in its own deploy (README, "Delivery assurance").
    *
    * @default - a new on-demand table with point-in-time recovery
    */
@@ -247,18 +251,31 @@ export interface TwilioMessagingProps {
   readonly apiAccessLogging?: boolean;
 
   /**
-   * Steady-state requests per second the webhook API accepts.
+   * Steady-state requests per second the webhook API accepts. Sized by default so that
+   * no status callback the sender can cause is refused: `senderMaxConcurrency` ×
+   * `sendConcurrency` ÷ 0.1 s (Twilio's fastest create) × 3 callbacks per message, at most
+   * 10,000 (API Gateway's account limit); 1,500 with the defaults. A callback refused
+   * anyway is caught up by the reconciler. A value below that rate gets a synth warning.
    *
-   * @default 50
+   * @default - sized from the sender's maximum send rate (README, "Delivery assurance")
    */
   readonly apiThrottlingRateLimit?: number;
 
   /**
    * Burst of requests the webhook API accepts.
    *
-   * @default 100
+   * @default - twice the rate limit, at most 5,000 (API Gateway's account limit)
    */
   readonly apiThrottlingBurstLimit?: number;
+
+  /**
+   * How long after Twilio accepted a message without a final status the reconciler
+   * first asks Twilio about it (whole seconds, 1 minute to 24 hours). It asks again at 3,
+   * 12 and 48 times this after acceptance, then counts the message in `StatusNeverFinal`.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileAfter?: Duration;
 
   /**
    * How long the handlers use a cached copy of the credentials secret (0 to 1 hour);
@@ -381,6 +398,8 @@ export class TwilioMessaging extends Construct {
   public readonly statusCallbackFunction: lambda.IFunction;
   /** Verifies, records and publishes inbound messages. */
   public readonly inboundFunction: lambda.IFunction;
+  /** Asks Twilio for the status of messages that have had no final status for `reconcileAfter` (every 5 minutes). */
+  public readonly reconcilerFunction: lambda.IFunction;
   /**
    * Verified status callbacks whose table write failed, consumed by the status
    * callback function, which finishes the job.
@@ -535,10 +554,18 @@ export class TwilioMessaging extends Construct {
         sortKey: { name: TABLE.ALERT_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
         projectionType: dynamodb.ProjectionType.ALL,
       });
+      addAwaitingFinalIndex(table);
       this.table = table;
     }
 
     // --- Webhook API and URLs --------------------------------------------------------
+    const throttle = webhookThrottle({
+      senderMaxConcurrency: props.senderMaxConcurrency ?? 5,
+      sendConcurrency: props.sendConcurrency ?? 10,
+      apiThrottlingRateLimit: props.apiThrottlingRateLimit,
+      apiThrottlingBurstLimit: props.apiThrottlingBurstLimit,
+    });
+    warnIfThrottledBelowSender(this, throttle, props.apiThrottlingRateLimit);
     const accessLogs =
       props.apiAccessLogging === false ? undefined : new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
     const api = new apigateway.RestApi(this, 'Api', {
@@ -549,8 +576,8 @@ export class TwilioMessaging extends Construct {
       cloudWatchRole: false,
       deployOptions: {
         stageName: STAGE_NAME,
-        throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
-        throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
         ...(accessLogs
           ? {
               accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
@@ -689,6 +716,16 @@ export class TwilioMessaging extends Construct {
     this.inboundFunction = inbound;
 
     for (const fn of [sender, statusCallback, inbound]) this.secret.grantRead(fn);
+
+    this.reconcilerFunction = buildReconciler(this, {
+      table: this.table,
+      secret: this.secret,
+      commonEnvironment,
+      reconcileAfter: props.reconcileAfter,
+      logRetention,
+      removalPolicy,
+      ownerPath: this.node.path,
+    });
 
     // Lambda proxy integrations pass the form-encoded body through untouched; the
     // handlers verify X-Twilio-Signature over it.
@@ -1003,6 +1040,7 @@ function stripTrailingSlash(url: string): string {
 function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
   checkEscalation(props);
+  checkReconcileAfter(props.reconcileAfter);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);

@@ -1,13 +1,10 @@
-import { ENV } from '../../lib/contract';
+import { ENV, RECONCILE_AFTER_SECONDS_RANGE as RECONCILE_AFTER_BOUNDS } from '../../lib/contract';
 
 export interface ReconcilerConfig {
   readonly tableName: string;
   /** Seconds after acceptance a message without a final status is first asked about. */
   readonly afterSeconds: number;
 }
-
-/** The construct's bounds for `reconcileAfter` (lib/private/reconciler.ts checks the same). */
-export const RECONCILE_AFTER_BOUNDS = { min: 60, max: 86_400 } as const;
 
 /**
  * The reconciler's environment, read once per execution environment.
