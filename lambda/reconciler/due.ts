@@ -41,5 +41,5 @@ export async function* dueMessages(db: DynamoDBClient, tableName: string, step: 
 /** DynamoDB's answer to a Query on an index the table does not have: an existingTable without the new index. */
 export function isMissingIndex(err: unknown): boolean {
   const e = err as { name?: unknown; message?: unknown } | undefined;
-  return e?.name === 'ValidationException' && typeof e.message === 'string' && /specified index/i.test(e.message);
+  return e?.name === 'ValidationException' && typeof e.message === 'string' && /specified index|backfilling/i.test(e.message);
 }
