@@ -26,6 +26,8 @@ export const ENV = {
   ALERT_QUEUE_URL: 'ALERT_QUEUE_URL',
   /** status-callback, inbound: the function's own backlog queue, where a verified request goes when the table or topic fails. */
   WEBHOOK_BACKLOG_QUEUE_URL: 'WEBHOOK_BACKLOG_QUEUE_URL',
+  /** reconciler: seconds after acceptance a message without a final status is first asked of Twilio. */
+  RECONCILE_AFTER_SECONDS: 'RECONCILE_AFTER_SECONDS',
 } as const;
 
 /**
@@ -99,6 +101,13 @@ export const METRIC = {
   TIMERS_FIRED: 'TimersFired',
   /** sender: a timer that found nothing due (the incident acknowledged, resolved, or the step already done). Count. */
   TIMERS_STALE: 'TimersStale',
+  /** reconciler: a poll of Twilio moved a message's status forward (a callback was missed or refused). Count; the status is a property. */
+  STATUSES_RECONCILED: 'StatusesReconciled',
+  /**
+   * reconciler: a message left without a final status: still not final after the last scheduled poll
+   * (`reason` still-pending; many carriers never report delivery), or unknown to Twilio (`reason` not-found). Count.
+   */
+  STATUS_NEVER_FINAL: 'StatusNeverFinal',
 } as const;
 
 /**
@@ -136,6 +145,18 @@ export const TABLE = {
    */
   INCIDENT_KEY_ID_PREFIX: 'incidentkey#',
   INCIDENT_CODE_ID_PREFIX: 'incidentcode#',
+  /**
+   * Sparse global secondary index (keys only) of outbound messages awaiting a final
+   * status: a message joins it when a writer records a status below final, and leaves
+   * it when any writer (sender, status callback, reconciler) records a final one, or
+   * when the reconciler stops asking. The reconciler finds due messages with one Query
+   * per step, never a Scan.
+   */
+  AWAITING_FINAL_INDEX: 'awaitingFinalStatus',
+  /** Partition key of AWAITING_FINAL_INDEX: how many times the reconciler has asked Twilio (`0`, `1`, … as a string). */
+  RECONCILE_STEP_ATTRIBUTE: 'reconcileStep',
+  /** Sort key of AWAITING_FINAL_INDEX: when the current wait began (ISO 8601): acceptance at step 0, the last poll after. */
+  AWAITING_SINCE_ATTRIBUTE: 'awaitingSince',
 } as const;
 
 /**
@@ -311,6 +332,9 @@ export function recipientProblem(address: string): string | undefined {
 
 /** Segments an alarm text may use (`alarmTextSegments`): at least one, and ten is already a 1,530-character text. */
 export const ALARM_TEXT_SEGMENTS = { min: 1, max: 10, default: 1 } as const;
+
+/** Whole seconds RECONCILE_AFTER_SECONDS (the construct's `reconcileAfter`) may be: 1 minute to 24 hours; 5 minutes by default. */
+export const RECONCILE_AFTER_SECONDS_RANGE = { min: 60, max: 86_400, default: 300 } as const;
 
 /** Characters (code points) of `accountAlias`: it shares the alarm text's budget with the alarm. */
 export const MAX_ACCOUNT_ALIAS_CHARS = 32;

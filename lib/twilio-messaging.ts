@@ -16,6 +16,7 @@ import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from './contract';
 import { buildAlertQueue, buildAlertTopic, buildInboundTopic, buildTopicKey } from './private/alert-intake';
 import { buildDeadLetterQueueAlarms, buildSendFailureAlarm } from './private/alarms';
 import { buildCredentialsSecret } from './private/credentials-secret';
+import { buildReconciler } from './private/reconciler';
 import { functionMemory } from './private/function-memory';
 import { handlerContext } from './private/handler-function';
 import { acknowledgeNagFindings } from './private/nag-acknowledgements';
@@ -25,6 +26,7 @@ import { buildStatusTable } from './private/status-table';
 import { validateProps } from './private/validate-props';
 import { buildWebhookApi, routeWebhooks } from './private/webhook-api';
 import { buildWebhookBacklogs } from './private/webhook-backlogs';
+import { stageThrottle } from './private/webhook-throttle';
 import { buildInboundFunction, buildStatusCallbackFunction } from './private/webhook-functions';
 
 /** What watch() can wire: alarms this app defines (an imported one has no resource to set). */
@@ -136,7 +138,9 @@ export interface TwilioMessagingProps {
    * Use this status table instead of one the construct creates. It must have the
    * partition key `id` (string), the TTL attribute `expiresAt` and the global secondary
    * index `alertsByRecipient` (partition `alertRecipient`, sort `acceptedAt`, both
-   * strings, projection ALL).
+   * strings, projection ALL) and the global secondary index `awaitingFinalStatus`
+   * (partition `reconcileStep`, sort `awaitingSince`, both strings, projection KEYS_ONLY),
+   * added in its own deploy (README, "Delivery assurance").
    *
    * @default - a new on-demand table with point-in-time recovery
    */
@@ -264,18 +268,31 @@ export interface TwilioMessagingProps {
   readonly apiAccessLogging?: boolean;
 
   /**
-   * Steady-state requests per second the webhook API accepts.
+   * Steady-state requests per second the webhook API accepts. Sized by default so that
+   * no status callback the sender can cause is refused: `senderMaxConcurrency` ×
+   * `sendConcurrency` ÷ 0.1 s (Twilio's fastest create) × 3 callbacks per message, at most
+   * 10,000 (API Gateway's account limit); 1,500 with the defaults. A callback refused
+   * anyway is caught up by the reconciler. A value below that rate gets a synth warning.
    *
-   * @default 50
+   * @default - sized from the sender's maximum send rate (README, "Delivery assurance")
    */
   readonly apiThrottlingRateLimit?: number;
 
   /**
    * Burst of requests the webhook API accepts.
    *
-   * @default 100
+   * @default - twice the rate limit, at most 5,000 (API Gateway's account limit)
    */
   readonly apiThrottlingBurstLimit?: number;
+
+  /**
+   * How long after Twilio accepted a message without a final status the reconciler
+   * first asks Twilio about it (whole seconds, 1 minute to 24 hours). It asks again at 3,
+   * 12 and 48 times this after acceptance, then counts the message in `StatusNeverFinal`.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileAfter?: Duration;
 
   /**
    * How long the handlers use a cached copy of the credentials secret (0 to 1 hour);
@@ -398,6 +415,8 @@ export class TwilioMessaging extends Construct {
   public readonly statusCallbackFunction: lambda.IFunction;
   /** Verifies, records and publishes inbound messages. */
   public readonly inboundFunction: lambda.IFunction;
+  /** Asks Twilio for the status of messages that have had no final status for `reconcileAfter` (every 5 minutes). */
+  public readonly reconcilerFunction: lambda.IFunction;
   /**
    * Verified status callbacks whose table write failed, consumed by the status
    * callback function, which finishes the job.
@@ -458,13 +477,14 @@ export class TwilioMessaging extends Construct {
     this.table = props.existingTable ?? buildStatusTable(this, removalPolicy);
 
     // --- Webhook API and URLs --------------------------------------------------------
+    const throttle = stageThrottle(this, props);
     const webhooks = buildWebhookApi(this, {
       restApiName: this.serviceName,
       accessLogging,
       logRetention,
       removalPolicy,
-      throttlingRateLimit: props.apiThrottlingRateLimit ?? 50,
-      throttlingBurstLimit: props.apiThrottlingBurstLimit ?? 100,
+      throttlingRateLimit: throttle.rateLimit,
+      throttlingBurstLimit: throttle.burstLimit,
       publicCallbackBaseUrl: props.publicCallbackBaseUrl,
     });
     this.api = webhooks.api;
@@ -510,6 +530,15 @@ export class TwilioMessaging extends Construct {
     this.senderFunction = sender;
     this.statusCallbackFunction = statusCallback;
     this.inboundFunction = inbound;
+    this.reconcilerFunction = buildReconciler(this, {
+      table: this.table,
+      secret: this.secret,
+      commonEnvironment: handlers.environment,
+      reconcileAfter: props.reconcileAfter,
+      logRetention,
+      removalPolicy,
+      ownerPath: this.node.path,
+    });
 
     // --- Alarms (opt-in) -------------------------------------------------------------
     if (props.enableDeadLetterQueueAlarm) {

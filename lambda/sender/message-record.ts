@@ -2,6 +2,7 @@ import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/clie
 import { TABLE } from '../../lib/contract';
 import { expiresAt, isConditionFailure, KIND } from '../shared/table-items';
 import { statusRank } from '../shared/status';
+import { awaitingFinalUpdate, removeClause } from '../shared/awaiting-final';
 import type { Channel } from './message-params';
 
 /** What the sender knows about a message Twilio accepted. */
@@ -74,14 +75,20 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     values[`:f${i}`] = value;
     set.push(`#f${i} = :f${i}`);
   });
+  // Only the write that moves the status forward places the item in (or takes it out of) the awaiting-final index.
+  const awaiting = awaitingFinalUpdate(m.status, m.acceptedAt !== undefined ? new Date(m.acceptedAt).toISOString() : iso);
   const update = (withStatus: boolean) =>
     new UpdateItemCommand({
       TableName: tableName,
       Key: { [TABLE.PARTITION_KEY]: { S: m.sid } },
-      UpdateExpression: `SET ${[...set, ...(withStatus ? ['#status = :status', '#statusRank = :rank'] : [])].join(', ')} ADD #historyKeys :historyKey`,
+      UpdateExpression: withStatus
+        ? `SET ${[...set, '#status = :status', '#statusRank = :rank', ...awaiting.set].join(', ')} ADD #historyKeys :historyKey${removeClause(awaiting.remove)}`
+        : `SET ${set.join(', ')} ADD #historyKeys :historyKey`,
       ...(withStatus ? { ConditionExpression: 'attribute_not_exists(#statusRank) OR #statusRank < :rank' } : {}),
-      ExpressionAttributeNames: withStatus ? { ...names, '#status': 'status', '#statusRank': 'statusRank' } : names,
-      ExpressionAttributeValues: withStatus ? { ...values, ':status': { S: m.status }, ':rank': { N: String(statusRank(m.status)) } } : values,
+      ExpressionAttributeNames: withStatus ? { ...names, ...awaiting.names, '#status': 'status', '#statusRank': 'statusRank' } : names,
+      ExpressionAttributeValues: withStatus
+        ? { ...values, ...awaiting.values, ':status': { S: m.status }, ':rank': { N: String(statusRank(m.status)) } }
+        : values,
     });
   try {
     await db.send(update(true));

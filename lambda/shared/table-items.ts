@@ -43,7 +43,11 @@ import { ENV } from '../../lib/contract';
  *   could never be sent as a whole (unparseable, invalid, over the envelope
  *   caps).
  *
- * Future kinds (rate-limit windows, digests, reconciliation marks) take their
+ * While awaiting a final status, an outbound message also carries reconcileStep and
+ * awaitingSince (the sparse TABLE.AWAITING_FINAL_INDEX, awaiting-final.ts); when the
+ * reconciler stops asking, reconcileOutcome and reconciledAt. History sources include `poll`.
+ *
+ * Future kinds (rate-limit windows, digests) take their
  * own prefixes; more sparse GSIs can be added later without rewriting items.
  */
 export const KIND = {

@@ -237,6 +237,22 @@ async function readMessagePage(credentials: TwilioCredentials, pathWithQuery: st
   return { messages: Array.isArray(page.messages) ? page.messages : [], next_page_uri: page.next_page_uri ?? null };
 }
 
+/**
+ * GET Messages/{Sid}.json once: the message as Twilio has it now. Rejects with
+ * TwilioApiError: a 404 (Twilio's 20404) when the account has no such message;
+ * any network failure is `transient` (a read changes nothing, so it may be asked again).
+ */
+export async function fetchMessage(credentials: TwilioCredentials, sid: string, deadline: number): Promise<TwilioMessage> {
+  let res: RawResponse;
+  try {
+    res = await exchange('GET', `/2010-04-01/Accounts/${credentials.accountSid}/Messages/${encodeURIComponent(sid)}.json`, authorizationHeader(credentials), undefined, deadline);
+  } catch (err) {
+    throw err instanceof TwilioApiError ? new TwilioApiError(err.message, 'transient', err.httpStatus, err.code) : err;
+  }
+  if (res.status !== 200) throw classifyHttpError(res.status, res.body);
+  return parseJson<TwilioMessage>(res);
+}
+
 /** The first page of Messages.json filtered by `query` (To, From, DateSent>, PageSize...). */
 export function listMessages(credentials: TwilioCredentials, query: Readonly<Record<string, string>>, deadline: number): Promise<ListPage> {
   return getMessagePage(credentials, `/2010-04-01/Accounts/${credentials.accountSid}/Messages.json?${new URLSearchParams(query as Record<string, string>)}`, deadline);

@@ -1,6 +1,7 @@
 import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
+import { awaitingFinalUpdate, removeClause } from '../shared/awaiting-final';
 import { FormParams, MalformedRequestError, nonEmptyParam } from '../shared/webhook-request';
 
 /** A status callback's fields we keep (Twilio's "Message Status Callback" parameters). */
@@ -97,6 +98,9 @@ function channelOf(cb: StatusCallback): string {
 }
 
 
+/** Who saw the status: Twilio's callback, or the reconciler's poll of the message (history `source`). */
+export type StatusSource = 'callback' | 'poll';
+
 /**
  * Records a status callback on the message item (id = MessageSid) in one
  * UpdateItem in the common case. DynamoDB enforces the order: the status moves
@@ -109,11 +113,20 @@ function channelOf(cb: StatusCallback): string {
  * the item as it was.
  * A callback that arrives before the sender has written the item creates it;
  * the sender's own rank guard keeps it from moving the status backwards.
+ * The forward move also keeps the item's place in the sparse index of messages
+ * awaiting a final status (awaiting-final.ts). The reconciler applies what a
+ * poll of Twilio answered the same way, with `source` `poll`.
  */
-export async function applyStatus(client: DynamoDBClient, tableName: string, cb: StatusCallback, now: number = Date.now()): Promise<ApplyResult> {
+export async function applyStatus(
+  client: DynamoDBClient,
+  tableName: string,
+  cb: StatusCallback,
+  now: number = Date.now(),
+  source: StatusSource = 'callback',
+): Promise<ApplyResult> {
   const at = new Date(now).toISOString();
   const key = historyKey(cb);
-  const entry: Record<string, AttributeValue> = { status: s(cb.status), at: s(at), source: s('callback') };
+  const entry: Record<string, AttributeValue> = { status: s(cb.status), at: s(at), source: s(source) };
   if (cb.errorCode) entry.errorCode = s(cb.errorCode);
   if (cb.idempotencyToken) entry.token = s(cb.idempotencyToken);
 
@@ -130,9 +143,15 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
     add: '#historyKeys :keys',
   };
 
-  const set = [...historyOnly.set, '#status = :status', '#statusRank = :rank'];
-  const forwardNames: Record<string, string> = { ...names, '#status': 'status', '#statusRank': 'statusRank' };
-  const forwardValues: Record<string, AttributeValue> = { ...values, ':status': s(cb.status), ':rank': { N: String(statusRank(cb.status)) } };
+  const awaiting = awaitingFinalUpdate(cb.status, at);
+  const set = [...historyOnly.set, '#status = :status', '#statusRank = :rank', ...awaiting.set];
+  const forwardNames: Record<string, string> = { ...names, ...awaiting.names, '#status': 'status', '#statusRank': 'statusRank' };
+  const forwardValues: Record<string, AttributeValue> = {
+    ...values,
+    ...awaiting.values,
+    ':status': s(cb.status),
+    ':rank': { N: String(statusRank(cb.status)) },
+  };
   const setIfGiven = (attribute: string, value: string | undefined) => {
     if (value === undefined) return;
     forwardNames[`#${attribute}`] = attribute;
@@ -161,7 +180,7 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
       new UpdateItemCommand({
         TableName: tableName,
         Key: { id: s(cb.messageSid) },
-        UpdateExpression: `SET ${set.join(', ')} ADD ${historyOnly.add}`,
+        UpdateExpression: `SET ${set.join(', ')} ADD ${historyOnly.add}${removeClause(awaiting.remove)}`,
         ConditionExpression: '(attribute_not_exists(#statusRank) OR #statusRank < :rank) AND NOT contains(#historyKeys, :key)',
         ExpressionAttributeNames: forwardNames,
         ExpressionAttributeValues: forwardValues,

@@ -1,15 +1,14 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ENV, METRIC } from '../../lib/contract';
+import { ENV } from '../../lib/contract';
 import { maskAddress } from '../shared/mask';
-import { logger, metrics } from '../shared/observability';
-import { statusRank } from '../shared/status';
+import { logger } from '../shared/observability';
 import { authenticateWebhook } from '../shared/webhook-auth';
 import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
 import { handOver, webhookHandler } from '../shared/webhook-handler';
 import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
 import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
+import { countOutcome } from './count-outcome';
 import { markUndeliveredPage } from './unreachable-page';
 
 /**
@@ -28,17 +27,6 @@ import { markUndeliveredPage } from './unreachable-page';
 const dynamo = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
 const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATUS_CALLBACK_URL };
-
-function countOutcome(cb: StatusCallback, result: ApplyResult): void {
-  if (result.outcome !== 'advanced') return;
-  // `read` follows `delivered` for WhatsApp: one delivered message, counted once.
-  const delivered = cb.status === 'delivered' || (cb.status === 'read' && statusRank(result.previousStatus ?? '') < statusRank('delivered'));
-  if (delivered) metrics.addMetric(METRIC.MESSAGES_DELIVERED, MetricUnit.Count, 1);
-  if (cb.status === 'undelivered' || cb.status === 'failed') {
-    metrics.addMetadata('errorCode', cb.errorCode ?? '');
-    metrics.addMetric(METRIC.MESSAGES_UNDELIVERED, MetricUnit.Count, 1);
-  }
-}
 
 /**
  * Records the callback, counts and logs it; a page of an incident that ended

@@ -5,8 +5,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLE } from '../contract';
+import { addAwaitingFinalIndex } from './reconciler';
 
-/** `Table`: on demand, point-in-time recovery, TTL, and the sparse index of pages by recipient. */
+/** `Table`: on demand, point-in-time recovery, TTL, the sparse index of pages by recipient and that of messages awaiting a final status. */
 export function buildStatusTable(scope: Construct, removalPolicy: RemovalPolicy): dynamodb.ITable {
   const table = new dynamodb.Table(scope, 'Table', {
     partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
@@ -22,5 +23,6 @@ export function buildStatusTable(scope: Construct, removalPolicy: RemovalPolicy)
     sortKey: { name: TABLE.ALERT_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
     projectionType: dynamodb.ProjectionType.ALL,
   });
+  addAwaitingFinalIndex(table);
   return table;
 }

@@ -2,12 +2,14 @@
 // lib/validation.ts and lib/escalation.ts). Internal: not exported from lib/index.ts.
 import { ALARM_TEXT_SEGMENTS } from '../contract';
 import { checkEscalation } from '../escalation';
+import { checkReconcileAfter } from './reconciler';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity, fail } from '../validation';
 
 export function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
   checkEscalation(props);
+  checkReconcileAfter(props.reconcileAfter);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);

@@ -137,7 +137,7 @@ test('inbound: secret read, item reads (incidents in one batch) and updates, Que
 });
 
 test('no role can scan, delete (beyond the sender\'s claims), or act on resources it does not name', () => {
-  for (const role of ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole']) {
+  for (const role of ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole', 'AlertsReconcilerRole']) {
     const actions = actionsOfRole(template, role);
     expect(actions.filter((a) => /Scan|DeleteTable|BatchWrite|\*$/.test(a) && a !== 'kms:GenerateDataKey*')).toEqual([]);
     if (role !== 'AlertsSenderRole') expect(actions).not.toContain('dynamodb:DeleteItem');
@@ -148,18 +148,18 @@ test('no role can scan, delete (beyond the sender\'s claims), or act on resource
 });
 
 test('log writes go to the function\'s own log group only', () => {
-  for (const prefix of ['AlertsSender', 'AlertsStatusCallback', 'AlertsInbound']) {
+  for (const prefix of ['AlertsSender', 'AlertsStatusCallback', 'AlertsInbound', 'AlertsReconciler']) {
     expect(resourcesFor(`${prefix}Role`, 'logs:PutLogEvents')).toEqual([`\${${ref('AWS::Logs::LogGroup', `${prefix}Logs`)}.Arn}`]);
   }
 });
 
-test('the secret is read by the three handlers and no one else', () => {
+test('the secret is read by the three handlers and the reconciler, and no one else', () => {
   const secret = `\${${ref('AWS::SecretsManager::Secret', 'AlertsSecret')}}`;
   const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
     p.Properties.PolicyDocument.Statement.some((s: any) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue') && render(s.Resource) === secret),
   );
   expect(readers.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort()).toEqual(
-    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
+    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole', 'AlertsReconcilerRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
   );
 });
 

@@ -150,10 +150,10 @@ test('by default the key and log groups are retained too', () => {
   }
 });
 
-test('logRetention applies to the three function log groups and the access logs', () => {
+test('logRetention applies to the four function log groups and the access logs', () => {
   const { template } = synth({ logRetention: logs.RetentionDays.ONE_WEEK });
   const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-  expect(groups).toHaveLength(4);
+  expect(groups).toHaveLength(5);
   for (const group of groups) expect(group.Properties.RetentionInDays).toBe(7);
 });
 
@@ -242,7 +242,7 @@ test('two instances in one stack keep separate metric dimensions and resources',
   const b = new TwilioMessaging(stack, 'Business', MINIMAL);
   expect(a.serviceName).not.toBe(b.serviceName);
   const template = Template.fromStack(stack);
-  template.resourceCountIs('AWS::Lambda::Function', 6);
+  template.resourceCountIs('AWS::Lambda::Function', 8);
   template.resourceCountIs('AWS::ApiGateway::RestApi', 2);
   expect(actionsOfRole(template, 'OncallSenderRole')).toEqual(actionsOfRole(template, 'BusinessSenderRole'));
 });

@@ -137,7 +137,7 @@ describe('secret and table', () => {
     expect(resources[secretId].DeletionPolicy).toBe('Retain');
   });
 
-  test('the table: partition key, on demand, PITR, TTL, encryption, alertsByRecipient index, retained', () => {
+  test('the table: partition key, on demand, PITR, TTL, encryption, alertsByRecipient and awaitingFinalStatus indexes, retained', () => {
     const tableId = logicalId(template, 'AWS::DynamoDB::Table', 'AlertsTable');
     expect(resources[tableId].DeletionPolicy).toBe('Retain');
     expect(resources[tableId].Properties).toMatchObject({
@@ -155,6 +155,15 @@ describe('secret and table', () => {
           ],
           Projection: { ProjectionType: 'ALL' },
         },
+        {
+          // Sparse and keys only: a status callback's other attributes cost no index write.
+          IndexName: TABLE.AWAITING_FINAL_INDEX,
+          KeySchema: [
+            { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, KeyType: 'HASH' },
+            { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
     });
     expect(resources[tableId].Properties.AttributeDefinitions).toEqual(
@@ -162,6 +171,8 @@ describe('secret and table', () => {
         { AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' },
         { AttributeName: TABLE.ALERT_RECIPIENT_ATTRIBUTE, AttributeType: 'S' },
         { AttributeName: TABLE.ALERT_SORT_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, AttributeType: 'S' },
       ]),
     );
   });
@@ -243,12 +254,12 @@ describe('webhook API', () => {
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 
-  test('stage v1: throttled, access logs to our own log group', () => {
+  test('stage v1: throttled (sized from the default sender: 5 × 10 in flight ÷ 0.1 s × 3 callbacks), access logs to our own log group', () => {
     const accessLogsId = logicalId(template, 'AWS::Logs::LogGroup', 'AlertsApiAccessLogs');
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [accessLogsId, 'Arn'] }, Format: Match.anyValue() },
-      MethodSettings: [Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
+      MethodSettings: [Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 1500, ThrottlingBurstLimit: 3000 })],
     });
   });
 

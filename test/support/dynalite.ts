@@ -86,8 +86,11 @@ export async function startDynalite(): Promise<LocalDynamo> {
   };
 }
 
-/** Creates the status table with the construct's key schema and index, and waits until it is ACTIVE. */
-export async function createStatusTable(endpoint: string, tableName: string): Promise<void> {
+/**
+ * Creates the status table with the construct's key schema and indexes, and waits until it is ACTIVE.
+ * `awaitingFinalIndex: false` leaves out the reconciler's index (a table made before it existed).
+ */
+export async function createStatusTable(endpoint: string, tableName: string, options: { awaitingFinalIndex?: boolean } = {}): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -101,6 +104,12 @@ export async function createStatusTable(endpoint: string, tableName: string): Pr
           { AttributeName: TABLE.PARTITION_KEY, AttributeType: 'S' },
           { AttributeName: TABLE.ALERT_RECIPIENT_ATTRIBUTE, AttributeType: 'S' },
           { AttributeName: TABLE.ALERT_SORT_ATTRIBUTE, AttributeType: 'S' },
+          ...(options.awaitingFinalIndex === false
+            ? []
+            : [
+                { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, AttributeType: 'S' as const },
+                { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, AttributeType: 'S' as const },
+              ]),
         ],
         KeySchema: [{ AttributeName: TABLE.PARTITION_KEY, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -112,6 +121,18 @@ export async function createStatusTable(endpoint: string, tableName: string): Pr
             ],
             Projection: { ProjectionType: 'ALL' },
           },
+          ...(options.awaitingFinalIndex === false
+            ? []
+            : [
+                {
+                  IndexName: TABLE.AWAITING_FINAL_INDEX,
+                  KeySchema: [
+                    { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, KeyType: 'HASH' as const },
+                    { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, KeyType: 'RANGE' as const },
+                  ],
+                  Projection: { ProjectionType: 'KEYS_ONLY' as const },
+                },
+              ]),
         ],
         BillingMode: 'PAY_PER_REQUEST',
       }),
