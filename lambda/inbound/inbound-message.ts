@@ -1,4 +1,4 @@
-import { FormParams, MalformedRequestError, nonEmptyParam, param } from '../shared/webhook-request';
+import { FormParams, MalformedRequestError, nonEmptyParam, param } from '../webhook/webhook-request';
 
 /** An inbound SMS, MMS or WhatsApp message as Twilio posts it to the number's messaging webhook. */
 export interface InboundMessage {

@@ -3,7 +3,8 @@ import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCreden
 import type { IncidentStore } from '../shared/incidents/store';
 import { InvalidTimerError, isTimerBody, readTimer, Timer } from '../shared/incidents/timers';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
+import { createMessageWithRetry, CreateResult, POST_5XX_SETTLE_MS } from './create-message';
+import { isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-client';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { Claim, ClaimState, ClaimStore } from './claims';
 import type { SenderSettings } from './config';

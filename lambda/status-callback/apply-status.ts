@@ -1,7 +1,7 @@
 import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
-import { FormParams, MalformedRequestError, nonEmptyParam } from '../shared/webhook-request';
+import { FormParams, MalformedRequestError, nonEmptyParam } from '../webhook/webhook-request';
 
 /** A status callback's fields we keep (Twilio's "Message Status Callback" parameters). */
 export interface StatusCallback {

@@ -5,10 +5,10 @@ import { ENV, METRIC } from '../../lib/contract';
 import { maskAddress } from '../shared/mask';
 import { logger, metrics } from '../shared/observability';
 import { statusRank } from '../shared/status';
-import { authenticateWebhook } from '../shared/webhook-auth';
-import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
-import { handOver, webhookHandler } from '../shared/webhook-handler';
-import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
+import { authenticateWebhook } from '../webhook/webhook-auth';
+import { backlogRecord, BacklogRecord } from '../webhook/webhook-backlog';
+import { handOver, webhookHandler } from '../webhook/webhook-handler';
+import { emptyResponse, header, MalformedRequestError } from '../webhook/webhook-request';
 import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
 import { markUndeliveredPage } from './unreachable-page';
 

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../lib/contract';
 import type { FormParams } from './webhook-request';
-import { sqsClient } from './sqs';
+import { sqsClient } from '../shared/sqs';
 
 /**
  * The webhooks' backlog: a verified request whose table or topic work failed is

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { maskNumbersInText } from './mask';
-import { countConfigurationError, flushMetrics, logger, metrics } from './observability';
+import { maskNumbersInText } from '../shared/mask';
+import { countConfigurationError, flushMetrics, logger, metrics } from '../shared/observability';
 import { BacklogRecord, BacklogUnavailableError, InvalidBacklogRecordError, parseBacklogRecord, sendToBacklog, WebhookName } from './webhook-backlog';
 import { emptyResponse } from './webhook-request';
 
