@@ -4,7 +4,7 @@ import { ENV } from '../../lib/contract';
 import { ConfigurationError, getCredentials } from '../shared/credentials';
 import { IncidentStore } from '../shared/incidents/store';
 import { maskNumbersInText } from '../shared/mask';
-import { ClaimStore } from './claims';
+import { ClaimStore } from '../shared/table/claims';
 import { loadSettings, SenderSettings } from './config';
 import { DEFERRALS_ATTRIBUTE, deferDelaySeconds, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE, sendDeferredCopy } from './defer';
 import { countConfigurationError, countDeferred, flushMetrics, logger } from './observability';

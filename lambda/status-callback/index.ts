@@ -9,7 +9,8 @@ import { authenticateWebhook } from '../webhook/webhook-auth';
 import { backlogRecord, BacklogRecord } from '../webhook/webhook-backlog';
 import { handOver, webhookHandler } from '../webhook/webhook-handler';
 import { emptyResponse, header, MalformedRequestError } from '../webhook/webhook-request';
-import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
+import { ApplyResult, recordStatusCallback } from '../shared/table/messages';
+import { parseStatusCallback, StatusCallback } from './parse-callback';
 import { markUndeliveredPage } from './unreachable-page';
 
 /**
@@ -47,7 +48,7 @@ function countOutcome(cb: StatusCallback, result: ApplyResult): void {
  * the backlog, whose replay is a `duplicate` that repeats only the incident step.
  */
 async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
-  const result: ApplyResult = await applyStatus(dynamo, tableName, cb, receivedAt);
+  const result: ApplyResult = await recordStatusCallback(dynamo, tableName, cb, receivedAt);
   countOutcome(cb, result);
   logger.info('status callback', {
     messageSid: cb.messageSid,

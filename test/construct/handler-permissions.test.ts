@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TABLE } from '../../lib/contract';
-import { claimId } from '../../lambda/shared/table-items';
+import { claimId } from '../../lambda/shared/table/items';
 import { codeId, pointerId } from '../../lambda/shared/incidents/keys';
 import { actionsOfRole, environmentOf, synth } from './helpers';
 
