@@ -155,21 +155,37 @@ function channelOf(cb: StatusCallback): string {
 }
 
 /**
- * Records a status callback on the message item (id = MessageSid) in one
+ * The lowest rank a message's status has (scheduled, accepted, queued): the
+ * sender's write after a 201 stores one of them, so a callback of this rank
+ * almost always finds the item there with a status at least as far.
+ */
+const LOWEST_RANK = statusRank('queued');
+
+/**
+ * Records a status callback on the message item (id = MessageSid), one
  * UpdateItem in the common case. DynamoDB enforces the order: the status moves
  * only to a higher rank, and a callback whose history key is already present
- * changes nothing but a count. A callback that does not move the status
- * forward (a late `sent` after `delivered`) is appended to the history by a
- * second UpdateItem while the history has room (HISTORY_LIMIT); one that finds
- * no room adds one to historyDropped with a third. An exact repeat of an entry
- * already recorded (same history key) fails all three conditions and leaves
- * the item as it was.
+ * changes nothing but a count.
+ *
+ * - A callback of the lowest rank (`queued` after the sender's `queued`) sets
+ *   the status only if the item has none (`if_not_exists`: it can move nothing
+ *   backwards) and joins the history while it has room: one write that either
+ *   creates the item or records the callback, where a rank guard first would
+ *   fail and a history-only write follow (two).
+ * - Any other callback moves the status forward if its rank is higher; one that
+ *   does not (a late `sent` after `delivered`) is appended to the history by a
+ *   second UpdateItem while the history has room (HISTORY_LIMIT).
+ * - A new entry that finds no room adds one to historyDropped (one more write).
+ *   An exact repeat of an entry already recorded (same history key) fails every
+ *   condition and leaves the item as it was.
+ *
  * A callback that arrives before the sender has written the item creates it;
  * the sender's own rank guard keeps it from moving the status backwards.
  */
 export async function recordStatusCallback(client: DynamoDBClient, tableName: string, cb: StatusCallback, now: number = Date.now()): Promise<ApplyResult> {
   const at = new Date(now).toISOString();
   const key = historyKey(cb);
+  const rank = statusRank(cb.status);
   const entry: Item = { status: s(cb.status), at: s(at), source: s('callback') };
   if (cb.errorCode) entry.errorCode = s(cb.errorCode);
   if (cb.idempotencyToken) entry.token = s(cb.idempotencyToken);
@@ -186,21 +202,24 @@ export async function recordStatusCallback(client: DynamoDBClient, tableName: st
     set: ['#updatedAt = :now', '#history = list_append(if_not_exists(#history, :empty), :entry)'],
     add: '#historyKeys :keys',
   };
+  const HAS_ROOM = '(attribute_not_exists(#history) OR size(#history) < :limit)';
 
-  const set = [...historyOnly.set, '#status = :status', '#statusRank = :rank'];
-  const forwardNames: Record<string, string> = { ...names, '#status': 'status', '#statusRank': 'statusRank' };
-  const forwardValues: Item = { ...values, ':status': s(cb.status), ':rank': n(statusRank(cb.status)) };
+  // What a callback writes beside the history: the fields it reports, and those of an item it creates.
+  const given: string[] = [];
+  const absent: string[] = [];
+  const itemNames: Record<string, string> = { ...names, '#status': 'status', '#statusRank': 'statusRank' };
+  const itemValues: Item = { ...values, ':status': s(cb.status), ':rank': n(rank) };
   const setIfGiven = (attribute: string, value: string | undefined) => {
     if (value === undefined) return;
-    forwardNames[`#${attribute}`] = attribute;
-    forwardValues[`:${attribute}`] = s(value);
-    set.push(`#${attribute} = :${attribute}`);
+    itemNames[`#${attribute}`] = attribute;
+    itemValues[`:${attribute}`] = s(value);
+    given.push(`#${attribute} = :${attribute}`);
   };
   const setIfAbsent = (attribute: string, value: AttributeValue | undefined) => {
     if (value === undefined) return;
-    forwardNames[`#${attribute}`] = attribute;
-    forwardValues[`:${attribute}`] = value;
-    set.push(`#${attribute} = if_not_exists(#${attribute}, :${attribute})`);
+    itemNames[`#${attribute}`] = attribute;
+    itemValues[`:${attribute}`] = value;
+    absent.push(`#${attribute} = if_not_exists(#${attribute}, :${attribute})`);
   };
   setIfGiven('errorCode', cb.errorCode);
   setIfGiven('channelStatusMessage', cb.channelStatusMessage);
@@ -213,15 +232,36 @@ export async function recordStatusCallback(client: DynamoDBClient, tableName: st
   setIfAbsent('from', cb.from === undefined ? undefined : s(cb.from));
   setIfAbsent('expiresAt', n(expiresAt(now)));
 
+  // The one-write form (above); a callback that carries fields of its own (an error code, ...) takes the guarded one.
+  const lowest = rank <= LOWEST_RANK && given.length === 0;
+  if (lowest) {
+    const recorded = await conditionally(
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: s(cb.messageSid) },
+          UpdateExpression: `SET ${[...historyOnly.set, '#status = if_not_exists(#status, :status)', '#statusRank = if_not_exists(#statusRank, :rank)', ...absent].join(', ')} ADD ${historyOnly.add}`,
+          // A stored rank below this one (an unknown status, rank 0) must still be moved forward: the guarded form does it.
+          ConditionExpression: `NOT contains(#historyKeys, :key) AND (attribute_not_exists(#statusRank) OR #statusRank >= :rank) AND ${HAS_ROOM}`,
+          ExpressionAttributeNames: itemNames,
+          ExpressionAttributeValues: { ...itemValues, ':limit': n(HISTORY_LIMIT) },
+          // Whether there was a status before: none means this write created the item's status.
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (recorded.held) return { outcome: recorded.out.Attributes?.status?.S === undefined ? 'advanced' : 'recorded' };
+  }
+
   const forward = await conditionally(
     client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: { id: s(cb.messageSid) },
-        UpdateExpression: `SET ${set.join(', ')} ADD ${historyOnly.add}`,
+        UpdateExpression: `SET ${[...historyOnly.set, '#status = :status', '#statusRank = :rank', ...given, ...absent].join(', ')} ADD ${historyOnly.add}`,
         ConditionExpression: '(attribute_not_exists(#statusRank) OR #statusRank < :rank) AND NOT contains(#historyKeys, :key)',
-        ExpressionAttributeNames: forwardNames,
-        ExpressionAttributeValues: forwardValues,
+        ExpressionAttributeNames: itemNames,
+        ExpressionAttributeValues: itemValues,
         // The old status, to tell `delivered → read` from a first delivery, at no extra cost; for
         // a delivery failure the whole old item, whose incidentId says whether an incident paged it.
         ReturnValues: isUndeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
@@ -240,19 +280,22 @@ export async function recordStatusCallback(client: DynamoDBClient, tableName: st
     };
   }
 
-  const appended = await conditionally(
-    client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { id: s(cb.messageSid) },
-        UpdateExpression: `SET ${historyOnly.set.join(', ')} ADD ${historyOnly.add}`,
-        ConditionExpression: 'NOT contains(#historyKeys, :key) AND (attribute_not_exists(#history) OR size(#history) < :limit)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...values, ':limit': n(HISTORY_LIMIT) },
-      }),
-    ),
-  );
-  if (appended.held) return { outcome: 'recorded' };
+  // The one-write form already was this append: refused, the key is there or the history is full.
+  if (!lowest) {
+    const appended = await conditionally(
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: s(cb.messageSid) },
+          UpdateExpression: `SET ${historyOnly.set.join(', ')} ADD ${historyOnly.add}`,
+          ConditionExpression: `NOT contains(#historyKeys, :key) AND ${HAS_ROOM}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':limit': n(HISTORY_LIMIT) },
+        }),
+      ),
+    );
+    if (appended.held) return { outcome: 'recorded' };
+  }
 
   const counted = await conditionally(
     client.send(
@@ -260,7 +303,7 @@ export async function recordStatusCallback(client: DynamoDBClient, tableName: st
         TableName: tableName,
         Key: { id: s(cb.messageSid) },
         UpdateExpression: 'ADD #historyDropped :one',
-        // The first two writes failed on their conditions, so the item exists; never create a stub.
+        // The writes before failed on their conditions, so the item exists; never create a stub.
         // A key already in the history is a repeat, not an entry the bound left out: nothing to count.
         ConditionExpression: 'attribute_exists(#id) AND NOT contains(#historyKeys, :key)',
         ExpressionAttributeNames: { '#historyDropped': 'historyDropped', '#id': 'id', '#historyKeys': 'historyKeys' },
