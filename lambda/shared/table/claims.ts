@@ -1,6 +1,6 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, PutItemCommandOutput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { conditionally, Item, n, namesIn, s } from './attributes';
+import { Conditional, conditionally, Item, n, namesIn, s } from './attributes';
 import { putIfAbsent } from './guarded-writes';
 import { claimId, expiresAt, failedNotificationId, KIND } from './items';
 
@@ -115,7 +115,7 @@ export class ClaimStore {
       onLostAnswer?.(err);
       return { won: true, claim: existing };
     };
-    let put;
+    let put: Conditional<PutItemCommandOutput>;
     try {
       put = await conditionally(
         this.db.send(
