@@ -9,7 +9,7 @@ import { CommandOutcome, runCommand } from './command';
 import type { InboundMessage } from './inbound-message';
 import { inboundEvent, publishInbound } from './publish';
 import { parseReplyCommand } from './reply-command';
-import { markPublished, StoredInbound, storeInbound } from './store-inbound';
+import { markPublished, StoredInbound, storeInbound } from '../shared/table/inbound';
 
 /**
  * A claim outlives the invocation that took it (its remaining time) by this

@@ -1,14 +1,5 @@
-import { FormParams, MalformedRequestError, nonEmptyParam, param } from '../shared/webhook-request';
-
-/** An inbound SMS, MMS or WhatsApp message as Twilio posts it to the number's messaging webhook. */
-export interface InboundMessage {
-  readonly messageSid: string;
-  readonly from: string;
-  readonly to: string;
-  readonly body: string;
-  readonly mediaUrls: readonly string[];
-  readonly channel: 'sms' | 'mms' | 'whatsapp';
-}
+import { FormParams, MalformedRequestError, nonEmptyParam, param } from '../webhook/webhook-request';
+import type { InboundMessage } from '../shared/table/inbound';
 
 const MESSAGE_SID = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
 /** Twilio allows 10 media per message; the bound keeps a forged NumMedia from costing anything. */
@@ -30,3 +21,6 @@ export function parseInbound(params: FormParams): InboundMessage {
   const channel = from.startsWith('whatsapp:') ? 'whatsapp' : mediaUrls.length > 0 ? 'mms' : 'sms';
   return { messageSid, from, to, body: param(params, 'Body') ?? '', mediaUrls, channel };
 }
+
+/** An inbound SMS, MMS or WhatsApp message as Twilio posts it to the number's messaging webhook (its shape is the item's, in the table layer). */
+export type { InboundMessage };

@@ -3,10 +3,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ENV } from '../../lib/contract';
 import { logger } from '../shared/observability';
-import { authenticateWebhook } from '../shared/webhook-auth';
-import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
-import { handOver, webhookHandler } from '../shared/webhook-handler';
-import { emptyResponse, MalformedRequestError, twimlResponse } from '../shared/webhook-request';
+import { authenticateWebhook } from '../webhook/webhook-auth';
+import { backlogRecord, BacklogRecord } from '../webhook/webhook-backlog';
+import { resolveWebhookConfig } from '../webhook/webhook-config';
+import { handOver, holdUntilConfigured, webhookHandler } from '../webhook/webhook-handler';
+import { emptyResponse, MalformedRequestError, twimlResponse } from '../webhook/webhook-request';
 import type { CommandOutcome } from './command';
 import { deliver, Delivery, DeliveryDeps, StepFailure } from './deliver';
 import { InboundMessage, parseInbound } from './inbound-message';
@@ -27,17 +28,24 @@ import { REPLY, twimlMessage } from './reply-text';
  * delivery holds the claim; an ACK whose write had not landed is then told it
  * is not confirmed yet); 400 malformed (or a SID of one of our outbound
  * messages); 403 bad signature; 413 a body larger than any Twilio webhook; 500
- * a configuration error (the secret unusable, INBOUND_URL missing) or an
- * unexpected failure; 502 only when Secrets Manager fails and no credentials
+ * a configuration error (the secret unusable, INBOUND_URL missing,
+ * STATUS_TABLE_NAME or INBOUND_TOPIC_ARN missing or bad with no backlog to
+ * hold the request: webhook-config.ts; with one it is held there and answered
+ * as unconfirmed) or an unexpected failure; 502 only when Secrets Manager fails and no credentials
  * were ever read in this environment, or when the hand-over to the backlog
  * fails too (WEBHOOK_BACKLOG_QUEUE_URL missing included). Twilio does not
  * retry an error answer by default.
  */
+const config = resolveWebhookConfig('inbound', {
+  tableName: process.env[ENV.STATUS_TABLE_NAME],
+  topicArn: process.env[ENV.INBOUND_TOPIC_ARN],
+  alertQueueUrl: process.env[ENV.ALERT_QUEUE_URL],
+});
 const deps: DeliveryDeps = {
   dynamo: new DynamoDBClient({}),
   sns: new SNSClient({}),
-  tableName: process.env[ENV.STATUS_TABLE_NAME] ?? '',
-  topicArn: process.env[ENV.INBOUND_TOPIC_ARN] ?? '',
+  tableName: config.tableName,
+  topicArn: config.topicArn,
 };
 const gate = { url: process.env[ENV.INBOUND_URL], urlVariable: ENV.INBOUND_URL };
 
@@ -72,6 +80,7 @@ async function handle(event: APIGatewayProxyEvent, context: Context): Promise<AP
   }
 
   const backlog = () => backlogRecord('inbound', auth.params, receivedAt);
+  if (config.problems.length > 0) return holdUntilConfigured(config, backlog(), unconfirmed(msg), msg.messageSid);
   let delivery: Delivery;
   try {
     delivery = await deliver(deps, msg, receivedAt, context, 'request');
@@ -116,4 +125,4 @@ async function consume(record: BacklogRecord, context: Context): Promise<void> {
   if (delivery.kind === 'claimed-elsewhere') throw new Error(`another delivery holds the claim for ${Math.ceil(secondsUntil(delivery.leaseUntil))} s more`);
 }
 
-export const handler = webhookHandler({ webhook: 'inbound', handle, consume });
+export const handler = webhookHandler({ webhook: 'inbound', handle, consume, config });

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IncidentStore } from '../shared/incidents/store';
 import type { TwilioAccount } from './account';
-import type { ClaimStore } from './claims';
+import type { ClaimStore } from '../shared/table/claims';
 import type { SenderSettings } from './config';
 import type { Semaphore } from './semaphore';
 

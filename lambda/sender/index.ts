@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../lib/contract';
 import { IncidentStore } from '../shared/incidents/store';
 import { openAccount } from './account';
-import { ClaimStore } from './claims';
+import { ClaimStore } from '../shared/table/claims';
 import { loadSettings, SenderSettings } from './config';
 import type { SendContext } from './context';
 import { requeue } from './defer';

@@ -1,13 +1,14 @@
 import type { ConfigurationError, TwilioCredentials } from '../shared/credentials';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
-import { createMessageWithRetry, CreateResult, isNoTimeLeft, MIN_ATTEMPT_MS, POST_5XX_SETTLE_MS, TwilioMessage } from '../shared/twilio-client';
+import { isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-client';
+import { createMessageWithRetry, CreateResult, POST_5XX_SETTLE_MS } from './create-message';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { isConfiguration } from './account';
-import type { Claim } from './claims';
+import type { Claim } from '../shared/table/claims';
 import type { Received, SendContext } from './context';
 import { findSentMessage } from './lookup';
 import type { OutboundMessage } from './message-params';
-import { writeMessageRecord } from './message-record';
+import { writeMessageRecord } from '../shared/table/messages';
 import { logger } from './observability';
 import type { Notification } from './parse-notification';
 import type { RecipientResult } from './results';

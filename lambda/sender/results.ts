@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { ClaimState } from './claims';
+import type { ClaimState } from '../shared/table/claims';
 import { countConfigurationError, countDeferred, countFailed, countOutcomeUnknown, countRetry, countSent, countUnclassified } from './observability';
 
 /*

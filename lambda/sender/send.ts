@@ -1,5 +1,5 @@
 import { maskAddress } from '../shared/mask';
-import type { ClaimState } from './claims';
+import type { ClaimState } from '../shared/table/claims';
 import type { SenderSettings } from './config';
 import type { Received, SendContext } from './context';
 import { buildMessage } from './message-params';

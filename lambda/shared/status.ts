@@ -30,3 +30,8 @@ export function statusRank(status: string): number {
 export function isFinalStatus(status: string): boolean {
   return statusRank(status) >= 4;
 }
+
+/** The statuses that make a page's address unreachable for its incident. */
+export function isUndeliveredStatus(status: string): boolean {
+  return status === 'undelivered' || status === 'failed';
+}

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
 import { metrics } from '../shared/observability';
 import { statusRank } from '../shared/status';
-import type { ApplyResult, StatusCallback } from './apply-status';
+import type { ApplyResult, StatusCallback } from '../shared/table/messages';
 
 /**
  * Counts a status that moved a message forward, whoever saw it (the status

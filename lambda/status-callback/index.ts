@@ -3,11 +3,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../lib/contract';
 import { maskAddress } from '../shared/mask';
 import { logger } from '../shared/observability';
-import { authenticateWebhook } from '../shared/webhook-auth';
-import { backlogRecord, BacklogRecord } from '../shared/webhook-backlog';
-import { handOver, webhookHandler } from '../shared/webhook-handler';
-import { emptyResponse, header, MalformedRequestError } from '../shared/webhook-request';
-import { applyStatus, ApplyResult, parseStatusCallback, StatusCallback } from './apply-status';
+import { authenticateWebhook } from '../webhook/webhook-auth';
+import { backlogRecord, BacklogRecord } from '../webhook/webhook-backlog';
+import { resolveWebhookConfig } from '../webhook/webhook-config';
+import { handOver, holdUntilConfigured, webhookHandler } from '../webhook/webhook-handler';
+import { emptyResponse, header, MalformedRequestError } from '../webhook/webhook-request';
+import { ApplyResult, recordStatusCallback } from '../shared/table/messages';
+import { parseStatusCallback, StatusCallback } from './parse-callback';
 import { countOutcome } from './count-outcome';
 import { markUndeliveredPage } from './unreachable-page';
 
@@ -18,14 +20,17 @@ import { markUndeliveredPage } from './unreachable-page';
  * sends an escalate timer (reason `unreachable`) to ALERT_QUEUE_URL. Answers: 200 (empty) once recorded,
  * for a duplicate, or when handed to the backlog because DynamoDB failed; 400
  * malformed; 403 bad signature; 413 a body larger than any Twilio webhook; 500
- * a configuration error (the secret unusable, STATUS_CALLBACK_URL missing) or
- * an unexpected failure; 502 only when Secrets Manager fails and no
+ * a configuration error (the secret unusable, STATUS_CALLBACK_URL missing,
+ * STATUS_TABLE_NAME missing or bad with no backlog to hold the request:
+ * webhook-config.ts; with one it is held there and answered 200) or an
+ * unexpected failure; 502 only when Secrets Manager fails and no
  * credentials were ever read in this environment, or when DynamoDB fails and
  * the hand-over to the backlog fails too (WEBHOOK_BACKLOG_QUEUE_URL missing
  * included). Twilio does not retry an error answer by default.
  */
 const dynamo = new DynamoDBClient({});
-const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
+const config = resolveWebhookConfig('status', { tableName: process.env[ENV.STATUS_TABLE_NAME], alertQueueUrl: process.env[ENV.ALERT_QUEUE_URL] });
+const tableName = config.tableName;
 const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATUS_CALLBACK_URL };
 
 /**
@@ -35,7 +40,7 @@ const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATU
  * the backlog, whose replay is a `duplicate` that repeats only the incident step.
  */
 async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
-  const result: ApplyResult = await applyStatus(dynamo, tableName, cb, receivedAt);
+  const result: ApplyResult = await recordStatusCallback(dynamo, tableName, cb, receivedAt);
   countOutcome(cb, result);
   logger.info('status callback', {
     messageSid: cb.messageSid,
@@ -61,6 +66,7 @@ async function handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResul
     logger.warn('status callback rejected', { reason: err.message });
     return emptyResponse(400);
   }
+  if (config.problems.length > 0) return holdUntilConfigured(config, backlogRecord('status', auth.params, receivedAt), emptyResponse(200), cb.messageSid);
 
   try {
     await record(cb, receivedAt, 'request');
@@ -85,4 +91,4 @@ async function consume(backlog: BacklogRecord): Promise<void> {
   await record(cb, Date.parse(backlog.receivedAt), 'backlog');
 }
 
-export const handler = webhookHandler({ webhook: 'status', handle, consume });
+export const handler = webhookHandler({ webhook: 'status', handle, consume, config });

@@ -1,23 +1,8 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isIncidentId } from '../shared/incidents/keys';
 import { markUnreachable, UnreachableMark } from '../shared/incidents/unreachable';
-import { ApplyResult, isUndeliveredStatus, StatusCallback } from './apply-status';
-
-/** The incident a message item pages for, and the address paged; undefined for any other message. */
-async function pageOf(client: DynamoDBClient, tableName: string, messageSid: string): Promise<ApplyResult['page']> {
-  const { Item } = await client.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: { id: { S: messageSid } },
-      ConsistentRead: true,
-      ProjectionExpression: '#incidentId, #to',
-      ExpressionAttributeNames: { '#incidentId': 'incidentId', '#to': 'to' },
-    }),
-  );
-  const incidentId = Item?.incidentId?.S;
-  if (incidentId === undefined) return undefined;
-  return { incidentId, ...(Item?.to?.S !== undefined ? { to: Item.to.S } : {}) };
-}
+import { isUndeliveredStatus } from '../shared/status';
+import { ApplyResult, pageOf, StatusCallback } from '../shared/table/messages';
 
 /**
  * A page of an incident ended `undelivered`/`failed`: its address becomes

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TABLE } from '../../lib/contract';
-import { claimId } from '../../lambda/shared/table-items';
+import { claimId } from '../../lambda/shared/table/items';
 import { codeId, pointerId } from '../../lambda/shared/incidents/keys';
 import { actionsOfRole, environmentOf, synth } from './helpers';
 
@@ -48,10 +48,10 @@ function actionsUsedBy(handler: string): string[] {
 test('the modules the cross-checks read are the handlers\' own: the webhooks hold none of the sender\'s, the sender none of the webhooks\'', () => {
   expect(modulesOf('sender')).toEqual(expect.arrayContaining(['sender/send.ts', 'sender/incidents/flow.ts', 'shared/incidents/store.ts', 'shared/incidents/update.ts']));
   for (const webhook of ['status-callback', 'inbound']) {
-    expect(modulesOf(webhook)).toEqual(expect.arrayContaining([`${webhook}/index.ts`, 'shared/incidents/update.ts', 'shared/incidents/unreachable.ts', 'shared/webhook-backlog.ts']));
+    expect(modulesOf(webhook)).toEqual(expect.arrayContaining([`${webhook}/index.ts`, 'shared/incidents/update.ts', 'shared/incidents/unreachable.ts', 'webhook/webhook-backlog.ts']));
     expect(modulesOf(webhook).filter((m) => m.startsWith('sender/') || m === 'shared/incidents/store.ts')).toEqual([]);
   }
-  expect(modulesOf('sender').filter((m) => /^(inbound|status-callback)\/|^shared\/(webhook-|incidents\/unreachable)/.test(m))).toEqual([]);
+  expect(modulesOf('sender').filter((m) => /^(inbound|status-callback|webhook)\/|^shared\/incidents\/unreachable/.test(m))).toEqual([]);
 });
 
 test.each([

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent } from 'aws-lambda';
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
-import { writeMessageRecord } from '../../lambda/sender/message-record';
+import { writeMessageRecord } from '../../lambda/shared/table/messages';
 import { RECONCILE_ATTEMPTS } from '../../lambda/reconciler/schedule';
 import type { RunSummary } from '../../lambda/reconciler/reconcile';
 import { createStatusTable } from '../support/dynalite';

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as crypto from 'node:crypto';
 import { METRIC } from '../../lib/contract';
-import { MAX_WEBHOOK_BODY_CHARS, MAX_WEBHOOK_PARAMS } from '../../lambda/shared/webhook-request';
+import { MAX_WEBHOOK_BODY_CHARS, MAX_WEBHOOK_PARAMS } from '../../lambda/webhook/webhook-request';
 import { twilioFormBody, TwilioParams, TwilioSigningKey } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,

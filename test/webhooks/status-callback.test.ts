@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
-import { HISTORY_LIMIT } from '../../lambda/status-callback/apply-status';
+import { HISTORY_LIMIT } from '../../lambda/shared/table/messages';
 import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { newerSecretsCouldVerify, prepareSignature, signedParams, urlVariants, verifyPreparedSignature, verifyTwilioSignature } from '../../lambda/shared/twilio-signature';
+import { newerSecretsCouldVerify, prepareSignature, signedParams, urlVariants, verifyPreparedSignature, verifyTwilioSignature } from '../../lambda/webhook/twilio-signature';
 import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText } from '../support/twilio-sign';
 
 const twilio = twilioReferenceValidator();

@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { n, s } from '../table/attributes';
 import type { TimelineEvent } from './items';
 import type { IncidentChange } from './update';
 
@@ -12,8 +12,6 @@ import type { IncidentChange } from './update';
  * that comes after an ACK records nothing twice and pages nobody new.
  */
 
-const s = (v: string): AttributeValue => ({ S: v });
-const n = (v: number): AttributeValue => ({ N: String(v) });
 const OPEN = { ':open': s('open') };
 
 /** Sender: an ALARM repeated while the incident is live is counted and noted. */

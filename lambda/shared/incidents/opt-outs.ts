@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { isConditionFailure } from '../table-items';
+import { conditionally, s } from '../table/attributes';
 import { INCIDENT_KIND, optOutId } from './keys';
 
 /*
@@ -35,9 +35,9 @@ export interface OptChoice {
  * reply finds its own word there (`latest`, not `changed`).
  */
 export async function recordOptChoice(client: DynamoDBClient, tableName: string, reply: OptWord, optedOut: boolean, word: string, now: number): Promise<OptChoice> {
-  const key = { id: { S: optOutId(reply.from) } };
-  try {
-    const out = await client.send(
+  const key = { id: s(optOutId(reply.from)) };
+  const recorded = await conditionally(
+    client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key,
@@ -63,11 +63,11 @@ export async function recordOptChoice(client: DynamoDBClient, tableName: string,
         },
         ReturnValues: 'UPDATED_OLD',
       }),
-    );
-    const before = out.Attributes?.optedOut?.BOOL === true;
+    ),
+  );
+  if (recorded.held) {
+    const before = recorded.out.Attributes?.optedOut?.BOOL === true;
     return { changed: before !== optedOut, optedOut, latest: true };
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
   }
   const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
   return { changed: false, optedOut: Item?.optedOut?.BOOL === true, latest: Item?.messageSid?.S === reply.messageSid };
@@ -78,7 +78,7 @@ export async function optedOutAmong(client: DynamoDBClient, tableName: string, a
   const out = new Set<string>();
   await Promise.all(
     addresses.map(async (a) => {
-      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: optOutId(a) } }, ConsistentRead: true, ProjectionExpression: 'optedOut' }));
+      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { id: s(optOutId(a)) }, ConsistentRead: true, ProjectionExpression: 'optedOut' }));
       if (Item?.optedOut?.BOOL === true) out.add(a);
     }),
   );

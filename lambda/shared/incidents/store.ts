@@ -1,5 +1,7 @@
-import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { expiresAt, isConditionFailure } from '../table-items';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { Item, n, s } from '../table/attributes';
+import { deleteIfEquals, putIfAbsent } from '../table/guarded-writes';
+import { expiresAt } from '../table/items';
 import { Incident, Notice, Pointer, readIncident, readNotice, readPointer, TimelineEvent, timelineEntry } from './items';
 import { codeId, INCIDENT_KIND, noticeId, pointerId } from './keys';
 import { optedOutAmong } from './opt-outs';
@@ -15,9 +17,6 @@ import { IncidentChange, updateIncident } from './update';
  * twice, a redelivered opening) record each step once; a change whose
  * condition fails returns undefined and the caller re-reads.
  */
-
-const s = (v: string): AttributeValue => ({ S: v });
-const n = (v: number): AttributeValue => ({ N: String(v) });
 
 export interface NewIncident {
   readonly id: string;
@@ -38,7 +37,7 @@ export class IncidentStore {
     private readonly tableName: string,
   ) {}
 
-  private async get(id: string): Promise<Record<string, AttributeValue> | undefined> {
+  private async get(id: string): Promise<Item | undefined> {
     const { Item } = await this.db.send(new GetItemCommand({ TableName: this.tableName, Key: { id: s(id) }, ConsistentRead: true }));
     return Item;
   }
@@ -62,24 +61,12 @@ export class IncidentStore {
     return optedOutAmong(this.db, this.tableName, addresses);
   }
 
-  private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
-    try {
-      await this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } }));
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+  private putOnce(item: Item): Promise<boolean> {
+    return putIfAbsent(this.db, this.tableName, item);
   }
 
   private async deleteIf(id: string, incidentId: string): Promise<void> {
-    try {
-      await this.db.send(
-        new DeleteItemCommand({ TableName: this.tableName, Key: { id: s(id) }, ConditionExpression: '#incidentId = :id', ExpressionAttributeNames: { '#incidentId': 'incidentId' }, ExpressionAttributeValues: { ':id': s(incidentId) } }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    await deleteIfEquals(this.db, this.tableName, id, 'incidentId', incidentId);
   }
 
   /**
@@ -128,7 +115,7 @@ export class IncidentStore {
   /** Creates the incident item; the existing one when an earlier delivery of the opening made it. */
   async create(i: NewIncident, now: number): Promise<{ readonly created: boolean; readonly incident: Incident }> {
     const iso = new Date(now).toISOString();
-    const item: Record<string, AttributeValue> = {
+    const item: Item = {
       id: s(i.id),
       kind: s(INCIDENT_KIND.INCIDENT),
       incidentKey: s(i.incidentKey),

@@ -1,5 +1,5 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { isConditionFailure } from '../table-items';
+import { conditionally, Item, n, namesIn, s } from '../table/attributes';
 import { Incident, readIncident, TIMELINE_LIMIT, TimelineEvent, timelineEntry } from './items';
 
 /**
@@ -32,13 +32,7 @@ export type IncidentUpdate =
    */
   | { readonly kind: 'refused'; readonly incident?: Incident };
 
-function namesIn(...expressions: string[]): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const e of expressions) for (const [, name] of e.matchAll(/#(\w+)/g)) names[`#${name}`] = name;
-  return names;
-}
-
-const timelineOf = (item: Record<string, AttributeValue> | undefined): { entries: readonly AttributeValue[]; dropped: number } => ({
+const timelineOf = (item: Item | undefined): { entries: readonly AttributeValue[]; dropped: number } => ({
   entries: item?.timeline?.L ?? [],
   dropped: Number(item?.timelineDropped?.N ?? 0),
 });
@@ -66,8 +60,8 @@ const timelineOf = (item: Record<string, AttributeValue> | undefined): { entries
  */
 export async function updateIncident(client: DynamoDBClient, tableName: string, incidentId: string, change: IncidentChange, now: number): Promise<IncidentUpdate> {
   const events = change.events ?? [];
-  const key = { id: { S: incidentId } };
-  const write = async (room: boolean): Promise<Record<string, AttributeValue> | undefined> => {
+  const key = { id: s(incidentId) };
+  const write = async (room: boolean): Promise<Item | undefined> => {
     const set = [...(change.set ?? []), '#updatedAt = :now', ...(events.length > 0 ? ['#timeline = list_append(if_not_exists(#timeline, :noEvents), :events)'] : [])];
     const update = `SET ${set.join(', ')}${change.add?.length ? ` ADD ${change.add.join(', ')}` : ''}`;
     const condition = [
@@ -75,8 +69,8 @@ export async function updateIncident(client: DynamoDBClient, tableName: string, 
       ...(change.condition ? [`(${change.condition})`] : []),
       ...(room ? ['(attribute_not_exists(#timeline) OR size(#timeline) <= :room)'] : []),
     ].join(' AND ');
-    try {
-      const out = await client.send(
+    const written = await conditionally(
+      client.send(
         new UpdateItemCommand({
           TableName: tableName,
           Key: key,
@@ -85,26 +79,23 @@ export async function updateIncident(client: DynamoDBClient, tableName: string, 
           ExpressionAttributeNames: namesIn(update, condition),
           ExpressionAttributeValues: {
             ...change.values,
-            ':now': { S: new Date(now).toISOString() },
+            ':now': s(new Date(now).toISOString()),
             ...(events.length > 0 ? { ':events': { L: events.map(timelineEntry) }, ':noEvents': { L: [] } } : {}),
-            ...(room ? { ':room': { N: String(TIMELINE_LIMIT - events.length) } } : {}),
+            ...(room ? { ':room': n(TIMELINE_LIMIT - events.length) } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return out.Attributes ?? {};
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      return undefined;
-    }
+      ),
+    );
+    return written.held ? written.out.Attributes ?? {} : undefined;
   };
   const read = async () => (await client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
-  const written = (item: Record<string, AttributeValue>): Incident => {
+  const written = (item: Item): Incident => {
     const incident = readIncident(item);
     if (!incident) throw new Error(`${incidentId} is not an incident item`);
     return incident;
   };
-  const refused = (item: Record<string, AttributeValue> | undefined): IncidentUpdate => {
+  const refused = (item: Item | undefined): IncidentUpdate => {
     const incident = readIncident(item);
     return incident ? { kind: 'refused', incident } : { kind: 'refused' };
   };
@@ -131,20 +122,17 @@ async function trimTimeline(client: DynamoDBClient, tableName: string, incidentI
   const drop = seen.entries.length - TIMELINE_LIMIT;
   if (drop <= 0) return false;
   const droppedGuard = seen.dropped === 0 ? '(attribute_not_exists(#timelineDropped) OR #timelineDropped = :seenDropped)' : '#timelineDropped = :seenDropped';
-  try {
-    await client.send(
+  const trimmed = await conditionally(
+    client.send(
       new UpdateItemCommand({
         TableName: tableName,
-        Key: { id: { S: incidentId } },
+        Key: { id: s(incidentId) },
         UpdateExpression: 'SET #timeline = :kept ADD #timelineDropped :drop',
         ConditionExpression: `size(#timeline) = :size AND ${droppedGuard}`,
         ExpressionAttributeNames: { '#timeline': 'timeline', '#timelineDropped': 'timelineDropped' },
-        ExpressionAttributeValues: { ':kept': { L: seen.entries.slice(drop) }, ':drop': { N: String(drop) }, ':size': { N: String(seen.entries.length) }, ':seenDropped': { N: String(seen.dropped) } },
+        ExpressionAttributeValues: { ':kept': { L: seen.entries.slice(drop) }, ':drop': n(drop), ':size': n(seen.entries.length), ':seenDropped': n(seen.dropped) },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
-    return false;
-  }
+    ),
+  );
+  return trimmed.held;
 }

@@ -16,7 +16,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, METRICS_NAMESPACE, type SenderConfig } from '../../../lib/contract';
 import { getCredentials, type TwilioCredentials } from '../../../lambda/shared/credentials';
-import { claimId, expiresAt, KIND } from '../../../lambda/shared/table-items';
+import { claimId, expiresAt, KIND } from '../../../lambda/shared/table/items';
 
 const logger = new Logger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE });

@@ -16,8 +16,8 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { prepareSignature, urlVariants, verifyPreparedSignature } from '../../../lambda/shared/twilio-signature';
-import { FormParams, parseForm, readForm } from '../../../lambda/shared/webhook-request';
+import { prepareSignature, urlVariants, verifyPreparedSignature } from '../../../lambda/webhook/twilio-signature';
+import { FormParams, parseForm, readForm } from '../../../lambda/webhook/webhook-request';
 import { twilioFormBody, twilioWebhookHeaders } from '../../support/twilio-sign';
 import { captureLogs, scenarioMain } from '../support/child';
 import { ACCOUNT_SID, AUTH_TOKEN, FROM, STATUS_CALLBACK_URL, lambdaContext, loadHandler, recipients, startBenchEnv } from '../support/local-env';

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from './credentials';
-import { countConfigurationError, logger, metrics } from './observability';
+import { ConfigurationError, getCredentials, refreshAfterRejection, TwilioCredentials } from '../shared/credentials';
+import { countConfigurationError, logger, metrics } from '../shared/observability';
 import { newerSecretsCouldVerify, PreparedSignature, prepareSignature, verifyPreparedSignature } from './twilio-signature';
 import { emptyResponse, FormParams, header, MalformedRequestError, readForm, RequestTooLargeError } from './webhook-request';
 

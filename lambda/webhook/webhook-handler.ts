@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../../lib/contract';
-import { maskNumbersInText } from './mask';
-import { countConfigurationError, flushMetrics, logger, metrics } from './observability';
+import { maskNumbersInText } from '../shared/mask';
+import { countConfigurationError, flushMetrics, logger, metrics } from '../shared/observability';
 import { BacklogRecord, BacklogUnavailableError, InvalidBacklogRecordError, parseBacklogRecord, sendToBacklog, WebhookName } from './webhook-backlog';
+import type { WebhookConfig } from './webhook-config';
 import { emptyResponse } from './webhook-request';
 
 /** A webhook function's two doors: Twilio's request through API Gateway, and its own backlog queue. */
@@ -13,6 +14,8 @@ export interface WebhookEndpoints {
   readonly handle: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
   /** A backlog record: finish what the request could not. Throws to have SQS deliver it again. */
   readonly consume: (record: BacklogRecord, context: Context) => Promise<void>;
+  /** Resolved at cold start (webhook-config.ts): while it has problems, backlog records are kept, not applied. */
+  readonly config: WebhookConfig;
 }
 
 function isSqsEvent(event: APIGatewayProxyEvent | SQSEvent): event is SQSEvent {
@@ -24,6 +27,12 @@ const errorFields = (err: unknown) => ({ error: (err as Error)?.name, errorMessa
 
 /** Each record on its own: a failed one is reported (ReportBatchItemFailures) and comes back; SQS dead-letters it in the end. */
 async function consumeBacklog(event: SQSEvent, endpoints: WebhookEndpoints, context: Context): Promise<SQSBatchResponse> {
+  const { problems } = endpoints.config;
+  if (problems.length > 0) {
+    countConfigurationError();
+    logger.error('backlog records kept, not applied: the configuration is unusable', { records: event.Records.length, reasons: problems.map((p) => p.reason) });
+    return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+  }
   const failed: string[] = [];
   for (const message of event.Records) {
     try {
@@ -87,5 +96,26 @@ export async function handOver(
   }
   metrics.addMetric(METRIC.WEBHOOKS_BACKLOGGED, MetricUnit.Count, 1);
   logger.warn('webhook handed to the backlog', { messageSid: why.messageSid, reason: why.reason, delaySeconds: why.delaySeconds ?? 0 });
+  return accepted;
+}
+
+/**
+ * A verified request this function cannot record, its configuration being
+ * unusable (webhook-config.ts): handed to the backlog untouched and answered
+ * `accepted`, to be applied once the configuration is fixed. Without a
+ * backlog nothing can keep it: 500, a configuration error, which Twilio does
+ * not retry (not 502, which says the failure may pass).
+ */
+export async function holdUntilConfigured(config: WebhookConfig, record: BacklogRecord, accepted: APIGatewayProxyResult, messageSid: string): Promise<APIGatewayProxyResult> {
+  countConfigurationError();
+  const reasons = config.problems.map((p) => p.reason);
+  try {
+    await sendToBacklog(record, 0);
+  } catch (err) {
+    logger.error('configuration error: the request cannot be recorded nor kept in the backlog: answered 500', { messageSid, reasons, ...errorFields(err) });
+    return emptyResponse(500);
+  }
+  metrics.addMetric(METRIC.WEBHOOKS_BACKLOGGED, MetricUnit.Count, 1);
+  logger.warn('webhook handed to the backlog', { messageSid, reason: `configuration: ${reasons.join('; ')}`, delaySeconds: 0 });
   return accepted;
 }

@@ -1,8 +1,30 @@
-import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
-import { statusRank } from '../shared/status';
-import type { CommandOutcome } from './command';
-import type { InboundMessage } from './inbound-message';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { statusRank } from '../status';
+import { conditionally, Item, n, s } from './attributes';
+import { expiresAt, KIND } from './items';
+import type { Channel } from './messages';
+
+/*
+ * The inbound message items (items.ts): stored with the claim of their
+ * publish, then marked published with what the reply did.
+ */
+
+/** An inbound message as verified and parsed (the inbound handler's inbound-message.ts), and as its item stores it. */
+export interface InboundMessage {
+  readonly messageSid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly body: string;
+  readonly mediaUrls: readonly string[];
+  readonly channel: Channel;
+}
+
+/** What the reply did, as the published item records it. */
+export interface PublishedOutcome {
+  readonly type: string;
+  readonly reply?: string;
+  readonly incidents: ReadonlyArray<{ readonly id: string }>;
+}
 
 /**
  * What storing an inbound message found. Exactly one delivery of a SID claims
@@ -20,10 +42,8 @@ export type StoredInbound =
   /** The SID is one of our outbound messages' (a forged one): nothing written. */
   | { readonly kind: 'not-inbound' };
 
-const s = (value: string): AttributeValue => ({ S: value });
 const LEASE = 'publishLeaseUntil';
 const publishedWith = (reply: string | undefined): StoredInbound => (reply === undefined ? { kind: 'published' } : { kind: 'published', reply });
-
 
 /**
  * Stores an inbound message (id = its SID) and claims its publish, in one
@@ -44,11 +64,11 @@ export async function storeInbound(
   leaseUntil: number,
 ): Promise<StoredInbound> {
   const at = new Date(receivedAt).toISOString();
-  const fields: Record<string, AttributeValue> = {
+  const fields: Item = {
     kind: s(KIND.MESSAGE),
     direction: s('inbound'),
     status: s('received'),
-    statusRank: { N: String(statusRank('received')) },
+    statusRank: n(statusRank('received')),
     from: s(msg.from),
     to: s(msg.to),
     body: s(msg.body),
@@ -57,11 +77,11 @@ export async function storeInbound(
     receivedAt: s(at),
     createdAt: s(at),
     updatedAt: s(at),
-    expiresAt: { N: String(expiresAt(receivedAt)) },
+    expiresAt: n(expiresAt(receivedAt)),
     published: { BOOL: false },
   };
   const names: Record<string, string> = { '#direction': 'direction', '#published': 'published', '#lease': LEASE };
-  const values: Record<string, AttributeValue> = { ':inbound': s('inbound'), ':true': { BOOL: true }, ':now': { N: String(now) }, ':until': { N: String(leaseUntil) } };
+  const values: Item = { ':inbound': s('inbound'), ':true': { BOOL: true }, ':now': n(now), ':until': n(leaseUntil) };
   const set = Object.entries(fields).map(([name, value]) => {
     names[`#${name}`] = name;
     values[`:${name}`] = value;
@@ -69,8 +89,8 @@ export async function storeInbound(
   });
   // On a published item the lease written is inert: nothing reads it there.
   set.push('#lease = :until');
-  try {
-    const out = await client.send(
+  const claimed = await conditionally(
+    client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: { id: s(msg.messageSid) },
@@ -82,11 +102,12 @@ export async function storeInbound(
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    if (out.Attributes?.published?.BOOL === true) return publishedWith(out.Attributes.reply?.S);
-    return { kind: 'claimed', receivedAt: out.Attributes?.receivedAt?.S ?? at, leaseUntil };
-  } catch (err) {
-    if (!isConditionFailure(err)) throw err;
+    ),
+  );
+  if (claimed.held) {
+    const stored = claimed.out.Attributes;
+    if (stored?.published?.BOOL === true) return publishedWith(stored.reply?.S);
+    return { kind: 'claimed', receivedAt: stored?.receivedAt?.S ?? at, leaseUntil };
   }
   const { Item } = await client.send(
     new GetItemCommand({
@@ -108,9 +129,9 @@ export async function storeInbound(
  * answered, the `incidentIds` it acted on), and ends the claim, so that
  * retries answer the same without publishing.
  */
-export async function markPublished(client: DynamoDBClient, tableName: string, messageSid: string, outcome: CommandOutcome, now: number = Date.now()): Promise<void> {
+export async function markPublished(client: DynamoDBClient, tableName: string, messageSid: string, outcome: PublishedOutcome, now: number = Date.now()): Promise<void> {
   const at = s(new Date(now).toISOString());
-  const values: Record<string, AttributeValue> = { ':true': { BOOL: true }, ':at': at, ':type': s(outcome.type) };
+  const values: Item = { ':true': { BOOL: true }, ':at': at, ':type': s(outcome.type) };
   let set = 'published = :true, publishedAt = :at, updatedAt = :at, #type = :type';
   if (outcome.reply !== undefined) {
     values[':reply'] = s(outcome.reply);

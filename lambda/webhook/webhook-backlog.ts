@@ -1,7 +1,8 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../lib/contract';
 import type { FormParams } from './webhook-request';
-import { sqsClient } from './sqs';
+import { sqsClient } from '../shared/sqs';
+import { optionalQueueUrl } from './webhook-config';
 
 /**
  * The webhooks' backlog: a verified request whose table or topic work failed is
@@ -37,7 +38,8 @@ export class InvalidBacklogRecordError extends Error {
   readonly name = 'InvalidBacklogRecordError';
 }
 
-const queueUrl = process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
+/** Resolved at cold start; one that is not a URL is reported then and treated as unset. */
+const queueUrl = optionalQueueUrl(ENV.WEBHOOK_BACKLOG_QUEUE_URL, process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL]);
 
 // Loaded on first use: the backlog is the failure path, and the SQS client need not
 // cost every cold start.
@@ -61,7 +63,7 @@ export function backlogRecord(webhook: WebhookName, params: FormParams, received
 /**
  * Sends the record to the backlog, to be delivered after `delaySeconds` (rounded
  * up, at most 900).
- * @throws BacklogUnavailableError when WEBHOOK_BACKLOG_QUEUE_URL is not set; SQS errors as they come.
+ * @throws BacklogUnavailableError when WEBHOOK_BACKLOG_QUEUE_URL is not set (or not a URL); SQS errors as they come.
  */
 export async function sendToBacklog(record: BacklogRecord, delaySeconds = 0): Promise<void> {
   if (!queueUrl) throw new BacklogUnavailableError(`${ENV.WEBHOOK_BACKLOG_QUEUE_URL} is not set`);

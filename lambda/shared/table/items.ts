@@ -1,8 +1,10 @@
-import { ENV } from '../../lib/contract';
+import { ENV, TABLE } from '../../../lib/contract';
 
 /**
  * The shapes of status-table items (partition key `id`), shared by every
- * handler that reads or writes them. The table is single-table by `id` prefix:
+ * handler that reads or writes them; the modules beside this one
+ * (claims.ts, messages.ts, inbound.ts) own their expressions, and
+ * ../incidents/ the incident kinds. The table is single-table by `id` prefix:
  *
  * - message (`id` = Twilio message SID, `SM…`/`MM…`): kind `message`,
  *   direction (`outbound-api` | `inbound`), status, statusRank (status.ts), to,
@@ -56,27 +58,18 @@ export const KIND = {
   NOTIFICATION: 'notification',
 } as const;
 
-export const claimId = (notificationId: string, recipient: string): string => `claim#${notificationId}#${recipient}`;
+export const claimId = (notificationId: string, recipient: string): string => `${TABLE.CLAIM_ID_PREFIX}${notificationId}#${recipient}`;
 export const failedNotificationId = (notificationId: string): string => `failed#${notificationId}`;
 
 const DEFAULT_RETENTION_DAYS = 90;
 
-/** The TTL attribute's value (epoch seconds) for an item written at `now` (epoch ms). */
 /** Resolved once per execution environment: every item write needs it. */
 const RETENTION_SECONDS = (() => {
   const raw = Number(process.env[ENV.STATUS_RETENTION_DAYS]);
   return Math.round((Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_RETENTION_DAYS) * 86_400);
 })();
 
+/** The TTL attribute's value (epoch seconds) for an item written at `now` (epoch ms). */
 export function expiresAt(now: number): number {
   return Math.floor(now / 1000) + RETENTION_SECONDS;
-}
-
-/**
- * DynamoDB refused a conditional write because its condition did not hold: an
- * answer about the item, not a failure of the call. Checked by name, so the
- * SDK's exception class need not be loaded by every module that asks.
- */
-export function isConditionFailure(err: unknown): boolean {
-  return (err as { name?: unknown } | undefined)?.name === 'ConditionalCheckFailedException';
 }

@@ -1,16 +1,11 @@
-import {
-  AttributeValue,
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, PutItemCommandOutput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { claimId, expiresAt, failedNotificationId, isConditionFailure, KIND } from '../shared/table-items';
+import { Conditional, conditionally, Item, n, namesIn, s } from './attributes';
+import { putIfAbsent } from './guarded-writes';
+import { claimId, expiresAt, failedNotificationId, KIND } from './items';
 
 /*
- * Send claims (table-items.ts): one item per (notification, recipient), the
+ * Send claims (items.ts): one item per (notification, recipient), the
  * only guard against sending twice, since Twilio's API has no idempotency key.
  *
  * - Before a POST the sender creates the claim with a conditional PutItem
@@ -35,7 +30,7 @@ import { claimId, expiresAt, failedNotificationId, isConditionFailure, KIND } fr
  *
  * Redelivery of a claimed recipient: sent / failed / unknown → skipped;
  * pending within its lease → the record is deferred until the lease ends
- * (index.ts: put back on the queue, or a batch failure); pending past its
+ * (the sender's index.ts: put back on the queue, or a batch failure); pending past its
  * lease → look Twilio up: found → recorded as sent (no POST); not found →
  * taken over (new lease, attempts + 1) and sent; lookup impossible → retried,
  * and after MAX_DOUBTS such lookups marked `unknown` for an operator.
@@ -65,10 +60,7 @@ export interface Claim {
 
 export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
 
-const s = (v: string): AttributeValue => ({ S: v });
-const n = (v: number): AttributeValue => ({ N: String(v) });
-
-function toClaim(item: Record<string, AttributeValue>): Claim {
+function toClaim(item: Item): Claim {
   return {
     id: item.id?.S ?? '',
     state: (item.state?.S ?? 'pending') as ClaimState,
@@ -83,14 +75,6 @@ function toClaim(item: Record<string, AttributeValue>): Claim {
     ...(item.holder?.S ? { holder: item.holder.S } : {}),
   };
 }
-
-/** Every `#name` in the expressions stands for the attribute `name` (DynamoDB reserves many plain words: state, status, ...). */
-function namesIn(...expressions: string[]): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const e of expressions) for (const [, name] of e.matchAll(/#(\w+)/g)) names[`#${name}`] = name;
-  return names;
-}
-
 
 export class ClaimStore {
   constructor(
@@ -113,7 +97,7 @@ export class ClaimStore {
     const id = claimId(notificationId, recipient);
     const iso = new Date(now).toISOString();
     const holder = randomUUID();
-    const item: Record<string, AttributeValue> = {
+    const item: Item = {
       id: s(id),
       kind: s(KIND.CLAIM),
       notificationId: s(notificationId),
@@ -131,27 +115,27 @@ export class ClaimStore {
       onLostAnswer?.(err);
       return { won: true, claim: existing };
     };
+    let put: Conditional<PutItemCommandOutput>;
     try {
-      await this.db.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#id)',
-          ExpressionAttributeNames: { '#id': 'id' },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      put = await conditionally(
+        this.db.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#id)',
+            ExpressionAttributeNames: { '#id': 'id' },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
       );
-      return { won: true, claim: toClaim(item) };
     } catch (err) {
-      if (!isConditionFailure(err)) {
-        const existing = await this.get(id);
-        if (existing?.holder !== holder) onLostAnswer?.(err);
-        return settle(existing, err);
-      }
-      // Emulators (dynalite) do not return the old item: read it.
-      const old = (err as { Item?: Record<string, AttributeValue> }).Item;
-      return settle(old ? toClaim(old) : await this.get(id), err);
+      const existing = await this.get(id);
+      if (existing?.holder !== holder) onLostAnswer?.(err);
+      return settle(existing, err);
     }
+    if (put.held) return { won: true, claim: toClaim(item) };
+    // Emulators (dynalite) do not return the old item: read it.
+    return settle(put.old ? toClaim(put.old) : await this.get(id), new Error('the put found a claim already there (its own, when an earlier attempt\'s answer was lost)'));
   }
 
   /** The claim as it is now (consistent read). */
@@ -161,10 +145,10 @@ export class ClaimStore {
   }
 
   /** Runs a claim update guarded by the lease the caller holds; false when someone else changed the claim first. */
-  private async guarded(claim: Claim, update: string, values: Record<string, AttributeValue>, now: number): Promise<Record<string, AttributeValue> | false> {
-    try {
-      const condition = '#state = :pending AND #leaseUntil = :heldLease';
-      const out = await this.db.send(
+  private async guarded(claim: Claim, update: string, values: Item, now: number): Promise<Item | false> {
+    const condition = '#state = :pending AND #leaseUntil = :heldLease';
+    const written = await conditionally(
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(claim.id) },
@@ -174,12 +158,9 @@ export class ClaimStore {
           ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil), ':now': s(new Date(now).toISOString()), ...values },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return out.Attributes ?? {};
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+      ),
+    );
+    return written.held ? written.out.Attributes ?? {} : false;
   }
 
   /** Takes over a pending claim whose lease expired; undefined when another invocation got there first. */
@@ -193,8 +174,8 @@ export class ClaimStore {
    * lease; only a claim already marked sent (with its own SID) is left alone.
    */
   async markSent(claim: Claim, messageSid: string, now: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionally(
+      this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(claim.id) },
@@ -203,15 +184,13 @@ export class ClaimStore {
           ExpressionAttributeNames: namesIn('#state #messageSid #updatedAt #outcome #reason #id'),
           ExpressionAttributeValues: { ':sent': s('sent'), ':sid': s(messageSid), ':now': s(new Date(now).toISOString()) },
         }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   /** A permanent failure: never retried. */
   async markFailed(claim: Claim, reason: string, errorCode: string | undefined, now: number): Promise<boolean> {
-    const values: Record<string, AttributeValue> = { ':failed': s('failed'), ':reason': s(reason) };
+    const values: Item = { ':failed': s('failed'), ':reason': s(reason) };
     if (errorCode) values[':code'] = s(errorCode);
     return (await this.guarded(claim, `SET #state = :failed, #reason = :reason, #updatedAt = :now${errorCode ? ', #errorCode = :code' : ''}`, values, now)) !== false;
   }
@@ -234,8 +213,8 @@ export class ClaimStore {
    */
   async release(claim: Claim, mayHaveCreated: boolean, now: number): Promise<void> {
     if (!mayHaveCreated) {
-      try {
-        await this.db.send(
+      await conditionally(
+        this.db.send(
           new DeleteItemCommand({
             TableName: this.tableName,
             Key: { id: s(claim.id) },
@@ -243,10 +222,8 @@ export class ClaimStore {
             ExpressionAttributeNames: namesIn('#state #leaseUntil'),
             ExpressionAttributeValues: { ':pending': s('pending'), ':heldLease': n(claim.leaseUntil) },
           }),
-        );
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-      }
+        ),
+      );
       return;
     }
     await this.guarded(claim, 'SET #leaseUntil = :expired, #updatedAt = :now', { ':expired': n(now) }, now);
@@ -261,7 +238,7 @@ export class ClaimStore {
   /** A recipient that can never be sent to (invalid, not allowed): a failed claim, once. Returns false when it already existed. */
   async recordRejectedRecipient(notificationId: string, recipient: string, reason: string, now: number): Promise<boolean> {
     const iso = new Date(now).toISOString();
-    return this.putOnce({
+    return putIfAbsent(this.db, this.tableName, {
       id: s(claimId(notificationId, recipient)),
       kind: s(KIND.CLAIM),
       notificationId: s(notificationId),
@@ -279,7 +256,7 @@ export class ClaimStore {
   /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once. */
   async recordFailedNotification(notificationId: string, reason: string, now: number): Promise<boolean> {
     const iso = new Date(now).toISOString();
-    return this.putOnce({
+    return putIfAbsent(this.db, this.tableName, {
       id: s(failedNotificationId(notificationId)),
       kind: s(KIND.NOTIFICATION),
       notificationId: s(notificationId),
@@ -288,15 +265,5 @@ export class ClaimStore {
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),
     });
-  }
-
-  private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
-    try {
-      await this.db.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': 'id' } }));
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
   }
 }
