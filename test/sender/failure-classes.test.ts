@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
 import { classifyHttpError, classOfAnswer, FailureClass, TWILIO_ERROR_CODES } from '../../lambda/shared/twilio-errors';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig, WHATSAPP_FROM } from '../support/sender-rig';
 
 /*
  * The failure-class table (lambda/shared/twilio-errors.ts), one test per row,

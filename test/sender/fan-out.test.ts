@@ -1,4 +1,4 @@
-import { batch, context, loadHandler, Rig, snsRecord, startRig } from './support';
+import { batch, context, loadHandler, Rig, snsRecord, startRig } from '../support/sender-rig';
 
 const recipients = Array.from({ length: 100 }, (_, i) => `+1555200${String(i).padStart(4, '0')}`);
 let rig: Rig;

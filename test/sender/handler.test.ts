@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import { PAGE_SIZE } from '../../lambda/sender/lookup';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM, withoutHint } from './support';
+import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM, withoutHint } from '../support/sender-rig';
 
 const R1 = '+15551230001';
 const R2 = '+15551230002';

@@ -10,7 +10,7 @@ import {
   MAX_REFUSED_RECIPIENTS,
 } from '../../lambda/sender/validate';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { alarm, batch, captureStdout, context, FROM, metricSum, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { alarm, batch, captureStdout, context, FROM, metricSum, Rig, snsRecord, startRig, WHATSAPP_FROM } from '../support/sender-rig';
 
 /*
  * The sender's input side under hostile or broken input: alarm JSON with

@@ -1,5 +1,5 @@
 import { METRIC } from '../../lib/contract';
-import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig } from './support';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig } from '../support/sender-rig';
 
 /*
  * Credentials have one owner (lambda/shared/credentials.ts): each request

@@ -1,20 +1,34 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } from 'aws-lambda';
-import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { ENV, METRICS_NAMESPACE } from '../../lib/contract';
-import { useLocalAws } from '../support/aws-env';
-import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
-import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
-import { FakeSns, startFakeSns } from '../support/fake-sns';
-import { FakeSqs, SentSqsMessage, startFakeSqs } from '../support/fake-sqs';
-import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from '../support/twilio-sign';
+import { useLocalAws } from './aws-env';
+import { createStatusTable, LocalDynamo, startDynalite } from './dynalite';
+import { FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager';
+import { FakeSns, startFakeSns } from './fake-sns';
+import { FakeSqs, SentSqsMessage, startFakeSqs } from './fake-sqs';
+import { lambdaContext } from './lambda-context';
+import { CapturedOutput, captureOutput } from './output';
+import { deliveredRecord } from './records';
+import { TABLE_NAME, tableClient } from './table';
+import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from './twilio-sign';
+
+export { lambdaContext } from './lambda-context';
+export { CapturedOutput, captureOutput } from './output';
+export { getItem, putItem, TABLE_NAME } from './table';
+
+/*
+ * The webhooks' test rig: dynalite (behind a switch that can cut DynamoDB
+ * off), the Secrets Manager, SNS and SQS fakes, and the environment the
+ * construct gives the webhook functions; `useWebhookRig` loads one handler
+ * for a test file and resets the world's faults before each test.
+ */
 
 export const AUTH_TOKEN = 'f00dfeedf00dfeedf00dfeedf00dfeed';
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const SIGNING_KEY = { id: 'webhooks_sharedkey_1', secret: 'shared-key-secret-1' };
 export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf';
-export const TABLE_NAME = 'status';
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:inbound';
 // A custom domain with a stage-less path and a query string: what Twilio signs, not what API Gateway sees.
 export const STATUS_URL = 'https://alerts.example.com/twilio/status?v=1';
@@ -39,6 +53,8 @@ export interface SwitchableDynamo extends LocalDynamo {
    * (`Query`, `GetItem`, …) as they arrive; other operations go through.
    */
   failOperation(operation: string, n: number): void;
+  /** Back to a reachable DynamoDB with no faults pending and no latency. */
+  reset(): void;
 }
 
 async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
@@ -98,6 +114,12 @@ async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
       refusals = n;
       for (const socket of sockets) socket.destroy();
     },
+    reset: () => {
+      reachable = true;
+      refusals = 0;
+      operationFailures.clear();
+      ddb.setLatency(0);
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -114,6 +136,8 @@ export interface WebhookWorld {
   readonly sqs: FakeSqs;
   /** A client on dynalite itself (not through the switch), for arranging and reading items. */
   readonly table: DynamoDBClient;
+  /** Between tests: the good secret, DynamoDB reachable and counted afresh, no SNS or SQS faults pending, nothing recorded. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -141,17 +165,23 @@ export async function startWorld(): Promise<WebhookWorld> {
   process.env[ENV.INBOUND_TOPIC_ARN] = TOPIC_ARN;
   // Every test sees a secret change at once.
   process.env[ENV.SECRET_CACHE_TTL_SECONDS] = '0';
-  const table = new DynamoDBClient({
-    endpoint: dynamo.backendEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' },
-  });
+  const table = tableClient(dynamo.backendEndpoint);
   return {
     dynamo,
     secrets,
     sns,
     sqs,
     table,
+    reset: () => {
+      secrets.setSecret(SECRET_ARN, goodSecret);
+      dynamo.reset();
+      dynamo.resetCalls();
+      sns.published.length = 0;
+      sns.failNext(0);
+      sns.onPublish(undefined);
+      sqs.sent.length = 0;
+      sqs.failNext(0);
+    },
     close: async () => {
       table.destroy();
       await Promise.all([dynamo.close(), secrets.close(), sns.close(), sqs.close()]);
@@ -202,128 +232,13 @@ export function twilioEvent(path: string, configuredUrl: string, params: TwilioP
   };
 }
 
-export function lambdaContext(name: string, remainingMs = 10_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: 'req-1',
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** The SQS event the backlog's event source mapping delivers for these messages (first receive unless told). */
 export function backlogEvent(messages: ReadonlyArray<Pick<SentSqsMessage, 'body'> & Partial<SentSqsMessage>>, receiveCount = 1): SQSEvent {
   return {
-    Records: messages.map((m, i) => ({
-      messageId: m.messageId ?? `backlog-${i}`,
-      receiptHandle: `receipt-${i}`,
-      body: m.body,
-      attributes: {
-        ApproximateReceiveCount: String(receiveCount),
-        SentTimestamp: String(Date.now()),
-        SenderId: 'AROAEXAMPLE:webhook',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${BACKLOG_QUEUE}`,
-      awsRegion: 'us-east-1',
-    })),
+    Records: messages.map((m, i) =>
+      deliveredRecord({ body: m.body }, { messageId: m.messageId ?? `backlog-${i}`, queueName: BACKLOG_QUEUE, receiveCount, senderId: 'AROAEXAMPLE:webhook' }),
+    ),
   };
-}
-
-/** Everything written to stdout/stderr (Powertools logs and EMF metrics), swallowed while captured. */
-export interface CapturedOutput {
-  readonly text: () => string;
-  /** The JSON lines written. */
-  readonly records: () => Array<Record<string, unknown>>;
-  /** Metric name → summed values, from the EMF records. */
-  readonly metrics: () => Record<string, number>;
-  /** The EMF records that carry `name`. */
-  readonly metricRecords: (name: string) => Array<Record<string, unknown>>;
-  readonly clear: () => void;
-  readonly restore: () => void;
-}
-
-export function captureOutput(): CapturedOutput {
-  const chunks: string[] = [];
-  const originals = { out: process.stdout.write, err: process.stderr.write };
-  const grab = (chunk: unknown) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  const records = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => {
-        try {
-          return JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return {};
-        }
-      });
-  const emf = () => records().filter((r) => r._aws !== undefined);
-  return {
-    text: () => chunks.join(''),
-    records,
-    metrics: () => {
-      const sums: Record<string, number> = {};
-      for (const record of emf()) {
-        const defs = (record._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics[0].Metrics;
-        for (const { Name } of defs) {
-          const value = record[Name];
-          sums[Name] = (sums[Name] ?? 0) + (Array.isArray(value) ? value.reduce((a: number, b: number) => a + b, 0) : Number(value));
-        }
-      }
-      return sums;
-    },
-    metricRecords: (name) => emf().filter((r) => r[name] !== undefined),
-    clear: () => {
-      chunks.length = 0;
-    },
-    restore: () => {
-      process.stdout.write = originals.out;
-      process.stderr.write = originals.err;
-    },
-  };
-}
-
-/** Reads an item (consistent) from dynalite directly, as plain JS. */
-export async function getItem(table: DynamoDBClient, id: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await table.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { id: { S: id } }, ConsistentRead: true }));
-  return Item ? unmarshall(Item) : undefined;
-}
-
-export async function putItem(table: DynamoDBClient, item: Record<string, AttributeValue>): Promise<void> {
-  await table.send(new PutItemCommand({ TableName: TABLE_NAME, Item: item }));
-}
-
-function fromAttribute(value: AttributeValue): unknown {
-  if (value.S !== undefined) return value.S;
-  if (value.N !== undefined) return Number(value.N);
-  if (value.BOOL !== undefined) return value.BOOL;
-  if (value.NULL !== undefined) return null;
-  if (value.SS !== undefined) return [...value.SS].sort();
-  if (value.L !== undefined) return value.L.map(fromAttribute);
-  if (value.M !== undefined) return unmarshall(value.M);
-  throw new Error(`unexpected attribute ${JSON.stringify(value)}`);
-}
-
-function unmarshall(item: Record<string, AttributeValue>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, fromAttribute(v)]));
 }
 
 /** A Twilio-shaped SID: two letters and 32 hex digits. */
@@ -331,7 +246,72 @@ export function sid(prefix: string, n: number): string {
   return `${prefix}${n.toString(16).padStart(32, '0')}`;
 }
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+/** A webhook function as its backlog queue's event source mapping invokes it. */
+export type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export type WebhookName = 'status-callback' | 'inbound';
+const ROUTES: Record<WebhookName, { readonly path: string; readonly url: string }> = {
+  'status-callback': { path: '/status', url: STATUS_URL },
+  inbound: { path: '/inbound', url: INBOUND_URL },
+};
+
+/** One webhook handler in one execution environment for a test file, over one world. */
+export interface WebhookRig {
+  readonly world: WebhookWorld;
+  readonly handler: ApiHandler;
+  /** What the handler wrote during the current test. */
+  readonly out: CapturedOutput;
+  /** Posts `params` as Twilio does (signed for the configured URL unless `options` say otherwise). */
+  post(params: TwilioParams, options?: EventOptions): Promise<APIGatewayProxyResult>;
+  /** Delivers backlog messages (default: every one sent to the backlog queue) as its SQS event source mapping does. */
+  deliverBacklog(messages?: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse>;
+}
+
+/**
+ * Registers a webhook test file's hooks: the world and `webhook`'s handler
+ * once for the file (`env(world)` set before the handler loads, removed
+ * after), and before each test the world reset and the output captured.
+ */
+export function useWebhookRig(webhook: WebhookName, env: (world: WebhookWorld) => Record<string, string> = () => ({})): WebhookRig {
+  let world: WebhookWorld | undefined;
+  let handler: ApiHandler | undefined;
+  let out: CapturedOutput | undefined;
+  let extra: Record<string, string> = {};
+  const route = ROUTES[webhook];
+  const rig: WebhookRig = {
+    get world() {
+      return world!;
+    },
+    get handler() {
+      return handler!;
+    },
+    get out() {
+      return out!;
+    },
+    post: (params, options = {}) => rig.handler(twilioEvent(route.path, route.url, params, options), lambdaContext(webhook)),
+    deliverBacklog: (messages = rig.world.sqs.sent.filter((m) => m.queueName === BACKLOG_QUEUE)) =>
+      (rig.handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext(webhook)),
+  };
+  beforeAll(async () => {
+    world = await startWorld();
+    extra = env(world);
+    Object.assign(process.env, extra);
+    ({ handler } = (await import(`../../lambda/${webhook}/index`)) as { handler: ApiHandler });
+  });
+  afterAll(async () => {
+    for (const name of Object.keys(extra)) delete process.env[name];
+    await world?.close();
+  });
+  beforeEach(() => {
+    world!.reset();
+    out = captureOutput();
+  });
+  afterEach(() => {
+    out?.restore();
+  });
+  return rig;
+}
 
 /** Both webhook handlers in one execution environment, with a delivered status callback and an inbound reply to post. */
 export interface WebhookPair {

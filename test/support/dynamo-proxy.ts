@@ -1,13 +1,16 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
-import { listen, LocalServer, readBody } from '../support/http';
+import { listen, LocalServer, readBody } from './http';
 
 /**
- * A pass-through in front of dynalite, so the pipeline can fault the DynamoDB
- * API as one function sees it: answer 500s, or let a write land and then
- * never answer it (the function crashes "right after the claim").
+ * A pass-through in front of dynalite, so a test can fault the DynamoDB API
+ * as one function sees it: answer 500s, let a write land and then never
+ * answer it (the function crashes "right after the claim"), or hold or drop
+ * chosen calls (`setRule`).
  */
 export interface DynamoProxy extends LocalServer {
+  /** Decides per call: `target` is the operation (PutItem, UpdateItem, ...), `input` its JSON; `undefined` passes every call. */
+  setRule(rule: ProxyRule | undefined): void;
   /** Write calls (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems) forwarded so far. */
   readonly writes: number;
   /** Calls by target (`GetItem`, `PutItem`, ...). */
@@ -37,6 +40,14 @@ export interface DynamoProxy extends LocalServer {
   crashAfterWrite(match: (target: string, body: string) => boolean, whenWritten: () => Promise<unknown>): void;
 }
 
+/**
+ * What the proxy does with one DynamoDB call: forward it, drop its answer
+ * after DynamoDB did the work, or forward it once `hold` settles (and call
+ * `answered` when DynamoDB has answered it).
+ */
+export type ProxyAction = 'pass' | 'drop-answer' | { readonly hold: Promise<unknown>; readonly answered?: () => void };
+export type ProxyRule = (target: string, input: Record<string, any>) => ProxyAction;
+
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
@@ -48,6 +59,7 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   const outages = new Set<{ targets?: readonly string[] }>();
   const flaky = new Set<{ probability: number; random: () => number; targets?: readonly string[] }>();
   let failed = 0;
+  let rule: ProxyRule | undefined;
   let trap: { match: (target: string, body: string) => boolean; whenWritten: () => Promise<unknown> } | undefined;
   let holding: Promise<void> | undefined;
   const held = new Set<Socket>();
@@ -79,6 +91,8 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected failure' }));
       return;
     }
+    const action = rule?.(target, JSON.parse(body.toString('utf8') || '{}')) ?? 'pass';
+    if (typeof action === 'object') await action.hold;
     const isWrite = WRITES.has(target);
     const text = isWrite && trap ? body.toString('utf8') : '';
     const trapped = isWrite && trap !== undefined && trap.match(target, text);
@@ -86,6 +100,11 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
     delete headers['content-length'];
     const answer = await forward({ ...headers, 'content-length': String(body.length) }, body);
     if (isWrite) writes++;
+    if (typeof action === 'object') action.answered?.();
+    if (action === 'drop-answer') {
+      req.socket.destroy();
+      return;
+    }
     if (trapped && trap) {
       const { whenWritten } = trap;
       trap = undefined;
@@ -110,6 +129,9 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
 
   return {
     ...server,
+    setRule(r) {
+      rule = r;
+    },
     get writes() {
       return writes;
     },

@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
+import { createStatusTable, LocalDynamo, startDynalite } from './dynalite';
 import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 
 const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
