@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { ENV, METRICS_NAMESPACE } from '../../lib/contract';
@@ -33,6 +33,8 @@ export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:inbound';
 // A custom domain with a stage-less path and a query string: what Twilio signs, not what API Gateway sees.
 export const STATUS_URL = 'https://alerts.example.com/twilio/status?v=1';
 export const INBOUND_URL = 'https://alerts.example.com/twilio/inbound';
+/** The Twilio number (SMS, and WhatsApp as `whatsapp:` it) that pages go out from and replies come in to. */
+export const OUR_NUMBER = '+15557650000';
 
 export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookSigningKeys: { [SIGNING_KEY.id]: SIGNING_KEY.secret } });
 
@@ -241,6 +243,42 @@ export function backlogEvent(messages: ReadonlyArray<Pick<SentSqsMessage, 'body'
   };
 }
 
+/** The parameters Twilio posts to the number's messaging webhook for a message from `from`. */
+export function inboundParams(messageSid: string, from: string, body: string, extra: Record<string, string> = {}): Array<[string, string]> {
+  return Object.entries({
+    ToCountry: 'US',
+    SmsMessageSid: messageSid,
+    NumMedia: '0',
+    SmsSid: messageSid,
+    SmsStatus: 'received',
+    Body: body,
+    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
+    NumSegments: '1',
+    MessageSid: messageSid,
+    AccountSid: ACCOUNT_SID,
+    From: from,
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
+}
+
+/**
+ * Time passes past an inbound delivery's claim on the SID (its invocation has
+ * ended, published or not): its publish lease lies in the past. `claimed`: only
+ * where a claim is held (fails on an item without one).
+ */
+export async function publishLeaseRunsOut(table: DynamoDBClient, messageSid: string, options: { readonly claimed?: boolean } = {}): Promise<void> {
+  await table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET publishLeaseUntil = :past',
+      ...(options.claimed ? { ConditionExpression: 'attribute_exists(publishLeaseUntil)' } : {}),
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
+    }),
+  );
+}
+
 /** A Twilio-shaped SID: two letters and 32 hex digits. */
 export function sid(prefix: string, n: number): string {
   return `${prefix}${n.toString(16).padStart(32, '0')}`;
@@ -266,6 +304,8 @@ export interface WebhookRig {
   post(params: TwilioParams, options?: EventOptions): Promise<APIGatewayProxyResult>;
   /** Delivers backlog messages (default: every one sent to the backlog queue) as its SQS event source mapping does. */
   deliverBacklog(messages?: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse>;
+  /** The handler loaded afresh (its own module registry) while `name` is missing from the environment, and a post to it. */
+  loadWithout(name: string): Promise<{ readonly handler: ApiHandler; post(params: TwilioParams, options?: EventOptions): Promise<APIGatewayProxyResult> }>;
 }
 
 /**
@@ -279,6 +319,8 @@ export function useWebhookRig(webhook: WebhookName, env: (world: WebhookWorld) =
   let out: CapturedOutput | undefined;
   let extra: Record<string, string> = {};
   const route = ROUTES[webhook];
+  const load = async () => ((await import(`../../lambda/${webhook}/index`)) as { handler: ApiHandler }).handler;
+  const poster = (h: () => ApiHandler) => (params: TwilioParams, options: EventOptions = {}) => h()(twilioEvent(route.path, route.url, params, options), lambdaContext(webhook));
   const rig: WebhookRig = {
     get world() {
       return world!;
@@ -289,15 +331,28 @@ export function useWebhookRig(webhook: WebhookName, env: (world: WebhookWorld) =
     get out() {
       return out!;
     },
-    post: (params, options = {}) => rig.handler(twilioEvent(route.path, route.url, params, options), lambdaContext(webhook)),
+    post: poster(() => rig.handler),
     deliverBacklog: (messages = rig.world.sqs.sent.filter((m) => m.queueName === BACKLOG_QUEUE)) =>
       (rig.handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext(webhook)),
+    loadWithout: async (name) => {
+      const configured = process.env[name];
+      delete process.env[name];
+      let fresh: ApiHandler | undefined;
+      try {
+        await jest.isolateModulesAsync(async () => {
+          fresh = await load();
+        });
+      } finally {
+        if (configured !== undefined) process.env[name] = configured;
+      }
+      return { handler: fresh!, post: poster(() => fresh!) };
+    },
   };
   beforeAll(async () => {
     world = await startWorld();
     extra = env(world);
     Object.assign(process.env, extra);
-    ({ handler } = (await import(`../../lambda/${webhook}/index`)) as { handler: ApiHandler });
+    handler = await load();
   });
   afterAll(async () => {
     for (const name of Object.keys(extra)) delete process.env[name];

@@ -3,50 +3,33 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC } from '../../lib/contract';
 import { TIMELINE_LIMIT } from '../../lambda/shared/incidents/items';
 import { releaseReservations, seedIncident, SeededIncident, seedPage, twimlLine } from './incidents';
-import { ACCOUNT_SID, getItem, INBOUND_URL, lambdaContext, sid, TABLE_NAME, twilioEvent, useWebhookRig } from '../support/webhook-rig';
+import {
+  getItem,
+  INBOUND_URL,
+  inboundParams,
+  lambdaContext,
+  OUR_NUMBER,
+  publishLeaseRunsOut,
+  sid,
+  TABLE_NAME,
+  twilioEvent,
+  useWebhookRig,
+} from '../support/webhook-rig';
 
 let nextSid = 1;
 let nextPage = 0x500000;
 
-const OUR_NUMBER = '+15557650000';
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const ALERT_QUEUE = 'alerts';
 
 const rig = useWebhookRig('inbound', (world) => ({ [ENV.ALERT_QUEUE_URL]: world.sqs.queueUrl(ALERT_QUEUE) }));
 const { post, deliverBacklog } = rig;
 
-function inbound(messageSid: string, from: string, body: string): Array<[string, string]> {
-  return Object.entries({
-    SmsMessageSid: messageSid,
-    NumMedia: '0',
-    SmsSid: messageSid,
-    SmsStatus: 'received',
-    Body: body,
-    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
-    NumSegments: '1',
-    MessageSid: messageSid,
-    AccountSid: ACCOUNT_SID,
-    From: from,
-    ApiVersion: '2010-04-01',
-  });
-}
-
 /** A reply from `from` with a new MessageSid; its params, to post again as a Twilio retry. */
 async function reply(from: string, body: string): Promise<{ res: APIGatewayProxyResult; params: Array<[string, string]>; messageSid: string }> {
   const messageSid = sid('SM', nextSid++);
-  const params = inbound(messageSid, from, body);
+  const params = inboundParams(messageSid, from, body);
   return { res: await post(params), params, messageSid };
-}
-
-async function claimRunsOut(messageSid: string): Promise<void> {
-  await rig.world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET publishLeaseUntil = :past',
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
-    }),
-  );
 }
 
 /** Seeds an incident and one page item per paged address (the index entries an ACK finds it by). */
@@ -261,7 +244,7 @@ describe('ACK', () => {
   test('an ACK delivered twice at once (Twilio retrying while the first is running): one acknowledges and confirms, the other is told it is not confirmed yet', async () => {
     const me = '+15551231075';
     await incident({ id: 'incident#concurrent', code: 'CC', title: 'concurrent', paged: [me], openedAt: '2026-11-27T17:30:00.000Z' });
-    const params = inbound(sid('SM', nextSid++), me, 'ACK CC');
+    const params = inboundParams(sid('SM', nextSid++), me, 'ACK CC');
     rig.world.dynamo.setLatency(25);
     const answers = await Promise.all([post(params), post(params)]);
     rig.world.dynamo.setLatency(0);
@@ -284,7 +267,7 @@ describe('ACK', () => {
     expect(rig.world.sns.published).toHaveLength(0);
     expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
-    await claimRunsOut(messageSid);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect(events()).toEqual([expect.objectContaining({ type: 'ack', messageSid, reply: 'ACK search (PF): escalation stopped', incidents: [expect.objectContaining({ incidentId: 'incident#publish-fails' })] })]);
     expect((await incidentItem('incident#publish-fails')).timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
@@ -318,7 +301,7 @@ describe('ACK', () => {
     expect(res.body).toBe(twimlLine('ACK not confirmed yet: paging may go on. Reply again in a minute to check'));
     const [record] = rig.world.sqs.sent;
     expect(record.delaySeconds).toBeGreaterThanOrEqual(10);
-    await claimRunsOut(messageSid);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect((await incidentItem('incident#update-fails')).state).toBe('acknowledged');
     expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
@@ -361,7 +344,7 @@ test('a forged ACK or STOP (bad signature) is refused before any table read or w
   await incident({ id: 'incident#forged', code: 'FG', title: 'forged', paged: [me], openedAt: '2026-11-27T22:00:00.000Z' });
   rig.world.dynamo.resetCalls();
   for (const body of ['ACK FG', 'ACK ALL', 'STOP']) {
-    const res = await rig.handler(twilioEvent('/inbound', INBOUND_URL, inbound(sid('SM', nextSid++), me, body), { token: 'not-the-auth-token' }), lambdaContext('inbound'));
+    const res = await rig.handler(twilioEvent('/inbound', INBOUND_URL, inboundParams(sid('SM', nextSid++), me, body), { token: 'not-the-auth-token' }), lambdaContext('inbound'));
     expect(res.statusCode).toBe(403);
   }
   expect(rig.world.dynamo.totalCalls()).toBe(0);
@@ -469,7 +452,7 @@ describe('opt-out and opt-in words', () => {
     expect(res.body).toBe(EMPTY_TWIML);
     expect(timers()).toEqual([]);
     expect(rig.world.sns.published).toHaveLength(0);
-    await claimRunsOut(messageSid);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect(timers()).toEqual([expect.objectContaining({ timer: 'escalate', incidentId: 'incident#timer-fails', reason: 'unreachable' })]);
     expect(events()).toEqual([expect.objectContaining({ type: 'opt-out' })]);

@@ -1,58 +1,24 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
-import { ACCOUNT_SID, AUTH_TOKEN, getItem, putItem, SECRET_ARN, sid, SIGNING_KEY, TABLE_NAME, TOPIC_ARN, useWebhookRig } from '../support/webhook-rig';
+import {
+  AUTH_TOKEN,
+  getItem,
+  inboundParams,
+  OUR_NUMBER,
+  publishLeaseRunsOut,
+  putItem,
+  SECRET_ARN,
+  sid,
+  SIGNING_KEY,
+  TOPIC_ARN,
+  useWebhookRig,
+} from '../support/webhook-rig';
 
 let nextSid = 1;
 
-const OUR_NUMBER = '+15557650000';
 const TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 const rig = useWebhookRig('inbound');
 const { post, deliverBacklog } = rig;
-
-/** The parameters Twilio posts to a number's messaging webhook. */
-function inbound(messageSid: string, from: string, body: string, extra: Record<string, string> = {}): Array<[string, string]> {
-  return Object.entries({
-    ToCountry: 'US',
-    SmsMessageSid: messageSid,
-    NumMedia: '0',
-    SmsSid: messageSid,
-    SmsStatus: 'received',
-    Body: body,
-    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
-    NumSegments: '1',
-    MessageSid: messageSid,
-    AccountSid: ACCOUNT_SID,
-    From: from,
-    ApiVersion: '2010-04-01',
-    ...extra,
-  });
-}
-
-/** Time passes past a delivery's claim on the SID (its invocation has ended, published or not). */
-async function claimRunsOut(messageSid: string): Promise<void> {
-  await rig.world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET publishLeaseUntil = :past',
-      ConditionExpression: 'attribute_exists(publishLeaseUntil)',
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
-    }),
-  );
-}
-
-/** The claim's lease, if any, lies in the past (on a published item it is inert). */
-async function leaseInThePast(messageSid: string): Promise<void> {
-  await rig.world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET publishLeaseUntil = :past',
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
-    }),
-  );
-}
 
 function publishedEvents(): Array<Record<string, unknown>> {
   return rig.world.sns.published.map((p) => JSON.parse(p.message) as Record<string, unknown>);
@@ -78,7 +44,7 @@ describe('inbound messages', () => {
   test('stored, published with filterable attributes, answered with empty TwiML', async () => {
     const id = sid('SM', nextSid++);
     const from = '+15551230010';
-    const res = await post(inbound(id, from, 'Disk alert seen, looking'));
+    const res = await post(inboundParams(id, from, 'Disk alert seen, looking'));
     expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: TWIML });
 
     const item = await getItem(rig.world.table, id);
@@ -120,7 +86,7 @@ describe('inbound messages', () => {
 
   test('MMS media URLs (NumMedia of them) and WhatsApp senders are kept, base64 bodies read', async () => {
     const mms = sid('MM', nextSid++);
-    const params = inbound(mms, '+15551230011', '', {
+    const params = inboundParams(mms, '+15551230011', '', {
       NumMedia: '2',
       MediaUrl0: 'https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME0',
       MediaContentType0: 'image/png',
@@ -129,7 +95,7 @@ describe('inbound messages', () => {
     });
     expect((await post(params, { base64: true })).statusCode).toBe(200);
     const wa = sid('SM', nextSid++);
-    expect((await post(inbound(wa, 'whatsapp:+15551230012', 'héllo 👋', { ProfileName: 'Ana', WaId: '15551230012' }))).statusCode).toBe(200);
+    expect((await post(inboundParams(wa, 'whatsapp:+15551230012', 'héllo 👋', { ProfileName: 'Ana', WaId: '15551230012' }))).statusCode).toBe(200);
 
     const [first, second] = publishedEvents();
     expect(first).toMatchObject({ messageSid: mms, channel: 'mms', body: '', mediaUrls: [params.find(([k]) => k === 'MediaUrl0')![1], params.find(([k]) => k === 'MediaUrl1')![1]] });
@@ -140,7 +106,7 @@ describe('inbound messages', () => {
 
   test('a Twilio retry of a published message is answered with TwiML and not published again', async () => {
     const id = sid('SM', nextSid++);
-    const params = inbound(id, '+15551230013', 'hello');
+    const params = inboundParams(id, '+15551230013', 'hello');
     expect((await post(params)).statusCode).toBe(200);
     const firstReceivedAt = (await getItem(rig.world.table, id))?.receivedAt;
     rig.world.dynamo.resetCalls();
@@ -154,7 +120,7 @@ describe('inbound messages', () => {
 
   test('SNS failing: 200 TwiML, handed to the backlog after its own claim; the record publishes once when the claim has run out', async () => {
     const id = sid('SM', nextSid++);
-    const params = inbound(id, '+15551230014', 'is anyone there');
+    const params = inboundParams(id, '+15551230014', 'is anyone there');
     rig.world.sns.failNext(10);
     const before = Date.now();
     const res = await post(params);
@@ -171,7 +137,7 @@ describe('inbound messages', () => {
     expect(rig.world.sqs.sent[0].delaySeconds).toBeLessThanOrEqual(13);
     expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
-    await claimRunsOut(id);
+    await publishLeaseRunsOut(rig.world.table, id, { claimed: true });
     expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(rig.world.sns.published).toHaveLength(1);
     expect(publishedEvents()[0]).toMatchObject({ messageSid: id, body: 'is anyone there', receivedAt: (await getItem(rig.world.table, id))?.receivedAt });
@@ -187,7 +153,7 @@ describe('inbound messages', () => {
   test('published but the table cannot mark it so: still 200, since a 5xx would make Twilio publish it twice', async () => {
     const id = sid('SM', nextSid++);
     rig.world.sns.onPublish(() => rig.world.dynamo.setReachable(false));
-    const res = await post(inbound(id, '+15551230016', 'on my way'));
+    const res = await post(inboundParams(id, '+15551230016', 'on my way'));
     rig.world.sns.onPublish(undefined);
     rig.world.dynamo.setReachable(true);
     expect(res).toMatchObject({ statusCode: 200, body: TWIML });
@@ -199,7 +165,7 @@ describe('inbound messages', () => {
   test('a SID that belongs to one of our outbound messages: 400, the message item untouched, nothing published', async () => {
     const id = sid('SM', nextSid++);
     await alertSent(id, '+15551230017', '2026-11-27T10:00:00.000Z', 'db-1-cpu', 'n-outbound');
-    const res = await post(inbound(id, '+15551230017', 'spoofed reply'));
+    const res = await post(inboundParams(id, '+15551230017', 'spoofed reply'));
     expect(res.statusCode).toBe(400);
     expect(rig.world.sns.published).toHaveLength(0);
     expect(await getItem(rig.world.table, id)).toMatchObject({ direction: 'outbound-api', status: 'delivered' });
@@ -209,7 +175,7 @@ describe('inbound messages', () => {
   test('DynamoDB unreachable: 200 TwiML, handed to the backlog at once; the record stores and publishes it when DynamoDB is back', async () => {
     const id = sid('SM', nextSid++);
     rig.world.dynamo.setReachable(false);
-    const res = await post(inbound(id, '+15551230015', 'hi'));
+    const res = await post(inboundParams(id, '+15551230015', 'hi'));
     expect(res).toMatchObject({ statusCode: 200, body: TWIML });
     expect(rig.world.sns.published).toHaveLength(0);
     expect(rig.world.sqs.sent.map((m) => m.delaySeconds)).toEqual([0]);
@@ -229,7 +195,7 @@ describe('inbound messages', () => {
     const outbound = sid('SM', nextSid++);
     await alertSent(outbound, '+15551230022', '2026-11-27T10:00:00.000Z', 'db-1-cpu', 'n-outbound-2');
     const record = (params: Array<[string, string]>) => ({ body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params, receivedAt: new Date().toISOString() }) });
-    const result = await deliverBacklog([record(inbound(noFrom, '+15551230022', 'hi').filter(([k]) => k !== 'From')), record(inbound(outbound, '+15551230022', 'spoofed'))]);
+    const result = await deliverBacklog([record(inboundParams(noFrom, '+15551230022', 'hi').filter(([k]) => k !== 'From')), record(inboundParams(outbound, '+15551230022', 'spoofed'))]);
     expect(result).toEqual({ batchItemFailures: [] });
     expect(rig.world.sns.published).toHaveLength(0);
     expect(await getItem(rig.world.table, noFrom)).toBeUndefined();
@@ -242,7 +208,7 @@ describe('inbound messages', () => {
   test('DynamoDB and the backlog both failing: 502, nothing published', async () => {
     rig.world.dynamo.setReachable(false);
     rig.world.sqs.failNext(10);
-    const res = await post(inbound(sid('SM', nextSid++), '+15551230015', 'hi'));
+    const res = await post(inboundParams(sid('SM', nextSid++), '+15551230015', 'hi'));
     rig.world.dynamo.setReachable(true);
     rig.world.sqs.failNext(0);
     expect(res.statusCode).toBe(502);
@@ -252,7 +218,7 @@ describe('inbound messages', () => {
   test('a record for the other webhook, or not ours at all, is reported failed (for the dead-letter queue) and publishes nothing', async () => {
     const id = sid('SM', nextSid++);
     const result = await deliverBacklog([
-      { messageId: 'status', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: inbound(id, '+15551230021', 'hi'), receivedAt: new Date().toISOString() }) },
+      { messageId: 'status', body: JSON.stringify({ kind: 'webhook', webhook: 'status', params: inboundParams(id, '+15551230021', 'hi'), receivedAt: new Date().toISOString() }) },
       { messageId: 'garbage', body: '{"kind":"webhook"' },
     ]);
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['garbage', 'status']);
@@ -262,7 +228,7 @@ describe('inbound messages', () => {
 
   test('a bad signature: 403, CallbackRejected, nothing stored or published', async () => {
     const id = sid('SM', nextSid++);
-    const res = await post(inbound(id, '+15551230016', 'ACK'), { token: AUTH_TOKEN.replace(/f/g, 'e') });
+    const res = await post(inboundParams(id, '+15551230016', 'ACK'), { token: AUTH_TOKEN.replace(/f/g, 'e') });
     expect(res.statusCode).toBe(403);
     expect(rig.world.dynamo.totalCalls()).toBe(0);
     expect(await getItem(rig.world.table, id)).toBeUndefined();
@@ -271,18 +237,18 @@ describe('inbound messages', () => {
   });
 
   test('a signature for the status callback URL does not verify here', async () => {
-    const res = await post(inbound(sid('SM', nextSid++), '+15551230016', 'hi'), { signedUrl: 'https://alerts.example.com/twilio/status?v=1' });
+    const res = await post(inboundParams(sid('SM', nextSid++), '+15551230016', 'hi'), { signedUrl: 'https://alerts.example.com/twilio/status?v=1' });
     expect(res.statusCode).toBe(403);
   });
 
   test('a webhook signed with a signing key verifies', async () => {
-    const res = await post(inbound(sid('SM', nextSid++), '+15551230017', 'hi'), { signingKey: SIGNING_KEY });
+    const res = await post(inboundParams(sid('SM', nextSid++), '+15551230017', 'hi'), { signingKey: SIGNING_KEY });
     expect(res.statusCode).toBe(200);
   });
 
   test('no From: 400, nothing stored', async () => {
     const id = sid('SM', nextSid++);
-    const res = await post(inbound(id, '+15551230018', 'hi').filter(([k]) => k !== 'From'));
+    const res = await post(inboundParams(id, '+15551230018', 'hi').filter(([k]) => k !== 'From'));
     expect(res.statusCode).toBe(400);
     expect(await getItem(rig.world.table, id)).toBeUndefined();
   });
@@ -290,13 +256,13 @@ describe('inbound messages', () => {
   test('the placeholder secret: 500 and nothing stored', async () => {
     rig.world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
     const id = sid('SM', nextSid++);
-    expect((await post(inbound(id, '+15551230019', 'hi'))).statusCode).toBe(500);
+    expect((await post(inboundParams(id, '+15551230019', 'hi'))).statusCode).toBe(500);
     expect(await getItem(rig.world.table, id)).toBeUndefined();
     expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
   });
 
   test('logs mask the sender and never carry the body or token', async () => {
-    await post(inbound(sid('SM', nextSid++), '+15551230020', 'my secret reply text'));
+    await post(inboundParams(sid('SM', nextSid++), '+15551230020', 'my secret reply text'));
     const text = rig.out.text();
     expect(text).toContain('+1555***0020');
     expect(text).not.toContain('+15551230020');
@@ -310,7 +276,7 @@ describe('inbound messages', () => {
 describe('one publish per message, whoever delivers it', () => {
   test('two simultaneous deliveries of one message publish it once; the other is handed to the backlog, whose record publishes nothing', async () => {
     const id = sid('SM', nextSid++);
-    const params = inbound(id, '+15551230600', 'on it');
+    const params = inboundParams(id, '+15551230600', 'on it');
     // Both stores reach DynamoDB before it answers either, however the machine schedules the two requests.
     rig.world.dynamo.holdUntilArrived('UpdateItem', 2);
     const answers = await Promise.all([post(params), post(params)]);
@@ -330,7 +296,7 @@ describe('one publish per message, whoever delivers it', () => {
   test('ten at once: one publish', async () => {
     const id = sid('SM', nextSid++);
     rig.world.dynamo.setLatency(10);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => post(inbound(id, '+15551230601', 'storm'))));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(inboundParams(id, '+15551230601', 'storm'))));
     rig.world.dynamo.setLatency(0);
     expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 200));
     expect(rig.world.sns.published).toHaveLength(1);
@@ -338,7 +304,7 @@ describe('one publish per message, whoever delivers it', () => {
 
   test('a crash between claim and publish loses nothing: a delivery meanwhile waits for the claim to run out, then publishes once', async () => {
     const id = sid('SM', nextSid++);
-    const params = inbound(id, '+15551230602', 'anyone?');
+    const params = inboundParams(id, '+15551230602', 'anyone?');
     // The first delivery stored and claimed it, then its invocation died before publishing.
     await putItem(rig.world.table, {
       id: { S: id },
@@ -360,7 +326,7 @@ describe('one publish per message, whoever delivers it', () => {
     expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [{ itemIdentifier: rig.world.sqs.sent[0].messageId }] });
     expect(rig.world.sns.published).toHaveLength(0);
 
-    await claimRunsOut(id);
+    await publishLeaseRunsOut(rig.world.table, id, { claimed: true });
     expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(publishedEvents()).toEqual([expect.objectContaining({ messageSid: id, body: 'anyone?', receivedAt: '2026-11-27T16:00:00.000Z' })]);
     expect(await getItem(rig.world.table, id)).toMatchObject({ published: true });
@@ -368,7 +334,7 @@ describe('one publish per message, whoever delivers it', () => {
 
   test('the mark failing for a moment after the publish is retried: marked published, so a concurrent delivery\'s backlog record publishes nothing', async () => {
     const id = sid('SM', nextSid++);
-    const params = inbound(id, '+15551230604', 'mark me');
+    const params = inboundParams(id, '+15551230604', 'mark me');
     // DynamoDB refuses the attempts right after the topic took the message: more than one SDK call's attempts.
     rig.world.sns.onPublish(() => rig.world.dynamo.refuseConnections(4));
     expect(await post(params)).toMatchObject({ statusCode: 200, body: TWIML });
@@ -378,7 +344,7 @@ describe('one publish per message, whoever delivers it', () => {
     expect(rig.out.metrics()[METRIC.INBOUND_PUBLISH_UNMARKED]).toBeUndefined();
 
     // The record a concurrent delivery left, delivered after the claim it waited for.
-    await leaseInThePast(id);
+    await publishLeaseRunsOut(rig.world.table, id);
     const record = { body: JSON.stringify({ kind: 'webhook', webhook: 'inbound', params, receivedAt: new Date().toISOString() }) };
     expect(await deliverBacklog([record])).toEqual({ batchItemFailures: [] });
     expect(rig.world.sns.published).toHaveLength(1);
@@ -387,7 +353,7 @@ describe('one publish per message, whoever delivers it', () => {
   test('the mark still failing after its retries is logged and counted; the message stays published once for that delivery', async () => {
     const id = sid('SM', nextSid++);
     rig.world.sns.onPublish(() => rig.world.dynamo.refuseConnections(1_000));
-    expect(await post(inbound(id, '+15551230605', 'unmarked'))).toMatchObject({ statusCode: 200, body: TWIML });
+    expect(await post(inboundParams(id, '+15551230605', 'unmarked'))).toMatchObject({ statusCode: 200, body: TWIML });
     rig.world.sns.onPublish(undefined);
     rig.world.dynamo.refuseConnections(0);
     expect(rig.world.sns.published).toHaveLength(1);
@@ -407,7 +373,7 @@ describe('one publish per message, whoever delivers it', () => {
       publishLeaseUntil: { N: String(Date.now() + 60_000) },
     });
     rig.world.sqs.failNext(10);
-    const res = await post(inbound(id, '+15551230603', 'x'));
+    const res = await post(inboundParams(id, '+15551230603', 'x'));
     rig.world.sqs.failNext(0);
     expect(res.statusCode).toBe(502);
   });

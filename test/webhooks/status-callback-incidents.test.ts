@@ -1,6 +1,6 @@
 import { ENV, METRIC } from '../../lib/contract';
 import { seedIncident, SeededIncident, seedPage } from './incidents';
-import { ACCOUNT_SID, ApiHandler, getItem, lambdaContext, putItem, sid, STATUS_URL, twilioEvent, useWebhookRig } from '../support/webhook-rig';
+import { ACCOUNT_SID, getItem, putItem, sid, useWebhookRig } from '../support/webhook-rig';
 
 let nextSid = 0x700000;
 
@@ -150,20 +150,11 @@ describe('a page that ends undelivered or failed', () => {
   });
 
   test('ALERT_QUEUE_URL missing: the address is still recorded, the timer skipped with a warning', async () => {
-    const configured = process.env[ENV.ALERT_QUEUE_URL];
-    delete process.env[ENV.ALERT_QUEUE_URL];
-    let unconfigured: ApiHandler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: ApiHandler });
-      });
-    } finally {
-      process.env[ENV.ALERT_QUEUE_URL] = configured;
-    }
+    const unconfigured = await rig.loadWithout(ENV.ALERT_QUEUE_URL);
     const to = '+15551234061';
     const id = 'incident#cb-no-queue';
     const page = await pagedIncident({ id, code: 'NQ', title: 'no queue' }, to);
-    expect((await unconfigured!(twilioEvent('/status', STATUS_URL, callback(page, to, 'undelivered', '30003')), lambdaContext('status-callback'))).statusCode).toBe(200);
+    expect((await unconfigured.post(callback(page, to, 'undelivered', '30003'))).statusCode).toBe(200);
     expect((await incidentItem(id)).unreachable).toEqual(new Set([to]));
     expect(rig.world.sqs.sent).toEqual([]);
     expect(rig.out.records()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'escalation timer not sent: ALERT_QUEUE_URL is not set', incidentId: id }));

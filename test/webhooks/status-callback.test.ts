@@ -3,7 +3,6 @@ import { HISTORY_LIMIT } from '../../lambda/status-callback/apply-status';
 import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,
-  ApiHandler,
   AUTH_TOKEN,
   EventOptions,
   getItem,
@@ -492,19 +491,10 @@ describe('what was verified is made durable: the backlog', () => {
   });
 
   test('WEBHOOK_BACKLOG_QUEUE_URL missing: a DynamoDB failure answers 502 and counts a configuration error, logged once', async () => {
-    const configured = process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
-    delete process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
-    let unconfigured: ApiHandler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: ApiHandler });
-      });
-    } finally {
-      process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL] = configured;
-    }
+    const unconfigured = await rig.loadWithout(ENV.WEBHOOK_BACKLOG_QUEUE_URL);
     rig.world.dynamo.setReachable(false);
     const answers = [];
-    for (let i = 0; i < 2; i++) answers.push((await unconfigured!(twilioEvent('/status', STATUS_URL, callback(sid('SM', nextSid++), 'sent')), lambdaContext('status-callback'))).statusCode);
+    for (let i = 0; i < 2; i++) answers.push((await unconfigured.post(callback(sid('SM', nextSid++), 'sent'))).statusCode);
     rig.world.dynamo.setReachable(true);
     expect(answers).toEqual([502, 502]);
     expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
@@ -526,18 +516,9 @@ describe('failures that answer 5xx', () => {
   });
 
   test('STATUS_CALLBACK_URL missing from the environment: 500 and ConfigurationErrors, nothing verified or written', async () => {
-    const configured = process.env[ENV.STATUS_CALLBACK_URL];
-    delete process.env[ENV.STATUS_CALLBACK_URL];
-    let unconfigured: ApiHandler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: ApiHandler });
-      });
-    } finally {
-      process.env[ENV.STATUS_CALLBACK_URL] = configured;
-    }
+    const unconfigured = await rig.loadWithout(ENV.STATUS_CALLBACK_URL);
     const id = sid('SM', nextSid++);
-    const res = await unconfigured!(twilioEvent('/status', STATUS_URL, callback(id, 'delivered')), lambdaContext('status-callback'));
+    const res = await unconfigured.post(callback(id, 'delivered'));
     expect(res.statusCode).toBe(500);
     expect(await stored(id)).toBeUndefined();
     expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
