@@ -14,7 +14,7 @@ import { FakeMessage, FakeTwilio, startFakeTwilio } from '../support/fake-twilio
 import { CloudWatchAlarm, cloudWatchAlarm, cloudWatchTime } from '../support/notifications';
 import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
 import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
-import { createPrng, Prng } from './prng';
+import { createPrng, Prng } from '../support/prng';
 import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
 import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCallbackDriver } from './twilio-callbacks';
 

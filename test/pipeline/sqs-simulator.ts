@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SqsMessageAttribute } from '../support/fake-sqs';
 import { snsEnvelope, sqsRecord } from '../support/records';
-import { createPrng, Prng } from './prng';
+import { createPrng, Prng } from '../support/prng';
 
 /**
  * SNS topic → SQS queue → Lambda event source mapping, in memory, with the

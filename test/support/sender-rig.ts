@@ -87,6 +87,29 @@ export async function startRig(config: SenderConfig, env: Record<string, string>
 }
 
 /**
+ * Registers a sender test file's hooks: one rig for the file (started before
+ * its first test, closed after its last), Twilio's recorded requests cleared
+ * before each test and, with `forgetIncidents`, every live incident ended, so
+ * each test's alarm is a new occurrence. The rig returned stands for the one
+ * the hooks start.
+ */
+export function useSenderRig(config: SenderConfig, options: { readonly env?: Record<string, string>; readonly forgetIncidents?: boolean } = {}): Rig {
+  let current: Rig | undefined;
+  beforeAll(async () => {
+    current = await startRig(config, options.env);
+  });
+  afterAll(() => current?.close());
+  beforeEach(async () => {
+    current!.twilio.reset();
+    if (options.forgetIncidents) await current!.forgetIncidents();
+  });
+  return new Proxy({} as Rig, {
+    get: (_, key) => Reflect.get(current!, key),
+    set: (_, key, value) => Reflect.set(current!, key, value),
+  });
+}
+
+/**
  * Imports the handler afresh (its own module registry: configuration,
  * credentials cache and clients are resolved again from the current env),
  * as a new Lambda execution environment would.
