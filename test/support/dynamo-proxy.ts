@@ -38,6 +38,14 @@ export interface DynamoProxy extends LocalServer {
    * has settled (it crashes the caller); then the held connections are dropped.
    */
   crashAfterWrite(match: (target: string, body: string) => boolean, whenWritten: () => Promise<unknown>): void;
+  /** `false` cuts the connections open now and every new one until `true` again: DynamoDB is unreachable. */
+  setReachable(reachable: boolean): void;
+  /** Cuts the connections open now and refuses the next `n` new ones: DynamoDB fails for exactly that many attempts. */
+  refuseConnections(n: number): void;
+  /** Cuts the connection of the next `n` calls of `target` (`Query`, `GetItem`, …) as they arrive, before they reach the table. */
+  cutNext(target: string, n: number): void;
+  /** Every connection let through again, no call cut, no rule. */
+  reset(): void;
 }
 
 /**
@@ -63,6 +71,13 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   let trap: { match: (target: string, body: string) => boolean; whenWritten: () => Promise<unknown> } | undefined;
   let holding: Promise<void> | undefined;
   const held = new Set<Socket>();
+  const connections = new Set<Socket>();
+  let reachable = true;
+  let refusals = 0;
+  const cuts = new Map<string, number>();
+  const cutOpenConnections = () => {
+    for (const socket of connections) socket.destroy();
+  };
 
   const forward = (headers: Record<string, string | string[] | undefined>, body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
@@ -80,6 +95,12 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
   const server = await listen(async (req, res) => {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const cut = cuts.get(target) ?? 0;
+    if (cut > 0) {
+      cuts.set(target, cut - 1);
+      req.socket.destroy();
+      return;
+    }
     calls.set(target, (calls.get(target) ?? 0) + 1);
     const inOutage = [...outages].some((o) => !o.targets || o.targets.includes(target));
     const failNow = !inOutage && failures.n > 0 && (!failures.targets || failures.targets.includes(target));
@@ -127,8 +148,35 @@ export async function startDynamoProxy(target: string): Promise<DynamoProxy> {
     res.end(answer.body);
   });
 
+  server.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    if (refusals > 0) {
+      refusals--;
+      socket.destroy();
+    } else if (!reachable) socket.destroy();
+  });
+
   return {
     ...server,
+    setReachable(value) {
+      reachable = value;
+      // Kept-alive connections would otherwise keep working.
+      if (!value) cutOpenConnections();
+    },
+    refuseConnections(n) {
+      refusals = n;
+      cutOpenConnections();
+    },
+    cutNext(t, n) {
+      cuts.set(t, n);
+    },
+    reset() {
+      reachable = true;
+      refusals = 0;
+      cuts.clear();
+      rule = undefined;
+    },
     setRule(r) {
       rule = r;
     },

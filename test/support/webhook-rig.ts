@@ -1,10 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { createServer, Server, Socket } from 'node:net';
-import { AddressInfo } from 'node:net';
 import { ENV, METRICS_NAMESPACE } from '../../lib/contract';
 import { useLocalAws } from './aws-env';
 import { createStatusTable, LocalDynamo, startDynalite } from './dynalite';
+import { startDynamoProxy } from './dynamo-proxy';
 import { FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager';
 import { FakeSns, startFakeSns } from './fake-sns';
 import { FakeSqs, SentSqsMessage, startFakeSqs } from './fake-sqs';
@@ -39,8 +38,9 @@ export const OUR_NUMBER = '+15557650000';
 export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookSigningKeys: { [SIGNING_KEY.id]: SIGNING_KEY.secret } });
 
 /**
- * A TCP forwarder in front of dynalite that can be switched off, so a test can
- * make DynamoDB unreachable for a handler whose client was built at import.
+ * Dynalite behind the DynamoDB proxy, so a test can cut DynamoDB off for a
+ * handler whose client was built at import; the calls counted are the ones
+ * that reached dynalite.
  */
 export interface SwitchableDynamo extends LocalDynamo {
   readonly backendEndpoint: string;
@@ -60,71 +60,20 @@ export interface SwitchableDynamo extends LocalDynamo {
 }
 
 async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
-  const backend = new URL(ddb.endpoint);
-  let reachable = true;
-  let refusals = 0;
-  const operationFailures = new Map<string, number>();
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    if (refusals > 0) {
-      refusals--;
-      client.destroy();
-      return;
-    }
-    if (!reachable) {
-      client.destroy();
-      return;
-    }
-    const upstream = new Socket();
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.connect(Number(backend.port), backend.hostname, () => {
-      // Plain HTTP: a request's headers (and its X-Amz-Target) arrive in its first chunk.
-      client.on('data', (chunk: Buffer) => {
-        const target = /x-amz-target:\s*DynamoDB_\d+\.(\w+)/i.exec(chunk.toString('latin1'))?.[1];
-        const left = target === undefined ? 0 : (operationFailures.get(target) ?? 0);
-        if (left > 0) {
-          operationFailures.set(target!, left - 1);
-          client.destroy();
-          upstream.destroy();
-          return;
-        }
-        upstream.write(chunk);
-      });
-      upstream.pipe(client);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxy = await startDynamoProxy(ddb.endpoint);
   return {
     ...ddb,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.url,
     backendEndpoint: ddb.endpoint,
-    setReachable: (value) => {
-      reachable = value;
-      // Kept-alive connections would otherwise keep working.
-      if (!value) for (const socket of sockets) socket.destroy();
-    },
-    failOperation: (operation, n) => {
-      operationFailures.set(operation, n);
-    },
-    refuseConnections: (n) => {
-      refusals = n;
-      for (const socket of sockets) socket.destroy();
-    },
+    setReachable: proxy.setReachable,
+    refuseConnections: proxy.refuseConnections,
+    failOperation: proxy.cutNext,
     reset: () => {
-      reachable = true;
-      refusals = 0;
-      operationFailures.clear();
+      proxy.reset();
       ddb.setLatency(0);
     },
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
       await ddb.close();
     },
   };
