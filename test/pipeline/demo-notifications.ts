@@ -1,4 +1,4 @@
-import { CloudWatchAlarm, cloudWatchTime } from './local-pipeline';
+import { CloudWatchAlarm, cloudWatchTime, eventBridgeEvent } from '../support/notifications';
 
 /*
  * What the demo publishes besides its incident: notifications as AWS sends
@@ -54,16 +54,10 @@ export function japaneseAlarm(now: Date): Partial<CloudWatchAlarm> {
 /** EventBridge's "ECS Task State Change" for a task stopped because its essential container ran out of memory. */
 export function ecsTaskStoppedEvent(now: Date): Record<string, unknown> {
   const task = `arn:aws:ecs:us-east-1:${ACCOUNT}:task/prod/c13b4cb40f1f4fe4a2971f76ae5a47ad`;
-  return {
-    version: '0',
-    id: '3f0b7e2c-5a1d-4c9e-8b6f-2d7a9e1c4b50',
-    'detail-type': 'ECS Task State Change',
-    source: 'aws.ecs',
-    account: ACCOUNT,
-    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [task],
-    detail: {
+  return eventBridgeEvent(
+    'ECS Task State Change',
+    'aws.ecs',
+    {
       clusterArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/prod`,
       containers: [
         { containerArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:container/prod/c13b4cb4/2f8ae4e5`, exitCode: 137, lastStatus: 'STOPPED', name: 'web', reason: 'OutOfMemoryError: Container killed due to memory usage', taskArn: task },
@@ -80,5 +74,6 @@ export function ecsTaskStoppedEvent(now: Date): Record<string, unknown> {
       taskArn: task,
       taskDefinitionArn: `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/checkout-web:42`,
     },
-  };
+    { id: '3f0b7e2c-5a1d-4c9e-8b6f-2d7a9e1c4b50', time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), resources: [task] },
+  );
 }

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { seedIncident, seedPage } from '../webhooks/incidents';
 import { LocalPipeline, NUMBERS, startLocalPipeline } from './local-pipeline';
-import { snsEnvelope } from './sqs-simulator';
+import { snsEnvelope } from '../support/records';
 import { postForm } from './twilio-callbacks';
 
 // The demo's path, asserted: an alarm through the built handlers to both

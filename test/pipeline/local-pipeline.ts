@@ -6,14 +6,15 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, PLACEHOLDER_SECRET, SenderConfig } from '../../lib/contract';
 import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
+import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
 import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
 import { FakeSns, startFakeSns } from '../support/fake-sns';
+import { FakeSqs, startFakeSqs } from '../support/fake-sqs';
 import { FakeMessage, FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import { CloudWatchAlarm, cloudWatchAlarm, cloudWatchTime } from '../support/notifications';
 import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
-import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
-import { createPrng, Prng } from './prng';
-import { SqsEndpoint, startSqsEndpoint } from './sqs-endpoint';
+import { createPrng, Prng } from '../support/prng';
 import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
 import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCallbackDriver } from './twilio-callbacks';
 
@@ -35,7 +36,7 @@ import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCall
  * machine; the others wait at Twilio's side, where none of its timeouts runs.
  *
  * The SQS queues (the alerts queue, and each webhook's backlog queue) are
- * also served over HTTP in SQS's JSON protocol (sqs-endpoint.ts), and the
+ * also served over HTTP in SQS's JSON protocol (test/support/fake-sqs.ts), and the
  * handlers get their URLs: the sender `ALERT_QUEUE_URL`, each webhook
  * `WEBHOOK_BACKLOG_QUEUE_URL` (the queue it hands a verified request to when
  * DynamoDB or SNS fails; the function consumes that queue itself, batch item
@@ -175,7 +176,7 @@ export interface LocalPipeline {
   /** Each webhook's backlog queue, consumed by the same function. */
   readonly backlog: { readonly status: QueueSimulation; readonly inbound: QueueSimulation };
   /** The HTTP face of the queues (alerts, backlogs): what the handlers' SQS clients reach. */
-  readonly sqs: SqsEndpoint;
+  readonly sqs: FakeSqs;
   /** Queue URLs as the handlers get them. */
   readonly queueUrls: { readonly alerts: string; readonly statusBacklog: string; readonly inboundBacklog: string };
   readonly callbacks: CallbackDriver;
@@ -253,64 +254,23 @@ export async function until<T>(what: string, check: () => T | undefined | false 
   }
 }
 
-/** The fields of CloudWatch's SNS notification for an alarm state change. */
-export interface CloudWatchAlarm {
-  AlarmName: string;
-  AlarmDescription: string | null;
-  AWSAccountId: string;
-  AlarmConfigurationUpdatedTimestamp: string;
-  NewStateValue: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
-  NewStateReason: string;
-  StateChangeTime: string;
-  Region: string;
-  AlarmArn: string;
-  OldStateValue: string;
-  OKActions: string[];
-  AlarmActions: string[];
-  InsufficientDataActions: string[];
-  Trigger: Record<string, unknown>;
-}
-
-/** CloudWatch's timestamp format in alarm notifications: `2026-11-27T15:45:12.345+0000`. */
-export function cloudWatchTime(date: Date): string {
-  return date.toISOString().replace('Z', '+0000');
-}
-
-export function cloudWatchAlarm(overrides: Partial<CloudWatchAlarm> = {}, topicArn = 'arn:aws:sns:us-east-1:123456789012:alerts'): CloudWatchAlarm {
-  const name = overrides.AlarmName ?? 'db-1-cpu-high';
+/** The pipeline's alarm: the database CPU alarm firing now, through `topicArn`. */
+function pipelineAlarm(overrides: Partial<CloudWatchAlarm>, topicArn: string): CloudWatchAlarm {
   const now = new Date();
-  return {
-    AlarmName: name,
-    AlarmDescription: 'CPU above 90% on the primary database',
-    AWSAccountId: '123456789012',
-    AlarmConfigurationUpdatedTimestamp: cloudWatchTime(new Date(now.getTime() - 86_400_000)),
-    NewStateValue: 'ALARM',
-    NewStateReason:
-      'Threshold Crossed: 1 out of the last 1 datapoints [97.53 (27/11/26 15:40:00)] was greater than the threshold (90.0) (minimum 1 datapoint for OK -> ALARM transition).',
-    StateChangeTime: cloudWatchTime(now),
-    Region: 'US East (N. Virginia)',
-    AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`,
-    OldStateValue: 'OK',
-    OKActions: [],
-    AlarmActions: [topicArn],
-    InsufficientDataActions: [],
-    Trigger: {
-      MetricName: 'CPUUtilization',
-      Namespace: 'AWS/RDS',
-      StatisticType: 'Statistic',
-      Statistic: 'AVERAGE',
-      Unit: null,
-      Dimensions: [{ value: 'db-1', name: 'DBInstanceIdentifier' }],
-      Period: 300,
-      EvaluationPeriods: 1,
-      DatapointsToAlarm: 1,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 90.0,
-      TreatMissingData: 'missing',
-      EvaluateLowSampleCountPercentile: '',
+  const alarm = cloudWatchAlarm(
+    {
+      AlarmName: 'db-1-cpu-high',
+      AlarmDescription: 'CPU above 90% on the primary database',
+      AlarmConfigurationUpdatedTimestamp: cloudWatchTime(new Date(now.getTime() - 86_400_000)),
+      NewStateReason:
+        'Threshold Crossed: 1 out of the last 1 datapoints [97.53 (27/11/26 15:40:00)] was greater than the threshold (90.0) (minimum 1 datapoint for OK -> ALARM transition).',
+      StateChangeTime: cloudWatchTime(now),
+      AlarmActions: [topicArn],
+      ...overrides,
     },
-    ...overrides,
-  };
+    { Period: 300, DatapointsToAlarm: 1 },
+  );
+  return alarm as unknown as CloudWatchAlarm;
 }
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -429,7 +389,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     };
 
     // The queues exist before the functions (their URLs are configuration); they start polling once the functions do.
-    const sqs = await startSqsEndpoint();
+    const sqs = await startFakeSqs();
     closers.push(() => sqs.close());
     const queue = createQueueSimulation({
       queueName: 'twilio-alerts',
@@ -613,7 +573,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       tracked,
       publish: (message, t) => track(queue.publish(typeof message === 'string' ? message : JSON.stringify(message)), t),
       publishAlarm: (alarm = {}, t) => {
-        const body = cloudWatchAlarm(alarm, topicArn);
+        const body = pipelineAlarm(alarm, topicArn);
         const subject = `${body.NewStateValue}: "${body.AlarmName}" in ${body.Region}`.slice(0, 100);
         const id = queue.publish(JSON.stringify(body), { subject });
         if (t === false) return id;

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createPrng } from './prng';
+import { createPrng } from '../support/prng';
 import { createQueueSimulation, QueueSimulation } from './sqs-simulator';
 
 /** Records every delivery; `decide` chooses each batch's fate. */

@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createPrng, Prng } from './prng';
+import type { SqsMessageAttribute } from '../support/fake-sqs';
+import { snsEnvelope, sqsRecord } from '../support/records';
+import { createPrng, Prng } from '../support/prng';
 
 /**
  * SNS topic → SQS queue → Lambda event source mapping, in memory, with the
@@ -58,12 +60,6 @@ export interface QueuedMessage {
   readonly messageAttributes?: Readonly<Record<string, SqsMessageAttribute>>;
 }
 
-/** A message attribute as SendMessage takes it. */
-export interface SqsMessageAttribute {
-  readonly DataType: string;
-  readonly StringValue?: string;
-}
-
 export interface QueueStats {
   published: number;
   sentRaw: number;
@@ -114,24 +110,6 @@ export interface SendRawOptions {
 }
 
 const SNS_SENDER_ID = 'AIDAIT2UOQQY3AUEKVGXU';
-
-export function snsEnvelope(topicArn: string, message: string, messageId: string, options: { subject?: string; messageAttributes?: Record<string, { Type: string; Value: string }> } = {}): string {
-  return JSON.stringify({
-    Type: 'Notification',
-    MessageId: messageId,
-    TopicArn: topicArn,
-    ...(options.subject !== undefined ? { Subject: options.subject } : {}),
-    Message: message,
-    Timestamp: new Date().toISOString(),
-    SignatureVersion: '1',
-    // Not a real signature: SQS subscribers do not verify it (the queue policy is the trust boundary).
-    Signature: Buffer.from(createHash('sha256').update(messageId + message).digest()).toString('base64'),
-    SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
-    UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:${randomUUID()}`,
-    ...(options.messageAttributes ? { MessageAttributes: options.messageAttributes } : {}),
-  });
-}
-
 export function createQueueSimulation(options: QueueSimulationOptions): QueueSimulation {
   const queueName = options.queueName ?? 'alerts';
   const topicArn = options.topicArn ?? `arn:aws:sns:us-east-1:123456789012:${queueName}-topic`;
@@ -197,24 +175,16 @@ export function createQueueSimulation(options: QueueSimulationOptions): QueueSim
   }
 
   function toRecord(message: QueuedMessage): SQSRecord {
-    return {
+    return sqsRecord(message.body, {
       messageId: message.messageId,
+      queueName,
       receiptHandle: message.receiptHandle!,
-      body: message.body,
-      attributes: {
-        ApproximateReceiveCount: String(message.receiveCount),
-        SentTimestamp: String(message.sentTimestamp),
-        SenderId: SNS_SENDER_ID,
-        ApproximateFirstReceiveTimestamp: String(message.firstReceiveTimestamp),
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.messageAttributes ?? {}).map(([name, a]) => [name, { dataType: a.DataType, stringValue: a.StringValue, stringListValues: [], binaryListValues: [] }]),
-      ),
-      md5OfBody: createHash('md5').update(message.body, 'utf8').digest('hex'),
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: 'us-east-1',
-    };
+      receiveCount: message.receiveCount,
+      sentTimestamp: message.sentTimestamp,
+      firstReceiveTimestamp: message.firstReceiveTimestamp!,
+      senderId: SNS_SENDER_ID,
+      ...(message.messageAttributes ? { messageAttributes: message.messageAttributes } : {}),
+    });
   }
 
   /** Receives up to batchSize visible messages, dead-lettering those received too often. */

@@ -3,7 +3,7 @@ import twilio from 'twilio';
 import { listen, readBody } from '../support/http';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
-import { createPrng } from './prng';
+import { createPrng } from '../support/prng';
 import { CallbackDriver, postForm, sendInbound, startCallbackDriver, statusSequence } from './twilio-callbacks';
 
 const ACCOUNT = `AC${'a1'.repeat(16)}`;

@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import type { FakeMessage, FakeTwilio } from '../support/fake-twilio';
 import { twilioFormBody, twilioWebhookHeaders, TwilioParams } from '../support/twilio-sign';
 import { Semaphore } from '../../lambda/sender/semaphore';
-import { createPrng, Prng } from './prng';
+import { createPrng, Prng } from '../support/prng';
 
 /**
  * Twilio's side of the webhooks: after the fake Twilio creates a message, the

@@ -21,7 +21,7 @@ import {
   TABLE_NAME,
   twilioEvent,
   WebhookWorld,
-} from '../webhooks/support';
+} from '../support/webhook-rig';
 
 type Handler = (event: ScheduledEvent, context: Context) => Promise<RunSummary>;
 type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;

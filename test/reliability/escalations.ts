@@ -121,31 +121,22 @@ type Item = Record<string, unknown>;
 const asList = (v: unknown): string[] => (v instanceof Set ? [...(v as Set<string>)] : Array.isArray(v) ? (v as string[]) : []);
 
 /** Accounts for every run's incident from the table's items, Twilio's messages and the alert queue's DLQ. */
+/** The tally's counters, counted up as the runs are accounted for. */
+type Counts = { -readonly [K in Exclude<keyof EscalationTally, 'incidents' | 'problems'>]: number };
+
 export function escalationTally(runs: readonly EscalationRun[], items: readonly Item[], twilioMessages: readonly FakeMessage[], dlqBodies: readonly string[] = []): EscalationTally {
   const byId = new Map(items.map((i) => [String(i.id), i]));
   const claimsOf = new Map<string, Item[]>();
   for (const i of items) if (i.kind === 'claim') claimsOf.set(String(i.notificationId), [...(claimsOf.get(String(i.notificationId)) ?? []), i]);
   const problems: string[] = [];
-  let pages = 0;
-  let escalations = 0;
-  let repeats = 0;
-  let resolvedTexts = 0;
-  let duplicates = 0;
-  let skipped = 0;
-  let timersLost = 0;
-  let pagedAfterAck = 0;
-  let wrongAcks = 0;
-  let unresolved = 0;
-  let lost = 0;
-  let cutShort = 0;
-  let latestStepMs = 0;
+  const count: Counts = { pages: 0, escalations: 0, repeats: 0, resolvedTexts: 0, duplicates: 0, skipped: 0, timersLost: 0, pagedAfterAck: 0, wrongAcks: 0, unresolved: 0, lost: 0, cutShort: 0, latestStepMs: 0 };
   const problem = (run: EscalationRun, what: string) => problems.push(`${run.name} (${run.kind}): ${what}`);
 
   for (const run of runs) {
     const incident = byId.get(run.incidentId);
     if (!incident) {
       problem(run, 'no incident');
-      unresolved++;
+      count.unresolved++;
       continue;
     }
     const ids = stepIds(run);
@@ -157,7 +148,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
     // No stage skipped.
     for (let k = 0; k < highest; k++) {
       if (!paged[k]) {
-        skipped++;
+        count.skipped++;
         problem(run, `stage ${k + 1} skipped below stage ${highest + 1}`);
       }
     }
@@ -168,20 +159,20 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
       const to = new Set(sent(ids.stages[k]).map((c) => String(c.recipient)));
       const missing = stage.recipients.filter((a) => !to.has(a));
       if (missing.length === 0) return;
-      if (acknowledged && k === highest) cutShort++;
+      if (acknowledged && k === highest) count.cutShort++;
       else {
-        skipped++;
+        count.skipped++;
         problem(run, `stage ${k + 1} paged without ${missing.length} of its addresses`);
       }
     });
     const recorded = Number(incident.stage);
     if (recorded > highest || (recorded < highest && !acknowledged)) {
-      skipped++;
+      count.skipped++;
       problem(run, `stage ${recorded + 1} recorded, stage ${highest + 1} paged`);
-    } else if (recorded < highest) cutShort++;
+    } else if (recorded < highest) count.cutShort++;
     const repeated = ids.repeats.map((id) => (claimsOf.get(id) ?? []).length > 0);
     if (repeated.some(Boolean) && highest !== ESCALATION.stages.length - 1) {
-      skipped++;
+      count.skipped++;
       problem(run, 'a repeat before the last stage');
     }
 
@@ -190,10 +181,10 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
     const due = [...ESCALATION.stages.map((s, k) => ({ what: `stage ${k + 1}`, id: ids.stages[k], at: openedAt + s.afterSeconds * 1000, done: paged[k] })), ...repeated.map((done, n) => ({ what: `repeat ${n + 1}`, id: ids.repeats[n], at: openedAt + repeatDueMs(n + 1), done }))];
     for (const step of due) {
       const first = Math.min(...(claimsOf.get(step.id) ?? []).map((c) => Date.parse(String(c.createdAt))).filter(Number.isFinite));
-      if (step.done && Number.isFinite(first)) latestStepMs = Math.max(latestStepMs, first - step.at);
+      if (step.done && Number.isFinite(first)) count.latestStepMs = Math.max(count.latestStepMs, first - step.at);
     }
     if (run.waitedOut) {
-      timersLost++;
+      count.timersLost++;
       problem(run, run.waitedOut);
     }
 
@@ -202,7 +193,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
       const ackedAt = Date.parse(String(incident.acknowledgedAt));
       for (const step of due.slice(1)) {
         if (step.done && step.at > ackedAt + ACK_WRITE_MS) {
-          pagedAfterAck++;
+          count.pagedAfterAck++;
           problem(run, `${step.what}, due ${step.at - ackedAt} ms after the ACK, was paged`);
         }
       }
@@ -210,7 +201,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
     if (run.ackFrom !== undefined) {
       const confirmation = `<?xml version="1.0" encoding="UTF-8"?><Response><Message>ACK ${run.name} (${String(incident.code)}): escalation stopped</Message></Response>`;
       if (run.answer?.status !== 200 || run.answer.body !== confirmation || incident.acknowledgedBy !== run.ackFrom) {
-        wrongAcks++;
+        count.wrongAcks++;
         problem(run, `ACK answered ${run.answer?.status} ${run.answer?.body}, acknowledged by ${String(incident.acknowledgedBy)}`);
       }
     }
@@ -219,7 +210,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
     const pagedAddresses = asList(incident.paged);
     const resolvedTo = new Set(sent(ids.resolved).map((c) => String(c.recipient)));
     if (incident.state !== 'resolved' || pagedAddresses.some((a) => !resolvedTo.has(a))) {
-      unresolved++;
+      count.unresolved++;
       problem(run, `state ${String(incident.state)}, RESOLVED to ${resolvedTo.size} of ${pagedAddresses.length}`);
     }
 
@@ -231,27 +222,27 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
     for (const [to, n] of received) {
       const extra = n - (claimed.get(to) ?? 0);
       if (extra > 0) {
-        duplicates += extra;
+        count.duplicates += extra;
         problem(run, `${extra} more Twilio message(s) to ${to.slice(-4)} than texts claimed`);
       }
     }
     for (const [to, n] of claimed) {
       if ((received.get(to) ?? 0) < n) {
-        lost += n - (received.get(to) ?? 0);
+        count.lost += n - (received.get(to) ?? 0);
         problem(run, `${n - (received.get(to) ?? 0)} text(s) recorded sent to ${to.slice(-4)} that Twilio never created`);
       }
     }
 
-    pages += [...ids.stages, ...ids.repeats].reduce((sum, id) => sum + sent(id).length, 0);
-    escalations += paged.slice(1).filter(Boolean).length;
-    repeats += repeated.filter(Boolean).length;
-    resolvedTexts += resolvedTo.size;
+    count.pages += [...ids.stages, ...ids.repeats].reduce((sum, id) => sum + sent(id).length, 0);
+    count.escalations += paged.slice(1).filter(Boolean).length;
+    count.repeats += repeated.filter(Boolean).length;
+    count.resolvedTexts += resolvedTo.size;
   }
   for (const body of dlqBodies.filter((b) => b.includes('"kind":"timer"'))) {
-    timersLost++;
+    count.timersLost++;
     problems.push(`a timer in the alert queue's DLQ: ${body}`);
   }
-  return { incidents: runs.length, pages, escalations, repeats, resolvedTexts, duplicates, skipped, timersLost, pagedAfterAck, wrongAcks, unresolved, lost, cutShort, latestStepMs, problems };
+  return { incidents: runs.length, ...count, problems };
 }
 
 export function formatEscalationTally(t: EscalationTally): string {

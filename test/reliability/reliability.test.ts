@@ -30,7 +30,7 @@ import { appendFileSync } from 'node:fs';
 import type { FakeAnswer, InjectorRequest } from '../support/fake-twilio';
 import { signTwilioRequest, twilioFormBody, twilioWebhookHeaders } from '../support/twilio-sign';
 import { formatTally, LocalPipeline, NUMBERS, startLocalPipeline, Tally } from '../pipeline/local-pipeline';
-import { createPrng, Prng, seedFromEnv } from '../pipeline/prng';
+import { createPrng, Prng, seedFromEnv } from '../support/prng';
 import { inboundParams, statusCallbackParams } from '../pipeline/twilio-callbacks';
 import { ESCALATION, ESCALATION_KINDS, EscalationRun, escalationTally, formatEscalationTally, playIncident, stepIds } from './escalations';
 

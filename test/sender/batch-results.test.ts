@@ -1,8 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
 import { DEFERRALS_ATTRIBUTE } from '../../lambda/sender/defer';
-import { alarm, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, snsRecord, startRig } from './support';
-import { DynamoProxy, FakeSqs, startDynamoProxy, startFakeSqs } from './fakes';
+import { alarm, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, snsRecord, startRig } from '../support/sender-rig';
+import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
+import { FakeSqs, startFakeSqs } from '../support/fake-sqs';
 
 /*
  * The batch response and the metrics are made from what each record
@@ -22,7 +23,7 @@ let sqs: FakeSqs;
 let proxy: DynamoProxy;
 beforeAll(async () => {
   sqs = await startFakeSqs();
-  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3, R4], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl });
+  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3, R4], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
   proxy = await startDynamoProxy(rig.ddb.endpoint);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
   rig.handler = await loadHandler();
@@ -61,7 +62,7 @@ test('a batch of a sent, a retried, a deferred and a refused record answers exac
   expect(rig.twilio.createRequests().map((r) => [to(r), r.status])).toEqual(expect.arrayContaining([[R2, 201], [R3, 400]]));
   expect(rig.twilio.createRequests()).toHaveLength(2);
   expect(sqs.sent).toHaveLength(1);
-  expect(sqs.sent[0]).toMatchObject({ body: deferred.body, attributes: { [DEFERRALS_ATTRIBUTE]: { StringValue: '1' } } });
+  expect(sqs.sent[0]).toMatchObject({ body: deferred.body, messageAttributes: { [DEFERRALS_ATTRIBUTE]: { StringValue: '1' } } });
   expect(await rig.item(`claim#sns-mix-sent#${R2}`)).toMatchObject({ state: 'sent' });
   expect(await rig.item(`claim#sns-mix-retried#${R3}`)).toBeUndefined();
   expect(await rig.item('failed#sns-mix-refused')).toMatchObject({ kind: 'notification' });

@@ -1,7 +1,8 @@
 import { METRIC } from '../../lib/contract';
 import { DEFERRALS_ATTRIBUTE, MAX_DEFERRALS, NOTIFICATION_ID_ATTRIBUTE } from '../../lambda/sender/defer';
-import { batch, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig } from './support';
-import { FakeSqs, startFakeSqs } from './fakes';
+import { batch, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig } from '../support/sender-rig';
+import { FakeSqs, startFakeSqs } from '../support/fake-sqs';
+import { deliveredRecord } from '../support/records';
 
 /*
  * Slowness alone never dead-letters a page: a record held up only by time
@@ -18,7 +19,7 @@ let rig: Rig;
 let sqs: FakeSqs;
 beforeAll(async () => {
   sqs = await startFakeSqs();
-  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl });
+  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
 });
 afterAll(async () => {
   delete process.env.ALERT_QUEUE_URL;
@@ -47,13 +48,13 @@ test('a claim another invocation holds: no receive spent, a copy comes back when
   expect(copy.body).toBe(record.body);
   expect(copy.delaySeconds).toBeGreaterThanOrEqual(55);
   expect(copy.delaySeconds).toBeLessThanOrEqual(62);
-  expect(copy.attributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: '1' });
-  expect(copy.attributes[NOTIFICATION_ID_ATTRIBUTE]).toEqual({ DataType: 'String', StringValue: snsId });
+  expect(copy.messageAttributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: '1' });
+  expect(copy.messageAttributes[NOTIFICATION_ID_ATTRIBUTE]).toEqual({ DataType: 'String', StringValue: snsId });
   expect(metricSum(metrics, METRIC.SENDS_DEFERRED)).toBe(1);
 
   // The holder finishes; the copy arrives and finds the recipient done.
   await rig.put({ id: `claim#${snsId}#${R2}`, kind: 'claim', state: 'sent', messageSid: 'SM' + '1'.repeat(32), leaseUntil: 0, attempts: 1 });
-  expect((await rig.handler(batch(sqs.asRecord(copy)), context())).batchItemFailures).toEqual([]);
+  expect((await rig.handler(batch(deliveredRecord(copy)), context())).batchItemFailures).toEqual([]);
   expect(rig.twilio.requests).toHaveLength(0);
   expect(sqs.sent).toHaveLength(1);
 });
@@ -64,14 +65,14 @@ test('an answer slower than the time left: deferred until the lease ends; the co
   const { result } = await captureStdout(() => rig.handler(batch(record), context(5_000)));
   expect(result.batchItemFailures).toEqual([]);
   expect(sqs.sent).toHaveLength(1);
-  expect(sqs.sent[0].attributes[NOTIFICATION_ID_ATTRIBUTE].StringValue).toBe('sqs-slow-raw');
+  expect(sqs.sent[0].messageAttributes[NOTIFICATION_ID_ATTRIBUTE].StringValue).toBe('sqs-slow-raw');
   const claimId = `claim#sqs-slow-raw#${R2}`;
   expect(await rig.item(claimId)).toMatchObject({ state: 'pending', outcome: 'unknown' });
 
   // When the copy comes back the lease is over (here: made so).
   const claim = await rig.item(claimId);
   await rig.put({ ...claim, leaseUntil: Date.now() - 1 });
-  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect((await rig.handler(batch(deliveredRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
   expect(rig.twilio.createRequests()).toHaveLength(1);
   expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: rig.twilio.createRequests()[0].sid });
 });
@@ -91,7 +92,7 @@ test('a time budget spent on other recipients: the rest deferred (no request mad
   expect(sqs.sent[0].delaySeconds).toBeLessThanOrEqual(2);
 
   rig.twilio.setDefault({});
-  expect((await handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect((await handler(batch(deliveredRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
   for (const to of [R1, R2, R3]) {
     expect(rig.twilio.createRequests().filter((r) => r.params.some(([k, v]) => k === 'To' && v === to))).toHaveLength(1);
     expect(await rig.item(`claim#sns-budget#${to}`)).toMatchObject({ state: 'sent' });
@@ -101,10 +102,9 @@ test('a time budget spent on other recipients: the rest deferred (no request mad
 test(`bounded: a copy already deferred ${MAX_DEFERRALS} times goes back to SQS redelivery`, async () => {
   const snsId = 'sns-deferred-too-often';
   await holdClaim(snsId, R2, 60_000);
-  const copy = sqs.asRecord({
+  const copy = deliveredRecord({
     body: snsRecord(JSON.stringify({ body: 'forever slow', to: R2 }), snsId).body,
-    delaySeconds: 0,
-    attributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
+    messageAttributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
   });
   expect((await rig.handler(batch(copy), context())).batchItemFailures).toEqual([{ itemIdentifier: copy.messageId }]);
   expect(sqs.sent).toHaveLength(0);
@@ -138,7 +138,7 @@ test('a crash recovery with no time left is deferred, not counted as a failed lo
   expect(claim).toMatchObject({ state: 'pending' });
   expect(claim?.doubts ?? 0).toBe(0);
 
-  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[3])), context())).batchItemFailures).toEqual([]);
+  expect((await rig.handler(batch(deliveredRecord(sqs.sent[3])), context())).batchItemFailures).toEqual([]);
   expect(rig.twilio.requests.filter((r) => r.method === 'GET').length).toBeGreaterThan(0);
   expect(rig.twilio.createRequests()).toHaveLength(1);
   expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: rig.twilio.createRequests()[0].sid });
@@ -181,7 +181,7 @@ test('a 504 with no time left to let it settle and look up: released as "may hav
   const [message] = rig.twilio.messages.values();
   await new Promise((resolve) => setTimeout(resolve, 1_600));
   const before = rig.twilio.requests.length;
-  expect((await rig.handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect((await rig.handler(batch(deliveredRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
   expect(rig.twilio.requests.slice(before).map((r) => r.method)).toEqual(['GET']);
   expect(rig.twilio.createRequests()).toHaveLength(1);
   expect(await rig.item(claimId)).toMatchObject({ state: 'sent', messageSid: message.sid });
@@ -195,10 +195,9 @@ test(`a deferral of an invocation that sent some recipients is not counted: a co
   });
   rig.twilio.setDefault({ delayMs: 1_200 });
   const snsId = 'sns-progressing';
-  const copy = sqs.asRecord({
+  const copy = deliveredRecord({
     body: snsRecord(JSON.stringify({ body: 'slow but moving', to: [R1, R2, R3] }), snsId).body,
-    delaySeconds: 0,
-    attributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
+    messageAttributes: { [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(MAX_DEFERRALS) }, [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: snsId } },
   });
   const { result } = await captureStdout(() => handler(batch(copy), context(4_000)));
   expect(result.batchItemFailures).toEqual([]);
@@ -206,11 +205,11 @@ test(`a deferral of an invocation that sent some recipients is not counted: a co
   expect(sentNow).toBeGreaterThan(0);
   expect(sentNow).toBeLessThan(3);
   expect(sqs.sent).toHaveLength(1);
-  expect(sqs.sent[0].attributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: String(MAX_DEFERRALS) });
+  expect(sqs.sent[0].messageAttributes[DEFERRALS_ATTRIBUTE]).toEqual({ DataType: 'Number', StringValue: String(MAX_DEFERRALS) });
   expect(sqs.sent[0].delaySeconds).toBeLessThanOrEqual(2);
 
   rig.twilio.setDefault({});
-  expect((await handler(batch(sqs.asRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
+  expect((await handler(batch(deliveredRecord(sqs.sent[0])), context())).batchItemFailures).toEqual([]);
   for (const to of [R1, R2, R3]) expect(await rig.item(`claim#${snsId}#${to}`)).toMatchObject({ state: 'sent' });
   expect(rig.twilio.createRequests()).toHaveLength(3);
 });

@@ -2,7 +2,7 @@ import { Lazy } from 'aws-cdk-lib';
 import { METRIC, SenderConfig } from '../../lib/contract';
 import { TwilioMessagingProps } from '../../lib';
 import { environmentOf, MINIMAL, synth } from '../construct/helpers';
-import { alarm, batch, captureStdout, context, FROM, Handler, loadHandler, metricSum, Rig, snsRecord, startRig } from './support';
+import { alarm, batch, captureStdout, context, FROM, Handler, loadHandler, metricSum, Rig, snsRecord, startRig } from '../support/sender-rig';
 import type { RecordedRequest } from '../support/fake-twilio';
 
 /*

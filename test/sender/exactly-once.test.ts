@@ -1,6 +1,6 @@
 import { METRIC } from '../../lib/contract';
-import { batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, snsRecord, startRig } from './support';
-import { DynamoProxy, startDynamoProxy } from './fakes';
+import { batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, snsRecord, startRig } from '../support/sender-rig';
+import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
 
 /*
  * Nothing doubled, nothing leaked: a 5xx that hid a created message, a claim

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { METRIC } from '../../lib/contract';
 import { classifyHttpError, classOfAnswer, FailureClass, TWILIO_ERROR_CODES } from '../../lambda/shared/twilio-errors';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, SECRET_ARN, snsRecord, useSenderRig, WHATSAPP_FROM } from '../support/sender-rig';
 
 /*
  * The failure-class table (lambda/shared/twilio-errors.ts), one test per row,
@@ -14,12 +14,7 @@ const R1 = '+15551240001';
 const R2 = '+15551240002';
 const WA3 = 'whatsapp:+15551240003';
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R2, WA3], claimLeaseSeconds: 60 });
-});
-afterAll(() => rig.close());
-beforeEach(() => rig.twilio.reset());
+const rig = useSenderRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R2, WA3], claimLeaseSeconds: 60 });
 
 const param = (r: { readonly params: RecordedRequest['params'] }, name: string) => r.params.find(([k]) => k === name)?.[1];
 const creates = () => rig.twilio.createRequests();

@@ -1,13 +1,7 @@
-import { batch, context, loadHandler, Rig, snsRecord, startRig } from './support';
+import { batch, context, loadHandler, snsRecord, useSenderRig } from '../support/sender-rig';
 
 const recipients = Array.from({ length: 100 }, (_, i) => `+1555200${String(i).padStart(4, '0')}`);
-let rig: Rig;
-
-beforeAll(async () => {
-  rig = await startRig({ from: '+15550000000', defaultRecipients: recipients });
-});
-afterAll(() => rig.close());
-beforeEach(() => rig.twilio.reset());
+const rig = useSenderRig({ from: '+15550000000', defaultRecipients: recipients });
 
 test('100 recipients are sent concurrently up to the default bound of 10, each exactly once', async () => {
   // Answers wait until 10 requests are in flight: a sender that allowed fewer would show it by count.

@@ -1,4 +1,4 @@
-import { alarm, batch, context, loadHandler, metricSum, captureStdout, Rig, snsRecord, startRig, WHATSAPP_FROM, ACCOUNT_SID, SECRET_ARN, withoutHint } from './support';
+import { alarm, batch, context, loadHandler, metricSum, captureStdout, Rig, snsRecord, startRig, WHATSAPP_FROM, ACCOUNT_SID, SECRET_ARN, withoutHint } from '../support/sender-rig';
 import type { RecordedRequest } from '../support/fake-twilio';
 import { METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { METRIC } from '../../lib/contract';
 import { PAGE_SIZE } from '../../lambda/sender/lookup';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM, withoutHint } from './support';
+import { ACCOUNT_SID, alarm, batch, CALLBACK_URL, captureStdout, context, FROM, loadHandler, metricSum, rawRecord, snsRecord, useSenderRig, WHATSAPP_FROM, withoutHint } from '../support/sender-rig';
 
 const R1 = '+15551230001';
 const R2 = '+15551230002';
@@ -11,19 +11,11 @@ const R3 = '+15551230003';
 const WA4 = 'whatsapp:+15551230004';
 const R5 = '+15551230005';
 
-let rig: Rig;
 /** Every create request of this file, for the parameter-name checks at the end. */
 const allCreates: RecordedRequest[] = [];
 
-beforeAll(async () => {
-  rig = await startRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1, R2], allowedRecipients: [R3, WA4, R5], claimLeaseSeconds: 60 });
-});
-afterAll(() => rig.close());
-beforeEach(async () => {
-  rig.twilio.reset();
-  // Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
-  await rig.forgetIncidents();
-});
+// Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
+const rig = useSenderRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1, R2], allowedRecipients: [R3, WA4, R5], claimLeaseSeconds: 60 }, { forgetIncidents: true });
 afterEach(() => {
   allCreates.push(...rig.twilio.createRequests());
 });

@@ -9,7 +9,7 @@ import { delaySecondsUntil, readTimer } from '../../lambda/shared/incidents/time
 import { buildMessage } from '../../lambda/sender/message-params';
 import { parseNotification } from '../../lambda/sender/parse-notification';
 import { bodyLength } from '../../lambda/sender/validate';
-import { alarm } from './support';
+import { alarm } from '../support/sender-rig';
 
 /* The incident modules' pure parts: configuration, texts, codes, and what is due when. */
 

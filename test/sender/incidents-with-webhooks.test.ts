@@ -2,9 +2,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResp
 import { ENV } from '../../lib/contract';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../webhooks/support';
-import { DynamoProxy, startDynamoProxy } from './fakes';
-import { alarm, batch, context, rawRecord, snsRecord } from './support';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
+import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
 /*
  * The sender and the two webhooks on one table, through their real
@@ -117,7 +117,7 @@ describe('a webhook\'s escalate timer (reason unreachable) reaches the sender', 
 
     expect((await deliverToSender(timer)).batchItemFailures).toEqual([]);
     expect(pagesTo(R2).map((p) => p.body)).toEqual([expect.stringMatching(new RegExp(` ACK ${code}$`))]);
-    expect(await getItem(world.table, incidentId)).toMatchObject({ stage: 1, unreachable: [R1] });
+    expect(await getItem(world.table, incidentId)).toMatchObject({ stage: 1, unreachable: new Set([R1]) });
   });
 
   test('the paged address opts out (STOP): inbound\'s timer makes the sender page stage 1 at once', async () => {
@@ -128,7 +128,7 @@ describe('a webhook\'s escalate timer (reason unreachable) reaches the sender', 
     expect(JSON.parse(timer.body)).toMatchObject({ incidentId, reason: 'unreachable' });
     expect((await deliverToSender(timer)).batchItemFailures).toEqual([]);
     expect(pagesTo(R2)).toHaveLength(1);
-    expect(await getItem(world.table, incidentId)).toMatchObject({ stage: 1, unreachable: [R1] });
+    expect(await getItem(world.table, incidentId)).toMatchObject({ stage: 1, unreachable: new Set([R1]) });
     // Opted back in for the other tests.
     await postReply(replyParams(R1, 'START'));
   });

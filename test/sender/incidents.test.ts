@@ -1,8 +1,9 @@
 import { METRIC } from '../../lib/contract';
 import { segmentCount } from '../../lambda/sender/encoding';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { FakeSqs, SentMessage, startFakeSqs } from './fakes';
-import { alarm, batch, captureStdout, context, FROM, Handler, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { FakeSqs, SentSqsMessage, startFakeSqs } from '../support/fake-sqs';
+import { deliveredRecord } from '../support/records';
+import { alarm, batch, captureStdout, context, FROM, Handler, loadHandler, metricSum, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM } from '../support/sender-rig';
 
 /*
  * Incidents in the sender, through the real handler: an ALARM opens one
@@ -31,7 +32,7 @@ const advance = (ms: number) => {
 
 beforeAll(async () => {
   sqs = await startFakeSqs();
-  rig = await startRig(CONFIG, { ALERT_QUEUE_URL: sqs.queueUrl });
+  rig = await startRig(CONFIG, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
   jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
 });
 afterAll(async () => {
@@ -62,9 +63,9 @@ interface TimerBody {
   repeat?: number;
 }
 /** Timers the handler handed to SQS (not deferred copies of records, which carry the deferral attribute). */
-const timers = (): Array<SentMessage & { timer: TimerBody }> =>
-  sqs.sent.filter((m) => Object.keys(m.attributes).length === 0 && JSON.parse(m.body).kind === 'timer').map((m) => ({ ...m, timer: JSON.parse(m.body) as TimerBody }));
-const fire = (m: SentMessage, handler: Handler = rig.handler) => handler(batch(sqs.asRecord(m)), context());
+const timers = (): Array<SentSqsMessage & { timer: TimerBody }> =>
+  sqs.sent.filter((m) => Object.keys(m.messageAttributes).length === 0 && JSON.parse(m.body).kind === 'timer').map((m) => ({ ...m, timer: JSON.parse(m.body) as TimerBody }));
+const fire = (m: SentSqsMessage, handler: Handler = rig.handler) => handler(batch(deliveredRecord(m)), context());
 
 /** Opens an incident for a new alarm; returns its ids and code. */
 async function openIncident(prefix: string, handler: Handler = rig.handler) {
@@ -135,7 +136,7 @@ describe('opening', () => {
     const incidents = (await rig.scan()).filter((i) => i.kind === 'incident' && i.incidentKey === arnOf(twin));
     expect(incidents).toHaveLength(1);
     // The copy that found the other's claim pending was put back on the queue; when it comes back it sends nothing.
-    for (const copy of sqs.sent.filter((m) => Object.keys(m.attributes).length > 0)) expect((await fire(copy)).batchItemFailures).toEqual([]);
+    for (const copy of sqs.sent.filter((m) => Object.keys(m.messageAttributes).length > 0)) expect((await fire(copy)).batchItemFailures).toEqual([]);
     expect(bodiesTo(R1)).toHaveLength(2);
   });
 
@@ -312,10 +313,10 @@ describe('timers', () => {
     const [stage1] = timers();
     rig.twilio.reset();
     advance(600_000);
-    const out = await rig.handler(batch(sqs.asRecord(stage1), sqs.asRecord(stage1)), context());
+    const out = await rig.handler(batch(deliveredRecord(stage1), deliveredRecord(stage1)), context());
     expect(out.batchItemFailures).toEqual([]);
     const { metrics } = await captureStdout(() => fire(stage1));
-    for (const copy of sqs.sent.filter((m) => Object.keys(m.attributes).length > 0)) await fire(copy);
+    for (const copy of sqs.sent.filter((m) => Object.keys(m.messageAttributes).length > 0)) await fire(copy);
     expect(createdTo(R2)).toHaveLength(1);
     expect(createdTo(R1)).toHaveLength(0);
     expect(metricSum(metrics, METRIC.TIMERS_STALE)).toBe(1);

@@ -10,7 +10,8 @@ import {
   MAX_REFUSED_RECIPIENTS,
 } from '../../lambda/sender/validate';
 import type { RecordedRequest } from '../support/fake-twilio';
-import { alarm, batch, captureStdout, context, FROM, metricSum, Rig, snsRecord, startRig, WHATSAPP_FROM } from './support';
+import { alarm, batch, captureStdout, context, FROM, metricSum, snsRecord, useSenderRig, WHATSAPP_FROM } from '../support/sender-rig';
+import { createPrng } from '../support/prng';
 
 /*
  * The sender's input side under hostile or broken input: alarm JSON with
@@ -25,17 +26,8 @@ const WA4 = 'whatsapp:+15551230004';
 const R5 = '+15551230005';
 const CONTENT_SID = 'HX' + 'c'.repeat(32);
 
-let rig: Rig;
-
-beforeAll(async () => {
-  rig = await startRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1, R2], allowedRecipients: [R3, WA4, R5], claimLeaseSeconds: 60 });
-});
-afterAll(() => rig.close());
-beforeEach(async () => {
-  rig.twilio.reset();
-  // Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
-  await rig.forgetIncidents();
-});
+// Each test's alarm is a new occurrence: the previous test's incident for the same alarm must not make it a repeat.
+const rig = useSenderRig({ from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1, R2], allowedRecipients: [R3, WA4, R5], claimLeaseSeconds: 60 }, { forgetIncidents: true });
 
 const param = (r: RecordedRequest, name: string) => r.params.filter(([k]) => k === name).map(([, v]) => v);
 const created = () => rig.twilio.createRequests().filter((r) => r.outcome === 'created');
@@ -103,18 +95,6 @@ describe('alarm JSON with a wrong type where a string belongs: paged with what c
     await expectRefusedOnce(JSON.stringify(alarm({ AlarmName: { a: 1 }, AlarmArn: null })), /"AlarmName" and "AlarmArn" hold no readable text/);
   });
 });
-
-/** mulberry32: a small seeded generator, so the fuzz cases are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values a publisher could put where a string belongs: other JSON types, and strings built to hurt (long, control characters, emoji, lone surrogates). */
 const WRONG: readonly unknown[] = [
@@ -205,7 +185,7 @@ describe('alarm fuzz (seeded): every field replaced by each wrong type renders w
   });
 
   test('2,000 alarms with up to six fields replaced at once', () => {
-    const next = seeded(9);
+    const next = createPrng(9).next;
     const outcomes = { sent: 0, refused: 0 };
     for (let i = 0; i < 2_000; i++) outcomes[expectSendableOrRefused(randomAlarm(next), next() < 0.5)]++;
     expect(outcomes.sent).toBeGreaterThan(0);
@@ -213,7 +193,7 @@ describe('alarm fuzz (seeded): every field replaced by each wrong type renders w
   });
 
   test('through the handler: a batch of fuzzed alarms retries nothing; each is paged, recorded as refused, or noted on the live incident of its alarm', async () => {
-    const next = seeded(17);
+    const next = createPrng(17).next;
     const alarms = Array.from({ length: 25 }, () => randomAlarm(next));
     const records = alarms.map((a) => snsRecord(JSON.stringify(a), snsId('fuzz')));
     const out = await rig.handler(batch(...records), context());
@@ -261,7 +241,7 @@ describe('envelope fuzz (seeded): every field replaced by each wrong type is acc
   test('each field × each wrong value, then 2,000 envelopes with several fields replaced', () => {
     const outcomes = { accepted: 0, refused: 0 };
     for (const path of fieldPaths(envelope())) for (const value of WRONG) outcomes[expectAcceptedOrRefused(withValue(envelope(), path, value))]++;
-    const next = seeded(23);
+    const next = createPrng(23).next;
     const paths = fieldPaths(envelope());
     for (let i = 0; i < 2_000; i++) {
       let e: Record<string, unknown> = envelope();

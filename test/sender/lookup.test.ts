@@ -4,7 +4,7 @@ import { expectedMessage, ExpectedMessage, MAX_PAGES, PAGE_SIZE, rankCandidate }
 import type { OutboundMessage } from '../../lambda/sender/message-params';
 import type { TwilioMessage } from '../../lambda/shared/twilio-client';
 import { rfc2822 } from '../support/fake-twilio';
-import { batch, context, FROM, loadHandler, Rig, snsRecord, startRig } from './support';
+import { batch, context, FROM, loadHandler, Rig, snsRecord, startRig } from '../support/sender-rig';
 
 const R5 = '+15551230005';
 const MG = 'MG' + '1'.repeat(32);

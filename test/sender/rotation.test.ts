@@ -1,5 +1,5 @@
 import { METRIC } from '../../lib/contract';
-import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, Rig, SECRET_ARN, snsRecord, startRig } from './support';
+import { ACCOUNT_SID, batch, captureStdout, context, FROM, loadHandler, metricSum, SECRET_ARN, snsRecord, useSenderRig } from '../support/sender-rig';
 
 /*
  * Credentials have one owner (lambda/shared/credentials.ts): each request
@@ -13,13 +13,8 @@ const R3 = '+15551250003';
 const secret = (authToken: string) => JSON.stringify({ accountSid: ACCOUNT_SID, authToken });
 const only = (password: string) => [{ username: ACCOUNT_SID, password }];
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig({ from: FROM, defaultRecipients: [R1, R2, R3], sendConcurrency: 1 });
-});
-afterAll(() => rig.close());
+const rig = useSenderRig({ from: FROM, defaultRecipients: [R1, R2, R3], sendConcurrency: 1 });
 beforeEach(() => {
-  rig.twilio.reset();
   rig.twilio.setCredentials(undefined);
 });
 

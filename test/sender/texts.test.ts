@@ -2,7 +2,7 @@ import type { SenderConfig } from '../../lib/contract';
 import { measure } from '../../lambda/sender/encoding';
 import type { RecordedRequest } from '../support/fake-twilio';
 import * as shape from './render/shapes';
-import { batch, captureStdout, context, FROM, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM, withoutHint } from './support';
+import { batch, captureStdout, context, FROM, rawRecord, Rig, snsRecord, startRig, WHATSAPP_FROM, withoutHint } from '../support/sender-rig';
 
 /*
  * What the phone shows, through the sender's real handler (fake Twilio,

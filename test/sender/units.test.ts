@@ -6,7 +6,7 @@ import { Semaphore } from '../../lambda/sender/semaphore';
 import { deferDelaySeconds, MAX_DEFERRALS } from '../../lambda/sender/defer';
 import { classifyHttpError, classifyNetworkError } from '../../lambda/shared/twilio-errors';
 import { authorizationHeader } from '../../lambda/shared/twilio-client';
-import { alarm } from './support';
+import { alarm } from '../support/sender-rig';
 
 describe('parsing', () => {
   test('an SNS envelope is unwrapped with its MessageId; anything else is the message itself', () => {

@@ -19,7 +19,7 @@ import {
   startWorld,
   twilioEvent,
   WebhookWorld,
-} from './support';
+} from '../support/webhook-rig';
 
 /*
  * The gate's limits and key handling, through the real webhook entry points:

@@ -1,125 +1,52 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC } from '../../lib/contract';
 import { TIMELINE_LIMIT } from '../../lambda/shared/incidents/items';
-import { TwilioParams } from '../support/twilio-sign';
 import { releaseReservations, seedIncident, SeededIncident, seedPage, twimlLine } from './incidents';
 import {
-  ACCOUNT_SID,
-  BACKLOG_QUEUE,
-  backlogEvent,
-  captureOutput,
-  CapturedOutput,
   getItem,
-  goodSecret,
   INBOUND_URL,
+  inboundParams,
   lambdaContext,
-  SECRET_ARN,
+  OUR_NUMBER,
+  publishLeaseRunsOut,
   sid,
-  startWorld,
   TABLE_NAME,
   twilioEvent,
-  WebhookWorld,
-} from './support';
+  useWebhookRig,
+} from '../support/webhook-rig';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-let world: WebhookWorld;
-let handler: Handler;
-let out: CapturedOutput;
 let nextSid = 1;
 let nextPage = 0x500000;
 
-const OUR_NUMBER = '+15557650000';
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const ALERT_QUEUE = 'alerts';
 
-beforeAll(async () => {
-  world = await startWorld();
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  ({ handler } = (await import('../../lambda/inbound/index')) as { handler: Handler });
-});
-
-afterAll(async () => {
-  delete process.env[ENV.ALERT_QUEUE_URL];
-  await world.close();
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  world.secrets.setSecret(SECRET_ARN, goodSecret);
-  world.dynamo.setReachable(true);
-  world.dynamo.refuseConnections(0);
-  world.dynamo.failOperation('Query', 0);
-  world.dynamo.failOperation('UpdateItem', 0);
-  world.sns.published.length = 0;
-  world.sns.failNext(0);
-  world.sqs.sent.length = 0;
-  world.sqs.failNext(0);
-});
-
-afterEach(() => {
-  out.restore();
-});
-
-function inbound(messageSid: string, from: string, body: string): Array<[string, string]> {
-  return Object.entries({
-    SmsMessageSid: messageSid,
-    NumMedia: '0',
-    SmsSid: messageSid,
-    SmsStatus: 'received',
-    Body: body,
-    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
-    NumSegments: '1',
-    MessageSid: messageSid,
-    AccountSid: ACCOUNT_SID,
-    From: from,
-    ApiVersion: '2010-04-01',
-  });
-}
-
-function post(params: TwilioParams): Promise<APIGatewayProxyResult> {
-  return handler(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
-}
+const rig = useWebhookRig('inbound', (world) => ({ [ENV.ALERT_QUEUE_URL]: world.sqs.queueUrl(ALERT_QUEUE) }));
+const { post, deliverBacklog } = rig;
 
 /** A reply from `from` with a new MessageSid; its params, to post again as a Twilio retry. */
 async function reply(from: string, body: string): Promise<{ res: APIGatewayProxyResult; params: Array<[string, string]>; messageSid: string }> {
   const messageSid = sid('SM', nextSid++);
-  const params = inbound(messageSid, from, body);
+  const params = inboundParams(messageSid, from, body);
   return { res: await post(params), params, messageSid };
-}
-
-function deliverBacklog(): Promise<SQSBatchResponse> {
-  return (handler as unknown as BacklogHandler)(backlogEvent(world.sqs.sent.filter((m) => m.queueUrl.endsWith(`/${BACKLOG_QUEUE}`))), lambdaContext('inbound'));
-}
-
-async function claimRunsOut(messageSid: string): Promise<void> {
-  await world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET publishLeaseUntil = :past',
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
-    }),
-  );
 }
 
 /** Seeds an incident and one page item per paged address (the index entries an ACK finds it by). */
 async function incident(seed: SeededIncident & { pagedAt?: string }): Promise<void> {
-  await seedIncident(world.table, seed);
-  for (const to of seed.paged) await seedPage(world.table, { sid: sid('SM', nextPage++), to, incidentId: seed.id, acceptedAt: seed.pagedAt ?? seed.openedAt });
+  await seedIncident(rig.world.table, seed);
+  for (const to of seed.paged) await seedPage(rig.world.table, { sid: sid('SM', nextPage++), to, incidentId: seed.id, acceptedAt: seed.pagedAt ?? seed.openedAt });
 }
 
-const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
+const incidentItem = (id: string) => getItem(rig.world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
 /** The inbound topic's events; each one's `type` attribute must say what its JSON says. */
 const events = () =>
-  world.sns.published.map((p) => {
+  rig.world.sns.published.map((p) => {
     const event = JSON.parse(p.message) as Record<string, unknown>;
     expect(p.attributes.type).toEqual({ dataType: 'String', value: event.type });
     return event;
   });
-const timers = (): Array<Record<string, unknown>> => world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE)).map((m) => ({ delaySeconds: m.delaySeconds, ...(JSON.parse(m.body) as Record<string, unknown>) }));
+const timers = (): Array<Record<string, unknown>> => rig.world.sqs.sent.filter((m) => m.queueUrl === rig.world.sqs.queueUrl(ALERT_QUEUE)).map((m) => ({ delaySeconds: m.delaySeconds, ...(JSON.parse(m.body) as Record<string, unknown>) }));
 
 describe('ACK', () => {
   test('acknowledges the newest open incident that paged the replier, and answers with its title and code', async () => {
@@ -132,7 +59,7 @@ describe('ACK', () => {
     const { res, messageSid } = await reply(me, ' Ack. ');
     expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: twimlLine('ACK api-5xx &lt;prod&gt; &amp; &quot;edge&quot; (K2): escalation stopped') });
 
-    const receivedAt = (await getItem(world.table, messageSid))?.receivedAt;
+    const receivedAt = (await getItem(rig.world.table, messageSid))?.receivedAt;
     const acknowledged = await incidentItem('incident#ack-newer');
     expect(acknowledged).toMatchObject({ state: 'acknowledged', acknowledgedBy: me, acknowledgedAt: receivedAt, acknowledgedMessageSid: messageSid });
     expect(acknowledged.timeline.at(-1)).toEqual({ at: receivedAt, event: 'acknowledged', by: me });
@@ -148,8 +75,8 @@ describe('ACK', () => {
         incidents: [{ incidentId: 'incident#ack-newer', code: 'K2', title: 'api-5xx <prod> & "edge"', state: 'acknowledged', acknowledgedBy: me, acknowledgedAt: receivedAt }],
       }),
     ]);
-    expect(await getItem(world.table, messageSid)).toMatchObject({ published: true, type: 'ack', reply: 'ACK api-5xx <prod> & "edge" (K2): escalation stopped', incidentIds: ['incident#ack-newer'] });
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(await getItem(rig.world.table, messageSid)).toMatchObject({ published: true, type: 'ack', reply: 'ACK api-5xx <prod> & "edge" (K2): escalation stopped', incidentIds: ['incident#ack-newer'] });
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
     // Acknowledging stops escalation through the incident's state: no timer is sent for it.
     expect(timers()).toEqual([]);
   });
@@ -173,7 +100,7 @@ describe('ACK', () => {
     expect((await incidentItem('incident#wrong-code')).state).toBe('open');
     expect(events()).toEqual([expect.objectContaining({ type: 'ack-none', messageSid, reply: 'no open incident ZZ9' })]);
     expect(events()[0]).not.toHaveProperty('incidents');
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBeUndefined();
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBeUndefined();
   });
 
   test('ACK ALL acknowledges every open incident that paged the replier, and only those', async () => {
@@ -194,16 +121,16 @@ describe('ACK', () => {
     expect((await incidentItem('incident#all-not-mine')).state).toBe('open');
     expect(events()).toEqual([expect.objectContaining({ type: 'ack-all', reply: 'ACK ALL: 2 incidents acknowledged' })]);
     expect((events()[0].incidents as Array<{ incidentId: string }>).map((i) => i.incidentId).sort()).toEqual(['incident#all-1', 'incident#all-2']);
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(2);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(2);
 
     // Twilio retries it: the same answer, nothing acknowledged or published again.
     expect((await post(params)).body).toBe(twimlLine('ACK ALL: 2 incidents acknowledged'));
-    expect(world.sns.published).toHaveLength(1);
+    expect(rig.world.sns.published).toHaveLength(1);
 
     // Nothing open left for this address.
     expect((await reply(me, 'ACK ALL')).res.body).toBe(twimlLine('no open incident paged you'));
     expect(events()[1]).toMatchObject({ type: 'ack-none' });
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(2);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(2);
   });
 
   test('ACK ALL with a single open incident says "1 incident"', async () => {
@@ -231,7 +158,7 @@ describe('ACK', () => {
     const me = '+15551231051';
     await incident({ id: 'incident#resolved', code: 'R7', title: 'db-2', paged: [me], openedAt: '2026-11-27T15:00:00.000Z' });
     // The sender resolves it: state, and the code reservation freed.
-    await world.table.send(
+    await rig.world.table.send(
       new UpdateItemCommand({
         TableName: TABLE_NAME,
         Key: { id: { S: 'incident#resolved' } },
@@ -240,7 +167,7 @@ describe('ACK', () => {
         ExpressionAttributeValues: { ':resolved': { S: 'resolved' }, ':at': { S: '2026-11-27T15:14:00.000Z' } },
       }),
     );
-    await releaseReservations(world.table, { id: 'incident#resolved', code: 'R7' });
+    await releaseReservations(rig.world.table, { id: 'incident#resolved', code: 'R7' });
 
     expect((await reply(me, 'ACK R7')).res.body).toBe(twimlLine('R7 is resolved'));
     expect((await reply(me, 'ACK')).res.body).toBe(twimlLine('R7 is resolved'));
@@ -266,7 +193,7 @@ describe('ACK', () => {
     const second = '+15551231062';
     await incident({ id: 'incident#twice', code: 'T2', title: 'cache', paged: [first, second], openedAt: '2026-11-27T16:00:00.000Z' });
     const { messageSid } = await reply(first, 'ACK T2');
-    const acknowledgedAt = String((await getItem(world.table, messageSid))?.receivedAt);
+    const acknowledgedAt = String((await getItem(rig.world.table, messageSid))?.receivedAt);
     const hhmm = acknowledgedAt.slice(11, 16);
 
     expect((await reply(second, 'ACK T2')).res.body).toBe(twimlLine(`T2 already acknowledged by …4567 at ${hhmm} UTC`));
@@ -276,10 +203,10 @@ describe('ACK', () => {
     expect(item).toMatchObject({ state: 'acknowledged', acknowledgedBy: first, acknowledgedAt, acknowledgedMessageSid: messageSid });
     expect(item.timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
     expect(events().map((e) => e.type)).toEqual(['ack', 'ack-none', 'ack-none', 'ack-none']);
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
     // The full number is in the event for subscribers, never in the TwiML nor the logs.
     expect(events()[1].incidents).toEqual([expect.objectContaining({ acknowledgedBy: first })]);
-    expect(out.text()).not.toContain(first);
+    expect(rig.out.text()).not.toContain(first);
   });
 
   test('two paged people acknowledging at the same moment: one acknowledgement lands, the other is told who was first', async () => {
@@ -287,9 +214,9 @@ describe('ACK', () => {
     const b = '+15551231066';
     await incident({ id: 'incident#race', code: 'RC', title: 'race', paged: [a, b], openedAt: '2026-11-27T16:30:00.000Z' });
     // Both requests are in flight before DynamoDB answers either.
-    world.dynamo.setLatency(25);
+    rig.world.dynamo.setLatency(25);
     const [first, second] = await Promise.all([reply(a, 'ACK RC'), reply(b, 'ACK')]);
-    world.dynamo.setLatency(0);
+    rig.world.dynamo.setLatency(0);
     const item = await incidentItem('incident#race');
     const winner = item.acknowledgedBy as string;
     expect([a, b]).toContain(winner);
@@ -298,7 +225,7 @@ describe('ACK', () => {
       [twimlLine('ACK race (RC): escalation stopped'), twimlLine(`RC already acknowledged by …${winner.slice(-4)} at ${hhmm} UTC`)].sort(),
     );
     expect(item.timeline.filter((e) => e.event === 'acknowledged')).toEqual([expect.objectContaining({ by: winner })]);
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
   });
 
   test('Twilio retrying an ACK (the same MessageSid) acknowledges once and answers the same', async () => {
@@ -310,41 +237,41 @@ describe('ACK', () => {
     expect(res.body).toBe(twimlLine('ACK payments (RT): escalation stopped'));
     const item = await incidentItem('incident#retried');
     expect(item.timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
-    expect(world.sns.published).toHaveLength(1);
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(rig.world.sns.published).toHaveLength(1);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
   });
 
   test('an ACK delivered twice at once (Twilio retrying while the first is running): one acknowledges and confirms, the other is told it is not confirmed yet', async () => {
     const me = '+15551231075';
     await incident({ id: 'incident#concurrent', code: 'CC', title: 'concurrent', paged: [me], openedAt: '2026-11-27T17:30:00.000Z' });
-    const params = inbound(sid('SM', nextSid++), me, 'ACK CC');
-    world.dynamo.setLatency(25);
+    const params = inboundParams(sid('SM', nextSid++), me, 'ACK CC');
+    rig.world.dynamo.setLatency(25);
     const answers = await Promise.all([post(params), post(params)]);
-    world.dynamo.setLatency(0);
+    rig.world.dynamo.setLatency(0);
     expect(answers.map((a) => a.body).sort()).toEqual([twimlLine('ACK concurrent (CC): escalation stopped'), twimlLine('ACK not confirmed yet: paging may go on. Reply again in a minute to check')].sort());
     expect((await incidentItem('incident#concurrent')).timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
-    expect(world.sns.published).toHaveLength(1);
+    expect(rig.world.sns.published).toHaveLength(1);
     // The loser's backlog record, after the winner's claim: nothing more.
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
-    expect(world.sns.published).toHaveLength(1);
+    expect(rig.world.sns.published).toHaveLength(1);
   });
 
   test('the publish failing after the acknowledgement: the answer confirms it (it is durable); the backlog publishes it once, acknowledging nothing twice', async () => {
     const me = '+15551231081';
     await incident({ id: 'incident#publish-fails', code: 'PF', title: 'search', paged: [me], openedAt: '2026-11-27T18:00:00.000Z' });
-    world.sns.failNext(10);
+    rig.world.sns.failNext(10);
     const { res, params, messageSid } = await reply(me, 'ACK PF');
-    world.sns.failNext(0);
+    rig.world.sns.failNext(0);
     expect(res.body).toBe(twimlLine('ACK search (PF): escalation stopped'));
     expect((await incidentItem('incident#publish-fails')).state).toBe('acknowledged');
-    expect(world.sns.published).toHaveLength(0);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+    expect(rig.world.sns.published).toHaveLength(0);
+    expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
-    await claimRunsOut(messageSid);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect(events()).toEqual([expect.objectContaining({ type: 'ack', messageSid, reply: 'ACK search (PF): escalation stopped', incidents: [expect.objectContaining({ incidentId: 'incident#publish-fails' })] })]);
     expect((await incidentItem('incident#publish-fails')).timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
     // A Twilio retry afterwards answers what the first answer said.
     expect((await post(params)).body).toBe(twimlLine('ACK search (PF): escalation stopped'));
   });
@@ -352,9 +279,9 @@ describe('ACK', () => {
   test('DynamoDB failing before the acknowledgement is written: the answer says it is not confirmed; the backlog record acknowledges it later', async () => {
     const me = '+15551231091';
     await incident({ id: 'incident#table-down', code: 'TD', title: 'kafka', paged: [me], openedAt: '2026-11-27T19:00:00.000Z' });
-    world.dynamo.setReachable(false);
+    rig.world.dynamo.setReachable(false);
     const { res, params } = await reply(me, 'ACK TD');
-    world.dynamo.setReachable(true);
+    rig.world.dynamo.setReachable(true);
     expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: twimlLine('ACK not confirmed yet: paging may go on. Reply again in a minute to check') });
     expect((await incidentItem('incident#table-down')).state).toBe('open');
 
@@ -368,16 +295,16 @@ describe('ACK', () => {
   test('the incident lookup failing after the store: not confirmed, handed to the backlog after the claim, whose record acknowledges once', async () => {
     const me = '+15551231095';
     await incident({ id: 'incident#update-fails', code: 'UF', title: 'redis', paged: [me], openedAt: '2026-11-27T19:30:00.000Z' });
-    world.dynamo.failOperation('Query', 100);
+    rig.world.dynamo.failOperation('Query', 100);
     const { res, messageSid } = await reply(me, 'ACK');
-    world.dynamo.failOperation('Query', 0);
+    rig.world.dynamo.failOperation('Query', 0);
     expect(res.body).toBe(twimlLine('ACK not confirmed yet: paging may go on. Reply again in a minute to check'));
-    const [record] = world.sqs.sent;
+    const [record] = rig.world.sqs.sent;
     expect(record.delaySeconds).toBeGreaterThanOrEqual(10);
-    await claimRunsOut(messageSid);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect((await incidentItem('incident#update-fails')).state).toBe('acknowledged');
-    expect(out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.INCIDENTS_ACKNOWLEDGED]).toBe(1);
   });
 
   test('a full timeline keeps its latest entries: the oldest is dropped and counted', async () => {
@@ -415,16 +342,16 @@ describe('ACK', () => {
 test('a forged ACK or STOP (bad signature) is refused before any table read or write', async () => {
   const me = '+15551231131';
   await incident({ id: 'incident#forged', code: 'FG', title: 'forged', paged: [me], openedAt: '2026-11-27T22:00:00.000Z' });
-  world.dynamo.resetCalls();
+  rig.world.dynamo.resetCalls();
   for (const body of ['ACK FG', 'ACK ALL', 'STOP']) {
-    const res = await handler(twilioEvent('/inbound', INBOUND_URL, inbound(sid('SM', nextSid++), me, body), { token: 'not-the-auth-token' }), lambdaContext('inbound'));
+    const res = await rig.handler(twilioEvent('/inbound', INBOUND_URL, inboundParams(sid('SM', nextSid++), me, body), { token: 'not-the-auth-token' }), lambdaContext('inbound'));
     expect(res.statusCode).toBe(403);
   }
-  expect(world.dynamo.totalCalls()).toBe(0);
-  expect(world.sns.published).toHaveLength(0);
+  expect(rig.world.dynamo.totalCalls()).toBe(0);
+  expect(rig.world.sns.published).toHaveLength(0);
   expect(timers()).toEqual([]);
   expect((await incidentItem('incident#forged')).state).toBe('open');
-  expect(await getItem(world.table, `optout#${me}`)).toBeUndefined();
+  expect(await getItem(rig.world.table, `optout#${me}`)).toBeUndefined();
 });
 
 describe('opt-out and opt-in words', () => {
@@ -441,14 +368,14 @@ describe('opt-out and opt-in words', () => {
     const before = Date.now();
     const { res, messageSid } = await reply(me, word);
     expect(res.body).toBe(EMPTY_TWIML);
-    const receivedAt = (await getItem(world.table, messageSid))?.receivedAt;
-    expect(await getItem(world.table, `optout#${me}`)).toMatchObject({ kind: 'opt-out', optedOut: true, word: 'STOP', receivedAt, messageSid });
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
+    const receivedAt = (await getItem(rig.world.table, messageSid))?.receivedAt;
+    expect(await getItem(rig.world.table, `optout#${me}`)).toMatchObject({ kind: 'opt-out', optedOut: true, word: 'STOP', receivedAt, messageSid });
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
 
     const open = await incidentItem(`incident#stop-open-${tag}`);
-    expect(open.unreachable).toEqual([me]);
+    expect(open.unreachable).toEqual(new Set([me]));
     expect(open.timeline.at(-1)).toMatchObject({ event: 'unreachable', by: me, detail: 'opted out (STOP)' });
-    expect((await incidentItem(`incident#stop-acked-${tag}`)).unreachable).toEqual([me]);
+    expect((await incidentItem(`incident#stop-acked-${tag}`)).unreachable).toEqual(new Set([me]));
     expect(await incidentItem(`incident#stop-resolved-${tag}`)).not.toHaveProperty('unreachable');
     expect(await incidentItem(`incident#stop-other-${tag}`)).not.toHaveProperty('unreachable');
 
@@ -464,8 +391,8 @@ describe('opt-out and opt-in words', () => {
     // START: opted back in, counted; the incidents keep their record of the opt-out.
     const { res: startRes } = await reply(me, 'Start');
     expect(startRes.body).toBe(EMPTY_TWIML);
-    expect(await getItem(world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: 'START' });
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_IN]).toBe(1);
+    expect(await getItem(rig.world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: 'START' });
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_IN]).toBe(1);
     expect(events()[1]).toMatchObject({ type: 'opt-in' });
     expect(events()[1]).not.toHaveProperty('incidents');
     expect(timers()).toHaveLength(1);
@@ -476,43 +403,43 @@ describe('opt-out and opt-in words', () => {
     await incident({ id: 'incident#words', code: 'WD', title: 'words', paged: [me], openedAt: '2026-11-28T11:00:00.000Z' });
     for (const word of ['STOPALL', 'unsubscribe', 'Cancel', 'END', 'quit.']) {
       expect((await reply(me, word)).res.body).toBe(EMPTY_TWIML);
-      expect(await getItem(world.table, `optout#${me}`)).toMatchObject({ optedOut: true, word: word.replace('.', '').toUpperCase() });
+      expect(await getItem(rig.world.table, `optout#${me}`)).toMatchObject({ optedOut: true, word: word.replace('.', '').toUpperCase() });
     }
     // Opted out once: the later words were no change.
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
     // The address became unreachable once, on the first word.
     expect((await incidentItem('incident#words')).timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
     for (const word of ['YES', 'unstop', 'START']) {
       expect((await reply(me, word)).res.body).toBe(EMPTY_TWIML);
-      expect(await getItem(world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: word.toUpperCase() });
+      expect(await getItem(rig.world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: word.toUpperCase() });
     }
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_IN]).toBe(1);
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_IN]).toBe(1);
     expect(events().map((e) => e.type)).toEqual(['opt-out', 'opt-out', 'opt-out', 'opt-out', 'opt-out', 'opt-in', 'opt-in', 'opt-in']);
 
     const { params } = await reply(me, 'STOP');
     const timersBefore = timers().length;
     expect((await post(params)).body).toBe(EMPTY_TWIML);
     expect(timers()).toHaveLength(timersBefore);
-    expect(world.sns.published).toHaveLength(9);
+    expect(rig.world.sns.published).toHaveLength(9);
   });
 
   test('a STOP applied late (from the backlog) after a newer START changes nothing and escalates nobody', async () => {
     const me = '+15551232021';
     await incident({ id: 'incident#late-stop', code: 'LS', title: 'late', paged: [me], openedAt: '2026-11-28T12:00:00.000Z' });
     // STOP arrives while DynamoDB is down: kept in the backlog.
-    world.dynamo.setReachable(false);
+    rig.world.dynamo.setReachable(false);
     const { res } = await reply(me, 'STOP');
-    world.dynamo.setReachable(true);
+    rig.world.dynamo.setReachable(true);
     expect(res.body).toBe(EMPTY_TWIML);
     // START arrives (later) and is applied at once.
     await new Promise((r) => setTimeout(r, 5));
     await reply(me, 'START');
     // The STOP's record is delivered afterwards.
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
-    expect(await getItem(world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: 'START' });
+    expect(await getItem(rig.world.table, `optout#${me}`)).toMatchObject({ optedOut: false, word: 'START' });
     expect(await incidentItem('incident#late-stop')).not.toHaveProperty('unreachable');
     expect(timers()).toEqual([]);
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBeUndefined();
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBeUndefined();
     expect(events().map((e) => e.type).sort()).toEqual(['opt-in', 'opt-out']);
   });
 
@@ -520,16 +447,16 @@ describe('opt-out and opt-in words', () => {
     const me = '+15551232031';
     await incident({ id: 'incident#timer-fails', code: 'TF', title: 'tf', paged: [me], openedAt: '2026-11-28T13:00:00.000Z' });
     // Both attempts of the timer's SendMessage fail; the backlog's own send works.
-    world.sqs.failNext(2);
+    rig.world.sqs.failNext(2);
     const { res, messageSid } = await reply(me, 'STOP');
     expect(res.body).toBe(EMPTY_TWIML);
     expect(timers()).toEqual([]);
-    expect(world.sns.published).toHaveLength(0);
-    await claimRunsOut(messageSid);
+    expect(rig.world.sns.published).toHaveLength(0);
+    await publishLeaseRunsOut(rig.world.table, messageSid);
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect(timers()).toEqual([expect.objectContaining({ timer: 'escalate', incidentId: 'incident#timer-fails', reason: 'unreachable' })]);
     expect(events()).toEqual([expect.objectContaining({ type: 'opt-out' })]);
-    expect(out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
+    expect(rig.out.metrics()[METRIC.RECIPIENT_OPTED_OUT]).toBe(1);
     expect((await incidentItem('incident#timer-fails')).timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
   });
 });
@@ -541,8 +468,8 @@ describe('other messages', () => {
     const { res, messageSid } = await reply(me, 'looking into it now');
     expect(res).toEqual({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: EMPTY_TWIML });
     expect(events()).toEqual([{ type: 'message', messageSid, from: me, to: OUR_NUMBER, body: 'looking into it now', mediaUrls: [], channel: 'sms', receivedAt: expect.any(String) }]);
-    expect(await getItem(world.table, messageSid)).toMatchObject({ published: true, type: 'message' });
-    expect(await getItem(world.table, messageSid)).not.toHaveProperty('reply');
+    expect(await getItem(rig.world.table, messageSid)).toMatchObject({ published: true, type: 'message' });
+    expect(await getItem(rig.world.table, messageSid)).not.toHaveProperty('reply');
     expect((await incidentItem('incident#plain')).state).toBe('open');
     expect(timers()).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { AttributeValue, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/contract';
-import { TABLE_NAME } from './support';
+import { TABLE_NAME } from '../support/webhook-rig';
 
 const put = (table: DynamoDBClient, tableName: string, item: Record<string, AttributeValue>) => table.send(new PutItemCommand({ TableName: tableName, Item: item }));
 

@@ -1,5 +1,5 @@
 import { ENV, METRIC } from '../../lib/contract';
-import { CapturedOutput, getItem, goodSecret, SECRET_ARN, startWebhookPair, WebhookPair, WebhookWorld } from './support';
+import { CapturedOutput, getItem, goodSecret, SECRET_ARN, startWebhookPair, WebhookPair, WebhookWorld } from '../support/webhook-rig';
 
 /*
  * A signature the cached credentials refuse re-reads the secret; here that

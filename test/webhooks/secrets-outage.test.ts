@@ -1,5 +1,5 @@
 import { METRIC } from '../../lib/contract';
-import { CapturedOutput, getItem, startWebhookPair, WebhookPair, WebhookWorld } from './support';
+import { CapturedOutput, getItem, startWebhookPair, WebhookPair, WebhookWorld } from '../support/webhook-rig';
 
 /*
  * A forged webhook during a Secrets Manager outage: the re-read it triggers

@@ -1,59 +1,14 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC } from '../../lib/contract';
 import { seedIncident, SeededIncident, seedPage } from './incidents';
-import {
-  ACCOUNT_SID,
-  BACKLOG_QUEUE,
-  backlogEvent,
-  captureOutput,
-  CapturedOutput,
-  getItem,
-  goodSecret,
-  lambdaContext,
-  putItem,
-  SECRET_ARN,
-  sid,
-  STATUS_URL,
-  startWorld,
-  twilioEvent,
-  WebhookWorld,
-} from './support';
+import { ACCOUNT_SID, getItem, putItem, sid, useWebhookRig } from '../support/webhook-rig';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-let world: WebhookWorld;
-let handler: Handler;
-let out: CapturedOutput;
 let nextSid = 0x700000;
 
 const FROM = '+15557650000';
 const ALERT_QUEUE = 'alerts';
 
-beforeAll(async () => {
-  world = await startWorld();
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  ({ handler } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-});
-
-afterAll(async () => {
-  delete process.env[ENV.ALERT_QUEUE_URL];
-  await world.close();
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  world.secrets.setSecret(SECRET_ARN, goodSecret);
-  world.dynamo.setReachable(true);
-  world.dynamo.resetCalls();
-  world.dynamo.failOperation('GetItem', 0);
-  world.sqs.sent.length = 0;
-  world.sqs.failNext(0);
-});
-
-afterEach(() => {
-  out.restore();
-});
+const rig = useWebhookRig('status-callback', (world) => ({ [ENV.ALERT_QUEUE_URL]: world.sqs.queueUrl(ALERT_QUEUE) }));
+const { post, deliverBacklog } = rig;
 
 function callback(messageSid: string, to: string, status: string, errorCode?: string): Array<[string, string]> {
   return Object.entries({
@@ -69,24 +24,16 @@ function callback(messageSid: string, to: string, status: string, errorCode?: st
   });
 }
 
-function post(params: Array<[string, string]>, h: Handler = handler): Promise<APIGatewayProxyResult> {
-  return h(twilioEvent('/status', STATUS_URL, params), lambdaContext('status-callback'));
-}
-
-function deliverBacklog(): Promise<SQSBatchResponse> {
-  return (handler as unknown as BacklogHandler)(backlogEvent(world.sqs.sent.filter((m) => m.queueUrl.endsWith(`/${BACKLOG_QUEUE}`))), lambdaContext('status-callback'));
-}
-
 /** An incident and one page of it to `to`; returns the page's SID. */
 async function pagedIncident(seed: Omit<SeededIncident, 'paged' | 'openedAt'>, to: string): Promise<string> {
-  await seedIncident(world.table, { ...seed, paged: [to], openedAt: '2026-11-28T09:00:00.000Z' });
+  await seedIncident(rig.world.table, { ...seed, paged: [to], openedAt: '2026-11-28T09:00:00.000Z' });
   const page = sid('SM', nextSid++);
-  await seedPage(world.table, { sid: page, to, incidentId: seed.id, acceptedAt: '2026-11-28T09:00:01.000Z' });
+  await seedPage(rig.world.table, { sid: page, to, incidentId: seed.id, acceptedAt: '2026-11-28T09:00:01.000Z' });
   return page;
 }
 
-const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
-const timers = (): Array<Record<string, unknown>> => world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE)).map((m) => ({ delaySeconds: m.delaySeconds, ...(JSON.parse(m.body) as Record<string, unknown>) }));
+const incidentItem = (id: string) => getItem(rig.world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
+const timers = (): Array<Record<string, unknown>> => rig.world.sqs.sent.filter((m) => m.queueUrl === rig.world.sqs.queueUrl(ALERT_QUEUE)).map((m) => ({ delaySeconds: m.delaySeconds, ...(JSON.parse(m.body) as Record<string, unknown>) }));
 
 describe('a page that ends undelivered or failed', () => {
   test.each([
@@ -98,15 +45,15 @@ describe('a page that ends undelivered or failed', () => {
     const before = Date.now();
     expect(await post(callback(page, to, status, errorCode))).toMatchObject({ statusCode: 200, body: '' });
 
-    expect(await getItem(world.table, page)).toMatchObject({ status, errorCode, incidentId: id });
+    expect(await getItem(rig.world.table, page)).toMatchObject({ status, errorCode, incidentId: id });
     const item = await incidentItem(id);
-    expect(item.unreachable).toEqual([to]);
+    expect(item.unreachable).toEqual(new Set([to]));
     expect(item.timeline.at(-1)).toEqual({ at: expect.any(String), event: 'unreachable', by: to, detail: `${status} ${errorCode}` });
     expect(timers()).toEqual([{ delaySeconds: 0, kind: 'timer', timer: 'escalate', incidentId: id, stage: 2, reason: 'unreachable', dueAt: expect.any(Number) }]);
     expect(timers()[0].dueAt as number).toBeGreaterThanOrEqual(before);
-    expect(out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(1);
     // Masked in the logs.
-    expect(out.text()).not.toContain(to.replace('whatsapp:', ''));
+    expect(rig.out.text()).not.toContain(to.replace('whatsapp:', ''));
   });
 
   test('the same callback again (Twilio retrying): the address is recorded once; the timer is sent again, which pages nothing twice', async () => {
@@ -117,7 +64,7 @@ describe('a page that ends undelivered or failed', () => {
     await post(params);
     await post(params);
     const item = await incidentItem(id);
-    expect(item.unreachable).toEqual([to]);
+    expect(item.unreachable).toEqual(new Set([to]));
     expect(item.timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
     expect(timers().map((t) => t.incidentId)).toEqual([id, id]);
   });
@@ -138,7 +85,7 @@ describe('a page that ends undelivered or failed', () => {
     const resolved = await pagedIncident({ id: 'incident#cb-resolved', code: 'CZ', title: 'resolved', state: 'resolved' }, to);
     await post(callback(acked, to, 'undelivered', '30003'));
     await post(callback(resolved, to, 'undelivered', '30003'));
-    expect((await incidentItem('incident#cb-acked')).unreachable).toEqual([to]);
+    expect((await incidentItem('incident#cb-acked')).unreachable).toEqual(new Set([to]));
     const after = await incidentItem('incident#cb-resolved');
     expect(after).not.toHaveProperty('unreachable');
     expect(after.timeline.some((e) => e.event === 'unreachable')).toBe(false);
@@ -151,13 +98,13 @@ describe('a page that ends undelivered or failed', () => {
     const page = await pagedIncident({ id, code: 'CD', title: 'delivered' }, to);
     // A message the sender wrote for no incident, and one the callback creates (the sender has not written it yet).
     const plain = sid('SM', nextSid++);
-    await putItem(world.table, { id: { S: plain }, kind: { S: 'message' }, direction: { S: 'outbound-api' }, status: { S: 'sent' }, statusRank: { N: '3' }, to: { S: to } });
-    world.dynamo.resetCalls();
+    await putItem(rig.world.table, { id: { S: plain }, kind: { S: 'message' }, direction: { S: 'outbound-api' }, status: { S: 'sent' }, statusRank: { N: '3' }, to: { S: to } });
+    rig.world.dynamo.resetCalls();
     await post(callback(page, to, 'delivered'));
     await post(callback(plain, to, 'undelivered', '30003'));
     await post(callback(sid('SM', nextSid++), to, 'failed', '30008'));
     // One write each and no read: the incidentId (or its absence) came back with the status write.
-    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 3 });
+    expect(Object.fromEntries(rig.world.dynamo.calls)).toEqual({ UpdateItem: 3 });
     expect(await incidentItem(id)).not.toHaveProperty('unreachable');
     expect(timers()).toEqual([]);
   });
@@ -167,17 +114,17 @@ describe('a page that ends undelivered or failed', () => {
     const id = 'incident#cb-queue-fails';
     const page = await pagedIncident({ id, code: 'QF', title: 'queue' }, to);
     // Both attempts of the timer fail; the backlog's send works.
-    world.sqs.failNext(2);
+    rig.world.sqs.failNext(2);
     expect(await post(callback(page, to, 'undelivered', '30003'))).toMatchObject({ statusCode: 200 });
     expect(timers()).toEqual([]);
-    expect((await incidentItem(id)).unreachable).toEqual([to]);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+    expect((await incidentItem(id)).unreachable).toEqual(new Set([to]));
+    expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     expect(timers()).toEqual([expect.objectContaining({ incidentId: id, reason: 'unreachable' })]);
     expect((await incidentItem(id)).timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
     // Counted once: the replay was a duplicate of the status.
-    expect(out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(1);
   });
 
   test('DynamoDB failing on the incident step: the callback goes to the backlog, whose record (a duplicate status) finishes it', async () => {
@@ -185,17 +132,17 @@ describe('a page that ends undelivered or failed', () => {
     const id = 'incident#cb-incident-fails';
     // A full timeline: the incident write needs a read of the incident, which fails.
     const page = await pagedIncident({ id, code: 'IF', title: 'incident', timelineLength: 30 }, to);
-    world.dynamo.failOperation('GetItem', 100);
+    rig.world.dynamo.failOperation('GetItem', 100);
     expect(await post(callback(page, to, 'failed', '30008'))).toMatchObject({ statusCode: 200 });
-    world.dynamo.failOperation('GetItem', 0);
-    expect(await getItem(world.table, page)).toMatchObject({ status: 'failed' });
+    rig.world.dynamo.failOperation('GetItem', 0);
+    expect(await getItem(rig.world.table, page)).toMatchObject({ status: 'failed' });
     expect(await incidentItem(id)).not.toHaveProperty('unreachable');
     expect(timers()).toEqual([]);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
 
     expect(await deliverBacklog()).toEqual({ batchItemFailures: [] });
     const item = await incidentItem(id);
-    expect(item.unreachable).toEqual([to]);
+    expect(item.unreachable).toEqual(new Set([to]));
     expect(item.timeline).toHaveLength(30);
     expect(item.timeline.at(-1)).toMatchObject({ event: 'unreachable', by: to, detail: 'failed 30008' });
     expect(item.timelineDropped).toBe(1);
@@ -203,22 +150,13 @@ describe('a page that ends undelivered or failed', () => {
   });
 
   test('ALERT_QUEUE_URL missing: the address is still recorded, the timer skipped with a warning', async () => {
-    const configured = process.env[ENV.ALERT_QUEUE_URL];
-    delete process.env[ENV.ALERT_QUEUE_URL];
-    let unconfigured: Handler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-      });
-    } finally {
-      process.env[ENV.ALERT_QUEUE_URL] = configured;
-    }
+    const unconfigured = await rig.loadWithout(ENV.ALERT_QUEUE_URL);
     const to = '+15551234061';
     const id = 'incident#cb-no-queue';
     const page = await pagedIncident({ id, code: 'NQ', title: 'no queue' }, to);
-    expect((await post(callback(page, to, 'undelivered', '30003'), unconfigured)).statusCode).toBe(200);
-    expect((await incidentItem(id)).unreachable).toEqual([to]);
-    expect(world.sqs.sent).toEqual([]);
-    expect(out.records()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'escalation timer not sent: ALERT_QUEUE_URL is not set', incidentId: id }));
+    expect((await unconfigured.post(callback(page, to, 'undelivered', '30003'))).statusCode).toBe(200);
+    expect((await incidentItem(id)).unreachable).toEqual(new Set([to]));
+    expect(rig.world.sqs.sent).toEqual([]);
+    expect(rig.out.records()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'escalation timer not sent: ALERT_QUEUE_URL is not set', incidentId: id }));
   });
 });

@@ -1,13 +1,9 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, PLACEHOLDER_SECRET } from '../../lib/contract';
 import { HISTORY_LIMIT } from '../../lambda/shared/table/messages';
 import { signTwilioRequest, TwilioParams } from '../support/twilio-sign';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
-  backlogEvent,
-  captureOutput,
-  CapturedOutput,
   EventOptions,
   getItem,
   goodSecret,
@@ -17,43 +13,17 @@ import {
   sid,
   SIGNING_KEY,
   STATUS_URL,
-  startWorld,
   twilioEvent,
-  WebhookWorld,
-} from './support';
+  useWebhookRig,
+} from '../support/webhook-rig';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-let world: WebhookWorld;
-let handler: Handler;
-let out: CapturedOutput;
 let nextSid = 1;
 
 const TO = '+15551230001';
 const FROM = '+15557650000';
 
-beforeAll(async () => {
-  world = await startWorld();
-  ({ handler } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-});
-
-afterAll(async () => {
-  await world.close();
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  world.secrets.setSecret(SECRET_ARN, goodSecret);
-  world.dynamo.setReachable(true);
-  world.dynamo.resetCalls();
-  world.sqs.sent.length = 0;
-  world.sqs.failNext(0);
-});
-
-afterEach(() => {
-  out.restore();
-});
+const rig = useWebhookRig('status-callback');
+const { post, deliverBacklog } = rig;
 
 /** The parameters Twilio posts to a status callback. */
 function callback(messageSid: string, status: string, extra: Record<string, string> = {}): Array<[string, string]> {
@@ -70,25 +40,16 @@ function callback(messageSid: string, status: string, extra: Record<string, stri
   });
 }
 
-function post(params: TwilioParams, options: EventOptions = {}): Promise<APIGatewayProxyResult> {
-  return handler(twilioEvent('/status', STATUS_URL, params, options), lambdaContext('status-callback'));
-}
-
-/** Delivers backlog messages to the function as its SQS event source mapping does. */
-function deliverBacklog(messages: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse> {
-  return (handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext('status-callback'));
-}
-
 interface StoredMessage {
   status: string;
   statusRank: number;
   history: Array<{ status: string; source: string; errorCode?: string; token?: string }>;
-  historyKeys: string[];
+  historyKeys: Set<string>;
   [key: string]: unknown;
 }
 
 async function stored(messageSid: string): Promise<StoredMessage | undefined> {
-  return (await getItem(world.table, messageSid)) as StoredMessage | undefined;
+  return (await getItem(rig.world.table, messageSid)) as StoredMessage | undefined;
 }
 
 function statuses(item: StoredMessage | undefined): string[] {
@@ -104,7 +65,7 @@ describe('signature verification', () => {
     expect(item).toMatchObject({ id, status: 'sent', statusRank: 3, to: TO, from: FROM, kind: 'message', direction: 'outbound-api', channel: 'sms' });
     expect(item?.history).toEqual([{ status: 'sent', at: expect.any(String), source: 'callback' }]);
     expect(typeof item?.expiresAt).toBe('number');
-    expect(out.metrics()[METRIC.CALLBACK_REJECTED]).toBeUndefined();
+    expect(rig.out.metrics()[METRIC.CALLBACK_REJECTED]).toBeUndefined();
   });
 
   const forged: Array<[string, (id: string) => [TwilioParams, EventOptions]]> = [
@@ -141,8 +102,8 @@ describe('signature verification', () => {
     const res = await post(params, options);
     expect(res.statusCode).toBe(403);
     expect(await stored(id)).toBeUndefined();
-    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
-    expect(out.metrics()[METRIC.CALLBACK_REJECTED]).toBe(1);
+    expect(rig.world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+    expect(rig.out.metrics()[METRIC.CALLBACK_REJECTED]).toBe(1);
   });
 
   test('Host and X-Forwarded-* headers naming the signed host do not make another URL verify', async () => {
@@ -217,15 +178,15 @@ describe('malformed requests', () => {
     expect((await post(noStatus)).statusCode).toBe(400);
     const badSid = callback('claim#n1#+15551230001', 'sent');
     expect((await post(badSid)).statusCode).toBe(400);
-    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+    expect(rig.world.dynamo.calls.get('UpdateItem')).toBeUndefined();
   });
 
   test('a body marked base64 that is not base64, or not UTF-8: 400', async () => {
     const id = sid('SM', nextSid++);
     const event = twilioEvent('/status', STATUS_URL, callback(id, 'sent'));
-    expect((await handler({ ...event, body: 'this is not base64!', isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
+    expect((await rig.handler({ ...event, body: 'this is not base64!', isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
     const invalidUtf8 = Buffer.from([0x4d, 0x65, 0xff, 0xfe]).toString('base64');
-    expect((await handler({ ...event, body: invalidUtf8, isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
+    expect((await rig.handler({ ...event, body: invalidUtf8, isBase64Encoded: true }, lambdaContext('status-callback'))).statusCode).toBe(400);
     expect(await stored(id)).toBeUndefined();
   });
 });
@@ -234,24 +195,24 @@ describe('ordering and duplicates', () => {
   test('queued → sent → delivered in order moves forward, one UpdateItem each', async () => {
     const id = sid('SM', nextSid++);
     for (const status of ['queued', 'sent', 'delivered']) {
-      world.dynamo.resetCalls();
+      rig.world.dynamo.resetCalls();
       expect((await post(callback(id, status))).statusCode).toBe(200);
-      expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 1 });
+      expect(Object.fromEntries(rig.world.dynamo.calls)).toEqual({ UpdateItem: 1 });
     }
     const item = await stored(id);
     expect(item).toMatchObject({ status: 'delivered', statusRank: 4 });
     expect(statuses(item)).toEqual(['queued', 'sent', 'delivered']);
-    expect(item?.historyKeys).toEqual(['delivered#', 'queued#', 'sent#']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(item?.historyKeys).toEqual(new Set(['delivered#', 'queued#', 'sent#']));
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test('delivered before sent: stays delivered, the late sent joins the history', async () => {
     const id = sid('SM', nextSid++);
     await post(callback(id, 'delivered'));
-    world.dynamo.resetCalls();
+    rig.world.dynamo.resetCalls();
     expect((await post(callback(id, 'sent'))).statusCode).toBe(200);
     // The rank guard failed, then the history-only append: two writes, the uncommon case.
-    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 2 });
+    expect(Object.fromEntries(rig.world.dynamo.calls)).toEqual({ UpdateItem: 2 });
     const item = await stored(id);
     expect(item?.status).toBe('delivered');
     expect(statuses(item)).toEqual(['delivered', 'sent']);
@@ -265,7 +226,7 @@ describe('ordering and duplicates', () => {
     const item = await stored(id);
     expect(item).toMatchObject({ status: 'read', statusRank: 5, channel: 'whatsapp', to: 'whatsapp:+15551230001' });
     expect(statuses(item)).toEqual(['sent', 'delivered', 'read']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test('read arriving before delivered: read stays, delivered is history, one delivery counted', async () => {
@@ -275,7 +236,7 @@ describe('ordering and duplicates', () => {
     const item = await stored(id);
     expect(item?.status).toBe('read');
     expect(statuses(item)).toEqual(['read', 'delivered']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test('the same callback twice: recorded once, counted once, both answered 200', async () => {
@@ -284,7 +245,7 @@ describe('ordering and duplicates', () => {
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
     const item = await stored(id);
     expect(statuses(item)).toEqual(['delivered']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test('equal ranks do not replace each other: queued after accepted, undelivered after delivered', async () => {
@@ -310,7 +271,7 @@ describe('ordering and duplicates', () => {
     expect((await post(callback(id, 'sent'), token('tok-2'))).statusCode).toBe(200);
     const item = await stored(id);
     expect(item?.history.map((h) => [h.status, h.token])).toEqual([['sent', 'tok-1']]);
-    expect(item?.historyKeys).toEqual(['sent#']);
+    expect(item?.historyKeys).toEqual(new Set(['sent#']));
     // A repeat changes nothing at all, not even a count or updatedAt.
     expect(item).toEqual(first);
   });
@@ -323,9 +284,9 @@ describe('ordering and duplicates', () => {
     const failedId = sid('MM', nextSid++);
     await post(callback(failedId, 'failed', { ErrorCode: '30008' }));
     expect(await stored(failedId)).toMatchObject({ status: 'failed', errorCode: '30008', channel: 'mms' });
-    const records = out.metricRecords(METRIC.MESSAGES_UNDELIVERED);
+    const records = rig.out.metricRecords(METRIC.MESSAGES_UNDELIVERED);
     expect(records.map((r) => r.errorCode)).toEqual(['30006', '30008']);
-    expect(out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(2);
+    expect(rig.out.metrics()[METRIC.MESSAGES_UNDELIVERED]).toBe(2);
   });
 
   test('a callback before the sender\'s record creates the item; the sender\'s guarded write cannot move it back', async () => {
@@ -334,7 +295,7 @@ describe('ordering and duplicates', () => {
     // The sender's record, written as the sender does: only if it moves the status forward.
     const senderWrite = async (status: string, rank: number) => {
       const { UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
-      return world.table
+      return rig.world.table
         .send(
           new UpdateItemCommand({
             TableName: 'status',
@@ -358,7 +319,7 @@ describe('ordering and duplicates', () => {
 
   test('a callback for an item the sender wrote first updates it and keeps the sender\'s fields', async () => {
     const id = sid('SM', nextSid++);
-    await putItem(world.table, {
+    await putItem(rig.world.table, {
       id: { S: id },
       kind: { S: 'message' },
       direction: { S: 'outbound-api' },
@@ -369,9 +330,9 @@ describe('ordering and duplicates', () => {
       notificationId: { S: 'n-2' },
       history: { L: [{ M: { status: { S: 'queued' }, at: { S: '2026-11-27T15:00:00.000Z' }, source: { S: 'api' } } }] },
     });
-    world.dynamo.resetCalls();
+    rig.world.dynamo.resetCalls();
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
-    expect(Object.fromEntries(world.dynamo.calls)).toEqual({ UpdateItem: 1 });
+    expect(Object.fromEntries(rig.world.dynamo.calls)).toEqual({ UpdateItem: 1 });
     const item = await stored(id);
     expect(item).toMatchObject({ status: 'delivered', notificationId: 'n-2', createdAt: '2026-11-27T15:00:00.000Z' });
     expect(item?.history.map((h) => `${h.source}:${h.status}`)).toEqual(['api:queued', 'callback:delivered']);
@@ -385,7 +346,7 @@ describe('ordering and duplicates', () => {
     const item = await stored(id);
     expect(item?.status).toBe('delivered');
     expect([...statuses(item)].sort()).toEqual(['delivered', 'queued', 'sent']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 });
 
@@ -404,7 +365,7 @@ describe('a bounded history', () => {
     }
     const replayed = await stored(id);
     expect(replayed?.history.map((h) => [h.status, h.token])).toEqual([['sent', 'genuine']]);
-    expect(replayed?.historyKeys).toEqual(['sent#']);
+    expect(replayed?.historyKeys).toEqual(new Set(['sent#']));
     expect(replayed).toEqual(genuine);
     expect(replayed?.historyDropped).toBeUndefined();
 
@@ -412,7 +373,7 @@ describe('a bounded history', () => {
     const item = await stored(id);
     expect(item).toMatchObject({ status: 'delivered', statusRank: 4 });
     expect(statuses(item)).toEqual(['sent', 'delivered']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test(`distinct callbacks that do not move the status stop at ${HISTORY_LIMIT} entries, counted; a forward move still lands in it`, async () => {
@@ -424,7 +385,7 @@ describe('a bounded history', () => {
     }
     const full = await stored(id);
     expect(full?.history).toHaveLength(HISTORY_LIMIT);
-    expect(full?.historyKeys).toHaveLength(HISTORY_LIMIT);
+    expect(full?.historyKeys.size).toBe(HISTORY_LIMIT);
     expect(full?.historyDropped).toBe(LATE - (HISTORY_LIMIT - 1));
     expect(full?.status).toBe('delivered');
 
@@ -454,50 +415,50 @@ describe('what was verified is made durable: the backlog', () => {
     const id = sid('SM', nextSid++);
     const params = callback(id, 'delivered');
     const before = Date.now();
-    world.dynamo.setReachable(false);
+    rig.world.dynamo.setReachable(false);
     const res = await post(params);
-    world.dynamo.setReachable(true);
+    rig.world.dynamo.setReachable(true);
     expect(res).toMatchObject({ statusCode: 200, body: '' });
     expect(await stored(id)).toBeUndefined();
-    expect(world.sqs.sent).toHaveLength(1);
-    expect(world.sqs.sent[0]).toMatchObject({ queueUrl: process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL], delaySeconds: 0 });
-    const { receivedAt } = expectContractRecord(world.sqs.sent[0].body, params, before);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBeUndefined();
+    expect(rig.world.sqs.sent).toHaveLength(1);
+    expect(rig.world.sqs.sent[0]).toMatchObject({ queueUrl: process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL], delaySeconds: 0 });
+    const { receivedAt } = expectContractRecord(rig.world.sqs.sent[0].body, params, before);
+    expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBeUndefined();
 
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [] });
     const item = await stored(id);
     expect(item).toMatchObject({ status: 'delivered', to: TO, createdAt: receivedAt });
     expect(item?.history).toEqual([{ status: 'delivered', at: receivedAt, source: 'callback' }]);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
 
     // SQS delivers at least once: a second delivery changes nothing but the count.
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect(statuses(await stored(id))).toEqual(['delivered']);
-    expect(out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
+    expect(rig.out.metrics()[METRIC.MESSAGES_DELIVERED]).toBe(1);
   });
 
   test('DynamoDB and the backlog both failing: 502, and the log says so', async () => {
     const id = sid('SM', nextSid++);
-    world.dynamo.setReachable(false);
-    world.sqs.failNext(10);
+    rig.world.dynamo.setReachable(false);
+    rig.world.sqs.failNext(10);
     const res = await post(callback(id, 'delivered'));
-    world.dynamo.setReachable(true);
-    world.sqs.failNext(0);
+    rig.world.dynamo.setReachable(true);
+    rig.world.sqs.failNext(0);
     expect(res.statusCode).toBe(502);
-    expect(world.sqs.sent).toHaveLength(0);
-    expect(out.records().some((r) => r.message === 'the backlog failed too: answered 502' && r.messageSid === id)).toBe(true);
-    expect(out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBeUndefined();
+    expect(rig.world.sqs.sent).toHaveLength(0);
+    expect(rig.out.records().some((r) => r.message === 'the backlog failed too: answered 502' && r.messageSid === id)).toBe(true);
+    expect(rig.out.metrics()[METRIC.WEBHOOKS_BACKLOGGED]).toBeUndefined();
   });
 
   test('a record delivered while DynamoDB is still down is reported failed, so SQS delivers it again', async () => {
     const id = sid('SM', nextSid++);
-    world.dynamo.setReachable(false);
+    rig.world.dynamo.setReachable(false);
     await post(callback(id, 'sent'));
-    const result = await deliverBacklog(world.sqs.sent);
-    world.dynamo.setReachable(true);
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: world.sqs.sent[0].messageId }] });
-    expect(await deliverBacklog(world.sqs.sent)).toEqual({ batchItemFailures: [] });
+    const result = await deliverBacklog(rig.world.sqs.sent);
+    rig.world.dynamo.setReachable(true);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: rig.world.sqs.sent[0].messageId }] });
+    expect(await deliverBacklog(rig.world.sqs.sent)).toEqual({ batchItemFailures: [] });
     expect((await stored(id))?.status).toBe('sent');
   });
 
@@ -515,7 +476,7 @@ describe('what was verified is made durable: the backlog', () => {
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad.map((b) => b.messageId).sort());
     expect(await stored(id)).toMatchObject({ status: 'sent' });
     expect(statuses(await stored(id))).toEqual(['sent']);
-    const refused = out.records().filter((r) => r.message === 'backlog record cannot be applied: kept for the dead-letter queue');
+    const refused = rig.out.records().filter((r) => r.message === 'backlog record cannot be applied: kept for the dead-letter queue');
     expect(refused).toHaveLength(bad.length);
     // Each says why (a `message` field would be dropped by the logger, which keeps that key for the line's text).
     expect(refused.map((r) => r.errorMessage)).toEqual(expect.arrayContaining(['the body is not JSON', 'kind is not "webhook"', 'receivedAt is not an ISO 8601 UTC time']));
@@ -525,77 +486,59 @@ describe('what was verified is made durable: the backlog', () => {
     const params = callback('', 'sent').filter(([k]) => k !== 'MessageSid' && k !== 'SmsSid');
     const result = await deliverBacklog([{ body: JSON.stringify({ kind: 'webhook', webhook: 'status', params, receivedAt: new Date().toISOString() }) }]);
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(world.dynamo.calls.get('UpdateItem')).toBeUndefined();
-    expect(out.records().some((r) => r.message === 'status callback rejected' && r.via === 'backlog')).toBe(true);
+    expect(rig.world.dynamo.calls.get('UpdateItem')).toBeUndefined();
+    expect(rig.out.records().some((r) => r.message === 'status callback rejected' && r.via === 'backlog')).toBe(true);
   });
 
   test('WEBHOOK_BACKLOG_QUEUE_URL missing: a DynamoDB failure answers 502 and counts a configuration error, logged once', async () => {
-    const configured = process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
-    delete process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL];
-    let unconfigured: Handler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-      });
-    } finally {
-      process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL] = configured;
-    }
-    world.dynamo.setReachable(false);
+    const unconfigured = await rig.loadWithout(ENV.WEBHOOK_BACKLOG_QUEUE_URL);
+    rig.world.dynamo.setReachable(false);
     const answers = [];
-    for (let i = 0; i < 2; i++) answers.push((await unconfigured!(twilioEvent('/status', STATUS_URL, callback(sid('SM', nextSid++), 'sent')), lambdaContext('status-callback'))).statusCode);
-    world.dynamo.setReachable(true);
+    for (let i = 0; i < 2; i++) answers.push((await unconfigured.post(callback(sid('SM', nextSid++), 'sent'))).statusCode);
+    rig.world.dynamo.setReachable(true);
     expect(answers).toEqual([502, 502]);
-    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
-    expect(out.records().filter((r) => r.message === 'configuration error' && r.reason === `${ENV.WEBHOOK_BACKLOG_QUEUE_URL} is not set`)).toHaveLength(1);
+    expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
+    expect(rig.out.records().filter((r) => r.message === 'configuration error' && r.reason === `${ENV.WEBHOOK_BACKLOG_QUEUE_URL} is not set`)).toHaveLength(1);
   });
 });
 
 describe('failures that answer 5xx', () => {
   test('the placeholder secret: 500, ConfigurationErrors, logged once, nothing written', async () => {
-    world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
+    rig.world.secrets.setSecret(SECRET_ARN, JSON.stringify(PLACEHOLDER_SECRET));
     const id = sid('SM', nextSid++);
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(500);
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(500);
     expect(await stored(id)).toBeUndefined();
-    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
-    expect(out.records().filter((r) => r.message === 'configuration error' && r.level === 'ERROR')).toHaveLength(1);
-    world.secrets.setSecret(SECRET_ARN, goodSecret);
+    expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(2);
+    expect(rig.out.records().filter((r) => r.message === 'configuration error' && r.level === 'ERROR')).toHaveLength(1);
+    rig.world.secrets.setSecret(SECRET_ARN, goodSecret);
     expect((await post(callback(id, 'delivered'))).statusCode).toBe(200);
   });
 
   test('STATUS_CALLBACK_URL missing from the environment: 500 and ConfigurationErrors, nothing verified or written', async () => {
-    const configured = process.env[ENV.STATUS_CALLBACK_URL];
-    delete process.env[ENV.STATUS_CALLBACK_URL];
-    let unconfigured: Handler | undefined;
-    try {
-      await jest.isolateModulesAsync(async () => {
-        ({ handler: unconfigured } = (await import('../../lambda/status-callback/index')) as { handler: Handler });
-      });
-    } finally {
-      process.env[ENV.STATUS_CALLBACK_URL] = configured;
-    }
+    const unconfigured = await rig.loadWithout(ENV.STATUS_CALLBACK_URL);
     const id = sid('SM', nextSid++);
-    const res = await unconfigured!(twilioEvent('/status', STATUS_URL, callback(id, 'delivered')), lambdaContext('status-callback'));
+    const res = await unconfigured.post(callback(id, 'delivered'));
     expect(res.statusCode).toBe(500);
     expect(await stored(id)).toBeUndefined();
-    expect(out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
-    expect(out.records().find((r) => r.message === 'configuration error')?.reason).toBe(`${ENV.STATUS_CALLBACK_URL} is not set`);
+    expect(rig.out.metrics()[METRIC.CONFIGURATION_ERRORS]).toBe(1);
+    expect(rig.out.records().find((r) => r.message === 'configuration error')?.reason).toBe(`${ENV.STATUS_CALLBACK_URL} is not set`);
   });
 
   test('Secrets Manager failing with no credentials ever read: 502', async () => {
     (await import('../../lambda/shared/credentials')).forgetCredentials();
-    world.secrets.failNext(10);
+    rig.world.secrets.failNext(10);
     const res = await post(callback(sid('SM', nextSid++), 'sent'));
-    world.secrets.failNext(0);
+    rig.world.secrets.failNext(0);
     expect(res.statusCode).toBe(502);
   });
 
   test('Secrets Manager failing after the cache expired: the last good credentials still verify', async () => {
     const id = sid('SM', nextSid++);
     expect((await post(callback(id, 'sent'))).statusCode).toBe(200);
-    world.secrets.failNext(10);
+    rig.world.secrets.failNext(10);
     const res = await post(callback(id, 'delivered'));
-    world.secrets.failNext(0);
+    rig.world.secrets.failNext(0);
     expect(res.statusCode).toBe(200);
     expect((await stored(id))?.status).toBe('delivered');
   });
@@ -606,7 +549,7 @@ test('logs carry masked numbers, never the auth token, signature or body', async
   const params = callback(id, 'failed', { ErrorCode: '30003' });
   await post(params);
   await post(params, { token: 'wrong-token' });
-  const text = out.text();
+  const text = rig.out.text();
   expect(text).toContain('+1555***0001');
   expect(text).not.toContain(TO);
   expect(text).not.toContain(AUTH_TOKEN);

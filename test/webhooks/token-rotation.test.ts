@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ENV, METRIC } from '../../lib/contract';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, SECRET_ARN, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from './support';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, SECRET_ARN, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
 
 /*
  * Rotating the auth token, as the README's "Rotating the auth token" says to,

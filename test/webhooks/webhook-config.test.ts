@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC } from '../../lib/contract';
-import { ACCOUNT_SID, backlogEvent, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from './support';
+import { ACCOUNT_SID, backlogEvent, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
 
 /*
  * Each webhook resolves its configuration once, at cold start: a missing or

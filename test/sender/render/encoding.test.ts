@@ -1,5 +1,5 @@
 import { graphemes, isGsm7, measure, segmentCount, septets, transliterate } from '../../../lambda/sender/encoding';
-import { createPrng } from '../../pipeline/prng';
+import { createPrng } from '../../support/prng';
 import { countSegments } from '../../support/fake-twilio';
 
 describe('segments as Twilio counts them', () => {

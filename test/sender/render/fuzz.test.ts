@@ -2,7 +2,7 @@ import { isGsm7, measure } from '../../../lambda/sender/encoding';
 import { BODY_LIMIT, fitPage, fitWithHint, HINT_CHARS, Page, TEMPLATE_LIMIT } from '../../../lambda/sender/fit-text';
 import { parseNotification, RenderSettings } from '../../../lambda/sender/parse-notification';
 import { InvalidNotificationError } from '../../../lambda/sender/validate';
-import { createPrng, Prng } from '../../pipeline/prng';
+import { createPrng, Prng } from '../../support/prng';
 import * as shape from './shapes';
 
 /*

@@ -7,46 +7,12 @@
  * schemas and published samples; ids and numbers are fictional.
  */
 
-const ACCOUNT = '123456789012';
+import { cloudWatchAlarm as metricAlarm, eventBridgeEvent as event } from '../../support/notifications';
 
-/** A CloudWatch metric alarm's SNS notification; `overrides` replace top-level fields, `trigger` Trigger's. */
-export function metricAlarm(overrides: Record<string, unknown> = {}, trigger: Record<string, unknown> = {}): Record<string, unknown> {
-  const name = (overrides.AlarmName as string | undefined) ?? 'HighCPU-db-1';
-  const region = (overrides.regionCode as string | undefined) ?? 'us-east-1';
-  const { regionCode: _ignored, ...rest } = overrides;
-  return {
-    AlarmName: name,
-    AlarmDescription: 'CPU above 90% on db-1',
-    AWSAccountId: ACCOUNT,
-    AlarmConfigurationUpdatedTimestamp: '2026-11-01T10:00:00.000+0000',
-    NewStateValue: 'ALARM',
-    NewStateReason:
-      'Threshold Crossed: 1 out of the last 1 datapoints [95.2 (27/11/26 15:40:00)] was greater than the threshold (90.0) (minimum 1 datapoint for OK -> ALARM transition).',
-    StateChangeTime: '2026-11-27T15:41:42.123+0000',
-    Region: 'US East (N. Virginia)',
-    AlarmArn: `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${name}`,
-    OldStateValue: 'OK',
-    OKActions: [],
-    AlarmActions: [`arn:aws:sns:${region}:${ACCOUNT}:alerts`],
-    InsufficientDataActions: [],
-    Trigger: {
-      MetricName: 'CPUUtilization',
-      Namespace: 'AWS/RDS',
-      StatisticType: 'Statistic',
-      Statistic: 'AVERAGE',
-      Unit: null,
-      Dimensions: [{ value: 'db-1', name: 'DBInstanceIdentifier' }],
-      Period: 60,
-      EvaluationPeriods: 1,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 90.0,
-      TreatMissingData: 'missing',
-      EvaluateLowSampleCountPercentile: '',
-      ...trigger,
-    },
-    ...rest,
-  };
-}
+/** A CloudWatch metric alarm's SNS notification (test/support/notifications.ts). */
+export { metricAlarm };
+
+const ACCOUNT = '123456789012';
 
 export const percentileAlarm = metricAlarm(
   {
@@ -171,19 +137,6 @@ export const japaneseAlarm = metricAlarm({ AlarmName: 'データベースCPU高�
 export const cyrillicAlarm = metricAlarm({ AlarmName: 'Платежи-ошибки-5xx', regionCode: 'eu-central-1', AlarmDescription: null });
 export const emojiAlarm = metricAlarm({ AlarmName: '🔥 checkout-errors', AlarmDescription: null });
 export const accentedAlarm = metricAlarm({ AlarmName: 'São Paulo – “pagamentos” Łódź', regionCode: 'sa-east-1', AlarmDescription: 'Latência alta – ver https://wiki.example.com/rb/sp' });
-
-const event = (detailType: string, source: string, detail: unknown, extra: Record<string, unknown> = {}) => ({
-  version: '0',
-  id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-  'detail-type': detailType,
-  source,
-  account: ACCOUNT,
-  time: '2026-11-27T15:41:42Z',
-  region: 'us-east-1',
-  resources: [],
-  detail,
-  ...extra,
-});
 
 export const alarmStateChangeEvent = event(
   'CloudWatch Alarm State Change',

@@ -1,4 +1,4 @@
-import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText, twilioWebhookHeaders } from '../support/twilio-sign';
+import { KNOWN_ANSWER, signTwilioRequest, signTwilioRequestSha256, twilioReferenceValidator, twilioSignedText, twilioWebhookHeaders } from './twilio-sign';
 
 const twilio = twilioReferenceValidator();
 

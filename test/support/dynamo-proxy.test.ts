@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
+import { createStatusTable, LocalDynamo, startDynalite } from './dynalite';
 import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 
 const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
@@ -101,5 +101,56 @@ test('crashAfterWrite lets the write land, withholds the answer until the crash 
   releaseCrash();
   expect(await call).toMatch(/^failed/);
   expect(crashed).toBe(true);
+  client.destroy();
+});
+
+test('a rule drops the answer to a write that lands, or holds a call until its promise settles; reset ends the rule', async () => {
+  const client = viaProxy();
+  proxy.setRule((target, input) => (target === 'PutItem' && input.Item.id.S === 'dropped' ? 'drop-answer' : 'pass'));
+  await expect(client.send(put('dropped'))).rejects.toThrow();
+  expect(await get('dropped')).toBeDefined();
+  let release: () => void = () => undefined;
+  let answered = false;
+  proxy.setRule(() => ({ hold: new Promise<void>((resolve) => (release = resolve)), answered: () => (answered = true) }));
+  const held = client.send(put('held'));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(await get('held')).toBeUndefined();
+  release();
+  await held;
+  expect(answered).toBe(true);
+  expect(await get('held')).toBeDefined();
+  proxy.reset();
+  await client.send(put('after-reset'));
+  expect(await get('after-reset')).toBeDefined();
+  client.destroy();
+});
+
+test('connection faults: one operation cut as it arrives, DynamoDB unreachable, a number of connections refused; reset lets all through', async () => {
+  const client = viaProxy();
+  proxy.cutNext('PutItem', 1);
+  await expect(client.send(put('cut'))).rejects.toThrow();
+  expect(await get('cut')).toBeUndefined();
+  await client.send(put('cut'));
+  expect(await get('cut')).toBeDefined();
+
+  proxy.setReachable(false);
+  await expect(client.send(put('unreachable'))).rejects.toThrow();
+  expect(await get('unreachable')).toBeUndefined();
+  proxy.setReachable(true);
+  await client.send(put('unreachable'));
+  expect(await get('unreachable')).toBeDefined();
+
+  // A new client: its first connection is the one refused, its second goes through.
+  proxy.refuseConnections(1);
+  const fresh = viaProxy();
+  await expect(fresh.send(put('refused'))).rejects.toThrow();
+  await fresh.send(put('refused'));
+  expect(await get('refused')).toBeDefined();
+  fresh.destroy();
+
+  proxy.setReachable(false);
+  proxy.cutNext('GetItem', 5);
+  proxy.reset();
+  expect((await client.send(new GetItemCommand({ TableName: 'tbl', Key: { id: { S: 'refused' } } }))).Item).toBeDefined();
   client.destroy();
 });

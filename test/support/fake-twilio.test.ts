@@ -1,4 +1,4 @@
-import { startFakeTwilio, FakeTwilio, FakeMessage, countSegments } from '../support/fake-twilio';
+import { startFakeTwilio, FakeTwilio, FakeMessage, countSegments } from './fake-twilio';
 
 const ACCOUNT = 'AC' + '1'.repeat(32);
 const TOKEN = 'token';

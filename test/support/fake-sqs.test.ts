@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { postForm } from './twilio-callbacks';
-import { SQS_MAX_MESSAGE_BYTES, SqsEndpoint, startSqsEndpoint } from './sqs-endpoint';
-import { createQueueSimulation, QueueSimulation } from './sqs-simulator';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { postForm } from '../pipeline/twilio-callbacks';
+import { createQueueSimulation, QueueSimulation } from '../pipeline/sqs-simulator';
+import { FakeSqs, SQS_MAX_MESSAGE_BYTES, startFakeSqs } from './fake-sqs';
 
-/** Calls the endpoint as the AWS SDK for JavaScript v3 does (JSON 1.0 protocol), at the queue URL's own host. */
+/** Calls the fake as the AWS SDK for JavaScript v3 does (JSON 1.0 protocol), at the queue URL's own host. */
 async function call(url: string, operation: string, input: Record<string, unknown>) {
   const res = await postForm(new URL('/', url).toString(), JSON.stringify(input), {
     'Content-Type': 'application/x-amz-json-1.0',
@@ -16,7 +17,7 @@ async function call(url: string, operation: string, input: Record<string, unknow
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 
-let endpoint: SqsEndpoint;
+let endpoint: FakeSqs;
 let queues: QueueSimulation[];
 let delivered: Map<string, SQSRecord[]>;
 let fail: (record: SQSRecord) => boolean;
@@ -36,7 +37,7 @@ function queue(name: string): { sim: QueueSimulation; url: string } {
 }
 
 beforeEach(async () => {
-  endpoint = await startSqsEndpoint();
+  endpoint = await startFakeSqs();
   queues = [];
   delivered = new Map();
   fail = () => false;
@@ -58,7 +59,7 @@ test('SendMessage through a queue URL reaches that queue: its consumer gets the 
     expect.objectContaining({ messageId: answer.json.MessageId, body, eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:status-backlog', md5OfBody: md5(body) }),
   ]);
   expect(delivered.get('inbound-backlog')).toBeUndefined();
-  expect(endpoint.sent).toEqual([{ queueName: 'status-backlog', messageId: answer.json.MessageId, body, delaySeconds: 0, messageAttributes: {} }]);
+  expect(endpoint.sent).toEqual([{ queueUrl: status.url, queueName: 'status-backlog', messageId: answer.json.MessageId, body, delaySeconds: 0, messageAttributes: {} }]);
   expect(inbound.url).toBe(endpoint.queueUrl('inbound-backlog'));
   expect(inbound.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/123456789012\/inbound-backlog$/);
 });
@@ -164,5 +165,20 @@ test('message attributes sent with SendMessage arrive on every receive, as Lambd
       notificationId: { dataType: 'String', stringValue: 'n-1', stringListValues: [], binaryListValues: [] },
       deferrals: { dataType: 'Number', stringValue: '2', stringListValues: [], binaryListValues: [] },
     });
+  }
+});
+
+test("the real client's SendMessage reaches a queue named by URL alone, with its delay, and fails on demand", async () => {
+  const client = new SQSClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  try {
+    const queueUrl = endpoint.queueUrl('backlog');
+    // The client checks the MD5 of the body in the answer: a wrong one would throw.
+    const out = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: '{"kind":"webhook","é":"✓"}', DelaySeconds: 12 }));
+    expect(endpoint.sent).toEqual([{ queueUrl, queueName: 'backlog', body: '{"kind":"webhook","é":"✓"}', delaySeconds: 12, messageId: out.MessageId, messageAttributes: {} }]);
+    endpoint.failNext(1);
+    await expect(client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'm' }))).rejects.toMatchObject({ name: 'InternalError' });
+    expect(endpoint.sent).toHaveLength(1);
+  } finally {
+    client.destroy();
   }
 });

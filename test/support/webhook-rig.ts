@@ -1,30 +1,46 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent } from 'aws-lambda';
-import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createServer, Server, Socket } from 'node:net';
-import { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRICS_NAMESPACE } from '../../lib/contract';
-import { useLocalAws } from '../support/aws-env';
-import { createStatusTable, LocalDynamo, startDynalite } from '../support/dynalite';
-import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
-import { FakeSns, startFakeSns } from '../support/fake-sns';
-import { FakeSqs, SentSqsMessage, startFakeSqs } from '../support/fake-sqs';
-import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from '../support/twilio-sign';
+import { useLocalAws } from './aws-env';
+import { createStatusTable, LocalDynamo, startDynalite } from './dynalite';
+import { startDynamoProxy } from './dynamo-proxy';
+import { FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager';
+import { FakeSns, startFakeSns } from './fake-sns';
+import { FakeSqs, SentSqsMessage, startFakeSqs } from './fake-sqs';
+import { lambdaContext } from './lambda-context';
+import { CapturedOutput, captureOutput } from './output';
+import { deliveredRecord } from './records';
+import { TABLE_NAME, tableClient } from './table';
+import { twilioFormBody, TwilioParams, twilioWebhookHeaders } from './twilio-sign';
+
+export { lambdaContext } from './lambda-context';
+export { CapturedOutput, captureOutput } from './output';
+export { getItem, putItem, TABLE_NAME } from './table';
+
+/*
+ * The webhooks' test rig: dynalite (behind a switch that can cut DynamoDB
+ * off), the Secrets Manager, SNS and SQS fakes, and the environment the
+ * construct gives the webhook functions; `useWebhookRig` loads one handler
+ * for a test file and resets the world's faults before each test.
+ */
 
 export const AUTH_TOKEN = 'f00dfeedf00dfeedf00dfeedf00dfeed';
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const SIGNING_KEY = { id: 'webhooks_sharedkey_1', secret: 'shared-key-secret-1' };
 export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf';
-export const TABLE_NAME = 'status';
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:inbound';
 // A custom domain with a stage-less path and a query string: what Twilio signs, not what API Gateway sees.
 export const STATUS_URL = 'https://alerts.example.com/twilio/status?v=1';
 export const INBOUND_URL = 'https://alerts.example.com/twilio/inbound';
+/** The Twilio number (SMS, and WhatsApp as `whatsapp:` it) that pages go out from and replies come in to. */
+export const OUR_NUMBER = '+15557650000';
 
 export const goodSecret = JSON.stringify({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookSigningKeys: { [SIGNING_KEY.id]: SIGNING_KEY.secret } });
 
 /**
- * A TCP forwarder in front of dynalite that can be switched off, so a test can
- * make DynamoDB unreachable for a handler whose client was built at import.
+ * Dynalite behind the DynamoDB proxy, so a test can cut DynamoDB off for a
+ * handler whose client was built at import; the calls counted are the ones
+ * that reached dynalite.
  */
 export interface SwitchableDynamo extends LocalDynamo {
   readonly backendEndpoint: string;
@@ -39,68 +55,25 @@ export interface SwitchableDynamo extends LocalDynamo {
    * (`Query`, `GetItem`, …) as they arrive; other operations go through.
    */
   failOperation(operation: string, n: number): void;
+  /** Back to a reachable DynamoDB with no faults pending and no latency. */
+  reset(): void;
 }
 
 async function switchable(ddb: LocalDynamo): Promise<SwitchableDynamo> {
-  const backend = new URL(ddb.endpoint);
-  let reachable = true;
-  let refusals = 0;
-  const operationFailures = new Map<string, number>();
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    if (refusals > 0) {
-      refusals--;
-      client.destroy();
-      return;
-    }
-    if (!reachable) {
-      client.destroy();
-      return;
-    }
-    const upstream = new Socket();
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.connect(Number(backend.port), backend.hostname, () => {
-      // Plain HTTP: a request's headers (and its X-Amz-Target) arrive in its first chunk.
-      client.on('data', (chunk: Buffer) => {
-        const target = /x-amz-target:\s*DynamoDB_\d+\.(\w+)/i.exec(chunk.toString('latin1'))?.[1];
-        const left = target === undefined ? 0 : (operationFailures.get(target) ?? 0);
-        if (left > 0) {
-          operationFailures.set(target!, left - 1);
-          client.destroy();
-          upstream.destroy();
-          return;
-        }
-        upstream.write(chunk);
-      });
-      upstream.pipe(client);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxy = await startDynamoProxy(ddb.endpoint);
   return {
     ...ddb,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.url,
     backendEndpoint: ddb.endpoint,
-    setReachable: (value) => {
-      reachable = value;
-      // Kept-alive connections would otherwise keep working.
-      if (!value) for (const socket of sockets) socket.destroy();
-    },
-    failOperation: (operation, n) => {
-      operationFailures.set(operation, n);
-    },
-    refuseConnections: (n) => {
-      refusals = n;
-      for (const socket of sockets) socket.destroy();
+    setReachable: proxy.setReachable,
+    refuseConnections: proxy.refuseConnections,
+    failOperation: proxy.cutNext,
+    reset: () => {
+      proxy.reset();
+      ddb.setLatency(0);
     },
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
       await ddb.close();
     },
   };
@@ -114,6 +87,8 @@ export interface WebhookWorld {
   readonly sqs: FakeSqs;
   /** A client on dynalite itself (not through the switch), for arranging and reading items. */
   readonly table: DynamoDBClient;
+  /** Between tests: the good secret, DynamoDB reachable and counted afresh, no SNS or SQS faults pending, nothing recorded. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -141,17 +116,23 @@ export async function startWorld(): Promise<WebhookWorld> {
   process.env[ENV.INBOUND_TOPIC_ARN] = TOPIC_ARN;
   // Every test sees a secret change at once.
   process.env[ENV.SECRET_CACHE_TTL_SECONDS] = '0';
-  const table = new DynamoDBClient({
-    endpoint: dynamo.backendEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' },
-  });
+  const table = tableClient(dynamo.backendEndpoint);
   return {
     dynamo,
     secrets,
     sns,
     sqs,
     table,
+    reset: () => {
+      secrets.setSecret(SECRET_ARN, goodSecret);
+      dynamo.reset();
+      dynamo.resetCalls();
+      sns.published.length = 0;
+      sns.failNext(0);
+      sns.onPublish(undefined);
+      sqs.sent.length = 0;
+      sqs.failNext(0);
+    },
     close: async () => {
       table.destroy();
       await Promise.all([dynamo.close(), secrets.close(), sns.close(), sqs.close()]);
@@ -202,128 +183,49 @@ export function twilioEvent(path: string, configuredUrl: string, params: TwilioP
   };
 }
 
-export function lambdaContext(name: string, remainingMs = 10_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: 'req-1',
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** The SQS event the backlog's event source mapping delivers for these messages (first receive unless told). */
 export function backlogEvent(messages: ReadonlyArray<Pick<SentSqsMessage, 'body'> & Partial<SentSqsMessage>>, receiveCount = 1): SQSEvent {
   return {
-    Records: messages.map((m, i) => ({
-      messageId: m.messageId ?? `backlog-${i}`,
-      receiptHandle: `receipt-${i}`,
-      body: m.body,
-      attributes: {
-        ApproximateReceiveCount: String(receiveCount),
-        SentTimestamp: String(Date.now()),
-        SenderId: 'AROAEXAMPLE:webhook',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${BACKLOG_QUEUE}`,
-      awsRegion: 'us-east-1',
-    })),
+    Records: messages.map((m, i) =>
+      deliveredRecord({ body: m.body }, { messageId: m.messageId ?? `backlog-${i}`, queueName: BACKLOG_QUEUE, receiveCount, senderId: 'AROAEXAMPLE:webhook' }),
+    ),
   };
 }
 
-/** Everything written to stdout/stderr (Powertools logs and EMF metrics), swallowed while captured. */
-export interface CapturedOutput {
-  readonly text: () => string;
-  /** The JSON lines written. */
-  readonly records: () => Array<Record<string, unknown>>;
-  /** Metric name → summed values, from the EMF records. */
-  readonly metrics: () => Record<string, number>;
-  /** The EMF records that carry `name`. */
-  readonly metricRecords: (name: string) => Array<Record<string, unknown>>;
-  readonly clear: () => void;
-  readonly restore: () => void;
+/** The parameters Twilio posts to the number's messaging webhook for a message from `from`. */
+export function inboundParams(messageSid: string, from: string, body: string, extra: Record<string, string> = {}): Array<[string, string]> {
+  return Object.entries({
+    ToCountry: 'US',
+    SmsMessageSid: messageSid,
+    NumMedia: '0',
+    SmsSid: messageSid,
+    SmsStatus: 'received',
+    Body: body,
+    To: from.startsWith('whatsapp:') ? `whatsapp:${OUR_NUMBER}` : OUR_NUMBER,
+    NumSegments: '1',
+    MessageSid: messageSid,
+    AccountSid: ACCOUNT_SID,
+    From: from,
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
 }
 
-export function captureOutput(): CapturedOutput {
-  const chunks: string[] = [];
-  const originals = { out: process.stdout.write, err: process.stderr.write };
-  const grab = (chunk: unknown) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  process.stdout.write = grab as typeof process.stdout.write;
-  process.stderr.write = grab as typeof process.stderr.write;
-  const records = () =>
-    chunks
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => {
-        try {
-          return JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return {};
-        }
-      });
-  const emf = () => records().filter((r) => r._aws !== undefined);
-  return {
-    text: () => chunks.join(''),
-    records,
-    metrics: () => {
-      const sums: Record<string, number> = {};
-      for (const record of emf()) {
-        const defs = (record._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics[0].Metrics;
-        for (const { Name } of defs) {
-          const value = record[Name];
-          sums[Name] = (sums[Name] ?? 0) + (Array.isArray(value) ? value.reduce((a: number, b: number) => a + b, 0) : Number(value));
-        }
-      }
-      return sums;
-    },
-    metricRecords: (name) => emf().filter((r) => r[name] !== undefined),
-    clear: () => {
-      chunks.length = 0;
-    },
-    restore: () => {
-      process.stdout.write = originals.out;
-      process.stderr.write = originals.err;
-    },
-  };
-}
-
-/** Reads an item (consistent) from dynalite directly, as plain JS. */
-export async function getItem(table: DynamoDBClient, id: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await table.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { id: { S: id } }, ConsistentRead: true }));
-  return Item ? unmarshall(Item) : undefined;
-}
-
-export async function putItem(table: DynamoDBClient, item: Record<string, AttributeValue>): Promise<void> {
-  await table.send(new PutItemCommand({ TableName: TABLE_NAME, Item: item }));
-}
-
-function fromAttribute(value: AttributeValue): unknown {
-  if (value.S !== undefined) return value.S;
-  if (value.N !== undefined) return Number(value.N);
-  if (value.BOOL !== undefined) return value.BOOL;
-  if (value.NULL !== undefined) return null;
-  if (value.SS !== undefined) return [...value.SS].sort();
-  if (value.L !== undefined) return value.L.map(fromAttribute);
-  if (value.M !== undefined) return unmarshall(value.M);
-  throw new Error(`unexpected attribute ${JSON.stringify(value)}`);
-}
-
-function unmarshall(item: Record<string, AttributeValue>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, fromAttribute(v)]));
+/**
+ * Time passes past an inbound delivery's claim on the SID (its invocation has
+ * ended, published or not): its publish lease lies in the past. `claimed`: only
+ * where a claim is held (fails on an item without one).
+ */
+export async function publishLeaseRunsOut(table: DynamoDBClient, messageSid: string, options: { readonly claimed?: boolean } = {}): Promise<void> {
+  await table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET publishLeaseUntil = :past',
+      ...(options.claimed ? { ConditionExpression: 'attribute_exists(publishLeaseUntil)' } : {}),
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) } },
+    }),
+  );
 }
 
 /** A Twilio-shaped SID: two letters and 32 hex digits. */
@@ -331,7 +233,89 @@ export function sid(prefix: string, n: number): string {
   return `${prefix}${n.toString(16).padStart(32, '0')}`;
 }
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+/** A webhook function as its backlog queue's event source mapping invokes it. */
+export type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export type WebhookName = 'status-callback' | 'inbound';
+const ROUTES: Record<WebhookName, { readonly path: string; readonly url: string }> = {
+  'status-callback': { path: '/status', url: STATUS_URL },
+  inbound: { path: '/inbound', url: INBOUND_URL },
+};
+
+/** One webhook handler in one execution environment for a test file, over one world. */
+export interface WebhookRig {
+  readonly world: WebhookWorld;
+  readonly handler: ApiHandler;
+  /** What the handler wrote during the current test. */
+  readonly out: CapturedOutput;
+  /** Posts `params` as Twilio does (signed for the configured URL unless `options` say otherwise). */
+  post(params: TwilioParams, options?: EventOptions): Promise<APIGatewayProxyResult>;
+  /** Delivers backlog messages (default: every one sent to the backlog queue) as its SQS event source mapping does. */
+  deliverBacklog(messages?: Parameters<typeof backlogEvent>[0]): Promise<SQSBatchResponse>;
+  /** The handler loaded afresh (its own module registry) while `name` is missing from the environment, and a post to it. */
+  loadWithout(name: string): Promise<{ readonly handler: ApiHandler; post(params: TwilioParams, options?: EventOptions): Promise<APIGatewayProxyResult> }>;
+}
+
+/**
+ * Registers a webhook test file's hooks: the world and `webhook`'s handler
+ * once for the file (`env(world)` set before the handler loads, removed
+ * after), and before each test the world reset and the output captured.
+ */
+export function useWebhookRig(webhook: WebhookName, env: (world: WebhookWorld) => Record<string, string> = () => ({})): WebhookRig {
+  let world: WebhookWorld | undefined;
+  let handler: ApiHandler | undefined;
+  let out: CapturedOutput | undefined;
+  let extra: Record<string, string> = {};
+  const route = ROUTES[webhook];
+  const load = async () => ((await import(`../../lambda/${webhook}/index`)) as { handler: ApiHandler }).handler;
+  const poster = (h: () => ApiHandler) => (params: TwilioParams, options: EventOptions = {}) => h()(twilioEvent(route.path, route.url, params, options), lambdaContext(webhook));
+  const rig: WebhookRig = {
+    get world() {
+      return world!;
+    },
+    get handler() {
+      return handler!;
+    },
+    get out() {
+      return out!;
+    },
+    post: poster(() => rig.handler),
+    deliverBacklog: (messages = rig.world.sqs.sent.filter((m) => m.queueName === BACKLOG_QUEUE)) =>
+      (rig.handler as unknown as BacklogHandler)(backlogEvent(messages), lambdaContext(webhook)),
+    loadWithout: async (name) => {
+      const configured = process.env[name];
+      delete process.env[name];
+      let fresh: ApiHandler | undefined;
+      try {
+        await jest.isolateModulesAsync(async () => {
+          fresh = await load();
+        });
+      } finally {
+        if (configured !== undefined) process.env[name] = configured;
+      }
+      return { handler: fresh!, post: poster(() => fresh!) };
+    },
+  };
+  beforeAll(async () => {
+    world = await startWorld();
+    extra = env(world);
+    Object.assign(process.env, extra);
+    handler = await load();
+  });
+  afterAll(async () => {
+    for (const name of Object.keys(extra)) delete process.env[name];
+    await world?.close();
+  });
+  beforeEach(() => {
+    world!.reset();
+    out = captureOutput();
+  });
+  afterEach(() => {
+    out?.restore();
+  });
+  return rig;
+}
 
 /** Both webhook handlers in one execution environment, with a delivered status callback and an inbound reply to post. */
 export interface WebhookPair {
