@@ -1,4 +1,5 @@
 import { AttributeValue, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../lib/contract';
 import { KIND, expiresAt, isConditionFailure } from '../shared/table-items';
 import { statusRank } from '../shared/status';
 import { FormParams, MalformedRequestError, nonEmptyParam } from '../shared/webhook-request';
@@ -82,11 +83,18 @@ export interface ApplyResult {
    * UpdateItem (ReturnValues ALL_OLD for these statuses only).
    */
   readonly page?: { readonly incidentId: string; readonly to?: string };
+  /** For an `advanced` update to `delivered`/`read` or `undelivered`/`failed`: when Twilio accepted the message (the item's acceptedAt, ISO 8601), if the sender wrote it. */
+  readonly acceptedAt?: string;
 }
 
 /** The statuses that make a page's address unreachable for its incident. */
 export function isUndeliveredStatus(status: string): boolean {
   return status === 'undelivered' || status === 'failed';
+}
+
+/** The statuses of a delivered message (`read` follows `delivered` on WhatsApp, and may arrive alone). */
+export function isDeliveredStatus(status: string): boolean {
+  return status === 'delivered' || status === 'read';
 }
 
 const s = (value: string): AttributeValue => ({ S: value });
@@ -166,15 +174,18 @@ export async function applyStatus(client: DynamoDBClient, tableName: string, cb:
         ExpressionAttributeNames: forwardNames,
         ExpressionAttributeValues: forwardValues,
         // The old status, to tell `delivered → read` from a first delivery, at no extra cost; for
-        // a delivery failure the whole old item, whose incidentId says whether an incident paged it.
-        ReturnValues: isUndeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
+        // a final status the whole old item: its incidentId says whether an incident paged it, its
+        // acceptedAt when the delivery latency starts.
+        ReturnValues: isUndeliveredStatus(cb.status) || isDeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
       }),
     );
     const previousStatus = out.Attributes?.status?.S;
-    const incidentId = out.Attributes?.incidentId?.S;
+    const incidentId = isUndeliveredStatus(cb.status) ? out.Attributes?.incidentId?.S : undefined;
     const to = out.Attributes?.to?.S;
+    const acceptedAt = out.Attributes?.[TABLE.ALERT_SORT_ATTRIBUTE]?.S;
     return {
       outcome: 'advanced',
+      ...(acceptedAt !== undefined ? { acceptedAt } : {}),
       ...(previousStatus !== undefined ? { previousStatus } : {}),
       ...(incidentId !== undefined ? { page: { incidentId, ...(to !== undefined ? { to } : {}) } } : {}),
     };

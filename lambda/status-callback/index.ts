@@ -29,11 +29,16 @@ const dynamo = new DynamoDBClient({});
 const tableName = process.env[ENV.STATUS_TABLE_NAME] ?? '';
 const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATUS_CALLBACK_URL };
 
-function countOutcome(cb: StatusCallback, result: ApplyResult): void {
+function countOutcome(cb: StatusCallback, result: ApplyResult, receivedAt: number): void {
   if (result.outcome !== 'advanced') return;
   // `read` follows `delivered` for WhatsApp: one delivered message, counted once.
   const delivered = cb.status === 'delivered' || (cb.status === 'read' && statusRank(result.previousStatus ?? '') < statusRank('delivered'));
-  if (delivered) metrics.addMetric(METRIC.MESSAGES_DELIVERED, MetricUnit.Count, 1);
+  if (delivered) {
+    metrics.addMetric(METRIC.MESSAGES_DELIVERED, MetricUnit.Count, 1);
+    const acceptedAt = Date.parse(result.acceptedAt ?? '');
+    // Twilio's date_created (a message found by a lookup) may be a little ahead of our clock: never a negative latency.
+    if (Number.isFinite(acceptedAt)) metrics.addMetric(METRIC.DELIVERY_LATENCY, MetricUnit.Milliseconds, Math.max(0, receivedAt - acceptedAt));
+  }
   if (cb.status === 'undelivered' || cb.status === 'failed') {
     metrics.addMetadata('errorCode', cb.errorCode ?? '');
     metrics.addMetric(METRIC.MESSAGES_UNDELIVERED, MetricUnit.Count, 1);
@@ -48,7 +53,7 @@ function countOutcome(cb: StatusCallback, result: ApplyResult): void {
  */
 async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
   const result: ApplyResult = await applyStatus(dynamo, tableName, cb, receivedAt);
-  countOutcome(cb, result);
+  countOutcome(cb, result, receivedAt);
   logger.info('status callback', {
     messageSid: cb.messageSid,
     status: cb.status,
