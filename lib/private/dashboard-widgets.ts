@@ -65,10 +65,10 @@ function pages(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
 function faults(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
   return new cloudwatch.Row(
     new cloudwatch.GraphWidget({
-      title: 'Callbacks rejected',
+      title: 'Webhook requests rejected',
       width: THIRD,
       height: HEIGHT,
-      left: [messaging.metricCallbackRejected({ period, label: 'Rejected (bad signature, too large)', color: cloudwatch.Color.RED })],
+      left: [messaging.metricCallbackRejected({ period, label: 'Rejected', color: cloudwatch.Color.RED })],
       leftYAxis: COUNT_AXIS,
     }),
     new cloudwatch.GraphWidget({
@@ -79,12 +79,12 @@ function faults(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
       leftYAxis: COUNT_AXIS,
     }),
     new cloudwatch.GraphWidget({
-      title: 'Dead-letter queues',
+      title: 'Dead-letter queues (messages visible)',
       width: THIRD,
       height: HEIGHT,
       left: [
-        messaging.metricDeadLetterQueueDepth({ period, label: 'Alert DLQ', color: cloudwatch.Color.RED }),
-        messaging.metricWebhookBacklogDeadLetterQueueDepth({ period, label: 'Webhook backlog DLQ', color: cloudwatch.Color.PURPLE }),
+        messaging.metricDeadLetterQueueDepth({ period, label: 'Alerts', color: cloudwatch.Color.RED }),
+        messaging.metricWebhookBacklogDeadLetterQueueDepth({ period, label: 'Webhook backlogs', color: cloudwatch.Color.PURPLE }),
       ],
       leftYAxis: COUNT_AXIS,
     }),
@@ -107,7 +107,7 @@ function incidents(messaging: TwilioMessaging, period: Duration): cloudwatch.Row
     // CloudWatch has no count of the incidents open now (nothing emits one): over the dashboard's
     // whole time range, those opened and not resolved in it. The CLI's `incidents` lists them.
     new cloudwatch.SingleValueWidget({
-      title: 'Open incidents (opened − resolved in the time range)',
+      title: 'Open incidents (over the time range)',
       width: THIRD,
       height: HEIGHT,
       setPeriodToTimeRange: true,
