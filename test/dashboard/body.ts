@@ -20,6 +20,8 @@ export interface BodyMetric {
   readonly id?: string;
   readonly visible?: boolean;
   readonly color?: string;
+  /** Seconds; absent: CloudWatch's 300. */
+  readonly period?: number;
 }
 
 export interface BodyWidget {
