@@ -104,8 +104,8 @@ function incidents(messaging: TwilioMessaging, period: Duration): cloudwatch.Row
       ],
       leftYAxis: COUNT_AXIS,
     }),
-    // CloudWatch has no count of the incidents open now (nothing emits one): over the dashboard's
-    // whole time range, those opened and not resolved in it. The CLI's `incidents` lists them.
+    // Nothing emits a count of the incidents open now: over the dashboard's whole time range,
+    // those opened and not resolved in it (exact when the range covers their lives).
     new cloudwatch.SingleValueWidget({
       title: 'Open incidents (over the time range)',
       width: THIRD,

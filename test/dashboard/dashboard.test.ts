@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { METRIC, METRICS_NAMESPACE, SERVICE_DIMENSION } from '../../lib/contract';
+import * as ts from 'typescript';
+import * as lib from '../../lib';
 import { TwilioMessaging, TwilioMessagingDashboard } from '../../lib';
 import { MINIMAL } from '../construct/helpers';
 import { BodyMetric, metricOf, metricsOf, synthDashboards, SynthesizedDashboards } from './body';
@@ -140,3 +144,15 @@ test('cdk-nag: no AwsSolutions finding outside the construct\'s own (acknowledge
   expect(lines.filter((l) => !l.includes('/Alerts/'))).toEqual([]);
   expect(lines.filter((l) => l.includes('/Dashboard') || l.includes('/Custom'))).toEqual([]);
 });
+
+test('the README\'s Dashboard sample synthesizes: the named dashboard and an alarm on metricDeliveryLatency()', () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Dashboard\n'));
+  const source = /```ts\n([\s\S]*?)```/.exec(section)![1];
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const sample: Record<string, new (scope: App, id: string) => Stack> = {};
+  new Function('exports', 'require', outputText)(sample, (id: string) => (id === 'cdk-twilio-messaging' ? lib : require(id)));
+  const template = Template.fromStack(new sample.PagingStack(new App(), 'Sample'));
+  template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'paging' });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: METRICS_NAMESPACE, MetricName: METRIC.DELIVERY_LATENCY, ExtendedStatistic: 'p99', Threshold: 120_000 });
+}, 120_000);
