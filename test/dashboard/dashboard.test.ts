@@ -91,6 +91,13 @@ describe('the default dashboard', () => {
     }
   });
 
+  test('its construct id is `Dashboard` under the companion\'s: logical ids stay put', () => {
+    expect(Object.keys(synthesized.template.findResources('AWS::CloudWatch::Dashboard')).sort()).toEqual([
+      expect.stringMatching(/^CustomDashboard[0-9A-F]{8}$/),
+      expect.stringMatching(/^DashboardDashboard[0-9A-F]{8}$/),
+    ]);
+  });
+
   test('no dashboard name, period or time range is set: CloudFormation and CloudWatch choose them', () => {
     const [dashboard] = Object.values(synthesized.template.findResources('AWS::CloudWatch::Dashboard')).filter((d) => d.Properties.DashboardName === undefined);
     expect(dashboard).toBeDefined();
