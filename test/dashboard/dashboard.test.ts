@@ -94,7 +94,8 @@ describe('the default dashboard', () => {
   test('its construct id is `Dashboard` under the companion\'s: logical ids stay put', () => {
     expect(Object.keys(synthesized.template.findResources('AWS::CloudWatch::Dashboard')).sort()).toEqual([
       expect.stringMatching(/^CustomDashboard[0-9A-F]{8}$/),
-      expect.stringMatching(/^DashboardDashboard[0-9A-F]{8}$/),
+      // CDK drops a path component that repeats the one before it: Dashboard/Dashboard is Dashboard.
+      expect.stringMatching(/^Dashboard[0-9A-F]{8}$/),
     ]);
   });
 
