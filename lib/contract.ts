@@ -65,6 +65,12 @@ export const METRIC = {
   SENDS_DEFERRED: 'SendsDeferred',
   /** status-callback: a `delivered` (or `read`) status reported by Twilio. Count. */
   MESSAGES_DELIVERED: 'MessagesDelivered',
+  /**
+   * status-callback: for a message counted in MessagesDelivered, the time from Twilio accepting it (the
+   * message item's `acceptedAt`, the sender's 201) to the callback's arrival. Milliseconds. A callback that
+   * arrives before the sender has written the item has no `acceptedAt` and emits none.
+   */
+  DELIVERY_LATENCY: 'DeliveryLatency',
   /** status-callback: an `undelivered` or `failed` status reported by Twilio. Count; the error code is a property. */
   MESSAGES_UNDELIVERED: 'MessagesUndelivered',
   /**
@@ -83,6 +89,11 @@ export const METRIC = {
   ALERTS_ACKNOWLEDGED: 'AlertsAcknowledged',
   /** inbound: an incident acknowledged for the first time (`ACK`, `ACK <code>`, each incident of `ACK ALL`). Count. */
   INCIDENTS_ACKNOWLEDGED: 'IncidentsAcknowledged',
+  /**
+   * inbound: for each incident counted in IncidentsAcknowledged, the time from its `openedAt` to the
+   * acknowledging reply's first arrival. Seconds.
+   */
+  TIME_TO_ACKNOWLEDGE: 'TimeToAcknowledge',
   /** inbound: an address that was not opted out sent an opt-out word (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT). Count. */
   RECIPIENT_OPTED_OUT: 'RecipientOptedOut',
   /** inbound: an opted-out address sent an opt-in word (START, YES, UNSTOP). Count. */

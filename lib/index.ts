@@ -2,3 +2,4 @@
 // re-exported: its `as const` objects are shared with the handlers, but they are not
 // a jsii-compatible surface.
 export * from './twilio-messaging';
+export * from './dashboard';

@@ -696,4 +696,32 @@ export class TwilioMessaging extends Construct {
       ...props,
     });
   }
+
+  /**
+   * Time from Twilio accepting a message (the sender's 201) to its `delivered` (or first `read`)
+   * callback, in milliseconds (p99 by default).
+   */
+  public metricDeliveryLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.DELIVERY_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** Incidents opened (an ALARM, or an envelope with incidentKey, for a key with no live incident). */
+  public metricIncidentsOpened(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INCIDENTS_OPENED, props);
+  }
+
+  /** Incidents acknowledged for the first time (`ACK`, `ACK <code>`, each incident of `ACK ALL`). */
+  public metricIncidentsAcknowledged(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INCIDENTS_ACKNOWLEDGED, props);
+  }
+
+  /** Incidents resolved (an OK, or an envelope with resolve: true). */
+  public metricIncidentsResolved(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.INCIDENTS_RESOLVED, props);
+  }
+
+  /** Time from an incident's opening to the reply that acknowledged it first, in seconds (p99 by default). */
+  public metricTimeToAcknowledge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TIME_TO_ACKNOWLEDGE, { statistic: cloudwatch.Stats.p(99), ...props });
+  }
 }

@@ -20,8 +20,8 @@ export interface AckOutcome {
   readonly reply: string;
   /** The incidents acknowledged (`ack`, `ack-all`), or the one the answer is about (`ack-none`). */
   readonly incidents: readonly Incident[];
-  /** How many of them this delivery acknowledged first (a redelivery of the same reply counts none). */
-  readonly firstAcknowledgements: number;
+  /** Those of them this delivery acknowledged first (a redelivery of the same reply acknowledges none first). */
+  readonly firstAcknowledged: readonly Incident[];
 }
 
 type Acknowledged = { readonly kind: 'acknowledged'; readonly incident: Incident; readonly first: boolean } | { readonly kind: 'refused'; readonly incident?: Incident };
@@ -44,12 +44,12 @@ async function acknowledge(client: DynamoDBClient, tableName: string, incidentId
   return result;
 }
 
-const acknowledgedOne = (incident: Incident, first: boolean): AckOutcome => ({ type: 'ack', reply: REPLY.acknowledged(incident), incidents: [incident], firstAcknowledgements: first ? 1 : 0 });
+const acknowledgedOne = (incident: Incident, first: boolean): AckOutcome => ({ type: 'ack', reply: REPLY.acknowledged(incident), incidents: [incident], firstAcknowledged: first ? [incident] : [] });
 
 /** Why an incident that paged the replier was not acknowledged now. */
 function explain(incident: Incident): AckOutcome {
   const reply = incident.state === 'resolved' ? REPLY.resolved(incident) : incident.state === 'acknowledged' ? REPLY.alreadyAcknowledged(incident) : REPLY.noOpenIncidentWithCode(incident.code);
-  return { type: 'ack-none', reply, incidents: [incident], firstAcknowledgements: 0 };
+  return { type: 'ack-none', reply, incidents: [incident], firstAcknowledged: [] };
 }
 
 /**
@@ -78,7 +78,7 @@ export async function acknowledgeNewest(client: DynamoDBClient, tableName: strin
   const incidents = await incidentsThatPaged(client, tableName, reply.from);
   const earlier = incidents.find(acknowledgedBy(reply));
   if (earlier) return acknowledgedOne(earlier, false);
-  return (await acknowledgeNewestOf(client, tableName, incidents, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledgements: 0 };
+  return (await acknowledgeNewestOf(client, tableName, incidents, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledged: [] };
 }
 
 /** The incident that holds `code` now (its reservation), if any. */
@@ -108,7 +108,7 @@ export async function acknowledgeCode(client: DynamoDBClient, tableName: string,
   const earlier = withCode.find(acknowledgedBy(reply));
   if (earlier) return acknowledgedOne(earlier, false);
   // One still open here has lost its reservation or not got it yet: the sender is between the writes of an opening or a resolve.
-  return (await acknowledgeNewestOf(client, tableName, withCode, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentWithCode(code), incidents: [], firstAcknowledgements: 0 };
+  return (await acknowledgeNewestOf(client, tableName, withCode, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentWithCode(code), incidents: [], firstAcknowledged: [] };
 }
 
 /**
@@ -122,6 +122,6 @@ export async function acknowledgeAll(client: DynamoDBClient, tableName: string, 
   const results = await Promise.all(incidents.filter((i) => i.state === 'open').map((i) => acknowledge(client, tableName, i.id, reply, now)));
   const acknowledgedNow = results.flatMap((r) => (r.kind === 'acknowledged' ? [r] : []));
   const acknowledged = [...earlier, ...acknowledgedNow.map((r) => r.incident)];
-  if (acknowledged.length === 0) return { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledgements: 0 };
-  return { type: 'ack-all', reply: REPLY.acknowledgedAll(acknowledged.length), incidents: acknowledged, firstAcknowledgements: acknowledgedNow.filter((r) => r.first).length };
+  if (acknowledged.length === 0) return { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledged: [] };
+  return { type: 'ack-all', reply: REPLY.acknowledgedAll(acknowledged.length), incidents: acknowledged, firstAcknowledged: acknowledgedNow.filter((r) => r.first).map((r) => r.incident) };
 }

@@ -19,6 +19,19 @@ export interface CommandOutcome {
   readonly incidents: readonly Incident[];
 }
 
+/** Each incident this reply acknowledged first, and how long it waited: from its opening to the reply's first arrival. */
+function countFirstAcknowledgements(incidents: readonly Incident[], reply: ReplyContext): void {
+  if (incidents.length === 0) return;
+  metrics.addMetric(METRIC.INCIDENTS_ACKNOWLEDGED, MetricUnit.Count, incidents.length);
+  const acknowledgedAt = Date.parse(reply.receivedAt);
+  for (const incident of incidents) {
+    const openedAt = Date.parse(incident.openedAt);
+    if (Number.isFinite(openedAt) && Number.isFinite(acknowledgedAt)) {
+      metrics.addMetric(METRIC.TIME_TO_ACKNOWLEDGE, MetricUnit.Seconds, Math.max(0, acknowledgedAt - openedAt) / 1000);
+    }
+  }
+}
+
 /**
  * Does what the reply asks, against the table (and the alert queue for an
  * opt-out's timers). Every step is safe to repeat for the same reply: a Twilio
@@ -37,7 +50,7 @@ export async function runCommand(client: DynamoDBClient, tableName: string, comm
           : command.kind === 'ack-code'
             ? await acknowledgeCode(client, tableName, command.code, reply, now)
             : await acknowledgeAll(client, tableName, reply, now);
-      if (outcome.firstAcknowledgements > 0) metrics.addMetric(METRIC.INCIDENTS_ACKNOWLEDGED, MetricUnit.Count, outcome.firstAcknowledgements);
+      countFirstAcknowledgements(outcome.firstAcknowledged, reply);
       return { type: outcome.type, reply: outcome.reply, incidents: outcome.incidents };
     }
     case 'opt-out': {

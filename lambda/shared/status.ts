@@ -35,3 +35,8 @@ export function isFinalStatus(status: string): boolean {
 export function isUndeliveredStatus(status: string): boolean {
   return status === 'undelivered' || status === 'failed';
 }
+
+/** The statuses of a delivered message (`read` follows `delivered` on WhatsApp, and may arrive alone). */
+export function isDeliveredStatus(status: string): boolean {
+  return status === 'delivered' || status === 'read';
+}

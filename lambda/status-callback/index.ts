@@ -41,7 +41,7 @@ const gate = { url: process.env[ENV.STATUS_CALLBACK_URL], urlVariable: ENV.STATU
  */
 async function record(cb: StatusCallback, receivedAt: number, via: 'request' | 'backlog'): Promise<void> {
   const result: ApplyResult = await recordStatusCallback(dynamo, tableName, cb, receivedAt);
-  countOutcome(cb, result);
+  countOutcome(cb, result, receivedAt);
   logger.info('status callback', {
     messageSid: cb.messageSid,
     status: cb.status,

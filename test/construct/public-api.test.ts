@@ -5,9 +5,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ts from 'typescript';
 import * as lib from '../../lib';
 
-test('lib/index exports the construct and nothing of the internal contract module', () => {
+test('lib/index exports the construct, its dashboard and nothing of the internal contract module', () => {
   // The `as const` objects of lib/contract.ts are not a jsii-compatible surface.
-  expect(Object.keys(lib).sort()).toEqual(['TwilioMessaging']);
+  expect(Object.keys(lib).sort()).toEqual(['TwilioMessaging', 'TwilioMessagingDashboard']);
 });
 
 /** The stack class exported by the first ts sample after a README heading, synthesized. */

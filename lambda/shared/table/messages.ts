@@ -1,6 +1,6 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../../lib/contract';
-import { isUndeliveredStatus, statusRank } from '../status';
+import { isDeliveredStatus, isUndeliveredStatus, statusRank } from '../status';
 import { conditionally, Item, n, s } from './attributes';
 import { expiresAt, KIND } from './items';
 import { awaitingFinalUpdate, removeClause } from '../awaiting-final';
@@ -154,6 +154,8 @@ export interface ApplyResult {
    * UpdateItem (ReturnValues ALL_OLD for these statuses only).
    */
   readonly page?: { readonly incidentId: string; readonly to?: string };
+  /** For an `advanced` update to `delivered`/`read` or `undelivered`/`failed`: when Twilio accepted the message (the item's acceptedAt, ISO 8601), if the sender wrote it. */
+  readonly acceptedAt?: string;
 }
 
 /** The channel of a message item a callback creates (the sender's write, when it comes, keeps its own). */
@@ -285,18 +287,21 @@ export async function recordStatusCallback(
         ExpressionAttributeNames: { ...itemNames, ...awaiting.names },
         ExpressionAttributeValues: { ...itemValues, ...awaiting.values },
         // The old status, to tell `delivered → read` from a first delivery, at no extra cost; for
-        // a delivery failure the whole old item, whose incidentId says whether an incident paged it.
-        ReturnValues: isUndeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
+        // a final status the whole old item: its incidentId says whether an incident paged it, its
+        // acceptedAt when the delivery latency starts.
+        ReturnValues: isUndeliveredStatus(cb.status) || isDeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
       }),
     ),
   );
   if (forward.held) {
     const old = forward.out.Attributes;
     const previousStatus = old?.status?.S;
-    const incidentId = old?.incidentId?.S;
+    const incidentId = isUndeliveredStatus(cb.status) ? old?.incidentId?.S : undefined;
     const to = old?.to?.S;
+    const acceptedAt = old?.[TABLE.ALERT_SORT_ATTRIBUTE]?.S;
     return {
       outcome: 'advanced',
+      ...(acceptedAt !== undefined ? { acceptedAt } : {}),
       ...(previousStatus !== undefined ? { previousStatus } : {}),
       ...(incidentId !== undefined ? { page: { incidentId, ...(to !== undefined ? { to } : {}) } } : {}),
     };
