@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { ALARM_TEXT_SEGMENTS, ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION, SenderConfig, TABLE } from './contract';
 import { allowedWithEscalation, checkEscalation, senderEscalation } from './escalation';
 import { handlerCode } from './handler-code';
+import { recordForOperators } from './private/record-for-operators';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity } from './validation';
 
 /** The API stage; part of the webhook URLs, so fixed rather than configurable. */
@@ -728,6 +729,8 @@ export class TwilioMessaging extends Construct {
       });
     }
 
+    // What `npx cdk-twilio-messaging verify --stack` reads back (lib/private/operator-record.ts).
+    recordForOperators(this, props, allowedRecipients);
     this.acknowledgeNagFindings(props, api);
   }
 

@@ -1,0 +1,31 @@
+import { CfnResource } from 'aws-cdk-lib';
+import type { TwilioMessaging, TwilioMessagingProps } from '../twilio-messaging';
+import { OPERATOR_RECORD_KEY, OPERATOR_RECORD_VERSION, OperatorRecord } from './operator-record';
+
+/**
+ * Records the deployed names an operator tool needs as Metadata of the sender
+ * function's resource (operator-record.ts): the one resource the construct
+ * always creates that is its own, whichever existing topic, secret or table it
+ * was given. Tokens resolve at deploy.
+ */
+export function recordForOperators(messaging: TwilioMessaging, props: TwilioMessagingProps, allowedRecipients: readonly string[] | undefined): void {
+  const resource = messaging.senderFunction.node.defaultChild;
+  if (!CfnResource.isCfnResource(resource)) throw new Error('TwilioMessaging: the sender function has no CloudFormation resource to record on');
+  const record: OperatorRecord = {
+    version: OPERATOR_RECORD_VERSION,
+    construct: messaging.node.path,
+    topicArn: messaging.topic.topicArn,
+    inboundTopicArn: messaging.inboundTopic.topicArn,
+    encryptionKeyArn: messaging.encryptionKey.keyArn,
+    secretArn: messaging.secret.secretArn,
+    tableName: messaging.table.tableName,
+    statusCallbackUrl: messaging.statusCallbackUrl,
+    inboundUrl: messaging.inboundUrl,
+    ...(props.from !== undefined ? { from: props.from } : {}),
+    ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
+    ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
+    recipients: [...new Set([...props.defaultRecipients, ...(allowedRecipients ?? [])])],
+    serviceName: messaging.serviceName,
+  };
+  resource.addMetadata(OPERATOR_RECORD_KEY, record);
+}
