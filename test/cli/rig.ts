@@ -10,7 +10,8 @@ import { FakeKms, startFakeKms } from '../support/fake-kms';
 
 /** A number whose pages Twilio reports undelivered (30003): the local pipeline's fate for a number ending in 7. */
 export const UNDELIVERABLE = '+15550101007';
-export const STACK = 'AlertingStack';
+/** The example app's stack name (bin/example.ts), so that the README's commands are the ones a reader of it runs. */
+export const STACK = 'TwilioMessagingExample';
 
 /**
  * The CLI's world: the local pipeline (the built handlers, the fake Twilio,

@@ -31,7 +31,9 @@ const fixAfter = (out: string, name: string) => {
 test('a good setup passes every check, the test page delivered, exit 0', async () => {
   const { code, stdout, stderr } = await rig.run('verify', '--stack', STACK, '--send-test', NUMBERS.backupSms);
   expect(stdout).toContain(`verify: stack ${STACK}, construct ${STACK}/Alerts`);
-  for (const name of ['secret', 'credentials', 'inbound webhook +1555***0100', 'topic policy', 'topic key', 'test page +1555***1003']) expect(line(stdout, name)).toMatch(/^ {2}ok {4}/);
+  const passed = stdout.split('\n').filter((l) => l.startsWith('  ok    ')).map((l) => l.slice(8, l.indexOf(':')));
+  // With what went wrong in view when something did.
+  expect({ passed, errors: stderr.split('\n').filter((l) => l !== '' && !l.includes('test page: ')) }).toEqual({ passed: ['secret', 'credentials', 'inbound webhook +1555***0100', 'topic policy', 'topic key', 'test page +1555***1003'], errors: [] });
   expect(line(stdout, 'inbound webhook')).toContain(`${rig.record.inboundUrl} (POST)`);
   expect(line(stdout, 'test page')).toMatch(/delivered: message SM[0-9a-f]{32}/);
   // The progress shown while it waited, one line per phase (stderr is not a terminal here).
@@ -110,7 +112,7 @@ test('a test page no status callback confirms fails at the timeout, naming the c
 test('a recipient the construct does not allow is refused before anything is published', async () => {
   const published = rig.p.sns.published.length;
   const { code, stdout } = await rig.run('verify', '--stack', STACK, '--send-test', '+15550109999');
-  expect(line(stdout, 'test page')).toContain('FAIL  test page +1555***9999: +1555***9999 is not an allowed recipient of AlertingStack/Alerts');
+  expect(line(stdout, 'test page')).toContain('FAIL  test page +1555***9999: +1555***9999 is not an allowed recipient of TwilioMessagingExample/Alerts');
   expect(fixAfter(stdout, 'test page')).toContain("add it to the construct's allowedRecipients");
   expect(rig.p.sns.published.length).toBe(published);
   expect(code).toBe(EXIT.CHECK_FAILED);
@@ -148,7 +150,7 @@ test('no AWS credentials: exit 4 with how to give them', async () => {
   Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' });
   try {
     const { code, stderr } = await rig.run('verify', '--stack', STACK);
-    expect(stderr).toContain('no AWS credentials while reading the template of stack "AlertingStack"');
+    expect(stderr).toContain('no AWS credentials while reading the template of stack "TwilioMessagingExample"');
     expect(stderr).toContain('fix: give the tool credentials as the AWS CLI takes them');
     expect(code).toBe(EXIT.ACCESS);
   } finally {
@@ -169,4 +171,28 @@ test('--help documents the exit codes', async () => {
   const { code, stdout } = await rig.run('--help');
   for (const [n, what] of Object.entries({ 0: 'every check passed', 1: 'a check failed', 2: 'the command line is wrong', 3: 'not found', 4: 'no AWS credentials', 5: 'could not be reached' })) expect(stdout).toMatch(new RegExp(`^ {2}${n} {2}.*${what}`, 'm'));
   expect(code).toBe(0);
+});
+
+test('without --stack, a Messaging Service: its inbound webhook is read from the messaging host and must be the InboundUrl', async () => {
+  const sid = `MG${'c'.repeat(32)}`;
+  const args = ['verify', '--secret-arn', rig.p.secretArn, '--topic-arn', rig.p.topicArn, '--inbound-url', rig.record.inboundUrl, '--messaging-service-sid', sid];
+  rig.p.twilio.addMessagingService({ sid, friendlyName: 'On-call pages', inboundRequestUrl: 'https://old-app.example.com/sms' });
+  const wrong = await rig.run(...args);
+  expect(line(wrong.stdout, 'inbound webhook')).toContain(`FAIL  inbound webhook ${sid}: posts to https://old-app.example.com/sms, not ${rig.record.inboundUrl}`);
+  expect(fixAfter(wrong.stdout, 'inbound webhook')).toContain(`curl -X POST ${rig.p.twilio.url}/v1/Services/${sid} -u "${rig.p.accountSid}:$TWILIO_AUTH_TOKEN" --data-urlencode "InboundRequestUrl=${rig.record.inboundUrl}" -d InboundMethod=POST`);
+  expect(wrong.code).toBe(EXIT.CHECK_FAILED);
+  expect(rig.p.twilio.requests.some((r) => r.method === 'GET' && r.path === `/v1/Services/${sid}`)).toBe(true);
+
+  rig.p.twilio.addMessagingService({ sid, inboundRequestUrl: rig.record.inboundUrl });
+  const right = await rig.run(...args);
+  expect(line(right.stdout, 'inbound webhook')).toContain(`ok    inbound webhook ${sid}: ${rig.record.inboundUrl} (POST)`);
+  expect(right.stdout).toContain('verify: the names given on the command line');
+  expect(right.code).toBe(EXIT.OK);
+
+  // A service that defers to its numbers' own webhooks: each number of its pool is checked.
+  rig.p.twilio.addMessagingService({ sid, inboundRequestUrl: null, useInboundWebhookOnNumber: true, phoneNumbers: [NUMBERS.smsFrom] });
+  rig.p.twilio.addIncomingNumber({ phoneNumber: NUMBERS.smsFrom, smsUrl: null });
+  const pooled = await rig.run(...args);
+  expect(line(pooled.stdout, 'inbound webhook')).toContain('FAIL  inbound webhook +1555***0100: has no messaging webhook');
+  expect(pooled.code).toBe(EXIT.CHECK_FAILED);
 });
