@@ -8,7 +8,7 @@ export const EXIT = {
   CHECK_FAILED: 1,
   /** The command line is wrong. */
   USAGE: 2,
-  /** The stack, the construct in it, or the page/incident asked about does not exist. */
+  /** The stack, the construct in it, a resource they name, or the page/incident asked about does not exist. */
   NOT_FOUND: 3,
   /** No AWS credentials or region, or a permission the tool needs is missing. */
   ACCESS: 4,
@@ -37,6 +37,8 @@ interface AwsLikeError {
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'SignatureDoesNotMatch']);
 
+const NOT_FOUND = new Set(['ResourceNotFoundException', 'NotFoundException', 'NotFound']);
+
 /**
  * An AWS SDK error as the operator should read it: `doing` says what the tool
  * was doing (`reading the stack template`), `action` the IAM action it needed.
@@ -57,6 +59,9 @@ export function explainAwsError(err: unknown, doing: string, action: string): Cl
   }
   if (ACCESS_DENIED.has(name) || e?.$metadata?.httpStatusCode === 403) {
     return new CliError(`AWS refused ${action} while ${doing}: ${message}`, EXIT.ACCESS, `allow ${action} to the identity the tool runs as (\`cdk-twilio-messaging --help\` lists every permission it needs)`);
+  }
+  if (NOT_FOUND.has(name)) {
+    return new CliError(`not found while ${doing}: ${message}`, EXIT.NOT_FOUND, 'check the name and the region (--region or AWS_REGION): the resource the stack or the flags name does not exist there');
   }
   return new CliError(`AWS failed while ${doing}: ${name ? `${name}: ` : ''}${message}`, EXIT.UNAVAILABLE, 'nothing was decided: run the command again; if it keeps failing, check the AWS service health and the endpoint settings (AWS_ENDPOINT_URL_*)');
 }

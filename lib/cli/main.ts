@@ -58,7 +58,7 @@ exit codes:
   0  every check passed (status, incidents: found and shown)
   1  verify: a check failed (its fix is printed)
   2  the command line is wrong
-  3  not found: the stack, the construct in it, or the page asked about
+  3  not found: the stack, the construct in it, a resource they name, or the page asked about
   4  no AWS credentials or region, or a permission below is missing
   5  AWS or Twilio could not be reached or failed: nothing was decided, run it again
 

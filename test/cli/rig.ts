@@ -33,6 +33,8 @@ export interface CliRig {
   /** The template's key policy, resolved: what the construct deploys. */
   readonly keyPolicy: string;
   run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** As `run`, with stderr a terminal: the test page's progress is redrawn in place. */
+  runInteractive(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,13 @@ export const CONSTRUCT_PROPS: TwilioMessagingProps = {
   defaultRecipients: [NUMBERS.onCallSms],
   allowedRecipients: [NUMBERS.onCallSms, NUMBERS.backupSms, UNDELIVERABLE],
 };
+
+async function runCli(args: string[], interactive: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive, env: process.env, pollMs: 100 });
+  return { code, stdout, stderr };
+}
 
 export async function startCliRig(options: LocalPipelineOptions = {}): Promise<CliRig> {
   const p = await startLocalPipeline({
@@ -114,12 +123,8 @@ async function assemble(p: LocalPipeline, cfn: FakeCloudFormation, kms: FakeKms)
     record,
     numberSid,
     keyPolicy,
-    run: async (...args) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive: false, env: process.env, pollMs: 100 });
-      return { code, stdout, stderr };
-    },
+    run: (...args) => runCli(args, false),
+    runInteractive: (...args) => runCli(args, true),
     close: async () => {
       await Promise.all([cfn.close(), kms.close()]);
       await p.close();

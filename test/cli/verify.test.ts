@@ -1,7 +1,11 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { TwilioMessaging } from '../../lib';
 import { PLACEHOLDER_SECRET } from '../../lib/contract';
 import { EXIT } from '../../lib/cli/errors';
 import { NUMBERS } from '../pipeline/local-pipeline';
-import { CliRig, STACK, startCliRig, UNDELIVERABLE } from './rig';
+import { CfnTemplate } from '../support/fake-cloudformation';
+import { CliRig, CONSTRUCT_PROPS, STACK, startCliRig, UNDELIVERABLE } from './rig';
 
 // `cdk-twilio-messaging verify` end to end: the real construct's template in a
 // fake CloudFormation, the local pipeline's handlers, fakes for Twilio, Secrets
@@ -195,4 +199,68 @@ test('without --stack, a Messaging Service: its inbound webhook is read from the
   const pooled = await rig.run(...args);
   expect(line(pooled.stdout, 'inbound webhook')).toContain('FAIL  inbound webhook +1555***0100: has no messaging webhook');
   expect(pooled.code).toBe(EXIT.CHECK_FAILED);
+});
+
+test('on a terminal the test page\'s progress is one line redrawn in place, cleared at the end', async () => {
+  const { code, stderr } = await rig.runInteractive('verify', '--stack', STACK, '--send-test', NUMBERS.backupSms);
+  expect(stderr).not.toContain('\n');
+  const frames = stderr.split('\r\x1b[2K').filter((f) => f !== '');
+  expect(frames[0]).toMatch(/^ {2}… {5}test page: published; waiting for the sender \(\d+ s\)$/);
+  expect(frames.at(-1)).toMatch(/^ {2}… {5}test page: Twilio: delivered \(\d+ s\)$/);
+  expect(stderr.endsWith('\r\x1b[2K')).toBe(true);
+  expect(code).toBe(EXIT.OK);
+});
+
+test('a suspended account fails the credentials check', async () => {
+  rig.p.twilio.setAccountStatus('suspended');
+  try {
+    const { code, stdout } = await rig.run('verify', '--stack', STACK);
+    expect(line(stdout, 'credentials')).toContain(`FAIL  credentials: account ${rig.p.accountSid} is suspended`);
+    expect(fixAfter(stdout, 'credentials')).toContain('reactivate the account in the Twilio Console');
+    expect(code).toBe(EXIT.CHECK_FAILED);
+  } finally {
+    rig.p.twilio.setAccountStatus('active');
+  }
+});
+
+test('a number whose messages go to a TwiML app fails: the app answers instead of the webhook', async () => {
+  rig.p.twilio.addIncomingNumber({ phoneNumber: NUMBERS.smsFrom, smsUrl: rig.record.inboundUrl, smsApplicationSid: `AP${'d'.repeat(32)}` });
+  const { code, stdout } = await rig.run('verify', '--stack', STACK);
+  expect(line(stdout, 'inbound webhook')).toContain(`messages go to TwiML app AP${'d'.repeat(32)}, not to a webhook URL`);
+  expect(fixAfter(stdout, 'inbound webhook')).toContain('-d SmsApplicationSid=');
+  expect(code).toBe(EXIT.CHECK_FAILED);
+});
+
+test('a topic policy without CloudWatch, and a topic under the AWS-managed key, fail with their fixes', async () => {
+  const attributes = { Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }), KmsMasterKeyId: 'alias/aws/sns' };
+  rig.p.sns.setTopicAttributes(rig.p.topicArn, attributes);
+  try {
+    const { code, stdout } = await rig.run('verify', '--stack', STACK);
+    expect(line(stdout, 'topic policy')).toContain(`FAIL  topic policy: no statement lets cloudwatch.amazonaws.com sns:Publish to ${rig.p.topicArn}`);
+    expect(fixAfter(stdout, 'topic policy')).toContain(`aws sns set-topic-attributes --topic-arn ${rig.p.topicArn} --attribute-name Policy`);
+    expect(line(stdout, 'topic key')).toContain('the AWS-managed key alias/aws/sns, which CloudWatch cannot use');
+    expect(code).toBe(EXIT.CHECK_FAILED);
+  } finally {
+    const topic = rig.template.Resources[rig.deployed.logicalIds('AWS::SNS::Topic').find((id) => id.startsWith('AlertsTopic'))!];
+    const policy = Object.values(rig.template.Resources).find((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.Topics).includes('AlertsTopic'))!;
+    rig.p.sns.setTopicAttributes(rig.p.topicArn, { Policy: JSON.stringify(rig.deployed.resolve(policy.Properties!.PolicyDocument)), KmsMasterKeyId: String(rig.deployed.resolve(topic.Properties!.KmsMasterKeyId)) });
+  }
+});
+
+test('a stack with two constructs: which one must be named, and --construct names it', async () => {
+  const app = new App();
+  const stack = new Stack(app, 'TwoPagers');
+  new TwilioMessaging(stack, 'Payments', CONSTRUCT_PROPS);
+  new TwilioMessaging(stack, 'Search', CONSTRUCT_PROPS);
+  rig.cfn.deploy('TwoPagers', Template.fromStack(stack).toJSON() as CfnTemplate, { refs: {} });
+  const ambiguous = await rig.run('incidents', '--stack', 'TwoPagers');
+  expect(ambiguous.stderr).toContain('stack "TwoPagers" holds 2 TwilioMessaging constructs: TwoPagers/Payments, TwoPagers/Search');
+  expect(ambiguous.stderr).toContain('fix: pass --construct with one of: TwoPagers/Payments, TwoPagers/Search');
+  expect(ambiguous.code).toBe(EXIT.USAGE);
+  const wrong = await rig.run('incidents', '--stack', 'TwoPagers', '--construct', 'TwoPagers/Billing');
+  expect(wrong.code).toBe(EXIT.NOT_FOUND);
+  // The named one's table is read: a made-up one here, which the fake DynamoDB does not have.
+  const named = await rig.run('incidents', '--stack', 'TwoPagers', '--construct', 'TwoPagers/Search', '--json');
+  expect(JSON.parse(named.stdout)).toMatchObject({ error: expect.stringMatching(/^not found while scanning the status table SearchTable[0-9A-F]{8}-/), exitCode: EXIT.NOT_FOUND });
+  expect(named.code).toBe(EXIT.NOT_FOUND);
 });
