@@ -67,6 +67,14 @@ test('the placeholder secret fails with the put-secret-value that fills it in, e
   expect(code).toBe(EXIT.CHECK_FAILED);
 });
 
+test('a malformed secret fails naming the field at fault, with the same fix', async () => {
+  rig.p.setSecret(JSON.stringify({ accountSid: 'AC12', authToken: 'x' }));
+  const { code, stdout } = await rig.run('verify', '--stack', STACK);
+  expect(line(stdout, 'secret')).toContain('FAIL  secret: the secret has no valid "accountSid" (AC followed by 32 hex digits)');
+  expect(fixAfter(stdout, 'secret')).toContain(`put-secret-value --secret-id ${rig.p.secretArn}`);
+  expect(code).toBe(EXIT.CHECK_FAILED);
+});
+
 test('credentials Twilio refuses fail with which field to put right, exit 1', async () => {
   rig.p.setSecret('not-yet-promoted');
   const { code, stdout } = await rig.run('verify', '--stack', STACK);
