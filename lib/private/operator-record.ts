@@ -30,11 +30,18 @@ export interface OperatorRecord {
   readonly from?: string;
   readonly messagingServiceSid?: string;
   readonly whatsappFrom?: string;
-  /** Every address the sender may text: the default recipients, `allowedRecipients` and the escalation's. */
+  /** Every address the sender may text: the default recipients, `allowedRecipients` and the escalation's (the reader merges the recorded lists). */
   readonly recipients: readonly string[];
   /** The `service` dimension of the instance's metrics. */
   readonly serviceName: string;
 }
+
+/** What the metadata holds: the record with its two recipient lists as the construct has them. */
+export type RecordedFields = Omit<OperatorRecord, 'recipients'> & {
+  readonly defaultRecipients: readonly string[];
+  /** The sender's allowedRecipients (the escalation's added), when not only the defaults. */
+  readonly allowedRecipients?: readonly string[];
+};
 
 const REQUIRED = ['construct', 'topicArn', 'inboundTopicArn', 'encryptionKeyArn', 'secretArn', 'tableName', 'statusCallbackUrl', 'inboundUrl', 'serviceName'] as const;
 
@@ -48,6 +55,8 @@ export function readOperatorRecord(metadata: unknown): OperatorRecord | string {
   }
   const missing = REQUIRED.filter((k) => typeof r[k] !== 'string' || r[k] === '');
   if (missing.length > 0) return `its "${OPERATOR_RECORD_KEY}" metadata lacks ${missing.join(', ')}`;
-  if (!Array.isArray(r.recipients) || !r.recipients.every((a) => typeof a === 'string')) return `its "${OPERATOR_RECORD_KEY}" metadata has no recipients list`;
-  return r as unknown as OperatorRecord;
+  const lists = [r.defaultRecipients, r.allowedRecipients ?? []];
+  if (!lists.every((l) => Array.isArray(l) && l.every((a) => typeof a === 'string'))) return `its "${OPERATOR_RECORD_KEY}" metadata has no recipient lists`;
+  const { defaultRecipients: _defaults, allowedRecipients: _allowed, ...rest } = r;
+  return { ...(rest as unknown as Omit<OperatorRecord, 'recipients'>), recipients: [...new Set((lists as string[][]).flat())] };
 }

@@ -1,6 +1,6 @@
 import { CfnResource } from 'aws-cdk-lib';
 import type { TwilioMessaging, TwilioMessagingProps } from '../twilio-messaging';
-import { OPERATOR_RECORD_KEY, OPERATOR_RECORD_VERSION, OperatorRecord } from './operator-record';
+import { OPERATOR_RECORD_KEY, OPERATOR_RECORD_VERSION, RecordedFields } from './operator-record';
 
 /**
  * Records the deployed names an operator tool needs as Metadata of the sender
@@ -11,7 +11,7 @@ import { OPERATOR_RECORD_KEY, OPERATOR_RECORD_VERSION, OperatorRecord } from './
 export function recordForOperators(messaging: TwilioMessaging, props: TwilioMessagingProps, allowedRecipients: readonly string[] | undefined): void {
   const resource = messaging.senderFunction.node.defaultChild;
   if (!CfnResource.isCfnResource(resource)) throw new Error('TwilioMessaging: the sender function has no CloudFormation resource to record on');
-  const record: OperatorRecord = {
+  const record: RecordedFields = {
     version: OPERATOR_RECORD_VERSION,
     construct: messaging.node.path,
     topicArn: messaging.topic.topicArn,
@@ -24,7 +24,9 @@ export function recordForOperators(messaging: TwilioMessaging, props: TwilioMess
     ...(props.from !== undefined ? { from: props.from } : {}),
     ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
     ...(props.whatsappFrom !== undefined ? { whatsappFrom: props.whatsappFrom } : {}),
-    recipients: [...new Set([...props.defaultRecipients, ...(allowedRecipients ?? [])])],
+    // Two lists, not one merged here: either may be a list token, which CDK cannot concatenate.
+    defaultRecipients: props.defaultRecipients,
+    ...(allowedRecipients !== undefined ? { allowedRecipients } : {}),
     serviceName: messaging.serviceName,
   };
   resource.addMetadata(OPERATOR_RECORD_KEY, record);

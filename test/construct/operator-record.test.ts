@@ -25,8 +25,9 @@ test('the sender function carries the operator record: the construct\'s topic, k
     statusCallbackUrl: `https://\${${logicalId(template, 'AWS::ApiGateway::RestApi', 'AlertsApi')}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/v1/status`,
     inboundUrl: `https://\${${logicalId(template, 'AWS::ApiGateway::RestApi', 'AlertsApi')}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/v1/inbound`,
     from: '+15005550006',
-    // Every address the sender may text: defaults, allowed, escalation.
-    recipients: '+15005550001,+15005550009,+15005550003',
+    // Every address the sender may text: defaults, and allowed with the escalation's.
+    defaultRecipients: '+15005550001',
+    allowedRecipients: '+15005550001,+15005550009,+15005550003',
     serviceName: 'TestStackAlerts8F0C84D3',
   });
   // No stack output is added for it: the only one is the RestApi's own endpoint.
@@ -42,10 +43,11 @@ test('the record names existing resources and a custom domain as given, and read
     names = { topicArn: existingTopic.topicArn, secretArn: existingSecret.secretArn, tableName: existingTable.tableName };
     return { existingTopic, existingSecret, existingTable };
   });
-  const record = readOperatorRecord({ [OPERATOR_RECORD_KEY]: Object.fromEntries(Object.entries(recordOf(template)!).map(([k, v]) => [k, k === 'recipients' || k === 'version' ? v : render(v)])) });
+  const record = readOperatorRecord({ [OPERATOR_RECORD_KEY]: Object.fromEntries(Object.entries(recordOf(template)!).map(([k, v]) => [k, k.endsWith('Recipients') || k === 'version' ? v : render(v)])) });
   expect(typeof record).toBe('object');
   expect(record).toMatchObject({ ...names, messagingServiceSid: `MG${'a'.repeat(32)}`, inboundUrl: 'https://hooks.example.com/twilio/inbound', statusCallbackUrl: 'https://hooks.example.com/twilio/status' });
   expect(record).not.toHaveProperty('from');
+  expect(record).toHaveProperty('recipients', ['+15005550001']);
 });
 
 test('a record the tool cannot read says why', () => {
