@@ -20,6 +20,7 @@ import { buildReconciler } from './private/reconciler';
 import { functionMemory } from './private/function-memory';
 import { handlerContext } from './private/handler-function';
 import { acknowledgeNagFindings } from './private/nag-acknowledgements';
+import { recordForOperators } from './private/record-for-operators';
 import { buildSenderConfig } from './private/sender-config';
 import { buildSenderFunction } from './private/sender-function';
 import { buildStatusTable } from './private/status-table';
@@ -530,15 +531,7 @@ export class TwilioMessaging extends Construct {
     this.senderFunction = sender;
     this.statusCallbackFunction = statusCallback;
     this.inboundFunction = inbound;
-    this.reconcilerFunction = buildReconciler(this, {
-      table: this.table,
-      secret: this.secret,
-      commonEnvironment: handlers.environment,
-      reconcileAfter: props.reconcileAfter,
-      logRetention,
-      removalPolicy,
-      ownerPath: this.node.path,
-    });
+    this.reconcilerFunction = buildReconciler(this, handlers, { reconcileAfter: props.reconcileAfter });
 
     // --- Alarms (opt-in) -------------------------------------------------------------
     if (props.enableDeadLetterQueueAlarm) {
@@ -552,6 +545,9 @@ export class TwilioMessaging extends Construct {
     if (props.enableSendFailureAlarm) {
       this.sendFailureAlarm = buildSendFailureAlarm(this, { failed: this.metricMessagesFailed(), configurationErrors: this.metricConfigurationErrors() });
     }
+
+    // --- What `npx cdk-twilio-messaging verify --stack` reads back (lib/private/operator-record.ts)
+    recordForOperators(this, props);
 
     // --- cdk-nag acknowledgements ----------------------------------------------------
     acknowledgeNagFindings({

@@ -1,13 +1,13 @@
 // The reconciler and the index it reads. Internal: not exported from the package.
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { HandlerContext } from './handler-function';
 import { ENV, RECONCILE_AFTER_SECONDS_RANGE, TABLE } from '../contract';
 import { handlerCode } from '../handler-code';
 import { checkSecondsRange } from '../validation';
@@ -39,15 +39,7 @@ export function addAwaitingFinalIndex(table: dynamodb.Table): void {
 }
 
 export interface ReconcilerOptions {
-  readonly table: dynamodb.ITable;
-  readonly secret: secretsmanager.ISecret;
-  /** The environment every handler gets (secret, table, cache TTL, Powertools). */
-  readonly commonEnvironment: Readonly<Record<string, string>>;
   readonly reconcileAfter?: Duration;
-  readonly logRetention: logs.RetentionDays;
-  readonly removalPolicy: RemovalPolicy;
-  /** The construct's path, for descriptions. */
-  readonly ownerPath: string;
 }
 
 /**
@@ -56,11 +48,12 @@ export interface ReconcilerOptions {
  * TwilioMessaging construct). Its role may Query the awaiting-final index,
  * UpdateItem the table, and read the secret; nothing else.
  */
-export function buildReconciler(scope: Construct, options: ReconcilerOptions): lambda.Function {
-  const logGroup = new logs.LogGroup(scope, 'ReconcilerLogs', { retention: options.logRetention, removalPolicy: options.removalPolicy });
+export function buildReconciler(scope: Construct, context: HandlerContext, options: ReconcilerOptions): lambda.Function {
+  const ownerPath = scope.node.path;
+  const logGroup = new logs.LogGroup(scope, 'ReconcilerLogs', { retention: context.logRetention, removalPolicy: context.removalPolicy });
   const role = new iam.Role(scope, 'ReconcilerRole', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `Execution role of the reconciler function of ${options.ownerPath}`,
+    description: `Execution role of the reconciler function of ${ownerPath}`,
   });
   logGroup.grantWrite(role);
   const fn = new lambda.Function(scope, 'Reconciler', {
@@ -74,14 +67,14 @@ export function buildReconciler(scope: Construct, options: ReconcilerOptions): l
     role,
     logGroup,
     environment: {
-      ...options.commonEnvironment,
+      ...context.environment,
       [ENV.RECONCILE_AFTER_SECONDS]: String((options.reconcileAfter ?? DEFAULT_RECONCILE_AFTER).toSeconds()),
     },
   });
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${options.table.tableArn}/index/${TABLE.AWAITING_FINAL_INDEX}`] }));
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [options.table.tableArn] }));
-  if (options.table.encryptionKey) {
-    options.table.encryptionKey.grantEncryptDecrypt(fn);
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${context.table.tableArn}/index/${TABLE.AWAITING_FINAL_INDEX}`] }));
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [context.table.tableArn] }));
+  if (context.table.encryptionKey) {
+    context.table.encryptionKey.grantEncryptDecrypt(fn);
     Validations.of(role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -93,9 +86,9 @@ export function buildReconciler(scope: Construct, options: ReconcilerOptions): l
       },
     );
   }
-  options.secret.grantRead(fn);
+  context.secret.grantRead(fn);
   new events.Rule(scope, 'ReconcilerSchedule', {
-    description: `Runs the reconciler of ${options.ownerPath}`,
+    description: `Runs the reconciler of ${ownerPath}`,
     schedule: events.Schedule.rate(RECONCILE_RATE),
     // A failed run is not retried: the next one, RECONCILE_RATE later, asks the same messages.
     targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],

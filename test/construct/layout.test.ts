@@ -29,8 +29,12 @@ function importsOf(source: ts.SourceFile): string[] {
   );
 }
 
+// lib/cli/ is the operator tool's source: bundled with its AWS SDK clients into
+// assets/cli/ (scripts/bundle.mjs) and never loaded by a consumer's CDK app.
+const CLI = path.join(LIB, 'cli');
+
 test('lib/ imports only aws-cdk-lib, constructs, Node built-ins and its own modules', () => {
-  const files = sources(LIB);
+  const files = sources(LIB).filter((file) => !file.startsWith(CLI + path.sep));
   expect(files.some((f) => f.includes(`${path.sep}private${path.sep}`))).toBe(true);
   const foreign = files.flatMap((file) =>
     importsOf(parse(file))
@@ -50,4 +54,14 @@ test("the construct's constructor fits one screen: its resources are built in li
   const constructor = construct.members.find(ts.isConstructorDeclaration)!;
   const line = (pos: number) => source.getLineAndCharacterOfPosition(pos).line;
   expect(line(constructor.getEnd()) - line(constructor.getStart()) + 1).toBeLessThanOrEqual(120);
+});
+
+test('nothing the construct loads imports the operator tool (lib/cli/)', () => {
+  const library = sources(LIB).filter((file) => !file.startsWith(CLI + path.sep));
+  const intoCli = library.flatMap((file) =>
+    importsOf(parse(file))
+      .filter((spec) => spec.startsWith('.') && path.resolve(path.dirname(file), spec).startsWith(CLI))
+      .map((spec) => `${path.relative(LIB, file)} imports ${spec}`),
+  );
+  expect(intoCli).toEqual([]);
 });

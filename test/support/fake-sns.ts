@@ -13,6 +13,7 @@ export interface PublishedMessage {
 /**
  * A small SNS (Query protocol, XML answers): Publish over real HTTP, reached
  * with AWS_ENDPOINT_URL_SNS. Records every message with its attributes.
+ * GetTopicAttributes answers the attributes set with `setTopicAttributes`.
  */
 export interface FakeSns extends LocalServer {
   readonly published: PublishedMessage[];
@@ -20,12 +21,16 @@ export interface FakeSns extends LocalServer {
   failNext(n: number): void;
   /** Called with each message once it is recorded, before the answer goes out (tests inject faults that follow a publish). */
   onPublish(listener: ((message: PublishedMessage) => void) | undefined): void;
+  /** What GetTopicAttributes answers for a topic (`Policy`, `KmsMasterKeyId`, ...); a topic never set is NotFound. */
+  setTopicAttributes(topicArn: string, attributes: Record<string, string>): void;
 }
 
 export async function startFakeSns(): Promise<FakeSns> {
   const published: PublishedMessage[] = [];
   let failures = 0;
   let listener: ((message: PublishedMessage) => void) | undefined;
+  const topics = new Map<string, Record<string, string>>();
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const server = await listen(async (req, res) => {
     const params = new URLSearchParams((await readBody(req)).toString('utf8'));
     const requestId = randomUUID();
@@ -36,6 +41,12 @@ export async function startFakeSns(): Promise<FakeSns> {
     if (failures > 0) {
       failures--;
       return xml(500, `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>injected failure</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+    }
+    if (params.get('Action') === 'GetTopicAttributes') {
+      const attributes = topics.get(params.get('TopicArn') ?? '');
+      if (!attributes) return xml(404, `<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+      const entries = Object.entries(attributes).map(([k, v]) => `<entry><key>${escape(k)}</key><value>${escape(v)}</value></entry>`).join('');
+      return xml(200, `<GetTopicAttributesResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><GetTopicAttributesResult><Attributes>${entries}</Attributes></GetTopicAttributesResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetTopicAttributesResponse>`);
     }
     if (params.get('Action') !== 'Publish') {
       return xml(400, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>not faked: ${params.get('Action')}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
@@ -68,6 +79,9 @@ export async function startFakeSns(): Promise<FakeSns> {
     },
     onPublish: (l) => {
       listener = l;
+    },
+    setTopicAttributes: (topicArn, attributes) => {
+      topics.set(topicArn, { TopicArn: topicArn, ...attributes });
     },
   };
 }

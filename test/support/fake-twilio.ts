@@ -18,6 +18,13 @@ import { listen, LocalServer, readBody } from './http';
  *   date filters then use its date_created (Twilio's list is the same in
  *   practice: a queued message shows up under the day it was created).
  * - `GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`: one message, or 404 / 20404.
+ * - The account's configuration, read-only (what `cdk-twilio-messaging verify`
+ *   reads): `GET /2010-04-01/Accounts/{Sid}.json` (status `active` unless
+ *   `setAccountStatus`), `GET .../IncomingPhoneNumbers.json` (`PhoneNumber`
+ *   filter) and `.../IncomingPhoneNumbers/{PN…}.json` for the numbers of
+ *   `addIncomingNumber`; and messaging.twilio.com's `GET /v1/Services/{MG…}`
+ *   and `/v1/Services/{MG…}/PhoneNumbers` for `addMessagingService` (point
+ *   both base URLs at this one server).
  *
  * Authentication: HTTP Basic. The user is recorded on every request; with
  * `credentials` configured, any other pair gets 401 / 20003 as Twilio answers.
@@ -63,10 +70,33 @@ export interface FakeTwilio extends LocalServer {
   addMessage(message: Partial<FakeMessage> & { to: string }): FakeMessage;
   /** Moves a message's status (and error) as Twilio would; GETs then show it. */
   setStatus(sid: string, status: string, errorCode?: number): void;
-  /** Clears requests, messages, queue, injector, default, and counters. Credentials stay. */
+  /** A number of the account with its messaging webhook (again for the same number: its new webhook); returns its `PN…` SID. */
+  addIncomingNumber(number: FakeIncomingNumber): string;
+  /** A Messaging Service of the account (`sid` MG…), with its inbound webhook and the numbers (E.164) in its pool. */
+  addMessagingService(service: FakeMessagingService): void;
+  /** What GET Accounts/{Sid}.json reports as the account's status (`active`, `suspended`, `closed`). */
+  setAccountStatus(status: string): void;
+  /** Clears requests, messages, queue, injector, default, and counters. Credentials, numbers and services stay. */
   reset(): void;
   /** Resets inFlight high-water mark. */
   resetCounters(): void;
+}
+
+export interface FakeIncomingNumber {
+  readonly phoneNumber: string;
+  readonly smsUrl: string | null;
+  readonly smsMethod?: string;
+  readonly smsApplicationSid?: string | null;
+}
+
+export interface FakeMessagingService {
+  readonly sid: string;
+  readonly friendlyName?: string;
+  readonly inboundRequestUrl: string | null;
+  readonly inboundMethod?: string;
+  readonly useInboundWebhookOnNumber?: boolean;
+  /** Numbers (E.164) of the sender pool: each must have been added with addIncomingNumber. */
+  readonly phoneNumbers?: readonly string[];
 }
 
 /** How the fake answers one request. Every field is optional; `{}` answers as Twilio does. */
@@ -186,6 +216,9 @@ export interface FakeMessage {
 const API = '/2010-04-01/Accounts/';
 const LIST = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
 const FETCH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/([^/]+)\.json$/;
+const ACCOUNT = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/;
+const NUMBERS = /^\/2010-04-01\/Accounts\/([^/]+)\/IncomingPhoneNumbers(?:\/([^/]+))?\.json$/;
+const SERVICE = /^\/v1\/Services\/([^/]+)(\/PhoneNumbers)?$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 /** Twilio's AlphaSender rule: up to 11 of A-Z a-z 0-9, space, + - _ &, at least one letter. */
 const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}$/;
@@ -367,6 +400,9 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
   let credentials = options.credentials;
   let inFlight = 0;
   let maxInFlight = 0;
+  const numbers = new Map<string, FakeIncomingNumber & { sid: string }>();
+  const services = new Map<string, FakeMessagingService>();
+  let accountStatus = 'active';
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const inFlightWaiters = new Set<() => void>();
@@ -461,6 +497,57 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     return m;
   }
 
+  const numberJson = (accountSid: string, n: FakeIncomingNumber & { sid: string }) => ({
+    account_sid: accountSid,
+    sid: n.sid,
+    phone_number: n.phoneNumber,
+    friendly_name: n.phoneNumber,
+    sms_url: n.smsUrl,
+    sms_method: n.smsMethod ?? 'POST',
+    sms_application_sid: n.smsApplicationSid ?? null,
+    uri: `${API}${accountSid}/IncomingPhoneNumbers/${n.sid}.json`,
+  });
+  const ownAccount = (sid: string) => !options.accountSid || sid === options.accountSid;
+  /** The read-only configuration routes; undefined for any other path. */
+  function readConfiguration(path: string, query: URLSearchParams): { status: 200 | 404; body?: unknown } | undefined {
+    const account = ACCOUNT.exec(path);
+    if (account) {
+      if (!ownAccount(account[1])) return { status: 404 };
+      return { status: 200, body: { sid: account[1], friendly_name: 'Fake Twilio account', status: accountStatus, type: 'Full', uri: `${API}${account[1]}.json` } };
+    }
+    const number = NUMBERS.exec(path);
+    if (number) {
+      if (!ownAccount(number[1])) return { status: 404 };
+      if (number[2]) {
+        const n = numbers.get(number[2]);
+        return n ? { status: 200, body: numberJson(number[1], n) } : { status: 404 };
+      }
+      const wanted = query.get('PhoneNumber');
+      const list = [...numbers.values()].filter((n) => wanted === null || n.phoneNumber === wanted).map((n) => numberJson(number[1], n));
+      return { status: 200, body: { incoming_phone_numbers: list, page: 0, page_size: 50, uri: path, next_page_uri: null } };
+    }
+    const service = SERVICE.exec(path);
+    if (service) {
+      const sv = services.get(service[1]);
+      if (!sv) return { status: 404 };
+      if (service[2]) {
+        const pool = (sv.phoneNumbers ?? []).map((p) => [...numbers.values()].find((n) => n.phoneNumber === p)).filter((n) => n !== undefined);
+        return { status: 200, body: { phone_numbers: pool.map((n) => ({ sid: n.sid, phone_number: n.phoneNumber, service_sid: sv.sid })), meta: { page: 0, page_size: 50, next_page_url: null } } };
+      }
+      return {
+        status: 200,
+        body: {
+          sid: sv.sid,
+          friendly_name: sv.friendlyName ?? 'Fake Messaging Service',
+          inbound_request_url: sv.inboundRequestUrl,
+          inbound_method: sv.inboundMethod ?? 'POST',
+          use_inbound_webhook_on_number: sv.useInboundWebhookOnNumber ?? false,
+        },
+      };
+    }
+    return undefined;
+  }
+
   const server = await listen(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const raw = (await readBody(req)).toString('utf8');
@@ -485,6 +572,13 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       if (!auth || (credentials && !credentials.some((c) => c.username === auth.username && c.password === auth.password))) {
         res.setHeader('www-authenticate', 'Basic realm="Twilio API"');
         return sendError(res, rec, 401, 20003);
+      }
+      if (kind === 'other' && method === 'GET') {
+        const configuration = readConfiguration(path, url.searchParams);
+        if (configuration) {
+          rec.outcome = configuration.status === 200 ? 'fetched' : 'not-found';
+          return configuration.status === 200 ? sendJson(res, rec, 200, configuration.body) : sendError(res, rec, 404, 20404, `The requested resource ${path} was not found`);
+        }
       }
       const accountSid = (listMatch ?? fetchMatch)?.[1];
       if (kind === 'other' || !accountSid || (options.accountSid && accountSid !== options.accountSid)) {
@@ -643,6 +737,17 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
         m.errorCode = errorCode;
         m.errorMessage = DEFAULT_MESSAGES[errorCode] ?? null;
       }
+    },
+    addIncomingNumber: (n) => {
+      const sid = [...numbers.values()].find((e) => e.phoneNumber === n.phoneNumber)?.sid ?? `PN${hex32()}`;
+      numbers.set(sid, { ...n, sid });
+      return sid;
+    },
+    addMessagingService: (service) => {
+      services.set(service.sid, service);
+    },
+    setAccountStatus: (status) => {
+      accountStatus = status;
     },
     reset: () => {
       requests.length = 0;
