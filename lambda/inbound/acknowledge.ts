@@ -1,9 +1,8 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { acknowledged } from '../shared/incidents/changes';
 import type { Incident } from '../shared/incidents/items';
-import { codeId, isIncidentId } from '../shared/incidents/keys';
 import { updateIncident } from '../shared/incidents/update';
-import { incidentsThatPaged } from './paged-incidents';
+import { incidentsThatPaged, reservedIncidentId } from '../shared/incidents/paged';
 import { REPLY } from './reply-text';
 
 /** The reply being acted on. */
@@ -79,15 +78,6 @@ export async function acknowledgeNewest(client: DynamoDBClient, tableName: strin
   const earlier = incidents.find(acknowledgedBy(reply));
   if (earlier) return acknowledgedOne(earlier, false);
   return (await acknowledgeNewestOf(client, tableName, incidents, reply, now)) ?? { type: 'ack-none', reply: REPLY.noOpenIncidentPagedYou(), incidents: [], firstAcknowledged: [] };
-}
-
-/** The incident that holds `code` now (its reservation), if any. */
-async function reservedIncidentId(client: DynamoDBClient, tableName: string, code: string): Promise<string | undefined> {
-  const { Item } = await client.send(
-    new GetItemCommand({ TableName: tableName, Key: { id: { S: codeId(code) } }, ConsistentRead: true, ProjectionExpression: 'incidentId' }),
-  );
-  const incidentId = Item?.incidentId?.S;
-  return isIncidentId(incidentId) ? incidentId : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Incident } from '../shared/incidents/items';
 import { markUnreachable } from '../shared/incidents/unreachable';
 import type { ReplyContext } from './acknowledge';
-import { incidentsThatPaged } from './paged-incidents';
+import { incidentsThatPaged } from '../shared/incidents/paged';
 
 /**
  * An address that opted out can no longer be paged: every live incident that

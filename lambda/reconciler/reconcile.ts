@@ -10,7 +10,7 @@ import { TwilioApiError } from '../shared/twilio-errors';
 import { countOutcome } from '../status-callback/count-outcome';
 import { askTwilio } from './ask';
 import type { ReconcilerConfig } from './config';
-import { DueMessage, dueMessages, isMissingIndex } from './due';
+import { DueMessage, dueMessages, isMissingIndex } from '../shared/table/reconcile-steps';
 import { RECONCILE_ATTEMPTS, waitBeforeAsk } from './schedule';
 import { applyPolled, GiveUpReason, nextStep, polledStatus, stopAsking } from './settle';
 

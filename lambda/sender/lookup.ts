@@ -1,6 +1,7 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TwilioCredentials } from '../shared/credentials';
 import { getMessagePage, listMessages, TwilioMessage } from '../shared/twilio-client';
+import { notificationIdOf } from '../shared/table/messages';
 import { BODY_MATCH, BodyMatch, matchBody, matchTemplate, SentBody, sentBody } from './body-match';
 import type { OutboundMessage } from './message-params';
 
@@ -99,14 +100,6 @@ export function rankCandidate(expected: ExpectedMessage, m: TwilioMessage): Body
   return stored === '' ? BODY_MATCH.EXACT : BODY_MATCH.UNCHECKED;
 }
 
-/** The notification a message item in the status table was recorded for, if any. */
-async function ownerOf(db: DynamoDBClient, tableName: string, sid: string): Promise<string | undefined> {
-  const { Item } = await db.send(
-    new GetItemCommand({ TableName: tableName, Key: { id: { S: sid } }, ProjectionExpression: '#n', ExpressionAttributeNames: { '#n': 'notificationId' }, ConsistentRead: true }),
-  );
-  return Item?.notificationId?.S;
-}
-
 /**
  * Looks in the account's message log for a message that a request made
  * under this claim created: after a crash (a pending claim whose lease
@@ -160,7 +153,7 @@ export async function findSentMessage(
   const ranked = candidates.slice(0, MAX_OWNER_READS).map(({ m }) => m);
   const owners: Array<string | undefined> = [];
   for (let i = 0; i < ranked.length; i += OWNER_READS_AT_ONCE) {
-    owners.push(...(await Promise.all(ranked.slice(i, i + OWNER_READS_AT_ONCE).map((m) => ownerOf(db, tableName, m.sid)))));
+    owners.push(...(await Promise.all(ranked.slice(i, i + OWNER_READS_AT_ONCE).map((m) => notificationIdOf(db, tableName, m.sid)))));
   }
   const found = ranked.find((_, i) => owners[i] === notificationId) ?? ranked.find((_, i) => owners[i] === undefined);
   if (found === undefined && candidates.length > ranked.length) {

@@ -1,15 +1,17 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION } from '../../lib/contract';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import { alarm, batch, context, snsRecord } from '../support/sender-rig';
 import {
   ACCOUNT_SID,
+  ApiHandler,
   captureOutput,
   CapturedOutput,
   getItem,
   goodSecret,
   INBOUND_URL,
   lambdaContext,
+  OUR_NUMBER,
   SECRET_ARN,
   sid,
   STATUS_URL,
@@ -30,18 +32,16 @@ import { metricsOf, synthDashboards, SynthesizedDashboards } from './body';
  */
 
 type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const R1 = '+15551550001';
-const OUR_NUMBER = '+15557650000';
 
 let synthesized: SynthesizedDashboards;
 let handlerEnv: Record<string, string>;
 let world: WebhookWorld;
 let twilio: FakeTwilio;
 let sender: SenderHandler;
-let inbound: WebhookHandler;
-let statusCallback: WebhookHandler;
+let inbound: ApiHandler;
+let statusCallback: ApiHandler;
 let out: CapturedOutput;
 
 async function load<T>(path: string): Promise<T> {
@@ -66,8 +66,8 @@ beforeAll(async () => {
   process.env.TWILIO_API_BASE_URL = twilio.url;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60 });
   sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
+  inbound = await load<ApiHandler>('../../lambda/inbound/index');
+  statusCallback = await load<ApiHandler>('../../lambda/status-callback/index');
 }, 180_000);
 
 afterAll(async () => {

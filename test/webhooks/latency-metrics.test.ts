@@ -1,15 +1,17 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC, TABLE } from '../../lib/contract';
 import { backlogRecord } from '../../lambda/webhook/webhook-backlog';
 import { seedIncident, seedPage } from './incidents';
 import {
   ACCOUNT_SID,
+  ApiHandler,
   backlogEvent,
+  BacklogHandler,
   captureOutput,
   CapturedOutput,
   INBOUND_URL,
   lambdaContext,
+  OUR_NUMBER,
   putItem,
   sid,
   STATUS_URL,
@@ -26,10 +28,6 @@ import {
  * their request arrived, so those cases know the exact value to expect.
  */
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-const OUR_NUMBER = '+15557650000';
 const R1 = '+15551440001';
 const R2 = '+15551440002';
 

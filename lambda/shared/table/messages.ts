@@ -359,3 +359,11 @@ export async function pageOf(client: DynamoDBClient, tableName: string, messageS
   if (incidentId === undefined) return undefined;
   return { incidentId, ...(item?.to?.S !== undefined ? { to: item.to.S } : {}) };
 }
+
+/** The notification a message item in the status table was recorded for, if any (one consistent GetItem of one attribute). */
+export async function notificationIdOf(db: DynamoDBClient, tableName: string, sid: string): Promise<string | undefined> {
+  const { Item } = await db.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: sid } }, ProjectionExpression: '#n', ExpressionAttributeNames: { '#n': 'notificationId' }, ConsistentRead: true }),
+  );
+  return Item?.notificationId?.S;
+}

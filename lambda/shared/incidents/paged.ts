@@ -1,7 +1,7 @@
-import { AttributeValue, BatchGetItemCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../../lib/contract';
-import { Incident, INCIDENT_PROJECTION, readIncident } from '../shared/incidents/items';
-import { isIncidentId } from '../shared/incidents/keys';
+import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../../../lib/contract';
+import { Incident, INCIDENT_PROJECTION, readIncident } from './items';
+import { codeId, isIncidentId } from './keys';
 
 /**
  * How far back a reply looks: the incidents among the latest this-many pages
@@ -72,4 +72,13 @@ export async function incidentsThatPaged(client: DynamoDBClient, tableName: stri
   if (ids.length === 0) return [];
   const incidents = await getIncidents(client, tableName, ids);
   return incidents.filter((incident) => incident.paged.includes(address)).sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : 0));
+}
+
+/** The incident that holds `code` now (its reservation), if any. */
+export async function reservedIncidentId(client: DynamoDBClient, tableName: string, code: string): Promise<string | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: { S: codeId(code) } }, ConsistentRead: true, ProjectionExpression: 'incidentId' }),
+  );
+  const incidentId = Item?.incidentId?.S;
+  return isIncidentId(incidentId) ? incidentId : undefined;
 }
