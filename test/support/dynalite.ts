@@ -39,6 +39,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const calls = new Map<string, number>();
   let inFlight = 0;
+  let processing = 0;
   let roundTrips = 0;
   let latencyMs = 0;
   let barrier: { target: string; count: number; held: Array<() => void> } | undefined;
@@ -49,7 +50,17 @@ export async function startDynalite(): Promise<LocalDynamo> {
     calls.set(target, (calls.get(target) ?? 0) + 1);
     if (inFlight++ === 0) roundTrips++;
     res.once('close', () => inFlight--);
-    const go = () => serve.forEach((listener) => listener.call(server, req, res));
+    const go = () => {
+      // Counted until dynalite answers, even to a client that has gone: close() waits for these,
+      // or an operation still queued behind a lock would meet a closed database and throw.
+      processing++;
+      const end = res.end.bind(res);
+      res.end = ((...args: Parameters<typeof end>) => {
+        processing--;
+        return end(...args);
+      }) as typeof res.end;
+      serve.forEach((listener) => listener.call(server, req, res));
+    };
     if (barrier && barrier.target === target) {
       barrier.held.push(go);
       if (barrier.held.length < barrier.count) return;
@@ -78,11 +89,14 @@ export async function startDynalite(): Promise<LocalDynamo> {
       roundTrips = 0;
     },
     totalCalls: () => [...calls.values()].reduce((a, b) => a + b, 0),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      const until = Date.now() + 5_000;
+      while (processing > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      await new Promise<void>((resolve) => {
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 
