@@ -2,6 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createExampleApp } from '../../bin/example';
+import { useCloudFormationValidation } from '../support/cdk-validation';
+
+useCloudFormationValidation();
 
 // The app `npx cdk synth` runs, synthesized into a temporary directory: with cdk-nag's
 // AwsSolutions checks registered, synthesis itself fails on any unacknowledged finding.

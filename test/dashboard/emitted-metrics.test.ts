@@ -1,4 +1,3 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION } from '../../lib/contract';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import { alarm, batch, context, snsRecord } from '../support/sender-rig';
@@ -11,8 +10,10 @@ import {
   goodSecret,
   INBOUND_URL,
   lambdaContext,
+  loadWebhooks,
   OUR_NUMBER,
   SECRET_ARN,
+  SenderHandler,
   sid,
   STATUS_URL,
   startWorld,
@@ -31,8 +32,6 @@ import { metricsOf, synthDashboards, SynthesizedDashboards } from './body';
  * namespace, name and dimensions.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
 const R1 = '+15551550001';
 
 let synthesized: SynthesizedDashboards;
@@ -43,14 +42,6 @@ let sender: SenderHandler;
 let inbound: ApiHandler;
 let statusCallback: ApiHandler;
 let out: CapturedOutput;
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
 
 beforeAll(async () => {
   synthesized = synthDashboards({ Dashboard: {} });
@@ -65,9 +56,7 @@ beforeAll(async () => {
   process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl('alerts');
   process.env.TWILIO_API_BASE_URL = twilio.url;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60 });
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<ApiHandler>('../../lambda/inbound/index');
-  statusCallback = await load<ApiHandler>('../../lambda/status-callback/index');
+  ({ sender, inbound, statusCallback } = await loadWebhooks());
 }, 180_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
 import { writeMessageRecord } from '../../lambda/shared/table/messages';
@@ -8,6 +8,7 @@ import { createStatusTable } from '../support/dynalite';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import {
   ACCOUNT_SID,
+  ApiHandler,
   AUTH_TOKEN,
   captureOutput,
   CapturedOutput,
@@ -24,7 +25,6 @@ import {
 } from '../support/webhook-rig';
 
 type Handler = (event: ScheduledEvent, context: Context) => Promise<RunSummary>;
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const AFTER_SECONDS = 300;
 const MINUTE = 60_000;

@@ -1,8 +1,7 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV } from '../../lib/contract';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { ACCOUNT_SID, ApiHandler, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, loadWebhooks, SenderHandler, sid, STATUS_URL, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
 import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
 import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
@@ -12,9 +11,6 @@ import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-r
  * address, an opt-out) and the timer it sends are read by the sender as the
  * sender's own; a page the sender sent is what the webhooks find.
  */
-
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const R1 = '+15551330001';
 const R2 = '+15551330002';
@@ -27,18 +23,10 @@ let twilio: FakeTwilio;
 /** In front of dynalite for every handler: holds chosen calls. */
 let proxy: DynamoProxy;
 let sender: SenderHandler;
-let inbound: WebhookHandler;
-let statusCallback: WebhookHandler;
+let inbound: ApiHandler;
+let statusCallback: ApiHandler;
 let out: CapturedOutput;
 let serial = 0;
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
 
 beforeAll(async () => {
   world = await startWorld();
@@ -49,9 +37,7 @@ beforeAll(async () => {
   process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60, escalation: ESCALATION });
   // Every handler's DynamoDB calls go through the proxy (the SDK reads this variable when it sends).
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
+  ({ sender, inbound, statusCallback } = await loadWebhooks());
 });
 
 afterAll(async () => {

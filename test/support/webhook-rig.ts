@@ -237,6 +237,36 @@ export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Prom
 /** A webhook function as its backlog queue's event source mapping invokes it. */
 export type BacklogHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
+/** The sender as its alert queue's event source mapping invokes it. */
+export type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** The three handlers that share the status table, each in an execution environment of its own. */
+export interface LoadedHandlers {
+  readonly sender: SenderHandler;
+  readonly inbound: ApiHandler;
+  readonly statusCallback: ApiHandler;
+}
+
+/**
+ * Imports the sender, inbound and status-callback handlers, each afresh (its
+ * own module registry), as new Lambda execution environments would: every one
+ * reads the environment set before this call.
+ */
+export async function loadWebhooks(): Promise<LoadedHandlers> {
+  const load = async <T>(path: string): Promise<T> => {
+    let handler: T | undefined;
+    await jest.isolateModulesAsync(async () => {
+      ({ handler } = (await import(path)) as { handler: T });
+    });
+    return handler!;
+  };
+  return {
+    sender: await load<SenderHandler>('../../lambda/sender'),
+    inbound: await load<ApiHandler>('../../lambda/inbound/index'),
+    statusCallback: await load<ApiHandler>('../../lambda/status-callback/index'),
+  };
+}
+
 export type WebhookName = 'status-callback' | 'inbound';
 const ROUTES: Record<WebhookName, { readonly path: string; readonly url: string }> = {
   'status-callback': { path: '/status', url: STATUS_URL },

@@ -13,6 +13,8 @@ import { cloudWatchAlarm as metricAlarm, eventBridgeEvent as event } from '../..
 export { metricAlarm };
 
 const ACCOUNT = '123456789012';
+/** A metric-math or anomaly-detection alarm's trigger has no single metric: the fields of one are left out. */
+const NO_SINGLE_METRIC = { MetricName: undefined, Namespace: undefined, StatisticType: undefined, Statistic: undefined, Dimensions: undefined, Unit: undefined };
 
 export const percentileAlarm = metricAlarm(
   {
@@ -45,12 +47,7 @@ export const mathAlarm = metricAlarm(
       'Threshold Crossed: 2 out of the last 3 datapoints [7.3 (27/11/26 15:40:00), 5.12 (27/11/26 15:39:00)] were greater than the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition).',
   },
   {
-    MetricName: undefined,
-    Namespace: undefined,
-    StatisticType: undefined,
-    Statistic: undefined,
-    Dimensions: undefined,
-    Unit: undefined,
+    ...NO_SINGLE_METRIC,
     Period: 60,
     EvaluationPeriods: 3,
     DatapointsToAlarm: 2,
@@ -72,12 +69,7 @@ export const anomalyAlarm = metricAlarm(
     StateChangeTime: '2026-11-27T18:40:26.838+0000',
   },
   {
-    MetricName: undefined,
-    Namespace: undefined,
-    StatisticType: undefined,
-    Statistic: undefined,
-    Dimensions: undefined,
-    Unit: undefined,
+    ...NO_SINGLE_METRIC,
     Threshold: undefined,
     Period: 60,
     EvaluationPeriods: 4,
