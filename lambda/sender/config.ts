@@ -147,10 +147,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   if (accountAlias !== undefined) refuse('accountAlias', accountAlias, accountAliasProblem(accountAlias));
   let escalation: EscalationPlan;
   try {
-    escalation = {
-      ...parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`),
-      fallbacks: parseFallbacks(c.fallbacks, `${ENV.SENDER_CONFIG}.fallbacks`),
-    };
+    const plan = parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`);
+    const fallbacks = parseFallbacks(c.fallbacks, `${ENV.SENDER_CONFIG}.fallbacks`);
+    escalation = fallbacks.size > 0 ? { ...plan, fallbacks } : plan;
   } catch (err) {
     if (err instanceof EscalationConfigError) throw new SenderConfigError(err.message);
     throw err;
