@@ -9,8 +9,8 @@ import { allowedWithEscalation } from '../escalation';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { fail } from '../validation';
 
-/** The sender's bound (lambda/sender/incidents/fallbacks.ts), well within Lambda's 4 KB of environment. */
-const MAX_FALLBACKS = 20;
+/** One per on-call phone is the use; bounded, like escalation's addresses, so SENDER_CONFIG stays within Lambda's 4 KB of environment. */
+const MAX_FALLBACKS = 10;
 
 type FallbackInput = Pick<TwilioMessagingProps, 'fallbacks' | 'defaultRecipients' | 'allowedRecipients' | 'escalation' | 'from' | 'messagingServiceSid' | 'whatsappFrom'>;
 

@@ -49,6 +49,11 @@ describe('SENDER_CONFIG.fallbacks', () => {
       /fallbacks\["\+15005550001"\] is "\+15005550002", which has a fallback of its own \("whatsapp:\+15005550001"\); fallbacks do not chain/,
     ],
     ['a cycle', { allowedRecipients: [A, B], fallbacks: { [A]: B, [B]: A } }, /which has a fallback of its own/],
+    [
+      'more than 10 entries',
+      { allowedRecipients: [A, ...Array.from({ length: 22 }, (_, i) => `+1500555${3000 + i}`)], fallbacks: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`+1500555${3000 + i}`, `+1500555${3011 + i}`])) },
+      /fallbacks has 11 entries; at most 10 \(SENDER_CONFIG must fit Lambda's 4 KB of environment\)/,
+    ],
   ])('%s is refused at synth, naming the value and the fix', (_name, props, message) => {
     expect(() => construct(props)).toThrow(message);
   });

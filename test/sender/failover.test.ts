@@ -200,6 +200,19 @@ describe('a page that ends undelivered, told by the status callback', () => {
     expect(incident.timeline).toContainEqual(expect.objectContaining({ event: 'escalated', stage: 1, detail: 'unreachable' }));
   });
 
+  test('Twilio refuses the fallback for good (21211): the next stage is paged in the same invocation', async () => {
+    const { incidentId, code } = await openIncident('fallback-refused');
+    const [page] = pagesTo(R1);
+    await postStatus(page.sid, R1, 'undelivered', '30005');
+    twilio.enqueue({ error: { status: 400, code: 21211, message: 'Invalid To Phone Number' } });
+    expect(await fireUnreachableTimers()).toBe(1);
+    expect(pagesTo(W1)).toEqual([]);
+    expect(pagesTo(R2).map((p) => p.body)).toEqual([expect.stringMatching(ackHint(code))]);
+    const incident = await incidentItem(incidentId);
+    expect(incident).toMatchObject({ stage: 1, unreachable: new Set([R1, W1]), fellBack: new Set([R1]) });
+    expect(incident.timeline).toContainEqual(expect.objectContaining({ event: 'fallback', by: W1, detail: R1 }));
+  });
+
   test('an acknowledged incident: no timer, and the sender pages no fallback even for a timer that comes anyway', async () => {
     const { incidentId, code } = await openIncident('acked');
     const [page] = pagesTo(R1);
