@@ -207,6 +207,13 @@ export interface SenderConfig {
    * Every recipient of it is an allowed recipient (the construct adds them to `allowedRecipients`).
    */
   readonly escalation?: SenderEscalation;
+  /**
+   * An address's fallback (`{ "+15551234567": "whatsapp:+15551234567" }`): when a page of an
+   * incident to the first cannot reach it (ended undelivered/failed, or it opted out), the
+   * same page goes once to the second, and the first counts unreachable only when that page
+   * fails too. Both are allowed recipients; a fallback is never itself a key (no chains).
+   */
+  readonly fallbacks?: Readonly<Record<string, string>>;
 }
 
 /** SENDER_CONFIG.escalation, written by the construct from the `escalation` prop. */

@@ -340,6 +340,19 @@ export interface TwilioMessagingProps {
    * @default - one stage, the default recipients (an envelope's `to` when it names one), no repeats
    */
   readonly escalation?: EscalationPolicy;
+
+  /**
+   * Each address's fallback, e.g. `{ '+15551234567': 'whatsapp:+15551234567' }`: when an
+   * incident's page to the first ends `undelivered` or `failed` (or the first opted out),
+   * the same page, with its `ACK <code>`, goes once to the second, which may then
+   * acknowledge it; the first counts unreachable (bringing the next stage forward) only
+   * when the fallback is unreachable too. Both must be default, allowed or escalation
+   * recipients, the fallback with a sender for its channel; a fallback may not have one
+   * of its own. Checked at synth; its values may not be tokens.
+   *
+   * @default - no fallbacks: an address whose page fails counts unreachable at once
+   */
+  readonly fallbacks?: { [address: string]: string };
 }
 
 /**

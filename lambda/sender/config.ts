@@ -10,8 +10,9 @@ import {
   smsSenderProblem,
   whatsappSenderProblem,
 } from '../../lib/contract';
-import { maskNumbersInText } from '../shared/mask';
+import { maskAddress, maskNumbersInText } from '../shared/mask';
 import { EscalationConfigError, EscalationPlan, needsTimers, parseEscalation, planRecipients } from './incidents/escalation';
+import { parseFallbacks } from './incidents/fallbacks';
 
 /** The sender's configuration, resolved once per cold start. */
 export interface SenderSettings {
@@ -33,7 +34,7 @@ export interface SenderSettings {
   readonly alarmTextSegments: number;
   /** Shown in alarm texts instead of the account id. */
   readonly accountAlias?: string;
-  /** Who an incident pages and when (absent from SENDER_CONFIG: one stage of the default recipients, no repeats). */
+  /** Who an incident pages and when (absent from SENDER_CONFIG: one stage of the default recipients, no repeats), and each address's fallback. */
   readonly escalation: EscalationPlan;
 }
 
@@ -146,10 +147,20 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
   if (accountAlias !== undefined) refuse('accountAlias', accountAlias, accountAliasProblem(accountAlias));
   let escalation: EscalationPlan;
   try {
-    escalation = parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`);
+    const plan = parseEscalation(c.escalation, defaultRecipients, `${ENV.SENDER_CONFIG}.escalation`);
+    const fallbacks = parseFallbacks(c.fallbacks, `${ENV.SENDER_CONFIG}.fallbacks`);
+    escalation = fallbacks.size > 0 ? { ...plan, fallbacks } : plan;
   } catch (err) {
     if (err instanceof EscalationConfigError) throw new SenderConfigError(err.message);
     throw err;
+  }
+  for (const [address, fallback] of escalation.fallbacks ?? []) {
+    const whatsapp = fallback.startsWith('whatsapp:');
+    if (whatsapp ? whatsappFrom === undefined && messagingServiceSid === undefined : from === undefined && messagingServiceSid === undefined) {
+      throw new SenderConfigError(
+        `${ENV.SENDER_CONFIG}.fallbacks["${maskAddress(address)}"] is ${maskAddress(fallback)}, ${whatsapp ? 'a WhatsApp address, but neither whatsappFrom nor messagingServiceSid is set' : 'an SMS number, but neither from nor messagingServiceSid is set'}${fix('fallbacks')}`,
+      );
+    }
   }
   if (needsTimers(escalation) && !env[ENV.ALERT_QUEUE_URL]) {
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}.escalation has later stages or repeats, which need timers: set ${ENV.ALERT_QUEUE_URL} to the alert queue`);

@@ -11,6 +11,7 @@ import type { HandlerContext } from './handler-function';
 import { ENV, RECONCILE_AFTER_SECONDS_RANGE, TABLE } from '../contract';
 import { handlerCode } from '../handler-code';
 import { checkSecondsRange } from '../validation';
+import { allowTimers } from './grants';
 
 /** How often the schedule runs the reconciler. */
 export const RECONCILE_RATE = Duration.minutes(5);
@@ -46,7 +47,9 @@ export interface ReconcilerOptions {
  * The reconciler function (assets/reconciler), its log group and role, and the
  * EventBridge rule that runs it every RECONCILE_RATE, all in `scope` (the
  * TwilioMessaging construct). Its role may Query the awaiting-final index,
- * UpdateItem the table, and read the secret; nothing else.
+ * GetItem and UpdateItem the table (a polled page that ended undelivered is
+ * read and marks its incident), send timers to the alert queue, and read the
+ * secret; nothing else.
  */
 export function buildReconciler(scope: Construct, context: HandlerContext, options: ReconcilerOptions): lambda.Function {
   const ownerPath = scope.node.path;
@@ -72,7 +75,8 @@ export function buildReconciler(scope: Construct, context: HandlerContext, optio
     },
   });
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${context.table.tableArn}/index/${TABLE.AWAITING_FINAL_INDEX}`] }));
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [context.table.tableArn] }));
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [context.table.tableArn] }));
+  allowTimers(fn, context.alertQueue);
   if (context.table.encryptionKey) {
     context.table.encryptionKey.grantEncryptDecrypt(fn);
     Validations.of(role).acknowledge(

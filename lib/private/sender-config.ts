@@ -3,6 +3,7 @@
 import { SenderConfig } from '../contract';
 import { allowedWithEscalation, senderEscalation } from '../escalation';
 import type { TwilioMessagingProps } from '../twilio-messaging';
+import { senderFallbacks } from './fallbacks';
 
 export interface SenderConfigSettings {
   /** How long a send claim is held: twice the sender's timeout. */
@@ -13,6 +14,7 @@ export interface SenderConfigSettings {
 /** The sender's configuration: only the props that were given, plus the settings derived from others. */
 export function buildSenderConfig(props: TwilioMessagingProps, settings: SenderConfigSettings): SenderConfig {
   const allowedRecipients = allowedWithEscalation(props);
+  const fallbacks = senderFallbacks(props);
   return {
     ...(props.from !== undefined ? { from: props.from } : {}),
     ...(props.messagingServiceSid !== undefined ? { messagingServiceSid: props.messagingServiceSid } : {}),
@@ -27,5 +29,6 @@ export function buildSenderConfig(props: TwilioMessagingProps, settings: SenderC
     ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
     maxReceiveCount: settings.maxReceiveCount,
     ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
+    ...(fallbacks !== undefined ? { fallbacks } : {}),
   };
 }

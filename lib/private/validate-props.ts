@@ -2,6 +2,7 @@
 // lib/validation.ts and lib/escalation.ts). Internal: not exported from lib/index.ts.
 import { ALARM_TEXT_SEGMENTS } from '../contract';
 import { checkEscalation } from '../escalation';
+import { checkFallbacks } from './fallbacks';
 import { checkReconcileAfter } from './reconciler';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity, fail } from '../validation';
@@ -9,6 +10,7 @@ import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRa
 export function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
   checkEscalation(props);
+  checkFallbacks(props);
   checkReconcileAfter(props.reconcileAfter);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);

@@ -74,7 +74,7 @@ test.each([
   );
 });
 
-test('the alert queue takes messages from the three handlers and from no other role (SNS delivers through the queue policy)', () => {
+test('the alert queue takes messages from the four handlers that set timers and from no other role (SNS delivers through the queue policy)', () => {
   const alertQueue = `\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`;
   const senders = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
     p.Properties.PolicyDocument.Statement.some(
@@ -82,7 +82,7 @@ test('the alert queue takes messages from the three handlers and from no other r
     ),
   );
   expect(senders.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort()).toEqual(
-    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
+    ['AlertsSenderRole', 'AlertsStatusCallbackRole', 'AlertsInboundRole', 'AlertsReconcilerRole'].map((p) => ref('AWS::IAM::Role', p)).sort(),
   );
 });
 

@@ -44,13 +44,16 @@ describe('reconciler', () => {
     });
   });
 
-  test('least privilege: Query on the awaiting-final index only, UpdateItem on the table, the secret, its logs', () => {
+  test('least privilege: Query on the awaiting-final index only, GetItem/UpdateItem on the table, SendMessage on the alert queue (timers), the secret, its logs', () => {
     expect(actionsOfRole(template, 'AlertsReconcilerRole')).toEqual(
-      ['dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'].sort(),
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'sqs:SendMessage'].sort(),
     );
     const table = `\${${ref('AWS::DynamoDB::Table', 'AlertsTable')}.Arn}`;
     expect(resourcesFor('dynamodb:Query')).toEqual([`${table}/index/${TABLE.AWAITING_FINAL_INDEX}`]);
     expect(resourcesFor('dynamodb:UpdateItem')).toEqual([table]);
+    expect(resourcesFor('dynamodb:GetItem')).toEqual([table]);
+    expect(resourcesFor('sqs:SendMessage')).toEqual([`\${${ref('AWS::SQS::Queue', 'AlertsQueue')}.Arn}`]);
+    expect(environmentOf(template, 'AlertsReconciler')[ENV.ALERT_QUEUE_URL]).toEqual(expect.anything());
     expect(resourcesFor('secretsmanager:GetSecretValue')).toEqual([`\${${ref('AWS::SecretsManager::Secret', 'AlertsSecret')}}`]);
   });
 

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, METRIC, PLACEHOLDER_SECRET, TABLE } from '../../lib/contract';
@@ -336,6 +338,32 @@ describe('configuration the reconciler cannot use', () => {
     await createStatusTable(world.dynamo.backendEndpoint, 'old-status', { awaitingFinalIndex: false });
     const old = await load({ [ENV.STATUS_TABLE_NAME]: 'old-status' });
     expect(await old(scheduled, lambdaContext('reconciler'))).toMatchObject({ stoppedBy: 'configuration' });
+    expect(out.text()).toContain(`no index ${TABLE.AWAITING_FINAL_INDEX}`);
+    expect(metricsOf()).toMatchObject({ [METRIC.CONFIGURATION_ERRORS]: 1 });
+  });
+
+  test('an index still backfilling (the first deploy of an upgrade): DynamoDB\'s refusal is told as the missing index, counted, and the run ends without an error', async () => {
+    // DynamoDB's answer to a Query on a global secondary index it is still building; dynalite builds none.
+    const queries: string[] = [];
+    const dynamo = createServer((req, res) => {
+      queries.push(String(req.headers['x-amz-target']));
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazon.coral.validate#ValidationException', message: `Cannot read from backfilling global secondary index: ${TABLE.AWAITING_FINAL_INDEX}` }));
+      });
+    });
+    await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+    try {
+      const backfilling = await load({});
+      expect(await backfilling(scheduled, lambdaContext('reconciler'))).toMatchObject({ asked: 0, stoppedBy: 'configuration' });
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      await new Promise((resolve) => dynamo.close(resolve));
+    }
+    expect(queries).toEqual(['DynamoDB_20120810.Query']);
     expect(out.text()).toContain(`no index ${TABLE.AWAITING_FINAL_INDEX}`);
     expect(metricsOf()).toMatchObject({ [METRIC.CONFIGURATION_ERRORS]: 1 });
   });

@@ -3,6 +3,7 @@ import type { Timer } from '../../shared/incidents/timers';
 import type { Notification } from '../parse-notification';
 import type { EscalationPlan } from './escalation';
 import type { Page } from '../fit-text';
+import { countedUnreachable, NO_FALLBACKS } from './fallbacks';
 import { ackHint } from './texts';
 
 /*
@@ -80,10 +81,10 @@ export function repeatDueAt(incident: Incident, plan: EscalationPlan, n: number)
   return openedMs(incident) + (last.afterSeconds + n * plan.repeatAfterSeconds) * 1000;
 }
 
-/** True when every address of the incident's current stage is unreachable: the next stage need not wait for its time. */
+/** True when every address of the incident's current stage counts unreachable (its fallback too, if it has one): the next stage need not wait for its time. */
 export function currentStageUnreachable(incident: Incident, plan: EscalationPlan): boolean {
   const current = stageRecipients(incident, plan, incident.stage);
-  const unreachable = new Set(incident.unreachable);
+  const unreachable = countedUnreachable(incident, plan.fallbacks ?? NO_FALLBACKS);
   return current.length > 0 && current.every((a) => unreachable.has(a));
 }
 

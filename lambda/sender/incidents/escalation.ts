@@ -1,4 +1,5 @@
 import { isRecipientAddress } from '../../../lib/contract';
+import type { Fallbacks } from './fallbacks';
 
 /**
  * Who an incident pages and when (SENDER_CONFIG.escalation): stage 0 when it
@@ -16,6 +17,8 @@ export interface EscalationPlan {
   readonly stages: readonly EscalationStage[];
   readonly repeats: number;
   readonly repeatAfterSeconds: number;
+  /** SENDER_CONFIG.fallbacks (fallbacks.ts); absent: none. */
+  readonly fallbacks?: Fallbacks;
 }
 
 export const DEFAULT_REPEAT_AFTER_SECONDS = 300;
@@ -69,9 +72,9 @@ export function parseEscalation(raw: unknown, defaultRecipients: readonly string
   return { stages, repeats, repeatAfterSeconds };
 }
 
-/** Every address the plan may page: the sender allows them as it allows the default recipients. */
+/** Every address the plan may page, fallbacks included: the sender allows them as it allows the default recipients. */
 export function planRecipients(plan: EscalationPlan): string[] {
-  return [...new Set(plan.stages.flatMap((s) => s.recipients))];
+  return [...new Set([...plan.stages.flatMap((s) => s.recipients), ...(plan.fallbacks?.values() ?? [])])];
 }
 
 /** True when the plan ever needs a timer (a second stage or a repeat). */

@@ -1,6 +1,6 @@
-import { alarmRepeated, repeatPaged, repeatStarting, resolved, stagePaged, stageStarting, stateNoted, timerScheduled } from '../../shared/incidents/changes';
+import { alarmRepeated, fallbackPaged, fallbackStarting, repeatPaged, repeatStarting, resolved, stagePaged, stageStarting, stateNoted, timerScheduled } from '../../shared/incidents/changes';
 import type { Incident, Pointer, TimelineEvent } from '../../shared/incidents/items';
-import { incidentIdOf, repeatNotificationId, resolvedNotificationId, stageNotificationId } from '../../shared/incidents/keys';
+import { fallbackNotificationId, incidentIdOf, repeatNotificationId, resolvedNotificationId, stageNotificationId } from '../../shared/incidents/keys';
 import type { IncidentStore } from '../../shared/incidents/store';
 import { EARLY_TOLERANCE_MS, sendTimer, Timer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
@@ -9,6 +9,7 @@ import type { Deferred, Delivery, DeliveryResult } from '../send';
 import { codeCandidates } from './codes';
 import { commandOf, dueStep, IncidentCommand, nextTimer, PageContent, pageNotification, Step, stageRecipients, timerKey } from './decide';
 import type { EscalationPlan } from './escalation';
+import { dueFallback, NO_FALLBACKS } from './fallbacks';
 import { resolvedText } from './texts';
 
 /*
@@ -24,13 +25,17 @@ import { resolvedText } from './texts';
  *   nobody (a notice records it).
  * - INSUFFICIENT_DATA (any other state) → noted on a live incident; with none
  *   live, sent as a plain text as before incidents (see README, "On-call").
- * - A timer → re-read the incident and do what is due: the next stage at its
- *   time (or at once when its predecessor is all unreachable), repeats; then
- *   schedule the next timer.
+ * - A timer → re-read the incident and do what is due: the fallback page of
+ *   an address that became unreachable (SENDER_CONFIG.fallbacks, once per
+ *   address), the next stage at its time (or at once when its predecessor
+ *   all counts unreachable: fallbacks.ts), repeats; then schedule the next
+ *   timer. The webhooks' timer (reason `unreachable`) is what brings a
+ *   fallback or the shortcut at once.
  *
  * Exactly-once sending stays with the send claims: stage 0 is claimed under
  * the opening notification's id, later stages, repeats and RESOLVED under
- * ids derived from the incident (shared/incidents/keys.ts). What each step
+ * ids derived from the incident (shared/incidents/keys.ts), a fallback's page
+ * under one per unreachable address. What each step
  * records, and the condition it needs, is in shared/incidents/changes.ts.
  */
 
@@ -255,11 +260,18 @@ async function advance(start: Incident, ictx: IncidentContext): Promise<FlowResu
   let incident: Incident | undefined = start;
   let result: FlowResult = DONE;
   let stepped = false;
-  // Bounded: each step moves the stage or the repeat count on, and a lost race only re-reads.
-  for (let i = 0; incident && i < ictx.plan.stages.length + ictx.plan.repeats + 3; i++) {
-    const step = dueStep(incident, ictx.plan, Date.now());
-    if (!step) break;
-    const done: StepResult = await (step.kind === 'stage' ? pageStage(incident, step, ictx) : pageRepeat(incident, step.repeat, ictx));
+  const fallbacks = ictx.plan.fallbacks ?? NO_FALLBACKS;
+  // Bounded: each step moves the stage, the repeat count or the fallen-back addresses on, and a lost race only re-reads.
+  for (let i = 0; incident && i < ictx.plan.stages.length + ictx.plan.repeats + fallbacks.size + 3; i++) {
+    // A fallback first: the address it stands for counts unreachable only once the fallback does too.
+    const fallback = incident.state === 'open' ? dueFallback(incident, fallbacks) : undefined;
+    const step = fallback ? undefined : dueStep(incident, ictx.plan, Date.now());
+    if (!fallback && !step) break;
+    const done: StepResult = await (fallback
+      ? pageFallback(incident, fallback.address, fallback.fallback, ictx)
+      : step!.kind === 'stage'
+        ? pageStage(incident, step!, ictx)
+        : pageRepeat(incident, step!.repeat, ictx));
     result = combine(result, done.result);
     if (done.result.outcome !== 'done') return { ...result, stepped: true };
     stepped = stepped || done.recorded;
@@ -340,6 +352,36 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
     logger.info('escalation stage paged', { incidentId: incident.id, stage, shortcut: step.shortcut, recipients: recipients.length, optedOut: optedOut.size });
   }
   for (const a of optedOut) logger.info('opted-out address not paged', { incidentId: incident.id, stage, to: maskAddress(a) });
+  return { result: { outcome: sent.outcome, progressed: sent.progressed }, ...(after ? { incident: after } : {}), recorded };
+}
+
+/**
+ * Pages `fallback` for the unreachable `address`: the incident's page with
+ * its `ACK <code>`, claimed under the address's fallback notification id so
+ * it is sent once however many timers ask. The fallback joins `paged`
+ * before the send (it may acknowledge); `fellBack` records the address once
+ * every claim settled, with a `fallback` timeline event. A fallback that
+ * opted out or that Twilio refuses is unreachable at once.
+ */
+async function pageFallback(incident: Incident, address: string, fallback: string, ictx: IncidentContext): Promise<StepResult> {
+  const { store } = ictx;
+  if (!(await store.change(incident.id, fallbackStarting(address, fallback), Date.now()))) return { result: DONE, recorded: false };
+  const optedOut = await store.optedOut([fallback]);
+  const sent = await ictx.deliver({
+    notification: pageNotification(JSON.parse(incident.page) as PageContent, incident.code),
+    notificationId: fallbackNotificationId(incident.id, address),
+    recipients: [fallback],
+    incidentId: incident.id,
+    page: true,
+    refused: new Map([...optedOut].map((a) => [a, 'opted-out'])),
+  });
+  const now = Date.now();
+  const { events, unreachable } = outcomes(sent, undefined, optedOut, now);
+  const complete = sent.outcome === 'done';
+  if (complete) events.unshift({ at: iso(now), event: 'fallback', by: fallback, detail: address });
+  const after = complete || events.length > 0 || unreachable.length > 0 ? await store.change(incident.id, fallbackPaged(address, { complete, unreachable, events }), now) : undefined;
+  const recorded = complete && after !== undefined;
+  if (recorded) logger.info('fallback paged for an unreachable address', { incidentId: incident.id, to: maskAddress(fallback), for: maskAddress(address), unreachable: unreachable.length > 0 });
   return { result: { outcome: sent.outcome, progressed: sent.progressed }, ...(after ? { incident: after } : {}), recorded };
 }
 

@@ -86,6 +86,33 @@ export function repeatPaged(repeat: number, o: PagesOutcome): IncidentChange {
 }
 
 /**
+ * Sender, before a fallback's page is sent for an unreachable `address`: the
+ * fallback joins `paged` (it may acknowledge), refused once the incident is
+ * no longer open or the fallback was recorded paged for this address.
+ */
+export function fallbackStarting(address: string, fallback: string): IncidentChange {
+  return {
+    add: ['#paged :fallback'],
+    condition: '#state = :open AND NOT contains(#fellBack, :address)',
+    values: { ...OPEN, ':address': s(address), ':fallback': { SS: [fallback] } },
+  };
+}
+
+/** Sender, after a fallback's page: its events and unreachable addresses; once complete, the address is recorded as fallen back, once. */
+export function fallbackPaged(address: string, o: PagesOutcome): IncidentChange {
+  const add = [...(o.complete ? ['#fellBack :addresses'] : []), ...(o.unreachable.length > 0 ? ['#unreachable :unreachable'] : [])];
+  return {
+    ...(add.length > 0 ? { add } : {}),
+    ...(o.complete ? { condition: 'NOT contains(#fellBack, :address)' } : {}),
+    values: {
+      ...(o.complete ? { ':address': s(address), ':addresses': { SS: [address] } } : {}),
+      ...(o.unreachable.length > 0 ? { ':unreachable': { SS: [...o.unreachable] } } : {}),
+    },
+    events: o.events,
+  };
+}
+
+/**
  * Inbound: `open` → `acknowledged` if the incident paged this address, with
  * acknowledgedBy/At/MessageSid kept from the first (the condition admits
  * only one).

@@ -10,7 +10,8 @@ import { isIncidentId } from './keys';
  * An incident: kind `incident`, incidentKey, state (`open` | `acknowledged` |
  * `resolved`), code, title, openedAt, openedBy (the opening notification),
  * stage (N: highest stage paged), paged (SS: only these addresses may
- * acknowledge it), unreachable (SS), alarmRepeats (N), pageRepeats (N), page
+ * acknowledge it), unreachable (SS), fellBack (SS: addresses whose fallback
+ * was paged for them), alarmRepeats (N), pageRepeats (N), page
  * (JSON of what its pages send), stage0To? (L: stage 0 named by an envelope),
  * nextTimer? (the timer last handed to SQS), acknowledgedAt/By/MessageSid (the
  * first acknowledgement; the SID lets a redelivery of that reply answer as the
@@ -46,6 +47,8 @@ export interface Incident {
   readonly stage: number;
   readonly paged: readonly string[];
   readonly unreachable: readonly string[];
+  /** Unreachable addresses whose fallback (SENDER_CONFIG.fallbacks) has been paged for them. */
+  readonly fellBack?: readonly string[];
   readonly alarmRepeats: number;
   /** Repeats sent so far. */
   readonly pageRepeats: number;
@@ -103,6 +106,7 @@ export function readIncident(item: Record<string, AttributeValue> | undefined): 
     stage: num(item.stage),
     paged: item.paged?.SS ?? [],
     unreachable: item.unreachable?.SS ?? [],
+    fellBack: item.fellBack?.SS ?? [],
     alarmRepeats: num(item.alarmRepeats),
     pageRepeats: num(item.pageRepeats),
     page: str(item.page) ?? '{}',

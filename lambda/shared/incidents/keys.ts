@@ -37,4 +37,6 @@ export const noticeId = (notificationId: string): string => `notice#${notificati
 /** Notification ids of an incident's later texts: each is its own set of send claims. */
 export const stageNotificationId = (incidentId: string, stage: number): string => `${incidentId}#stage#${stage}`;
 export const repeatNotificationId = (incidentId: string, repeat: number): string => `${incidentId}#repeat#${repeat}`;
+/** The page sent to `address`'s fallback when `address` could not be reached: once per address and incident. */
+export const fallbackNotificationId = (incidentId: string, address: string): string => `${incidentId}#fallback#${address}`;
 export const resolvedNotificationId = (incidentId: string): string => `${incidentId}#resolved`;

@@ -3,7 +3,7 @@ import { TABLE } from '../../../lib/contract';
 import { isDeliveredStatus, isUndeliveredStatus, statusRank } from '../status';
 import { conditionally, Item, n, s } from './attributes';
 import { expiresAt, KIND } from './items';
-import { awaitingFinalUpdate, removeClause } from '../awaiting-final';
+import { awaitingFinalUpdate, removeClause } from './awaiting-final';
 
 /*
  * The message items (items.ts): the sender's write after Twilio accepted a

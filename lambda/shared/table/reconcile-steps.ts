@@ -4,7 +4,7 @@ import { conditionally } from './attributes';
 
 /*
  * The reconciler's reads and steps on message items (their place in the sparse
- * TABLE.AWAITING_FINAL_INDEX; ../awaiting-final.ts puts it there and takes it out
+ * TABLE.AWAITING_FINAL_INDEX; awaiting-final.ts puts it there and takes it out
  * with the status writes of messages.ts).
  */
 

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../../lib/contract';
-import { isFinalStatus } from './status';
+import { TABLE } from '../../../lib/contract';
+import { isFinalStatus } from '../status';
 
 /**
  * Membership of a message item in the sparse TABLE.AWAITING_FINAL_INDEX, as

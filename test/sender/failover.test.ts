@@ -1,0 +1,268 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ENV, TABLE } from '../../lib/contract';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import type { SentSqsMessage } from '../support/fake-sqs';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+
+/*
+ * Failover (SENDER_CONFIG.fallbacks) through the real handlers on one table:
+ * a page that ends undelivered/failed, seen by the status callback or by the
+ * reconciler's poll of Twilio, sends the timer that makes the sender page the
+ * address's fallback once, or, once the fallback fails too (or with no
+ * fallback), the next stage at once.
+ */
+
+type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<Record<string, unknown>>;
+
+const R1 = '+15551440001';
+const W1 = 'whatsapp:+15551440001';
+const R2 = '+15551440002';
+/** Paged as an envelope's stage 0; it has no fallback. */
+const R3 = '+15551440003';
+const OUR_NUMBER = '+15557650000';
+const OUR_WHATSAPP = 'whatsapp:+15557650000';
+const ALERT_QUEUE = 'alerts';
+const RECONCILE_AFTER_SECONDS = 300;
+const ESCALATION = { stages: [{ recipients: [R1], afterSeconds: 0 }, { recipients: [R2], afterSeconds: 600 }], repeats: 0, repeatAfterSeconds: 300 };
+
+let world: WebhookWorld;
+let twilio: FakeTwilio;
+let sender: SenderHandler;
+let inbound: WebhookHandler;
+let statusCallback: WebhookHandler;
+let reconciler: ReconcilerHandler;
+let out: CapturedOutput;
+let serial = 0;
+
+async function load<T>(path: string): Promise<T> {
+  let handler: T | undefined;
+  await jest.isolateModulesAsync(async () => {
+    ({ handler } = (await import(path)) as { handler: T });
+  });
+  return handler!;
+}
+
+beforeAll(async () => {
+  world = await startWorld();
+  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
+  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
+  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
+  process.env[ENV.RECONCILE_AFTER_SECONDS] = String(RECONCILE_AFTER_SECONDS);
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({
+    from: OUR_NUMBER,
+    whatsappFrom: OUR_WHATSAPP,
+    defaultRecipients: [R1],
+    allowedRecipients: [R1, W1, R3],
+    claimLeaseSeconds: 60,
+    escalation: ESCALATION,
+    fallbacks: { [R1]: W1 },
+  });
+  sender = await load<SenderHandler>('../../lambda/sender');
+  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
+  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
+  reconciler = await load<ReconcilerHandler>('../../lambda/reconciler/index');
+});
+
+afterAll(async () => {
+  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.TWILIO_API_BASE_URL, ENV.RECONCILE_AFTER_SECONDS]) delete process.env[name];
+  await Promise.all([world.close(), twilio.close()]);
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  twilio.reset();
+  world.sqs.sent.length = 0;
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
+/** Messages the sender created for `to`: their SIDs and bodies. */
+const pagesTo = (to: string) =>
+  twilio
+    .createRequests()
+    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
+    .map((r) => ({ sid: r.sid!, body: param('Body', r.params)! }));
+/** The webhooks' and the reconciler's timers (reason unreachable) on the alert queue. */
+const unreachableTimers = (): SentSqsMessage[] =>
+  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { reason?: string }).reason === 'unreachable');
+const deliverToSender = (m: SentSqsMessage) => sender(batch(rawRecord(m.body, m.messageId)), context());
+/** Hands every unreachable timer sent so far to the sender, one batch each, as SQS would; the queue's record of them is cleared. */
+async function fireUnreachableTimers(): Promise<number> {
+  const timers = unreachableTimers();
+  world.sqs.sent.length = 0;
+  for (const timer of timers) expect((await deliverToSender(timer)).batchItemFailures).toEqual([]);
+  return timers.length;
+}
+
+const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
+
+async function openIncident(prefix: string, envelopeTo?: readonly string[]): Promise<{ incidentId: string; code: string }> {
+  const name = `${prefix}-${++serial}`;
+  const snsId = `sns-${name}`;
+  const message = envelopeTo
+    ? JSON.stringify({ incidentKey: name, title: name, body: `${name} is down`, to: envelopeTo })
+    : JSON.stringify(alarm({ AlarmName: name, AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}` }));
+  expect((await sender(batch(snsRecord(message, snsId)), context())).batchItemFailures).toEqual([]);
+  const incidentId = `incident#${snsId}`;
+  const incident = await incidentItem(incidentId);
+  expect(incident).toMatchObject({ state: 'open', stage: 0 });
+  world.sqs.sent.length = 0;
+  return { incidentId, code: String(incident.code) };
+}
+
+function statusParams(messageSid: string, to: string, status: string, errorCode: string): Array<[string, string]> {
+  const from = to.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
+  return Object.entries({ SmsSid: messageSid, SmsStatus: status, MessageStatus: status, To: to, MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01', ErrorCode: errorCode });
+}
+
+function replyParams(from: string, body: string): Array<[string, string]> {
+  const messageSid = sid('SM', 0xd00000 + ++serial);
+  const to = from.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
+  return Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: to, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
+}
+
+const postStatus = async (messageSid: string, to: string, status: string, errorCode: string) =>
+  expect((await statusCallback(twilioEvent('/status', STATUS_URL, statusParams(messageSid, to, status, errorCode)), lambdaContext('status-callback'))).statusCode).toBe(200);
+const postReply = (from: string, body: string) => inbound(twilioEvent('/inbound', INBOUND_URL, replyParams(from, body)), lambdaContext('inbound'));
+
+/** Twilio now reports this status for the message, and the reconciler's wait for it is over. */
+async function twilioLaterSays(messageSid: string, status: string, errorCode: number): Promise<void> {
+  twilio.setStatus(messageSid, status, errorCode);
+  await world.table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET #since = :since',
+      ExpressionAttributeNames: { '#since': TABLE.AWAITING_SINCE_ATTRIBUTE },
+      ExpressionAttributeValues: { ':since': { S: new Date(Date.now() - 2 * RECONCILE_AFTER_SECONDS * 1000).toISOString() } },
+    }),
+  );
+}
+const runReconciler = () => reconciler({ id: 'run', time: new Date().toISOString() } as ScheduledEvent, lambdaContext('reconciler', 60_000));
+
+const ackHint = (code: string) => new RegExp(` ACK ${code}$`);
+
+describe('a page that ends undelivered, told by the status callback', () => {
+  test('the fallback gets the same page with its ACK code once, at once; it is on the timeline, may acknowledge, and the next stage waits', async () => {
+    const { incidentId, code } = await openIncident('cb');
+    const [page] = pagesTo(R1);
+    await postStatus(page.sid, R1, 'undelivered', '30003');
+    expect(await fireUnreachableTimers()).toBe(1);
+
+    const [fallback] = pagesTo(W1);
+    expect(fallback.body).toMatch(ackHint(code));
+    expect(fallback.body).toBe(page.body);
+    expect(pagesTo(R2)).toEqual([]);
+    const incident = await incidentItem(incidentId);
+    expect(incident).toMatchObject({ state: 'open', stage: 0, unreachable: new Set([R1]), fellBack: new Set([R1]) });
+    expect(incident.paged).toEqual(new Set([R1, W1]));
+    expect(incident.timeline).toContainEqual({ at: expect.any(String), event: 'fallback', by: W1, detail: R1 });
+    // Its message item carries the incident, so its own status callbacks find it.
+    expect(await getItem(world.table, fallback.sid)).toMatchObject({ incidentId, to: W1 });
+
+    const ack = await postReply(W1, `ACK ${code}`);
+    expect(ack.body).toContain(`(${code}): escalation stopped`);
+    expect(await incidentItem(incidentId)).toMatchObject({ state: 'acknowledged', acknowledgedBy: W1 });
+  });
+
+  test('the same callback twice: two timers, one fallback page and one timeline event', async () => {
+    const { incidentId } = await openIncident('twice');
+    const [page] = pagesTo(R1);
+    await postStatus(page.sid, R1, 'undelivered', '30003');
+    await postStatus(page.sid, R1, 'undelivered', '30003');
+    expect(await fireUnreachableTimers()).toBe(2);
+    expect(pagesTo(W1)).toHaveLength(1);
+    expect((await incidentItem(incidentId)).timeline.filter((e) => e.event === 'fallback')).toHaveLength(1);
+  });
+
+  test('the fallback\'s page fails too: the address counts unreachable and the next stage is paged at once', async () => {
+    const { incidentId, code } = await openIncident('both-fail');
+    const [page] = pagesTo(R1);
+    await postStatus(page.sid, R1, 'failed', '30008');
+    await fireUnreachableTimers();
+    const [fallback] = pagesTo(W1);
+    expect(pagesTo(R2)).toEqual([]);
+
+    await postStatus(fallback.sid, W1, 'undelivered', '63016');
+    expect(await fireUnreachableTimers()).toBe(1);
+    expect(pagesTo(R2).map((p) => p.body)).toEqual([expect.stringMatching(ackHint(code))]);
+    // No second fallback page, and no fallback for the fallback.
+    expect(pagesTo(W1)).toHaveLength(1);
+    const incident = await incidentItem(incidentId);
+    expect(incident).toMatchObject({ stage: 1, unreachable: new Set([R1, W1]) });
+    expect(incident.timeline).toContainEqual(expect.objectContaining({ event: 'escalated', stage: 1, detail: 'unreachable' }));
+  });
+
+  test('Twilio refuses the fallback for good (21211): the next stage is paged in the same invocation', async () => {
+    const { incidentId, code } = await openIncident('fallback-refused');
+    const [page] = pagesTo(R1);
+    await postStatus(page.sid, R1, 'undelivered', '30005');
+    twilio.enqueue({ error: { status: 400, code: 21211, message: 'Invalid To Phone Number' } });
+    expect(await fireUnreachableTimers()).toBe(1);
+    expect(pagesTo(W1)).toEqual([]);
+    expect(pagesTo(R2).map((p) => p.body)).toEqual([expect.stringMatching(ackHint(code))]);
+    const incident = await incidentItem(incidentId);
+    expect(incident).toMatchObject({ stage: 1, unreachable: new Set([R1, W1]), fellBack: new Set([R1]) });
+    expect(incident.timeline).toContainEqual(expect.objectContaining({ event: 'fallback', by: W1, detail: R1 }));
+  });
+
+  test('an acknowledged incident: no timer, and the sender pages no fallback even for a timer that comes anyway', async () => {
+    const { incidentId, code } = await openIncident('acked');
+    const [page] = pagesTo(R1);
+    expect((await postReply(R1, `ACK ${code}`)).body).toContain('escalation stopped');
+    await postStatus(page.sid, R1, 'undelivered', '30003');
+    expect(unreachableTimers()).toEqual([]);
+    // A timer sent before the acknowledgement landed, delivered after it.
+    const late = { kind: 'timer', timer: 'escalate', incidentId, dueAt: Date.now(), stage: 0, reason: 'unreachable' };
+    expect((await sender(batch(rawRecord(JSON.stringify(late), `late-${serial}`)), context())).batchItemFailures).toEqual([]);
+    expect(pagesTo(W1)).toEqual([]);
+    expect(await incidentItem(incidentId)).not.toHaveProperty('fellBack');
+  });
+});
+
+describe('a page that ends undelivered, found by the reconciler\'s poll', () => {
+  test('with no fallback: the address counts unreachable and the next stage is paged at once', async () => {
+    const { incidentId, code } = await openIncident('poll-no-fallback', [R3]);
+    const [page] = pagesTo(R3);
+    await twilioLaterSays(page.sid, 'undelivered', 30003);
+    expect(await runReconciler()).toMatchObject({ reconciled: 1, stoppedBy: 'done' });
+    expect(await getItem(world.table, page.sid)).toMatchObject({ status: 'undelivered' });
+    expect(await fireUnreachableTimers()).toBe(1);
+    expect(pagesTo(R2).map((p) => p.body)).toEqual([expect.stringMatching(ackHint(code))]);
+    expect(await incidentItem(incidentId)).toMatchObject({ stage: 1, unreachable: new Set([R3]) });
+  });
+
+  test('the poll and then the callback both see it: one fallback page', async () => {
+    const { incidentId } = await openIncident('poll-and-callback');
+    const [page] = pagesTo(R1);
+    await twilioLaterSays(page.sid, 'undelivered', 30003);
+    expect(await runReconciler()).toMatchObject({ reconciled: 1 });
+    await postStatus(page.sid, R1, 'undelivered', '30003');
+    expect(await fireUnreachableTimers()).toBe(2);
+    expect(pagesTo(W1)).toHaveLength(1);
+    expect(await incidentItem(incidentId)).toMatchObject({ fellBack: new Set([R1]), stage: 0 });
+  });
+
+  test('the alert queue failing: the polled status is not written, so the next run asks again and sends the timer', async () => {
+    const { incidentId } = await openIncident('poll-queue-fails');
+    const [page] = pagesTo(R1);
+    await twilioLaterSays(page.sid, 'failed', 30008);
+    // The timer's attempts (the SDK's retries included) fail.
+    world.sqs.failNext(10);
+    await expect(runReconciler()).rejects.toThrow();
+    world.sqs.failNext(0);
+    expect(await getItem(world.table, page.sid)).not.toMatchObject({ status: 'failed' });
+    expect(await runReconciler()).toMatchObject({ reconciled: 1 });
+    expect(await getItem(world.table, page.sid)).toMatchObject({ status: 'failed' });
+    await fireUnreachableTimers();
+    expect(pagesTo(W1)).toHaveLength(1);
+    expect((await incidentItem(incidentId)).timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
+  });
+});
