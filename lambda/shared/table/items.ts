@@ -59,6 +59,11 @@ export const KIND = {
 } as const;
 
 export const claimId = (notificationId: string, recipient: string): string => `${TABLE.CLAIM_ID_PREFIX}${notificationId}#${recipient}`;
+
+/** The byParent partition of what became of a notification that paged no incident. */
+export const notificationParentId = (notificationId: string): string => `notification#${notificationId}`;
+/** Where a send's outcome is filed in TABLE.BY_PARENT_INDEX: its incident when it paged one (or was its RESOLVED), else its notification. */
+export const parentIdOf = (notificationId: string, incidentId: string | undefined): string => incidentId ?? notificationParentId(notificationId);
 export const failedNotificationId = (notificationId: string): string => `failed#${notificationId}`;
 
 const DEFAULT_RETENTION_DAYS = 90;
