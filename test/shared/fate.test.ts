@@ -104,3 +104,18 @@ test('a notification that can never be sent, and a timer that can never fire, ar
   await rig.handler(batch(rawRecord(JSON.stringify({ kind: 'timer', timer: 'escalate', incidentId: 'claim#x', dueAt: 0 }), 'sqs-fate-timer')), context());
   expect((await children('notification#sqs-fate-timer')).map(readFate)).toEqual([expect.objectContaining({ id: 'failed#sqs-fate-timer', status: 'failed', errorCode: 'invalid-timer' })]);
 });
+
+test('the byParent read pages through every item, in createdAt order either way; other kinds filed beside fates read as none', async () => {
+  const parentId = 'notification#sns-fate-pages';
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 2, 6, 0, s)).toISOString();
+  for (let i = 0; i < 5; i++) await rig.put({ id: `claim#sns-fate-pages#+1555123000${i}`, kind: 'claim', state: 'failed', status: 'failed', errorCode: 'invalid-recipient', reason: 'r', to: `+1555123000${i}`, parentId, createdAt: at(i) });
+  await rig.put({ id: 'notice#sns-fate-pages', kind: 'notification', outcome: 'repeat-alarm', parentId, createdAt: at(9) });
+
+  const oldestFirst = await childrenOf(rig.db, TABLE_NAME, parentId, { pageSize: 2 });
+  expect(oldestFirst.map((i) => i.createdAt.S)).toEqual([0, 1, 2, 3, 4, 9].map(at));
+  const newestFirst = await childrenOf(rig.db, TABLE_NAME, parentId, { pageSize: 2, newestFirst: true });
+  expect(newestFirst.map((i) => i.id.S)).toEqual(oldestFirst.map((i) => i.id.S).reverse());
+  expect((await firstChild(rig.db, TABLE_NAME, parentId, { newestFirst: true }))?.id.S).toBe('notice#sns-fate-pages');
+  expect(oldestFirst.map(readFate).filter((f) => f !== undefined)).toHaveLength(5);
+  expect(readFate(oldestFirst[5])).toBeUndefined();
+});
