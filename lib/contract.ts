@@ -168,6 +168,18 @@ export const TABLE = {
   RECONCILE_STEP_ATTRIBUTE: 'reconcileStep',
   /** Sort key of AWAITING_FINAL_INDEX: when the current wait began (ISO 8601): acceptance at step 0, the last poll after. */
   AWAITING_SINCE_ATTRIBUTE: 'awaitingSince',
+  /**
+   * Global secondary index (projection ALL) of every item that says what became of a
+   * notification or an incident: message items, the settled claims of sends that never
+   * got a SID (`failed` / `unknown`), failed notifications, notices; and the live
+   * incidents and each incident key's occurrences. One Query answers "what happened to
+   * this incident / notification".
+   */
+  BY_PARENT_INDEX: 'byParent',
+  /** Partition key of BY_PARENT_INDEX: an incident's id, `notification#<notificationId>`, `incidents#live`, or `incidents#<incidentKey>`. */
+  PARENT_ATTRIBUTE: 'parentId',
+  /** Sort key of BY_PARENT_INDEX: when the item was made (ISO 8601). */
+  CREATED_AT_ATTRIBUTE: 'createdAt',
 } as const;
 
 /**

@@ -23,7 +23,8 @@ import { acknowledgeNagFindings } from './private/nag-acknowledgements';
 import { recordForOperators } from './private/record-for-operators';
 import { buildSenderConfig } from './private/sender-config';
 import { buildSenderFunction } from './private/sender-function';
-import { buildStatusTable } from './private/status-table';
+import { grantReadStatus } from './private/grants';
+import { statusTableOf } from './private/status-table';
 import { validateProps } from './private/validate-props';
 import { buildWebhookApi, routeWebhooks } from './private/webhook-api';
 import { buildWebhookBacklogs } from './private/webhook-backlogs';
@@ -146,6 +147,19 @@ export interface TwilioMessagingProps {
    * @default - a new on-demand table with point-in-time recovery
    */
   readonly existingTable?: dynamodb.ITable;
+
+  /**
+   * Whether the status table the construct creates has the `byParent` index
+   * (partition `parentId`, sort `createdAt`, projection ALL): every (notification,
+   * recipient) outcome and the live incidents, which the command-line tool's `status`
+   * and `incidents` read. CloudFormation adds one index per table update, so a stack
+   * made by a release without `awaitingFinalStatus` and `byParent` deploys first with
+   * `false`, then again without it (README, "Upgrading a table (new indexes)"). Not
+   * allowed with `existingTable`, whose indexes are yours to add.
+   *
+   * @default true
+   */
+  readonly statusTableByParentIndex?: boolean;
 
   /**
    * The customer-managed KMS key for the alert and inbound topics. A key created in
@@ -488,7 +502,7 @@ export class TwilioMessaging extends Construct {
 
     // --- Credentials and status table ----------------------------------------------
     this.secret = props.existingSecret ?? buildCredentialsSecret(this, removalPolicy);
-    this.table = props.existingTable ?? buildStatusTable(this, removalPolicy);
+    this.table = statusTableOf(this, props, removalPolicy);
 
     // --- Webhook API and URLs --------------------------------------------------------
     const throttle = stageThrottle(this, props);
@@ -608,9 +622,9 @@ export class TwilioMessaging extends Construct {
     return this.topic.grantPublish(grantee);
   }
 
-  /** Lets the grantee read message status from the status table. */
+  /** Lets the grantee read the status table: its items, and Query on its indexes (`byParent` among them). */
   public grantReadStatus(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadData(grantee);
+    return grantReadStatus(grantee, this.table);
   }
 
   /**

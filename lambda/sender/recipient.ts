@@ -4,7 +4,8 @@ import { isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-cl
 import { createMessageWithRetry, CreateResult, POST_5XX_SETTLE_MS } from './create-message';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { isConfiguration } from './account';
-import type { Claim } from '../shared/table/claims';
+import type { Claim, Filing } from '../shared/table/claims';
+import { parentIdOf } from '../shared/table/items';
 import type { Received, SendContext } from './context';
 import { findSentMessage } from './lookup';
 import type { OutboundMessage } from './message-params';
@@ -54,6 +55,9 @@ const SEND_BUDGET_MS = 2_500;
 
 /** Configuration errors already logged in this execution environment (by class and sender): logged once, counted always. */
 const loggedConfiguration = new Set<string>();
+
+/** Where the recipient's fate item is filed when no message item can be (items.ts parentIdOf). */
+const filingOf = (job: Job): Filing => ({ parentId: parentIdOf(job.notificationId, job.incidentId) });
 
 /** What became of the recipient; never rejects (DynamoDB or Secrets Manager trouble is a retry: the claim protocol makes a redelivery safe). */
 export async function sendToRecipient(job: Job): Promise<RecipientResult> {
@@ -158,7 +162,7 @@ async function recover(job: Job, claim: Claim): Promise<RecipientResult> {
       logger.warn('could not look up an interrupted send, will retry', { ...details, error: errorSummary(err) });
       return { to: msg.to, kind: 'retry' };
     }
-    const recorded = await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, Date.now());
+    const recorded = await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, filingOf(job), Date.now());
     logger.error('interrupted send left for an operator: outcome unknown', details);
     return { to: msg.to, kind: 'unknown', recorded };
   }
@@ -244,7 +248,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
   const details = { notificationId, to, httpStatus: err.httpStatus, code: err.code, reason };
   switch (err.failureClass) {
     case 'permanent': {
-      const recorded = await ctx.claims.markFailed(claim, reason, err.code, Date.now());
+      const recorded = await ctx.claims.markFailed(claim, reason, code, filingOf(job), Date.now());
       logger.warn('Twilio refused the message for this recipient: not retried', details);
       return { to: msg.to, kind: 'failed', code, reason, recorded, now: true, ...(err.countsConfigurationError ? { countsConfigurationError: true } : {}) };
     }
@@ -256,7 +260,7 @@ async function handleFailure(job: Job, claim: Claim, err: TwilioApiError, mayHav
         logger.warn('Twilio error code not in the failure table: retried on a later receive', { ...details, receiveCount });
         return { to: msg.to, kind: 'retry' };
       }
-      const recorded = await ctx.claims.markFailed(claim, reason, err.code, Date.now());
+      const recorded = await ctx.claims.markFailed(claim, reason, code, filingOf(job), Date.now());
       logger.error('Twilio error code not in the failure table, still refused: recorded failed', { ...details, receiveCount });
       return { to: msg.to, kind: 'failed', code, reason, recorded, now: true, unclassified: true };
     }

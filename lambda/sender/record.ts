@@ -59,7 +59,7 @@ async function walk(record: QueuedRecord, ctx: SendContext, deliver: Deliver, re
   if (!published) {
     const timer = readRawTimer(message);
     if (timer instanceof InvalidTimerError) {
-      const recorded = await ctx.claims.recordFailedNotification(notificationId, timer.message, Date.now());
+      const recorded = await ctx.claims.recordFailedNotification(notificationId, timer.message, Date.now(), 'invalid-timer');
       logger.warn('timer can never fire', { notificationId, reason: timer.message });
       return { outcome: 'refused', code: 'invalid-timer', reason: timer.message, recorded };
     }

@@ -1,5 +1,6 @@
 import { maskAddress } from '../shared/mask';
 import type { ClaimState } from '../shared/table/claims';
+import { parentIdOf } from '../shared/table/items';
 import type { SenderSettings } from './config';
 import type { Received, SendContext } from './context';
 import { buildMessage } from './message-params';
@@ -57,7 +58,7 @@ export async function deliverAll(d: Delivery, ctx: SendContext, received: Receiv
       // An arbitrary string is no key: keep the claim id within DynamoDB's limits.
       const key = isAddress(recipient) ? recipient : `invalid:${recipient.slice(0, 40)}`;
       try {
-        const recorded = await ctx.claims.recordRejectedRecipient(notificationId, key, reason, Date.now());
+        const recorded = await ctx.claims.recordRejectedRecipient(notificationId, key, recipient, reason, code, { parentId: parentIdOf(notificationId, d.incidentId) }, Date.now());
         logger.warn('recipient rejected', { notificationId, to: maskAddress(recipient), reason });
         return { to: recipient, kind: 'failed', code, reason, recorded, now: recorded };
       } catch (err) {

@@ -5,6 +5,8 @@
  * enforces the order.
  */
 const RANK: Readonly<Record<string, number>> = {
+  // Not Twilio's: a send whose outcome nobody could decide (the claim's fate item, never a message item's status).
+  unknown: 0,
   scheduled: 1,
   accepted: 1,
   queued: 1,

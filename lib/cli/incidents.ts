@@ -1,22 +1,21 @@
-import { Incident, readIncident } from '../../lambda/shared/incidents/items';
-import { INCIDENT_KIND } from '../../lambda/shared/incidents/keys';
+import { Incident, LIVE_INCIDENTS_PARENT, readIncident, readPointer } from '../../lambda/shared/incidents/items';
 import { maskAddress } from '../../lambda/shared/mask';
 import { StatusTable } from './table';
 
 /**
  * The live incidents (open, or acknowledged and not yet resolved), newest
- * first. The table has no index over incidents, so this is a Scan: its cost
- * grows with the table (every message and claim is read and filtered out).
+ * first: the live pointers, which exist only while their incident is live,
+ * are filed under `live-incidents` in the byParent index (one Query, bounded
+ * by how many incidents are live, not by the table), then their incidents
+ * are read (BatchGetItem). An incident found resolved (its pointer not yet
+ * deleted) is left out.
  */
 export async function liveIncidents(table: StatusTable): Promise<Incident[]> {
-  const items = await table.scan({
-    FilterExpression: '#kind = :incident AND #state IN (:open, :acknowledged)',
-    ExpressionAttributeNames: { '#kind': 'kind', '#state': 'state' },
-    ExpressionAttributeValues: { ':incident': { S: INCIDENT_KIND.INCIDENT }, ':open': { S: 'open' }, ':acknowledged': { S: 'acknowledged' } },
-  });
-  return items
+  const pointers = (await table.children(LIVE_INCIDENTS_PARENT, { newestFirst: true })).map(readPointer);
+  const items = await table.getMany(pointers.map((p) => p.incidentId).filter((id) => id !== ''));
+  return [...items.values()]
     .map(readIncident)
-    .filter((i): i is Incident => i !== undefined)
+    .filter((i): i is Incident => i !== undefined && i.state !== 'resolved')
     .sort((a, b) => b.openedAt.localeCompare(a.openedAt));
 }
 

@@ -33,9 +33,11 @@ commands:
               (--timeout seconds, default 120). Every failed check prints its fix.
   status      the timeline of a page, read from the status table: an incident's events,
               its pages' status callbacks and the reply that acknowledged it; or a message's
-              or a notification's recipients.
+              or a notification's recipients. Every recipient's fate, sends that never got a
+              SID included (failed, unknown: with the error code and reason), from one Query
+              of the table's byParent index.
   incidents   the live incidents (open or acknowledged, not resolved): who was paged, who
-              acknowledged. A Scan of the status table.
+              acknowledged. One Query of the byParent index (the live pointers), never a Scan.
 
 finding the deployment:
   --stack <name>         the CloudFormation stack holding the construct (its resources are read
@@ -65,7 +67,8 @@ exit codes:
 AWS permissions: cloudformation:GetTemplate and cloudformation:DescribeStackResource (--stack);
 verify: secretsmanager:GetSecretValue, sns:GetTopicAttributes, kms:GetKeyPolicy; --send-test:
 sns:Publish with kms:GenerateDataKey* on the topic key, dynamodb:GetItem; status: dynamodb:GetItem,
-dynamodb:BatchGetItem, dynamodb:Scan (alarm names of resolved incidents); incidents: dynamodb:Scan.
+dynamodb:BatchGetItem, dynamodb:Query on the table's index byParent; incidents: dynamodb:Query on
+that index, dynamodb:BatchGetItem (the construct's grantReadStatus gives all of them).
 `;
 
 /** Where the tool writes, and what it knows of its terminal: tests pass their own. */

@@ -1,8 +1,9 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { Incident, readIncident, TimelineEvent } from '../../lambda/shared/incidents/items';
+import { Incident, incidentKeyParentId, readIncident, TimelineEvent } from '../../lambda/shared/incidents/items';
 import { codeId, incidentIdOf, isIncidentId, noticeId, pointerId, repeatNotificationId, resolvedNotificationId, stageNotificationId } from '../../lambda/shared/incidents/keys';
 import { maskAddress } from '../../lambda/shared/mask';
-import { claimId, failedNotificationId } from '../../lambda/shared/table/items';
+import { Fate, readFate } from '../../lambda/shared/table/fates';
+import { claimId, failedNotificationId, KIND, notificationParentId } from '../../lambda/shared/table/items';
 import type { OperatorRecord } from '../private/operator-record';
 import { arnParts } from './deployment';
 import { CliError, EXIT } from './errors';
@@ -29,13 +30,18 @@ export interface MessageView {
 
 export interface RecipientView {
   readonly recipient: string;
+  /** The claim's state (`sent` with its message), or a send's fate without a SID: `failed`, `unknown`. */
   readonly state: string;
   readonly reason?: string;
+  /** Of a send without a SID: Twilio's error code or the project's (`invalid-recipient`, `opted-out`, `outcome-unknown`, …). */
+  readonly errorCode?: string;
+  /** The notification it was sent for (an incident's pages span several: stages, repeats, RESOLVED). */
+  readonly notificationId?: string;
   readonly message?: MessageView;
 }
 
 export type PageReport =
-  | { readonly kind: 'incident'; readonly incident: Incident; readonly dropped: number; readonly rows: readonly Row[] }
+  | { readonly kind: 'incident'; readonly incident: Incident; readonly dropped: number; readonly rows: readonly Row[]; readonly recipients: readonly RecipientView[] }
   | { readonly kind: 'message'; readonly message: MessageView; readonly rows: readonly Row[] }
   | { readonly kind: 'notification'; readonly notificationId: string; readonly recipients: readonly RecipientView[]; readonly refused?: string; readonly notice?: { readonly outcome: string; readonly incidentId?: string } };
 
@@ -105,46 +111,105 @@ function eventRow(e: TimelineEvent, incident: Incident): Row {
   }
 }
 
-/** The incident's timeline (its events, its pages' status callbacks, the reply that acknowledged it), oldest first. */
+/** What a fate item says of its recipient: a message's status, or why a send got no SID. */
+function recipientView(f: Fate, item: Item): RecipientView {
+  return {
+    recipient: f.to ?? '',
+    state: f.kind === 'message' ? 'sent' : f.status,
+    ...(f.kind !== 'message' && f.reason ? { reason: f.reason } : {}),
+    ...(f.kind !== 'message' && f.errorCode ? { errorCode: f.errorCode } : {}),
+    ...(f.notificationId ? { notificationId: f.notificationId } : {}),
+    ...(f.kind === 'message' ? { message: messageView(item) } : {}),
+  };
+}
+
+/** A send that never got a SID, as a timeline row. */
+function fateRow(f: Fate): Row {
+  return { at: f.updatedAt ?? f.createdAt, step: f.status, note: `${maskAddress(f.to)}: ${f.reason ?? 'no reason recorded'}${f.errorCode ? ` (${f.errorCode})` : ''}` };
+}
+
+/**
+ * An incident's message items, for an incident whose pages were written
+ * before they carried parentId (before the byParent index): read through the
+ * claims of each notification it sent, for every address it may have texted.
+ */
+async function pagesBeforeParentIds(table: StatusTable, incident: Incident): Promise<Item[]> {
+  const addresses = [...new Set([...incident.paged, ...incident.unreachable, ...(incident.stage0To ?? [])])];
+  const notifications = [
+    incident.openedBy,
+    ...Array.from({ length: incident.stage }, (_, k) => stageNotificationId(incident.id, k + 1)),
+    ...Array.from({ length: incident.pageRepeats + 1 }, (_, k) => repeatNotificationId(incident.id, k + 1)),
+    resolvedNotificationId(incident.id),
+  ];
+  const claims = await table.getMany(notifications.flatMap((n) => addresses.map((a) => claimId(n, a))));
+  const sids = [...claims.values()].map((c) => str(c, 'messageSid')).filter((s): s is string => s !== undefined);
+  return [...(await table.getMany(sids)).values()];
+}
+
+/**
+ * The incident's timeline (its events, its pages' status callbacks, the sends
+ * that got no SID, the reply that acknowledged it), oldest first, and every
+ * recipient's fate: one Query of the byParent index for its pages.
+ */
 async function incidentReport(table: StatusTable, item: Item): Promise<PageReport> {
   const incident = readIncident(item)!;
   const { timeline = [], timelineDropped = 0 } = unmarshall({ timeline: item.timeline ?? { L: [] }, timelineDropped: item.timelineDropped ?? { N: '0' } }) as { timeline?: TimelineEvent[]; timelineDropped?: number };
   const rows: Row[] = timeline.map((e) => eventRow(e, incident));
 
-  // Its pages: the claims of each notification it sent (stage 0 under the opening's id), for every address it may have texted.
-  const addresses = [...new Set([...incident.paged, ...incident.unreachable, ...(incident.stage0To ?? [])])];
+  let children = await table.children(incident.id);
+  if (children.length === 0 && incident.paged.length + incident.unreachable.length > 0) children = await pagesBeforeParentIds(table, incident);
   const resolvedId = resolvedNotificationId(incident.id);
-  const notifications = [
-    incident.openedBy,
-    ...Array.from({ length: incident.stage }, (_, k) => stageNotificationId(incident.id, k + 1)),
-    ...Array.from({ length: incident.pageRepeats + 1 }, (_, k) => repeatNotificationId(incident.id, k + 1)),
-    resolvedId,
-  ];
-  const claims = await table.getMany(notifications.flatMap((n) => addresses.map((a) => claimId(n, a))));
-  const sids = [...claims.values()].map((c) => str(c, 'messageSid')).filter((s): s is string => s !== undefined);
-  const messages = await table.getMany([...sids, ...(incident.acknowledgedMessageSid ? [incident.acknowledgedMessageSid] : [])]);
   const resolvedPages: Item[] = [];
-  for (const [id, claim] of claims) {
-    const message = messages.get(str(claim, 'messageSid') ?? '');
-    if (!message) continue;
-    if (id.startsWith(claimId(resolvedId, ''))) resolvedPages.push(message);
-    else rows.push(...messageRows(message, true));
+  const recipients: RecipientView[] = [];
+  for (const child of children) {
+    const fate = readFate(child);
+    if (!fate) continue;
+    recipients.push(recipientView(fate, child));
+    if (fate.kind !== 'message') rows.push(fateRow(fate));
+    else if (fate.notificationId === resolvedId) resolvedPages.push(child);
+    else rows.push(...messageRows(child, true));
   }
   if (resolvedPages.length > 0) {
     const at = resolvedPages.map((m) => str(m, 'acceptedAt') ?? str(m, 'createdAt') ?? '').sort()[0];
     rows.push({ at, step: 'RESOLVED sent', note: `→ ${resolvedPages.map((m) => maskAddress(str(m, 'to'))).sort().join(', ')}` });
   }
-  const reply = incident.acknowledgedMessageSid ? messages.get(incident.acknowledgedMessageSid) : undefined;
+  const reply = incident.acknowledgedMessageSid ? await table.get(incident.acknowledgedMessageSid) : undefined;
   if (reply) {
     const answered = str(reply, 'reply');
     rows.push({ at: str(reply, 'receivedAt') ?? str(reply, 'createdAt') ?? incident.acknowledgedAt ?? '', step: 'reply', note: `${maskAddress(str(reply, 'from'))}: "${str(reply, 'body') ?? ''}"`, ...(answered ? { more: [`answered: ${answered}`] } : {}) });
   }
   const order: Record<string, number> = { opened: 0, paged: 1, reply: 5, acknowledged: 6, resolved: 8, 'RESOLVED sent': 9 };
   rows.sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || (order[a.step] ?? 3) - (order[b.step] ?? 3));
-  return { kind: 'incident', incident, dropped: timelineDropped, rows };
+  return { kind: 'incident', incident, dropped: timelineDropped, rows, recipients };
 }
 
+/**
+ * A notification's outcomes: one Query of the byParent index (its message
+ * items, the sends that got no SID, its refusal as a whole, its notice).
+ */
 async function notificationReport(table: StatusTable, notificationId: string, recipients: readonly string[]): Promise<PageReport | undefined> {
+  const children = await table.children(notificationParentId(notificationId));
+  if (children.length === 0) return notificationBeforeParentIds(table, notificationId, recipients);
+  const views: RecipientView[] = [];
+  let refused: string | undefined;
+  let notice: Item | undefined;
+  for (const child of children) {
+    const fate = readFate(child);
+    if (fate?.kind === 'notification') refused = fate.reason ?? 'refused';
+    else if (fate) views.push(recipientView(fate, child));
+    else if (str(child, 'kind') === KIND.NOTIFICATION) notice = child;
+  }
+  return {
+    kind: 'notification',
+    notificationId,
+    recipients: views,
+    ...(refused !== undefined ? { refused } : {}),
+    ...(notice ? { notice: { outcome: str(notice, 'outcome') ?? '', ...(str(notice, 'incidentId') ? { incidentId: str(notice, 'incidentId') } : {}) } } : {}),
+  };
+}
+
+/** A notification recorded before its items carried parentId: its claims of the addresses given (the deployment's recipients), read by key. */
+async function notificationBeforeParentIds(table: StatusTable, notificationId: string, recipients: readonly string[]): Promise<PageReport | undefined> {
   const ids = [failedNotificationId(notificationId), noticeId(notificationId), ...recipients.map((r) => claimId(notificationId, r))];
   const found = await table.getMany(ids);
   if (found.size === 0) return undefined;
@@ -164,19 +229,20 @@ async function notificationReport(table: StatusTable, notificationId: string, re
   };
 }
 
-/** The latest incident whose alarm name, title or key is `name`: a live one through its key's pointer, else a Scan. */
+/**
+ * The latest incident of the alarm name or incident key `name`: a live one
+ * through its key's pointer, else the newest occurrence of each key it may
+ * stand for (the name itself, the alarm's ARN and region form in the
+ * deployment's account and region), each one Query of the byParent index.
+ */
 async function incidentNamed(table: StatusTable, name: string, record: OperatorRecord): Promise<Item | undefined> {
   const where = arnParts(record.topicArn);
   const keys = [name, ...(where ? [`arn:${where.partition}:cloudwatch:${where.region}:${where.account}:alarm:${name}`, `alarm:${where.region}:${name}`] : [])];
   const pointers = await table.getMany(keys.map(pointerId));
   const live = [...pointers.values()].map((p) => str(p, 'incidentId')).find((id) => id !== undefined);
   if (live) return table.get(live);
-  const matches = await table.scan({
-    FilterExpression: '#kind = :incident AND (#title = :name OR #incidentKey IN (:k0, :k1, :k2))',
-    ExpressionAttributeNames: { '#kind': 'kind', '#title': 'title', '#incidentKey': 'incidentKey' },
-    ExpressionAttributeValues: { ':incident': { S: 'incident' }, ':name': { S: name }, ':k0': { S: keys[0] }, ':k1': { S: keys[1] ?? keys[0] }, ':k2': { S: keys[2] ?? keys[0] } },
-  });
-  return matches.sort((a, b) => (str(b, 'openedAt') ?? '').localeCompare(str(a, 'openedAt') ?? ''))[0];
+  const newest = await Promise.all(keys.map((key) => table.firstChild(incidentKeyParentId(key), { newestFirst: true })));
+  return newest.filter((i): i is Item => i !== undefined).sort((a, b) => (str(b, 'openedAt') ?? '').localeCompare(str(a, 'openedAt') ?? ''))[0];
 }
 
 /**
@@ -220,6 +286,23 @@ function notFound(ref: string, message: string): CliError {
   return new CliError(message, EXIT.NOT_FOUND, `check "${ref}": codes are those of live incidents (a resolved incident is found by its alarm name or a message SID), and the table keeps items for statusRetentionDays`);
 }
 
+/** One recipient's fate: its message's status, or why its send got no SID. */
+function recipientLine(r: RecipientView): string {
+  const m = r.message;
+  return `  ${maskAddress(r.recipient).padEnd(24)} ${r.state}${r.reason ? `: ${r.reason}` : ''}${r.errorCode ? ` (${r.errorCode})` : ''}${m ? ` · ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : ''}`;
+}
+
+/** Which of an incident's texts a notification id is: its pages by stage, a repeat, the RESOLVED. */
+function textOf(incident: Incident, notificationId: string | undefined): string {
+  if (notificationId === undefined || notificationId === incident.openedBy) return 'stage 1';
+  const rest = notificationId.startsWith(`${incident.id}#`) ? notificationId.slice(incident.id.length + 1) : notificationId;
+  const [what, n] = rest.split('#');
+  if (what === 'stage') return `stage ${Number(n) + 1}`;
+  if (what === 'repeat') return `repeat ${n}`;
+  if (what === 'resolved') return 'RESOLVED';
+  return rest;
+}
+
 const seconds = (from: number, at: number) => `+${((at - from) / 1000).toFixed(2).padStart(7)} s`;
 const utc = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
 
@@ -240,6 +323,7 @@ export function renderPage(report: PageReport): string[] {
       ...(report.dropped > 0 ? [`  (${report.dropped} earlier events fell out of the timeline)`] : []),
       '',
       ...timeline(report.rows, from),
+      ...(report.recipients.length > 0 ? ['', '  recipients', ...report.recipients.map((r) => `  ${recipientLine(r)} · ${textOf(i, r.notificationId)}`)] : []),
     ];
   }
   if (report.kind === 'message') {
@@ -255,9 +339,6 @@ export function renderPage(report: PageReport): string[] {
   const lines = [`notification ${report.notificationId}`];
   if (report.refused) lines.push(`  refused: ${report.refused}`);
   if (report.notice) lines.push(`  ${report.notice.outcome}${report.notice.incidentId ? ` (${report.notice.incidentId})` : ''}`);
-  for (const r of report.recipients) {
-    const m = r.message;
-    lines.push(`  ${maskAddress(r.recipient).padEnd(24)} ${r.state}${r.reason ? `: ${r.reason}` : ''}${m ? ` · ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : ''}`);
-  }
+  for (const r of report.recipients) lines.push(recipientLine(r));
   return lines;
 }

@@ -1,5 +1,8 @@
-import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand, ScanCommand, ScanCommandInput } from '@aws-sdk/client-dynamodb';
-import { explainAwsError } from './errors';
+import { AttributeValue, BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../contract';
+import { ChildrenQuery, childrenOf, firstChild } from '../../lambda/shared/table/fates';
+import { isMissingIndex } from '../../lambda/shared/table/reconcile-steps';
+import { CliError, EXIT, explainAwsError } from './errors';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -39,20 +42,28 @@ export class StatusTable {
     return found;
   }
 
-  /** Every item matching a filter: a Scan of the whole table, page by page. */
-  async scan(filter: Pick<ScanCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.db.send(new ScanCommand({ TableName: this.name, ...filter, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      } catch (err) {
-        throw explainAwsError(err, `scanning the status table ${this.name}`, 'dynamodb:Scan');
+  /** Every item filed under `parentId` in the byParent index (one Query, page by page): what happened to an incident or notification. */
+  async children(parentId: string, query: ChildrenQuery = {}): Promise<Item[]> {
+    return this.byParent(() => childrenOf(this.db, this.name, parentId, query));
+  }
+
+  /** The first item filed under `parentId` (newest first when asked), read without the rest. */
+  async firstChild(parentId: string, query: ChildrenQuery = {}): Promise<Item | undefined> {
+    return this.byParent(() => firstChild(this.db, this.name, parentId, query));
+  }
+
+  private async byParent<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      if (isMissingIndex(err)) {
+        throw new CliError(
+          `the status table ${this.name} has no index ${TABLE.BY_PARENT_INDEX} (or DynamoDB is still building it)`,
+          EXIT.NOT_FOUND,
+          `deploy this version without statusTableByParentIndex: false (an existingTable: add the index with \`aws dynamodb update-table\`, README "Upgrading a table (new indexes)"), wait until the index is ACTIVE, and run the command again`,
+        );
       }
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+      throw explainAwsError(err, `querying the index ${TABLE.BY_PARENT_INDEX} of the status table ${this.name}`, 'dynamodb:Query');
+    }
   }
 }

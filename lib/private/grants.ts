@@ -5,12 +5,24 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ENV } from '../contract';
+import { ENV, TABLE } from '../contract';
 
 /** Item-level table access on the table itself (not its indexes), plus its key if it has one. */
 export function grantTableItems(fn: lambda.IFunction, table: dynamodb.ITable, actions: string[]): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
   table.encryptionKey?.grantEncryptDecrypt(fn);
+}
+
+/**
+ * Reads of the status table for an operator's code (the construct's
+ * grantReadStatus): its items, and Query on each of the construct's indexes by
+ * name, byParent ("what happened to this incident / notification") among them.
+ * The index ARNs are named because an imported table (existingTable) knows of
+ * no indexes, so grantReadData alone would not cover them.
+ */
+export function grantReadStatus(grantee: iam.IGrantable, table: dynamodb.ITable): iam.Grant {
+  const indexes = [TABLE.BY_PARENT_INDEX, TABLE.ALERTS_BY_RECIPIENT_INDEX, TABLE.AWAITING_FINAL_INDEX].map((index) => `${table.tableArn}/index/${index}`);
+  return table.grantReadData(grantee).combine(iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: indexes }));
 }
 
 /**

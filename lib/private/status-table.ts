@@ -7,8 +7,32 @@ import { Construct } from 'constructs';
 import { TABLE } from '../contract';
 import { addAwaitingFinalIndex } from './reconciler';
 
-/** `Table`: on demand, point-in-time recovery, TTL, the sparse index of pages by recipient and that of messages awaiting a final status. */
-export function buildStatusTable(scope: Construct, removalPolicy: RemovalPolicy): dynamodb.ITable {
+/** What the construct's props say about its status table. */
+export interface StatusTableProps {
+  readonly existingTable?: dynamodb.ITable;
+  readonly statusTableByParentIndex?: boolean;
+}
+
+/** The table given, or a new one; `statusTableByParentIndex` only shapes a table the construct creates. */
+export function statusTableOf(scope: Construct, props: StatusTableProps, removalPolicy: RemovalPolicy): dynamodb.ITable {
+  if (props.existingTable !== undefined) {
+    if (props.statusTableByParentIndex !== undefined) {
+      throw new Error(
+        `statusTableByParentIndex is ${props.statusTableByParentIndex}, but existingTable is given: the construct does not change a table it did not create. ` +
+          'Remove statusTableByParentIndex and add the byParent index to your table yourself (README, "Upgrading a table (new indexes)").',
+      );
+    }
+    return props.existingTable;
+  }
+  return buildStatusTable(scope, removalPolicy, props.statusTableByParentIndex !== false);
+}
+
+/**
+ * `Table`: on demand, point-in-time recovery, TTL, the sparse index of pages by
+ * recipient, that of messages awaiting a final status, and (unless left out for
+ * the first of two upgrade deploys) the index of outcomes by parent.
+ */
+export function buildStatusTable(scope: Construct, removalPolicy: RemovalPolicy, byParent: boolean = true): dynamodb.ITable {
   const table = new dynamodb.Table(scope, 'Table', {
     partitionKey: { name: TABLE.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -24,5 +48,14 @@ export function buildStatusTable(scope: Construct, removalPolicy: RemovalPolicy)
     projectionType: dynamodb.ProjectionType.ALL,
   });
   addAwaitingFinalIndex(table);
+  // Every (notification, recipient) outcome, and the incidents: "what happened to X" in one Query.
+  if (byParent) {
+    table.addGlobalSecondaryIndex({
+      indexName: TABLE.BY_PARENT_INDEX,
+      partitionKey: { name: TABLE.PARENT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.CREATED_AT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
   return table;
 }

@@ -1,6 +1,7 @@
 import { EXIT } from '../../lib/cli/errors';
 import { NUMBERS, until } from '../pipeline/local-pipeline';
-import { CliRig, STACK, startCliRig } from './rig';
+import { createStatusTable } from '../support/dynalite';
+import { CliRig, STACK, startCliRig, UNDELIVERABLE } from './rig';
 
 // `status` and `incidents` end to end: an incident paged, acknowledged by a
 // signed reply and resolved by the local pipeline's handlers, read back by the
@@ -86,4 +87,70 @@ test('without --stack: --table is enough, and its absence is a usage error', asy
   const { code, stderr } = await rig.run('incidents');
   expect(stderr).toContain('without --stack this command needs --table');
   expect(code).toBe(EXIT.USAGE);
+});
+
+const STRANGER = '+447700900123';
+const scans = () => rig.p.dynamo.calls.get('Scan') ?? 0;
+
+test('every recipient\'s fate: a notification\'s refused recipient beside its sent and undelivered ones, found with no --recipient', async () => {
+  const { p } = rig;
+  const id = p.publish({ body: 'disk 91% on db-1', to: [NUMBERS.backupSms, UNDELIVERABLE, STRANGER] });
+  await p.settle(20_000);
+  const before = scans();
+  const { code, stdout } = await rig.run('status', id, '--table', p.tableName);
+  expect(code).toBe(EXIT.OK);
+  expect(stdout).toMatch(/^ {2}\+1555\*\*\*1003 +sent · SM[0-9a-f]{32} delivered$/m);
+  expect(stdout).toMatch(/^ {2}\+1555\*\*\*1007 +sent · SM[0-9a-f]{32} undelivered \(error 30003\)$/m);
+  expect(stdout).toMatch(/^ {2}\+4477\*+0123 +failed: recipient not in the allowed recipients \(invalid-recipient\)$/m);
+  expect(stdout).not.toContain(STRANGER);
+
+  const json = JSON.parse((await rig.run('status', id, '--table', p.tableName, '--json')).stdout) as { kind: string; recipients: Array<Record<string, unknown>> };
+  expect(json.kind).toBe('notification');
+  expect(json.recipients).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ recipient: STRANGER, state: 'failed', errorCode: 'invalid-recipient', reason: 'recipient not in the allowed recipients' }),
+      expect.objectContaining({ recipient: UNDELIVERABLE, state: 'sent', message: expect.objectContaining({ status: 'undelivered', errorCode: '30003' }) }),
+    ]),
+  );
+  expect(json.recipients).toHaveLength(3);
+  expect(scans()).toBe(before);
+});
+
+test('an incident\'s recipients, its opted-out one too; `incidents` and `status <incident key>` read no Scan', async () => {
+  const { p } = rig;
+  expect((await p.reply(NUMBERS.backupSms, 'STOP')).status).toBe(200);
+  const before = scans();
+  const opening = p.publish({ incidentKey: 'fate-disk-db-1', title: 'disk full on db-1', body: 'disk 99% on db-1', to: [NUMBERS.onCallSms, NUMBERS.backupSms] });
+  const page = await until('the page', () => p.sentTo(NUMBERS.onCallSms, 'disk 99%')[0], 20_000);
+  const code = /ACK ([A-Z0-9]+)$/.exec(page.body)![1];
+  await p.settle(20_000);
+
+  const live = await rig.run('incidents', '--stack', STACK, '--json');
+  expect((JSON.parse(live.stdout) as { incidents: Array<{ code: string; title: string }> }).incidents).toEqual(expect.arrayContaining([expect.objectContaining({ code, title: 'disk full on db-1' })]));
+
+  const byCode = await rig.run('status', code, '--stack', STACK);
+  expect(byCode.code).toBe(EXIT.OK);
+  expect(byCode.stdout).toMatch(/^ {2}\+ *\d+\.\d\d s {2}failed +\+1555\*\*\*1003: opted-out \(opted-out\)$/m);
+  expect(byCode.stdout).toMatch(/^ {4}\+1555\*\*\*1001 +sent · SM[0-9a-f]{32} delivered · stage 1$/m);
+  expect(byCode.stdout).toMatch(/^ {4}\+1555\*\*\*1003 +failed: opted-out \(opted-out\) · stage 1$/m);
+
+  p.publish({ incidentKey: 'fate-disk-db-1', resolve: true });
+  await until('the incident resolved', async () => (await p.item(`incident#${opening}`))?.state === 'resolved', 20_000);
+  await p.settle(20_000);
+  expect((await rig.run('incidents', '--stack', STACK)).stdout).not.toContain(code);
+  const byKey = JSON.parse((await rig.run('status', 'fate-disk-db-1', '--stack', STACK, '--json')).stdout) as { kind: string; incident: { id: string; state: string }; recipients: Array<{ recipient: string; notificationId: string }> };
+  expect(byKey.incident).toMatchObject({ id: `incident#${opening}`, state: 'resolved' });
+  expect(byKey.recipients.filter((r) => r.notificationId === `incident#${opening}#resolved`).map((r) => r.recipient)).toEqual([NUMBERS.onCallSms]);
+  expect(scans()).toBe(before);
+  expect((await p.reply(NUMBERS.backupSms, 'START')).status).toBe(200);
+});
+
+test('a table without the byParent index: exit 3, and the fix names the upgrade', async () => {
+  await createStatusTable(rig.p.dynamo.endpoint, 'status-before-byparent', { byParentIndex: false });
+  for (const args of [['incidents'], ['status', 'some-notification']]) {
+    const { code, stderr } = await rig.run(...args, '--table', 'status-before-byparent');
+    expect(stderr).toContain('the status table status-before-byparent has no index byParent');
+    expect(stderr).toContain('Upgrading a table (new indexes)');
+    expect(code).toBe(EXIT.NOT_FOUND);
+  }
 });

@@ -269,6 +269,6 @@ test('a stack with two constructs: which one must be named, and --construct name
   expect(wrong.code).toBe(EXIT.NOT_FOUND);
   // The named one's table is read: a made-up one here, which the fake DynamoDB does not have.
   const named = await rig.run('incidents', '--stack', 'TwoPagers', '--construct', 'TwoPagers/Search', '--json');
-  expect(JSON.parse(named.stdout)).toMatchObject({ error: expect.stringMatching(/^not found while scanning the status table SearchTable[0-9A-F]{8}-/), exitCode: EXIT.NOT_FOUND });
+  expect(JSON.parse(named.stdout)).toMatchObject({ error: expect.stringMatching(/^not found while querying the index byParent of the status table SearchTable[0-9A-F]{8}-/), exitCode: EXIT.NOT_FOUND });
   expect(named.code).toBe(EXIT.NOT_FOUND);
 });

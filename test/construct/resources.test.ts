@@ -137,7 +137,7 @@ describe('secret and table', () => {
     expect(resources[secretId].DeletionPolicy).toBe('Retain');
   });
 
-  test('the table: partition key, on demand, PITR, TTL, encryption, alertsByRecipient and awaitingFinalStatus indexes, retained', () => {
+  test('the table: partition key, on demand, PITR, TTL, encryption, alertsByRecipient, awaitingFinalStatus and byParent indexes, retained', () => {
     const tableId = logicalId(template, 'AWS::DynamoDB::Table', 'AlertsTable');
     expect(resources[tableId].DeletionPolicy).toBe('Retain');
     expect(resources[tableId].Properties).toMatchObject({
@@ -164,6 +164,14 @@ describe('secret and table', () => {
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
+        {
+          IndexName: TABLE.BY_PARENT_INDEX,
+          KeySchema: [
+            { AttributeName: TABLE.PARENT_ATTRIBUTE, KeyType: 'HASH' },
+            { AttributeName: TABLE.CREATED_AT_ATTRIBUTE, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
     });
     expect(resources[tableId].Properties.AttributeDefinitions).toEqual(
@@ -173,6 +181,8 @@ describe('secret and table', () => {
         { AttributeName: TABLE.ALERT_SORT_ATTRIBUTE, AttributeType: 'S' },
         { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, AttributeType: 'S' },
         { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: TABLE.PARENT_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: TABLE.CREATED_AT_ATTRIBUTE, AttributeType: 'S' },
       ]),
     );
   });

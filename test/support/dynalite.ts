@@ -102,9 +102,11 @@ export async function startDynalite(): Promise<LocalDynamo> {
 
 /**
  * Creates the status table with the construct's key schema and indexes, and waits until it is ACTIVE.
- * `awaitingFinalIndex: false` leaves out the reconciler's index (a table made before it existed).
+ * `awaitingFinalIndex: false` leaves out the reconciler's index, `byParentIndex: false` the index of
+ * outcomes by parent (a table made before they existed).
  */
-export async function createStatusTable(endpoint: string, tableName: string, options: { awaitingFinalIndex?: boolean } = {}): Promise<void> {
+export async function createStatusTable(endpoint: string, tableName: string, options: { awaitingFinalIndex?: boolean; byParentIndex?: boolean } = {}): Promise<void> {
+  const byParent = options.byParentIndex !== false;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -124,6 +126,12 @@ export async function createStatusTable(endpoint: string, tableName: string, opt
                 { AttributeName: TABLE.RECONCILE_STEP_ATTRIBUTE, AttributeType: 'S' as const },
                 { AttributeName: TABLE.AWAITING_SINCE_ATTRIBUTE, AttributeType: 'S' as const },
               ]),
+          ...(byParent
+            ? [
+                { AttributeName: TABLE.PARENT_ATTRIBUTE, AttributeType: 'S' as const },
+                { AttributeName: TABLE.CREATED_AT_ATTRIBUTE, AttributeType: 'S' as const },
+              ]
+            : []),
         ],
         KeySchema: [{ AttributeName: TABLE.PARTITION_KEY, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -147,6 +155,18 @@ export async function createStatusTable(endpoint: string, tableName: string, opt
                   Projection: { ProjectionType: 'KEYS_ONLY' as const },
                 },
               ]),
+          ...(byParent
+            ? [
+                {
+                  IndexName: TABLE.BY_PARENT_INDEX,
+                  KeySchema: [
+                    { AttributeName: TABLE.PARENT_ATTRIBUTE, KeyType: 'HASH' as const },
+                    { AttributeName: TABLE.CREATED_AT_ATTRIBUTE, KeyType: 'RANGE' as const },
+                  ],
+                  Projection: { ProjectionType: 'ALL' as const },
+                },
+              ]
+            : []),
         ],
         BillingMode: 'PAY_PER_REQUEST',
       }),

@@ -17,8 +17,21 @@ import { isIncidentId } from './keys';
  * first acknowledgement; the SID lets a redelivery of that reply answer as the
  * first did), resolvedAt, resolvedBy, timeline (L of M `{ at, event, by?,
  * stage?, detail? }`, the latest TIMELINE_LIMIT events) and timelineDropped
- * (N: events that fell out of it), createdAt, updatedAt, expiresAt.
+ * (N: events that fell out of it), createdAt, updatedAt, expiresAt, parentId
+ * (`incidents#<incidentKey>`: TABLE.BY_PARENT_INDEX lists a key's occurrences,
+ * newest last).
+ *
+ * The live pointer (`incidentkey#…`) carries parentId `live-incidents`: it exists
+ * only while its incident is live, so that byParent partition lists exactly the
+ * live incidents (the CLI's `incidents`), bounded by how many are live rather
+ * than by the table. A notice (`notice#…`) is filed under its notification
+ * (`notification#<id>`) like the other outcomes of one.
  */
+
+/** The byParent partition of the live pointers. */
+export const LIVE_INCIDENTS_PARENT = 'live-incidents';
+/** The byParent partition of every occurrence of one incident key. */
+export const incidentKeyParentId = (incidentKey: string): string => `incidents#${incidentKey}`;
 
 export type IncidentState = 'open' | 'acknowledged' | 'resolved';
 

@@ -1,8 +1,8 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { Item, n, s } from '../table/attributes';
 import { deleteIfEquals, putIfAbsent } from '../table/guarded-writes';
-import { expiresAt } from '../table/items';
-import { Incident, Notice, Pointer, readIncident, readNotice, readPointer, TimelineEvent, timelineEntry } from './items';
+import { expiresAt, notificationParentId } from '../table/items';
+import { Incident, incidentKeyParentId, LIVE_INCIDENTS_PARENT, Notice, Pointer, readIncident, readNotice, readPointer, TimelineEvent, timelineEntry } from './items';
 import { codeId, INCIDENT_KIND, noticeId, pointerId } from './keys';
 import { optedOutAmong } from './opt-outs';
 import { IncidentChange, updateIncident } from './update';
@@ -98,6 +98,7 @@ export class IncidentStore {
       incidentId: s(incidentId),
       code: s(code),
       openedAt: s(iso),
+      parentId: s(LIVE_INCIDENTS_PARENT),
       createdAt: s(iso),
       expiresAt: n(expiresAt(now)),
     });
@@ -130,6 +131,7 @@ export class IncidentStore {
       page: s(i.page),
       timeline: { L: i.events.map(timelineEntry) },
       timelineDropped: n(0),
+      parentId: s(incidentKeyParentId(i.incidentKey)),
       createdAt: s(iso),
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),
@@ -164,6 +166,7 @@ export class IncidentStore {
       outcome: s(notice.outcome),
       ...(notice.incidentId ? { incidentId: s(notice.incidentId) } : {}),
       ...Object.fromEntries(Object.entries(details).map(([k, v]) => [k, s(v)])),
+      parentId: s(notificationParentId(notificationId)),
       createdAt: s(iso),
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),

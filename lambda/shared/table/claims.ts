@@ -2,7 +2,8 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, PutI
 import { randomUUID } from 'node:crypto';
 import { Conditional, conditionally, Item, n, namesIn, s } from './attributes';
 import { putIfAbsent } from './guarded-writes';
-import { claimId, expiresAt, failedNotificationId, KIND } from './items';
+import { statusRank } from '../status';
+import { claimId, expiresAt, failedNotificationId, KIND, notificationParentId } from './items';
 
 /*
  * Send claims (items.ts): one item per (notification, recipient), the
@@ -34,12 +35,39 @@ import { claimId, expiresAt, failedNotificationId, KIND } from './items';
  * lease → look Twilio up: found → recorded as sent (no POST); not found →
  * taken over (new lease, attempts + 1) and sent; lookup impossible → retried,
  * and after MAX_DOUBTS such lookups marked `unknown` for an operator.
+ *
+ * A claim settled `failed` or `unknown` is the fate item of a send that never
+ * got a SID (items.ts): the same write that settles it gives it `status`,
+ * `statusRank`, `errorCode`, `to` and `parentId`, which file it in
+ * TABLE.BY_PARENT_INDEX beside the message items of the sends that did. A
+ * claim marked sent leaves the index (its message item speaks for it), and a
+ * pending one is in no index: one item per outcome, never two.
  */
+
+/** The project's own error codes of fate items (Twilio's are numbers). */
+export const FATE_CODE = {
+  /** No lookup could decide whether a request that got no answer created a message. */
+  OUTCOME_UNKNOWN: 'outcome-unknown',
+  /** A recipient that is not an address, not allowed, or has no sender for its channel. */
+  INVALID_RECIPIENT: 'invalid-recipient',
+  /** A notification that can never be sent as a whole. */
+  INVALID_NOTIFICATION: 'invalid-notification',
+} as const;
+
+/** Where a settled send is filed in TABLE.BY_PARENT_INDEX (items.ts parentIdOf). */
+export interface Filing {
+  readonly parentId: string;
+}
+
+/** A rejected recipient's `to` is kept whole up to this length (an arbitrary string could be as long as the notification). */
+export const MAX_TO_LENGTH = 256;
 
 export type ClaimState = 'pending' | 'sent' | 'failed' | 'unknown';
 
 export interface Claim {
   readonly id: string;
+  /** The address claimed (`invalid:…` for a string that is none). */
+  readonly recipient: string;
   readonly state: ClaimState;
   /** Epoch ms. */
   readonly leaseUntil: number;
@@ -63,6 +91,7 @@ export type ClaimResult = { readonly won: true; readonly claim: Claim } | { read
 function toClaim(item: Item): Claim {
   return {
     id: item.id?.S ?? '',
+    recipient: item.recipient?.S ?? '',
     state: (item.state?.S ?? 'pending') as ClaimState,
     leaseUntil: Number(item.leaseUntil?.N ?? 0),
     attempts: Number(item.attempts?.N ?? 0),
@@ -179,25 +208,31 @@ export class ClaimStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(claim.id) },
-          UpdateExpression: 'SET #state = :sent, #messageSid = :sid, #updatedAt = :now REMOVE #outcome, #reason',
+          // Out of the byParent index, should a late 201 settle a claim already marked unknown: the message item is its fate.
+          UpdateExpression: 'SET #state = :sent, #messageSid = :sid, #updatedAt = :now REMOVE #outcome, #reason, #status, #statusRank, #errorCode, #parentId',
           ConditionExpression: 'attribute_exists(#id) AND #state <> :sent',
-          ExpressionAttributeNames: namesIn('#state #messageSid #updatedAt #outcome #reason #id'),
+          ExpressionAttributeNames: namesIn('#state #messageSid #updatedAt #outcome #reason #id #status #statusRank #errorCode #parentId'),
           ExpressionAttributeValues: { ':sent': s('sent'), ':sid': s(messageSid), ':now': s(new Date(now).toISOString()) },
         }),
       ),
     );
   }
 
-  /** A permanent failure: never retried. */
-  async markFailed(claim: Claim, reason: string, errorCode: string | undefined, now: number): Promise<boolean> {
-    const values: Item = { ':failed': s('failed'), ':reason': s(reason) };
-    if (errorCode) values[':code'] = s(errorCode);
-    return (await this.guarded(claim, `SET #state = :failed, #reason = :reason, #updatedAt = :now${errorCode ? ', #errorCode = :code' : ''}`, values, now)) !== false;
+  /** Settles the claim as its fate item (`failed` / `unknown`), lease-guarded. */
+  private async settle(claim: Claim, state: 'failed' | 'unknown', reason: string, errorCode: string, filing: Filing, now: number): Promise<boolean> {
+    const update = 'SET #state = :state, #status = :state, #statusRank = :rank, #reason = :reason, #errorCode = :code, #to = :to, #parentId = :parent, #updatedAt = :now';
+    const values: Item = { ':state': s(state), ':rank': n(statusRank(state)), ':reason': s(reason), ':code': s(errorCode), ':to': s(claim.recipient), ':parent': s(filing.parentId) };
+    return (await this.guarded(claim, update, values, now)) !== false;
+  }
+
+  /** A permanent failure: never retried. `errorCode` is Twilio's (its HTTP status when it gave none). */
+  markFailed(claim: Claim, reason: string, errorCode: string, filing: Filing, now: number): Promise<boolean> {
+    return this.settle(claim, 'failed', reason, errorCode, filing, now);
   }
 
   /** Gives up deciding: an operator must check Twilio's log for this recipient. */
-  async markUnknown(claim: Claim, reason: string, now: number): Promise<boolean> {
-    return (await this.guarded(claim, 'SET #state = :unknown, #reason = :reason, #updatedAt = :now', { ':unknown': s('unknown'), ':reason': s(reason) }, now)) !== false;
+  markUnknown(claim: Claim, reason: string, filing: Filing, now: number): Promise<boolean> {
+    return this.settle(claim, 'unknown', reason, FATE_CODE.OUTCOME_UNKNOWN, filing, now);
   }
 
   /** The request went out and no answer came: the claim stays pending until its lease ends, then a lookup decides. */
@@ -235,8 +270,12 @@ export class ClaimStore {
     return out ? toClaim(out).doubts : undefined;
   }
 
-  /** A recipient that can never be sent to (invalid, not allowed): a failed claim, once. Returns false when it already existed. */
-  async recordRejectedRecipient(notificationId: string, recipient: string, reason: string, now: number): Promise<boolean> {
+  /**
+   * A recipient that can never be sent to (invalid, not allowed, opted out): a
+   * failed claim, once, keyed by `recipient` and filed as the fate item of
+   * `to` (the recipient as given, cut at MAX_TO_LENGTH). Returns false when it already existed.
+   */
+  async recordRejectedRecipient(notificationId: string, recipient: string, to: string, reason: string, errorCode: string, filing: Filing, now: number): Promise<boolean> {
     const iso = new Date(now).toISOString();
     return putIfAbsent(this.db, this.tableName, {
       id: s(claimId(notificationId, recipient)),
@@ -244,7 +283,12 @@ export class ClaimStore {
       notificationId: s(notificationId),
       recipient: s(recipient),
       state: s('failed'),
+      status: s('failed'),
+      statusRank: n(statusRank('failed')),
       reason: s(reason),
+      errorCode: s(errorCode),
+      to: s(to.slice(0, MAX_TO_LENGTH)),
+      parentId: s(filing.parentId),
       leaseUntil: n(0),
       attempts: n(0),
       createdAt: s(iso),
@@ -253,14 +297,18 @@ export class ClaimStore {
     });
   }
 
-  /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once. */
-  async recordFailedNotification(notificationId: string, reason: string, now: number): Promise<boolean> {
+  /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once, filed under `notification#<id>`. */
+  async recordFailedNotification(notificationId: string, reason: string, now: number, errorCode: string = FATE_CODE.INVALID_NOTIFICATION): Promise<boolean> {
     const iso = new Date(now).toISOString();
     return putIfAbsent(this.db, this.tableName, {
       id: s(failedNotificationId(notificationId)),
       kind: s(KIND.NOTIFICATION),
       notificationId: s(notificationId),
+      status: s('failed'),
+      statusRank: n(statusRank('failed')),
       reason: s(reason),
+      errorCode: s(errorCode),
+      parentId: s(notificationParentId(notificationId)),
       createdAt: s(iso),
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),

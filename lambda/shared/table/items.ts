@@ -28,6 +28,8 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   `opt-out` | `opt-in` | `message`), reply? (the TwiML line it was answered
  *   with, answered again to a retry), incidentIds? (L of S). Pages of an
  *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds).
+ *   Outbound messages carry parentId (parentIdOf: incidentId, else
+ *   `notification#<notificationId>`), filing them in TABLE.BY_PARENT_INDEX.
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,
  *   notificationId, recipient, state (`pending` | `sent` | `failed` |
  *   `unknown`), leaseUntil (epoch ms), attempts, holder? (the random token of
@@ -37,13 +39,24 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   of them could not), outcome? (`unknown` while a
  *   request that got no answer awaits its lookup), createdAt, updatedAt,
  *   expiresAt. A recipient refused before any send (not an address, not
- *   allowed, no sender for its channel) is a claim written `failed` at once,
+ *   allowed, no sender for its channel, opted out) is a claim written `failed` at once,
  *   with its reason; its id uses `invalid:<first 40 characters>` when the
- *   recipient is not an address.
+ *   recipient is not an address. A claim settled `failed` or `unknown` is the
+ *   fate item of a send that never got a SID (claims.ts): it also carries
+ *   status (= state), statusRank, errorCode (Twilio's code or HTTP status, or
+ *   `invalid-recipient` | `opted-out` | `outcome-unknown`), to (the recipient
+ *   as given, at most 256 characters) and parentId; a sent claim has none of
+ *   them (its message item is its fate).
  * - failed notification (`failed#<notificationId>`): kind `notification`,
  *   notificationId, reason, createdAt, updatedAt, expiresAt: a record that
  *   could never be sent as a whole (unparseable, invalid, over the envelope
- *   caps).
+ *   caps); status `failed`, statusRank, errorCode (`invalid-notification` |
+ *   `invalid-timer`), parentId `notification#<notificationId>`.
+ *
+ * TABLE.BY_PARENT_INDEX (parentId, createdAt; projection ALL) holds every
+ * item with a parentId: the fate items above, notices, incidents
+ * (`incidents#<incidentKey>`) and live pointers (`live-incidents`); fates.ts
+ * reads it.
  *
  * While awaiting a final status, an outbound message also carries reconcileStep and
  * awaitingSince (the sparse TABLE.AWAITING_FINAL_INDEX, awaiting-final.ts); when the
@@ -59,6 +72,11 @@ export const KIND = {
 } as const;
 
 export const claimId = (notificationId: string, recipient: string): string => `${TABLE.CLAIM_ID_PREFIX}${notificationId}#${recipient}`;
+
+/** The byParent partition of what became of a notification that paged no incident. */
+export const notificationParentId = (notificationId: string): string => `notification#${notificationId}`;
+/** Where a send's outcome is filed in TABLE.BY_PARENT_INDEX: its incident when it paged one (or was its RESOLVED), else its notification. */
+export const parentIdOf = (notificationId: string, incidentId: string | undefined): string => incidentId ?? notificationParentId(notificationId);
 export const failedNotificationId = (notificationId: string): string => `failed#${notificationId}`;
 
 const DEFAULT_RETENTION_DAYS = 90;

@@ -2,7 +2,7 @@ import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } fro
 import { TABLE } from '../../../lib/contract';
 import { isDeliveredStatus, isUndeliveredStatus, statusRank } from '../status';
 import { conditionally, Item, n, s } from './attributes';
-import { expiresAt, KIND } from './items';
+import { expiresAt, KIND, parentIdOf } from './items';
 import { awaitingFinalUpdate, removeClause } from './awaiting-final';
 
 /*
@@ -59,6 +59,8 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     ['notificationId', { S: m.notificationId }],
     ['alarmName', m.alarmName !== undefined ? { S: m.alarmName } : undefined],
     ['incidentId', m.incidentId !== undefined ? { S: m.incidentId } : undefined],
+    // Files the message in TABLE.BY_PARENT_INDEX with the other outcomes of its incident or notification.
+    [TABLE.PARENT_ATTRIBUTE, { S: parentIdOf(m.notificationId, m.incidentId) }],
     // The sparse ACK index (TABLE.ALERTS_BY_RECIPIENT_INDEX) holds pages only: alarm notifications and incidents' pages.
     [TABLE.ALERT_RECIPIENT_ATTRIBUTE, m.page === true || m.alarmName !== undefined ? { S: m.to } : undefined],
     ['bodyPreview', { S: m.bodyPreview }],
