@@ -66,11 +66,17 @@ export const METRIC = {
   /** status-callback: a `delivered` (or `read`) status reported by Twilio. Count. */
   MESSAGES_DELIVERED: 'MessagesDelivered',
   /**
-   * status-callback: for a message counted in MessagesDelivered, the time from Twilio accepting it (the
-   * message item's `acceptedAt`, the sender's 201) to the callback's arrival. Milliseconds. A callback that
-   * arrives before the sender has written the item has no `acceptedAt` and emits none.
+   * status-callback: for a message counted in MessagesDelivered, the time from the alert's publishing (the
+   * message item's `publishedAt`: the SNS envelope's Timestamp, a raw record's SentTimestamp, a timer's
+   * dueAt) to the callback's arrival. Milliseconds. A callback that arrives before the sender has written
+   * the item, or for an item written without `publishedAt`, emits none.
    */
   DELIVERY_LATENCY: 'DeliveryLatency',
+  /**
+   * status-callback: as DeliveryLatency, from Twilio accepting the message (the item's `acceptedAt`, the
+   * sender's 201) instead: the carrier's part of the delivery. Milliseconds.
+   */
+  TWILIO_DELIVERY_LATENCY: 'TwilioDeliveryLatency',
   /** status-callback: an `undelivered` or `failed` status reported by Twilio. Count; the error code is a property. */
   MESSAGES_UNDELIVERED: 'MessagesUndelivered',
   /**

@@ -26,11 +26,13 @@ export interface TwilioMessagingDashboardProps {
 
 /**
  * A CloudWatch dashboard of one TwilioMessaging instance: pages sent,
- * delivered, undelivered and failed; delivery latency (Twilio's acceptance to
- * `delivered`); webhook requests rejected; configuration errors; the
- * dead-letter queues' depth; incidents opened, acknowledged and resolved,
- * those open over the time range, and the time to acknowledge. Every graph
- * reads one of the construct's metricX() methods: alarm on those.
+ * delivered, undelivered and failed; delivery latency (the alert's
+ * publishing to `delivered`, and Twilio's part of it); the status callbacks
+ * the reconciler made up for, and the messages left without a final status;
+ * webhook requests rejected; configuration errors; the dead-letter queues'
+ * depth; incidents opened, acknowledged and resolved, those open over the
+ * time range, and the time to acknowledge. Every graph reads one of the
+ * construct's metricX() methods, or metric(name): alarm on those.
  *
  * ```ts
  * const messaging = new TwilioMessaging(this, 'Alerts', { ... });

@@ -721,8 +721,8 @@ export class TwilioMessaging extends Construct {
   }
 
   /**
-   * Time from Twilio accepting a message (the sender's 201) to its `delivered` (or first `read`)
-   * callback, in milliseconds (p99 by default).
+   * Time from an alert's publishing (the SNS publish; a timer's page: when it was due) to its
+   * `delivered` (or first `read`) callback, in milliseconds (p99 by default).
    */
   public metricDeliveryLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.DELIVERY_LATENCY, { statistic: cloudwatch.Stats.p(99), ...props });

@@ -35,7 +35,13 @@ export interface QueuedRecord {
   readonly notificationId?: string;
   /** Deferrals counted so far (defer.ts; 0 on a record never deferred). */
   readonly deferrals: number;
+  /** Epoch ms the body was first put on the queue: SQS's SentTimestamp, or the one a deferred copy carries from its original (defer.ts). */
+  readonly queuedAt?: number;
 }
 
-/** How often a record was received and deferred: what bounds its retries. */
-export type Received = Pick<QueuedRecord, 'receiveCount' | 'deferrals'>;
+/**
+ * How often a record was received and deferred (what bounds its retries),
+ * and when what it sends was published (record.ts: the message items'
+ * `publishedAt`, where DeliveryLatency starts).
+ */
+export type Received = Pick<QueuedRecord, 'receiveCount' | 'deferrals'> & { readonly publishedAt?: number };

@@ -22,7 +22,8 @@ import type { RecordAnswer, RecordResult } from './results';
  * bounded by the function's timeout; re-publishing to the topic would mint a
  * new notification id and send twice. The copy keeps the notification id
  * (the SNS envelope is the body unchanged; a raw record's id rides in a
- * message attribute), so the claims still guarantee one message per recipient
+ * message attribute, as does its SentTimestamp, the publish time of a raw
+ * record), so the claims still guarantee one message per recipient
  * even if the original is also redelivered.
  *
  * Bounded: the copy carries its deferral count; after MAX_DEFERRALS a record
@@ -40,6 +41,8 @@ export const MAX_DEFERRALS = 12;
 export const DEFERRALS_ATTRIBUTE = 'twilioMessagingDeferrals';
 /** Message attribute: the original record's notification id (String). */
 export const NOTIFICATION_ID_ATTRIBUTE = 'twilioMessagingNotificationId';
+/** Message attribute: when the original record's body was first put on the queue (epoch ms, Number): a raw record's publish time. */
+export const QUEUED_AT_ATTRIBUTE = 'twilioMessagingQueuedAt';
 /** SQS's limit for DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
 
@@ -50,7 +53,7 @@ export function deferDelaySeconds(deferUntil: number, deferrals: number, now: nu
 }
 
 /** Sends the deferred copy; rejects when SQS refuses it (the caller then falls back to a batch failure). */
-export async function sendDeferredCopy(queueUrl: string, body: string, notificationId: string, deferrals: number, delaySeconds: number): Promise<void> {
+export async function sendDeferredCopy(queueUrl: string, body: string, notificationId: string, deferrals: number, delaySeconds: number, queuedAt?: number): Promise<void> {
   const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
   // Loaded on the first deferral only: most invocations never make one, and cold starts matter.
   await (
@@ -63,6 +66,7 @@ export async function sendDeferredCopy(queueUrl: string, body: string, notificat
       MessageAttributes: {
         [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
         [NOTIFICATION_ID_ATTRIBUTE]: { DataType: 'String', StringValue: notificationId },
+        ...(queuedAt !== undefined ? { [QUEUED_AT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(queuedAt) } } : {}),
       },
     }),
   );
@@ -87,7 +91,7 @@ export async function requeue(record: QueuedRecord, deferred: Extract<RecordResu
   // Progress also resets the backoff: the rest is due as soon as its own wait allows.
   const delaySeconds = deferDelaySeconds(deferred.deferUntil, progressed ? 0 : deferrals);
   try {
-    await sendDeferredCopy(queueUrl, record.body, notificationId, counted, delaySeconds);
+    await sendDeferredCopy(queueUrl, record.body, notificationId, counted, delaySeconds, record.queuedAt);
   } catch (err) {
     logger.warn('could not defer the record: left to SQS redelivery', { messageId: record.messageId, notificationId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });
     return retry;

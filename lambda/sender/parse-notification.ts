@@ -16,6 +16,8 @@ export interface QueuedNotification {
   readonly subject?: string;
   /** The topic it was published to (SNS envelope). */
   readonly topicArn?: string;
+  /** Epoch ms SNS took the publish (the envelope's Timestamp), the same across SNS and SQS redeliveries. */
+  readonly publishedAt?: number;
 }
 
 /** What the renderers need of the sender's settings. */
@@ -65,6 +67,7 @@ export function unwrapRecord(record: { readonly messageId: string; readonly body
           published: true,
           ...(typeof json.Subject === 'string' && json.Subject.trim() !== '' ? { subject: json.Subject } : {}),
           ...(typeof json.TopicArn === 'string' ? { topicArn: json.TopicArn } : {}),
+          ...(typeof json.Timestamp === 'string' && Number.isFinite(Date.parse(json.Timestamp)) ? { publishedAt: Date.parse(json.Timestamp) } : {}),
         };
       }
     } catch {

@@ -320,6 +320,7 @@ async function recordAccepted(job: Job, claim: Claim, m: TwilioMessage, foundByL
         ...(m.price ? { price: m.price } : {}),
         ...(m.price_unit ? { priceUnit: m.price_unit } : {}),
         ...(foundByLookup && Number.isFinite(created) ? { acceptedAt: created } : {}),
+        ...(job.received.publishedAt !== undefined ? { publishedAt: job.received.publishedAt } : {}),
       },
       now,
     ),

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { InvalidTimerError, isTimerBody, readTimer, Timer } from '../shared/incidents/timers';
 import { maskNumbersInText } from '../shared/mask';
 import type { QueuedRecord, SendContext } from './context';
-import { DEFERRALS_ATTRIBUTE, NOTIFICATION_ID_ATTRIBUTE } from './defer';
+import { DEFERRALS_ATTRIBUTE, NOTIFICATION_ID_ATTRIBUTE, QUEUED_AT_ATTRIBUTE } from './defer';
 import { commandOf, fireTimer, handleIncidentNotification, IncidentContext } from './incidents/flow';
 import { logger } from './observability';
 import { Notification, parseNotification, unwrapRecord } from './parse-notification';
@@ -19,12 +19,15 @@ import { checkRecipients, InvalidNotificationError } from './validate';
 
 /** What the sender reads of an SQS record. */
 export function readQueued(record: SQSRecord): QueuedRecord {
+  // NaN (absent) and 0 are no time.
+  const queuedAt = Number(record.messageAttributes?.[QUEUED_AT_ATTRIBUTE]?.stringValue ?? record.attributes?.SentTimestamp);
   return {
     messageId: record.messageId,
     body: record.body,
     receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1) || 1,
     notificationId: record.messageAttributes?.[NOTIFICATION_ID_ATTRIBUTE]?.stringValue || undefined,
     deferrals: Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) || 0,
+    ...(queuedAt > 0 ? { queuedAt } : {}),
   };
 }
 
@@ -32,13 +35,13 @@ export function readQueued(record: SQSRecord): QueuedRecord {
 export async function processRecord(record: QueuedRecord, ctx: SendContext): Promise<RecordResult> {
   // Every delivery the record makes (an incident step may make several): what its result counts.
   const recipients: RecipientResult[] = [];
-  const deliver: Deliver = async (d) => {
-    const result = await deliverAll(d, ctx, record);
+  const deliverFrom = (publishedAt: number | undefined): Deliver => async (d) => {
+    const result = await deliverAll(d, ctx, { ...record, ...(publishedAt !== undefined ? { publishedAt } : {}) });
     recipients.push(...result.recipients);
     return result;
   };
   try {
-    return await walk(record, ctx, deliver, recipients);
+    return await walk(record, ctx, deliverFrom, recipients);
   } catch (err) {
     logger.error('record failed, will retry', { messageId: record.messageId, error: (err as Error)?.name, reason: maskNumbersInText(String((err as Error)?.message ?? err)) });
     return { outcome: 'retry', recipients };
@@ -47,9 +50,23 @@ export async function processRecord(record: QueuedRecord, ctx: SendContext): Pro
 
 type Deliver = (d: Delivery) => Promise<DeliveryResult>;
 
-async function walk(record: QueuedRecord, ctx: SendContext, deliver: Deliver, recipients: readonly RecipientResult[]): Promise<RecordResult> {
+/*
+ * When what a record sends was published (the message items' publishedAt,
+ * where DeliveryLatency starts), the same on every delivery of the record:
+ * - a publish to the topic: the SNS envelope's Timestamp (in the body, so
+ *   SQS redeliveries and deferred copies keep it);
+ * - a body sent straight to the queue (raw message delivery, an SQS
+ *   SendMessage): its SentTimestamp, which a deferred copy carries over;
+ * - a timer's page (an escalation stage, a repeat, the next stage after an
+ *   unreachable one): the timer's dueAt, when the page became due. Not the
+ *   incident's opening: the escalation's wait is the policy, not slowness of
+ *   delivery; not the timer's own SentTimestamp: a chained or deferred timer
+ *   is a later message.
+ */
+async function walk(record: QueuedRecord, ctx: SendContext, deliverFrom: (publishedAt: number | undefined) => Deliver, recipients: readonly RecipientResult[]): Promise<RecordResult> {
   const queued = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
   const { notificationId, message, published } = queued;
+  const deliver = deliverFrom(queued.publishedAt ?? record.queuedAt);
   const result = (combined: Combined): RecordResult => {
     const { outcome, progressed } = combined;
     if (typeof outcome === 'object') return { outcome: 'deferred', deferUntil: outcome.deferUntil, notificationId, progressed, recipients };
@@ -63,7 +80,7 @@ async function walk(record: QueuedRecord, ctx: SendContext, deliver: Deliver, re
       logger.warn('timer can never fire', { notificationId, reason: timer.message });
       return { outcome: 'refused', code: 'invalid-timer', reason: timer.message, recorded };
     }
-    if (timer) return result(await fireTimer(timer, incidentContext(ctx, deliver)));
+    if (timer) return result(await fireTimer(timer, incidentContext(ctx, deliverFrom(timer.dueAt))));
   }
   let notification: Notification;
   try {

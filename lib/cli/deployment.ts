@@ -21,6 +21,7 @@ export interface ExplicitNames {
   readonly statusCallbackUrl?: string;
   readonly from?: string;
   readonly messagingServiceSid?: string;
+  readonly whatsappFrom?: string;
   readonly recipients?: readonly string[];
 }
 
@@ -105,6 +106,7 @@ export function explicitDeployment(names: ExplicitNames, needed: ReadonlyArray<k
     inboundUrl: names.inboundUrl ?? '',
     ...(names.from !== undefined ? { from: names.from } : {}),
     ...(names.messagingServiceSid !== undefined ? { messagingServiceSid: names.messagingServiceSid } : {}),
+    ...(names.whatsappFrom !== undefined ? { whatsappFrom: names.whatsappFrom } : {}),
     recipients: names.recipients ?? [],
     serviceName: '',
   };
@@ -122,6 +124,7 @@ export function flagOf(name: keyof ExplicitNames): string {
     statusCallbackUrl: '--status-callback-url',
     from: '--from',
     messagingServiceSid: '--messaging-service-sid',
+    whatsappFrom: '--whatsapp-from',
     recipients: '--recipient',
   }[name];
 }

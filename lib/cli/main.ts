@@ -9,6 +9,7 @@ import { Check, skip } from './check';
 import { checkSecret } from './check-secret';
 import { checkTopic } from './check-topic';
 import { checkCredentials, checkInboundWebhook } from './check-twilio';
+import { checkWhatsAppWebhook } from './check-whatsapp';
 import { Deployment, explicitDeployment, ExplicitNames, locateInStack } from './deployment';
 import { CliError, EXIT } from './errors';
 import { liveIncidents, renderIncidents } from './incidents';
@@ -26,7 +27,8 @@ usage:
 
 commands:
   verify      the secret is filled in and Twilio accepts its credentials (GET Accounts/{Sid}.json);
-              the sending number's (or Messaging Service's) inbound webhook is exactly the
+              the sending number's (or Messaging Service's) inbound webhook, and the WhatsApp
+              sender's (Senders API) without a Messaging Service, is exactly the
               InboundUrl with POST; the topic policy and the topic's KMS key let CloudWatch
               publish. --send-test <recipient> also publishes a test page to that allowed
               recipient and follows it in the status table until Twilio reports it delivered
@@ -44,8 +46,8 @@ finding the deployment:
                          from the construct's "cdk-twilio-messaging" metadata on the sender function)
   --construct <path>     which construct, when the stack holds several (e.g. MyStack/Alerts)
   --region <region>      the stack's region (default: AWS_REGION / the AWS profile's)
-  or, without --stack:   --secret-arn, --topic-arn, --table, --inbound-url, --from or
-                         --messaging-service-sid, --key-arn, --status-callback-url,
+  or, without --stack:   --secret-arn, --topic-arn, --table, --inbound-url, --from and/or
+                         --whatsapp-from, or --messaging-service-sid, --key-arn, --status-callback-url,
                          --recipient <address> (repeatable; the addresses status may look up)
 
 output:
@@ -103,6 +105,7 @@ const OPTIONS = {
   'status-callback-url': { type: 'string' },
   from: { type: 'string' },
   'messaging-service-sid': { type: 'string' },
+  'whatsapp-from': { type: 'string' },
   recipient: { type: 'string', multiple: true },
   'send-test': { type: 'string' },
   timeout: { type: 'string' },
@@ -181,6 +184,7 @@ function explicitNames(v: Values): ExplicitNames {
     ...(v['status-callback-url'] ? { statusCallbackUrl: v['status-callback-url'] } : {}),
     ...(v.from ? { from: v.from } : {}),
     ...(v['messaging-service-sid'] ? { messagingServiceSid: v['messaging-service-sid'] } : {}),
+    ...(v['whatsapp-from'] ? { whatsappFrom: v['whatsapp-from'] } : {}),
     ...(v.recipient ? { recipients: v.recipient } : {}),
   };
 }
@@ -230,7 +234,9 @@ async function verify(v: Values, clients: Clients, io: Io, json: boolean): Promi
     add(credentials);
     if (credentials.status === 'pass') {
       if (r.from || r.messagingServiceSid) for (const c of await checkInboundWebhook(urls, secret.credentials, r)) add(c);
-      else add(skip('inbound webhook', 'no --from or --messaging-service-sid given: not checked'));
+      // With a Messaging Service its webhook (checked above) takes WhatsApp replies too.
+      if (r.whatsappFrom && !r.messagingServiceSid) add(await checkWhatsAppWebhook(urls, secret.credentials, r));
+      if (!r.from && !r.messagingServiceSid && !r.whatsappFrom) add(skip('inbound webhook', 'no --from, --whatsapp-from or --messaging-service-sid given: not checked'));
       twilioOk = true;
     } else add(skip('inbound webhook', 'not checked: Twilio refused the credentials'));
   } else {

@@ -4,7 +4,7 @@ import { CliError, EXIT } from './errors';
 export interface TwilioBaseUrls {
   /** api.twilio.com: Accounts, IncomingPhoneNumbers. */
   readonly api: string;
-  /** messaging.twilio.com: Messaging Services. */
+  /** messaging.twilio.com: Messaging Services, WhatsApp senders. */
   readonly messaging: string;
 }
 
@@ -72,4 +72,15 @@ export interface MessagingService {
 export interface ServicePhoneNumber {
   readonly sid: string;
   readonly phone_number: string;
+}
+
+/** A sender of messaging.twilio.com's WhatsApp Senders API (`GET /v2/Channels/Senders?Channel=whatsapp`), as far as verify reads it. */
+export interface WhatsAppSender {
+  /** `XE…` */
+  readonly sid: string;
+  /** `whatsapp:+1555…` */
+  readonly sender_id: string;
+  readonly status: string;
+  /** The inbound messages' webhook: `callback_url` with `callback_method` (POST or PUT). */
+  readonly webhook?: { readonly callback_url: string | null; readonly callback_method: string | null } | null;
 }

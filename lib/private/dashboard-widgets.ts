@@ -1,17 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRIC } from '../contract';
 import type { TwilioMessaging } from '../twilio-messaging';
 
 /*
  * The dashboard's rows, in the manner of cdk-monitoring-constructs: a header,
  * then rows of fixed-size graphs on a 24-column grid, every metric from one of
- * the construct's metricX() factories (so a widget shows exactly what an alarm
- * on that method would watch), counts and times on axes that start at zero.
+ * the construct's metricX() factories, or metric(name) for those without one
+ * (so a widget shows exactly what an alarm on that method would watch),
+ * counts and times on axes that start at zero.
  */
 
 const HEIGHT = 6;
 const FULL = 24;
-const HALF = FULL / 2;
 const THIRD = FULL / 3;
 
 const COUNT_AXIS: cloudwatch.YAxisProps = { min: 0, label: 'Count', showUnits: false };
@@ -34,76 +35,58 @@ function header(messaging: TwilioMessaging): cloudwatch.TextWidget {
   });
 }
 
+/** A graph of counts (Sum per period) on an axis from zero: most of the dashboard. */
+function countGraph(title: string, width: number, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, width, height: HEIGHT, left, leftYAxis: COUNT_AXIS });
+}
+
 function pages(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
   return new cloudwatch.Row(
+    countGraph('Pages', THIRD, [
+      messaging.metricMessagesSent({ period, label: 'Sent', color: cloudwatch.Color.BLUE }),
+      messaging.metricMessagesDelivered({ period, label: 'Delivered', color: cloudwatch.Color.GREEN }),
+      messaging.metricMessagesUndelivered({ period, label: 'Undelivered', color: cloudwatch.Color.ORANGE }),
+      messaging.metricMessagesFailed({ period, label: 'Failed', color: cloudwatch.Color.RED }),
+    ]),
     new cloudwatch.GraphWidget({
-      title: 'Pages',
-      width: HALF,
-      height: HEIGHT,
-      left: [
-        messaging.metricMessagesSent({ period, label: 'Sent', color: cloudwatch.Color.BLUE }),
-        messaging.metricMessagesDelivered({ period, label: 'Delivered', color: cloudwatch.Color.GREEN }),
-        messaging.metricMessagesUndelivered({ period, label: 'Undelivered', color: cloudwatch.Color.ORANGE }),
-        messaging.metricMessagesFailed({ period, label: 'Failed', color: cloudwatch.Color.RED }),
-      ],
-      leftYAxis: COUNT_AXIS,
-    }),
-    new cloudwatch.GraphWidget({
-      title: 'Delivery latency (accepted by Twilio to delivered)',
-      width: HALF,
+      title: 'Delivery latency (published to delivered)',
+      width: THIRD,
       height: HEIGHT,
       left: [
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(50), label: 'p50' }),
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(90), label: 'p90' }),
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(99), label: 'p99' }),
+        // The carrier's part of it: a gap between the two lines is time in the queue and the sender.
+        messaging.metric(METRIC.TWILIO_DELIVERY_LATENCY, { period, statistic: cloudwatch.Stats.p(99), label: 'Twilio p99', color: cloudwatch.Color.GREY }),
       ],
       leftYAxis: MILLISECONDS_AXIS,
     }),
+    // The reconciler's polls: statuses whose callback never came, and messages given up on without a final one.
+    countGraph('Missed status callbacks (reconciler)', THIRD, [
+      messaging.metric(METRIC.STATUSES_RECONCILED, { period, label: 'Reconciled by a poll', color: cloudwatch.Color.ORANGE }),
+      messaging.metric(METRIC.STATUS_NEVER_FINAL, { period, label: 'Never final', color: cloudwatch.Color.RED }),
+    ]),
   );
 }
 
 function faults(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
   return new cloudwatch.Row(
-    new cloudwatch.GraphWidget({
-      title: 'Webhook requests rejected',
-      width: THIRD,
-      height: HEIGHT,
-      left: [messaging.metricCallbackRejected({ period, label: 'Rejected', color: cloudwatch.Color.RED })],
-      leftYAxis: COUNT_AXIS,
-    }),
-    new cloudwatch.GraphWidget({
-      title: 'Configuration errors',
-      width: THIRD,
-      height: HEIGHT,
-      left: [messaging.metricConfigurationErrors({ period, label: 'Configuration errors', color: cloudwatch.Color.RED })],
-      leftYAxis: COUNT_AXIS,
-    }),
-    new cloudwatch.GraphWidget({
-      title: 'Dead-letter queues (messages visible)',
-      width: THIRD,
-      height: HEIGHT,
-      left: [
-        messaging.metricDeadLetterQueueDepth({ period, label: 'Alerts', color: cloudwatch.Color.RED }),
-        messaging.metricWebhookBacklogDeadLetterQueueDepth({ period, label: 'Webhook backlogs', color: cloudwatch.Color.PURPLE }),
-      ],
-      leftYAxis: COUNT_AXIS,
-    }),
+    countGraph('Webhook requests rejected', THIRD, [messaging.metricCallbackRejected({ period, label: 'Rejected', color: cloudwatch.Color.RED })]),
+    countGraph('Configuration errors', THIRD, [messaging.metricConfigurationErrors({ period, label: 'Configuration errors', color: cloudwatch.Color.RED })]),
+    countGraph('Dead-letter queues (messages visible)', THIRD, [
+      messaging.metricDeadLetterQueueDepth({ period, label: 'Alerts', color: cloudwatch.Color.RED }),
+      messaging.metricWebhookBacklogDeadLetterQueueDepth({ period, label: 'Webhook backlogs', color: cloudwatch.Color.PURPLE }),
+    ]),
   );
 }
 
 function incidents(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
   return new cloudwatch.Row(
-    new cloudwatch.GraphWidget({
-      title: 'Incidents',
-      width: THIRD,
-      height: HEIGHT,
-      left: [
-        messaging.metricIncidentsOpened({ period, label: 'Opened', color: cloudwatch.Color.RED }),
-        messaging.metricIncidentsAcknowledged({ period, label: 'Acknowledged', color: cloudwatch.Color.ORANGE }),
-        messaging.metricIncidentsResolved({ period, label: 'Resolved', color: cloudwatch.Color.GREEN }),
-      ],
-      leftYAxis: COUNT_AXIS,
-    }),
+    countGraph('Incidents', THIRD, [
+      messaging.metricIncidentsOpened({ period, label: 'Opened', color: cloudwatch.Color.RED }),
+      messaging.metricIncidentsAcknowledged({ period, label: 'Acknowledged', color: cloudwatch.Color.ORANGE }),
+      messaging.metricIncidentsResolved({ period, label: 'Resolved', color: cloudwatch.Color.GREEN }),
+    ]),
     // Nothing emits a count of the incidents open now: over the dashboard's whole time range,
     // those opened and not resolved in it (exact when the range covers their lives).
     new cloudwatch.SingleValueWidget({

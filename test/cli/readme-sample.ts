@@ -11,8 +11,11 @@ import { join } from 'node:path';
 import { NUMBERS, until } from '../pipeline/local-pipeline';
 import { CliRig, STACK, startCliRig } from './rig';
 
+/** The WhatsApp sender of the sample without --stack. */
+const WHATSAPP_SENDER = 'whatsapp:+15550101200';
+
 export interface Samples {
-  /** Fenced blocks, in the README's order: a good setup, two broken ones, status and incidents. */
+  /** Fenced blocks, in the README's order: a good setup, two broken ones, a WhatsApp sender's webhook, status and incidents. */
   readonly blocks: readonly string[];
 }
 
@@ -33,6 +36,9 @@ export async function runSamples(): Promise<Samples> {
     rig.p.twilio.addIncomingNumber({ phoneNumber: NUMBERS.smsFrom, smsUrl: 'https://old-app.example.com/sms', smsMethod: 'POST' });
     const webhook = await shown(rig, ['verify', '--stack', STACK]);
     rig.p.twilio.addIncomingNumber({ phoneNumber: NUMBERS.smsFrom, smsUrl: rig.record.inboundUrl, smsMethod: 'POST' });
+    // A WhatsApp sender registered without a webhook, checked with the names given (no --stack).
+    rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP_SENDER, callbackUrl: null });
+    const whatsapp = await shown(rig, ['verify', '--secret-arn', rig.p.secretArn, '--topic-arn', rig.p.topicArn, '--key-arn', rig.record.encryptionKeyArn, '--inbound-url', rig.record.inboundUrl, '--whatsapp-from', WHATSAPP_SENDER]);
 
     rig.p.publishAlarm({ AlarmName: 'db-1-cpu-high' }, false);
     const page = await until('the page', () => rig.p.sentTo(NUMBERS.onCallSms, 'db-1-cpu-high')[0], 20_000);
@@ -43,7 +49,7 @@ export async function runSamples(): Promise<Samples> {
     await rig.p.settle(10_000);
     const status = await shown(rig, ['status', code, '--stack', STACK]);
     const after = await shown(rig, ['incidents', '--stack', STACK]);
-    return { blocks: [good, `${placeholder}\n\n${webhook}`, `${before}\n\n${status}\n\n${after}`] };
+    return { blocks: [good, `${placeholder}\n\n${webhook}`, whatsapp, `${before}\n\n${status}\n\n${after}`] };
   } finally {
     await rig.close();
   }
@@ -67,7 +73,7 @@ export function readmeBlocks(readme: string = readFileSync(README, 'utf8')): str
  */
 export function comparable(line: string): string {
   return line
-    .replace(/\b(SM|MM|PN|AC|SK)[0-9a-f]{32}\b/g, '$1…')
+    .replace(/\b(SM|MM|PN|AC|SK|XE)[0-9a-f]{32}\b/g, '$1…')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>')
     .replace(/https:\/\/[0-9a-z]{10}\.execute-api\./g, 'https://<api>.execute-api.')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')

@@ -272,3 +272,69 @@ test('a stack with two constructs: which one must be named, and --construct name
   expect(JSON.parse(named.stdout)).toMatchObject({ error: expect.stringMatching(/^not found while querying the index byParent of the status table SearchTable[0-9A-F]{8}-/), exitCode: EXIT.NOT_FOUND });
   expect(named.code).toBe(EXIT.NOT_FOUND);
 });
+
+describe('a WhatsApp sender without a Messaging Service: its webhook in the WhatsApp Senders API must be the InboundUrl', () => {
+  const WHATSAPP = 'whatsapp:+15550101200';
+  const explicit = () => ['verify', '--secret-arn', rig.p.secretArn, '--topic-arn', rig.p.topicArn, '--inbound-url', rig.record.inboundUrl, '--whatsapp-from', WHATSAPP];
+  const name = 'inbound webhook whatsapp:+1555***1200';
+
+  test('a wrong URL fails with the exact update of the sender; the right one passes', async () => {
+    const sid = rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP, callbackUrl: 'https://old-app.example.com/whatsapp' });
+    const wrong = await rig.run(...explicit());
+    expect(line(wrong.stdout, name)).toContain(`FAIL  ${name}: posts to https://old-app.example.com/whatsapp, not ${rig.record.inboundUrl}`);
+    expect(fixAfter(wrong.stdout, name)).toBe(
+      `fix: set the sender's "Webhook URL for incoming messages" to ${rig.record.inboundUrl}, HTTP POST (Twilio Console → Messaging → Senders → WhatsApp senders → ${WHATSAPP}), or: ` +
+        `curl -X POST ${rig.p.twilio.url}/v2/Channels/Senders/${sid} -u "${rig.p.accountSid}:$TWILIO_AUTH_TOKEN" -H "Content-Type: application/json" --data '{"webhook":{"callback_url":"${rig.record.inboundUrl}","callback_method":"POST"}}'`,
+    );
+    expect(wrong.code).toBe(EXIT.CHECK_FAILED);
+    expect(rig.p.twilio.requests.some((r) => r.method === 'GET' && r.path === '/v2/Channels/Senders' && r.query.some(([k, v]) => k === 'Channel' && v === 'whatsapp'))).toBe(true);
+
+    rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP, callbackUrl: rig.record.inboundUrl });
+    const right = await rig.run(...explicit());
+    expect(line(right.stdout, name)).toContain(`ok    ${name}: ${rig.record.inboundUrl} (POST)`);
+    expect(right.code).toBe(EXIT.OK);
+  });
+
+  test('no webhook, and the right URL called with PUT, fail with the same fix', async () => {
+    rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP, callbackUrl: null });
+    const none = await rig.run(...explicit());
+    expect(line(none.stdout, name)).toContain(`FAIL  ${name}: has no inbound webhook: Twilio drops replies`);
+    expect(fixAfter(none.stdout, name)).toContain(`"callback_url":"${rig.record.inboundUrl}","callback_method":"POST"`);
+    rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP, callbackUrl: rig.record.inboundUrl, callbackMethod: 'PUT' });
+    const put = await rig.run(...explicit());
+    expect(line(put.stdout, name)).toContain(`FAIL  ${name}: calls ${rig.record.inboundUrl} with PUT, not POST`);
+    expect(put.code).toBe(EXIT.CHECK_FAILED);
+  });
+
+  test('a sender the account does not have fails naming whatsappFrom; one on a later page of the list is found', async () => {
+    const stranger = 'whatsapp:+15550109999';
+    const missing = await rig.run('verify', '--secret-arn', rig.p.secretArn, '--topic-arn', rig.p.topicArn, '--inbound-url', rig.record.inboundUrl, '--whatsapp-from', stranger);
+    expect(line(missing.stdout, 'inbound webhook whatsapp:')).toContain(`FAIL  inbound webhook whatsapp:+1555***9999: whatsapp:+1555***9999 is not a WhatsApp sender of account ${rig.p.accountSid}`);
+    expect(fixAfter(missing.stdout, 'inbound webhook whatsapp:')).toContain('set the construct\'s "whatsappFrom" to a WhatsApp sender of this account');
+    expect(missing.code).toBe(EXIT.CHECK_FAILED);
+
+    // A thousand senders listed before it: the second page of Twilio's list holds it.
+    for (let i = 0; i < 1000; i++) rig.p.twilio.addWhatsAppSender({ senderId: `whatsapp:+1555020${String(i).padStart(4, '0')}`, callbackUrl: null });
+    rig.p.twilio.addWhatsAppSender({ senderId: stranger, callbackUrl: rig.record.inboundUrl });
+    const paged = await rig.run('verify', '--secret-arn', rig.p.secretArn, '--topic-arn', rig.p.topicArn, '--inbound-url', rig.record.inboundUrl, '--whatsapp-from', stranger);
+    expect(line(paged.stdout, 'inbound webhook whatsapp:')).toContain(`ok    inbound webhook whatsapp:+1555***9999: ${rig.record.inboundUrl} (POST)`);
+    expect(rig.p.twilio.requests.filter((r) => r.path === '/v2/Channels/Senders' && r.query.some(([k, v]) => k === 'Page' && v === '1'))).toHaveLength(1);
+  });
+
+  test('from the stack: a construct with an SMS number and a WhatsApp sender has both webhooks checked', async () => {
+    const app = new App();
+    const stack = new Stack(app, 'BothChannels');
+    new TwilioMessaging(stack, 'Alerts', { ...CONSTRUCT_PROPS, whatsappFrom: WHATSAPP });
+    const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+    // Deployed onto the rig's secret and topic, as the rig's own stack is.
+    const idOf = (type: string, prefix: string) => Object.keys(template.Resources).find((id) => template.Resources[id].Type === type && id.startsWith(prefix))!;
+    rig.cfn.deploy('BothChannels', template, { refs: { [idOf('AWS::SecretsManager::Secret', 'AlertsSecret')]: rig.p.secretArn, [idOf('AWS::SNS::Topic', 'AlertsTopic')]: rig.p.topicArn } });
+    rig.p.twilio.addWhatsAppSender({ senderId: WHATSAPP, callbackUrl: 'https://old-app.example.com/whatsapp' });
+    const { code, stdout } = await rig.run('verify', '--stack', 'BothChannels', '--json');
+    const report = JSON.parse(stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
+    // The number still points at the rig's own stack (another API): each webhook judged against this stack's InboundUrl.
+    expect(report.checks.filter((c) => c.name.startsWith('inbound webhook')).map((c) => `${c.name}:${c.status}`)).toEqual(['inbound webhook +1555***0100:fail', `${name}:fail`]);
+    expect(report.checks.find((c) => c.name === name)!.detail).toMatch(/^posts to https:\/\/old-app\.example\.com\/whatsapp, not https:\/\//);
+    expect(code).toBe(EXIT.CHECK_FAILED);
+  });
+});

@@ -40,8 +40,9 @@ describe('the default dashboard', () => {
   test('its grid: a header, then rows of graphs, 24 columns wide', () => {
     expect(body().widgets.map((w) => [w.type, w.properties.view ?? '', w.properties.title ?? '', w.x, w.y, w.width, w.height])).toEqual([
       ['text', '', '', 0, 0, 24, 2],
-      ['metric', 'timeSeries', 'Pages', 0, 2, 12, 6],
-      ['metric', 'timeSeries', 'Delivery latency (accepted by Twilio to delivered)', 12, 2, 12, 6],
+      ['metric', 'timeSeries', 'Pages', 0, 2, 8, 6],
+      ['metric', 'timeSeries', 'Delivery latency (published to delivered)', 8, 2, 8, 6],
+      ['metric', 'timeSeries', 'Missed status callbacks (reconciler)', 16, 2, 8, 6],
       ['metric', 'timeSeries', 'Webhook requests rejected', 0, 8, 8, 6],
       ['metric', 'timeSeries', 'Configuration errors', 8, 8, 8, 6],
       ['metric', 'timeSeries', 'Dead-letter queues (messages visible)', 16, 8, 8, 6],
@@ -58,7 +59,8 @@ describe('the default dashboard', () => {
     const byTitle = Object.fromEntries(body().widgets.filter((w) => w.type === 'metric').map((w) => [w.properties.title, (w.properties.metrics ?? []).map((l) => line(metricOf(l)))]));
     expect(byTitle).toEqual({
       Pages: [ours(METRIC.MESSAGES_SENT, 'Sum'), ours(METRIC.MESSAGES_DELIVERED, 'Sum'), ours(METRIC.MESSAGES_UNDELIVERED, 'Sum'), ours(METRIC.MESSAGES_FAILED, 'Sum')],
-      'Delivery latency (accepted by Twilio to delivered)': [ours(METRIC.DELIVERY_LATENCY, 'p50'), ours(METRIC.DELIVERY_LATENCY, 'p90'), ours(METRIC.DELIVERY_LATENCY, 'p99')],
+      'Delivery latency (published to delivered)': [ours(METRIC.DELIVERY_LATENCY, 'p50'), ours(METRIC.DELIVERY_LATENCY, 'p90'), ours(METRIC.DELIVERY_LATENCY, 'p99'), ours(METRIC.TWILIO_DELIVERY_LATENCY, 'p99')],
+      'Missed status callbacks (reconciler)': [ours(METRIC.STATUSES_RECONCILED, 'Sum'), ours(METRIC.STATUS_NEVER_FINAL, 'Sum')],
       'Webhook requests rejected': [ours(METRIC.CALLBACK_REJECTED, 'Sum')],
       'Configuration errors': [ours(METRIC.CONFIGURATION_ERRORS, 'Sum')],
       'Dead-letter queues (messages visible)': [queue('AlertsDeadLetterQueue'), queue('AlertsWebhookBacklogDeadLetterQueue')],

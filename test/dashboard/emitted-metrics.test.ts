@@ -10,6 +10,7 @@ import {
   goodSecret,
   INBOUND_URL,
   lambdaContext,
+  loadHandler,
   loadWebhooks,
   OUR_NUMBER,
   SECRET_ARN,
@@ -17,10 +18,14 @@ import {
   sid,
   STATUS_URL,
   startWorld,
+  TABLE_NAME,
   twilioEvent,
   WebhookWorld,
 } from '../support/webhook-rig';
 import { metricsOf, synthDashboards, SynthesizedDashboards } from './body';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { writeMessageRecord } from '../../lambda/shared/table/messages';
+import { ALERTS_TOPIC_ARN, snsEnvelope, sqsRecord } from '../support/records';
 
 /*
  * The dashboard's contract with the handlers: an operator's night (an alarm
@@ -32,6 +37,8 @@ import { metricsOf, synthDashboards, SynthesizedDashboards } from './body';
  * namespace, name and dimensions.
  */
 
+type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
+
 const R1 = '+15551550001';
 
 let synthesized: SynthesizedDashboards;
@@ -41,6 +48,7 @@ let twilio: FakeTwilio;
 let sender: SenderHandler;
 let inbound: ApiHandler;
 let statusCallback: ApiHandler;
+let reconciler: ReconcilerHandler;
 let out: CapturedOutput;
 
 beforeAll(async () => {
@@ -57,10 +65,12 @@ beforeAll(async () => {
   process.env.TWILIO_API_BASE_URL = twilio.url;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60 });
   ({ sender, inbound, statusCallback } = await loadWebhooks());
+  process.env[ENV.RECONCILE_AFTER_SECONDS] = '300';
+  reconciler = await loadHandler<ReconcilerHandler>('../../lambda/reconciler/index');
 }, 180_000);
 
 afterAll(async () => {
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, 'TWILIO_API_BASE_URL', 'POWERTOOLS_SERVICE_NAME']) delete process.env[name];
+  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.RECONCILE_AFTER_SECONDS, 'TWILIO_API_BASE_URL', 'POWERTOOLS_SERVICE_NAME']) delete process.env[name];
   await Promise.all([world.close(), twilio.close()]);
 });
 
@@ -114,10 +124,11 @@ function emitted(): { keys: Set<string>; directives: EmfDirective[]; records: Ar
 }
 
 test('every TwilioMessaging metric the dashboard graphs is one the handlers emit, with its namespace, name and dimensions', async () => {
-  // An alarm pages R1: MessagesSent, IncidentsOpened.
+  // An alarm published a minute ago (a busy queue) pages R1: MessagesSent, IncidentsOpened.
   const name = 'contract-db-cpu';
   const alarmArn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`;
-  expect((await sender(batch(snsRecord(JSON.stringify(alarm({ AlarmName: name, AlarmArn: alarmArn })), 'sns-contract-open')), context())).batchItemFailures).toEqual([]);
+  const envelope = { ...JSON.parse(snsEnvelope(ALERTS_TOPIC_ARN, JSON.stringify(alarm({ AlarmName: name, AlarmArn: alarmArn })), 'sns-contract-open')), Timestamp: new Date(Date.now() - 60_000).toISOString() };
+  expect((await sender(batch(sqsRecord(JSON.stringify(envelope))), context())).batchItemFailures).toEqual([]);
   const [page] = created();
   const incident = await getItem(world.table, 'incident#sns-contract-open');
   expect(incident).toMatchObject({ state: 'open' });
@@ -145,7 +156,21 @@ test('every TwilioMessaging metric the dashboard graphs is one the handlers emit
     world.secrets.setSecret(SECRET_ARN, goodSecret);
   }
 
+  // The reconciler: a message whose delivered callback never came (StatusesReconciled), one Twilio does not know (StatusNeverFinal).
+  const sixMinutesAgo = Date.now() - 6 * 60_000;
+  const missed = twilio.addMessage({ to: R1, status: 'delivered' });
+  for (const messageSid of [missed.sid, sid('SM', 0xd10003)]) {
+    await writeMessageRecord(world.table, TABLE_NAME, { sid: messageSid, status: 'queued', to: R1, from: OUR_NUMBER, channel: 'sms', notificationId: `n-${messageSid}`, bodyPreview: 'disk full', acceptedAt: sixMinutesAgo }, sixMinutesAgo);
+  }
+  await reconciler({ id: 'contract-run' } as ScheduledEvent, lambdaContext('reconciler'));
+  expect(await getItem(world.table, missed.sid)).toMatchObject({ status: 'delivered' });
+
   const { keys, directives, records } = emitted();
+  // The page's delivery latency runs from the publish, a minute before the sender saw it; Twilio's part is the rest.
+  const latency = (metric: string) => records.filter((r) => r[metric] !== undefined).map((r) => Number(r[metric]));
+  expect(latency(METRIC.DELIVERY_LATENCY)).toEqual([expect.any(Number)]);
+  expect(latency(METRIC.DELIVERY_LATENCY)[0]).toBeGreaterThanOrEqual(60_000);
+  expect(latency(METRIC.TWILIO_DELIVERY_LATENCY)[0]).toBeLessThan(60_000);
   // Every record: the construct's namespace and the one dimension, with the construct's value.
   expect(new Set(directives.map((d) => `${d.Namespace} ${JSON.stringify(d.Dimensions)}`))).toEqual(new Set([`${METRICS_NAMESPACE} [["${SERVICE_DIMENSION}"]]`]));
   expect(new Set(records.map((r) => r[SERVICE_DIMENSION]))).toEqual(new Set([synthesized.messaging.serviceName]));
@@ -162,6 +187,9 @@ test('every TwilioMessaging metric the dashboard graphs is one the handlers emit
       METRIC.MESSAGES_UNDELIVERED,
       METRIC.MESSAGES_FAILED,
       METRIC.DELIVERY_LATENCY,
+      METRIC.TWILIO_DELIVERY_LATENCY,
+      METRIC.STATUSES_RECONCILED,
+      METRIC.STATUS_NEVER_FINAL,
       METRIC.CALLBACK_REJECTED,
       METRIC.CONFIGURATION_ERRORS,
       METRIC.INCIDENTS_OPENED,

@@ -23,8 +23,11 @@ import { listen, LocalServer, readBody } from './http';
  *   `setAccountStatus`), `GET .../IncomingPhoneNumbers.json` (`PhoneNumber`
  *   filter) and `.../IncomingPhoneNumbers/{PN…}.json` for the numbers of
  *   `addIncomingNumber`; and messaging.twilio.com's `GET /v1/Services/{MG…}`
- *   and `/v1/Services/{MG…}/PhoneNumbers` for `addMessagingService` (point
- *   both base URLs at this one server).
+ *   and `/v1/Services/{MG…}/PhoneNumbers` for `addMessagingService`, and its
+ *   WhatsApp Senders list `GET /v2/Channels/Senders?Channel=whatsapp`
+ *   (`PageSize`, `Page`; `next_page_url` absolute on messaging.twilio.com, as
+ *   Twilio answers) for `addWhatsAppSender` (point both base URLs at this one
+ *   server).
  *
  * Authentication: HTTP Basic. The user is recorded on every request; with
  * `credentials` configured, any other pair gets 401 / 20003 as Twilio answers.
@@ -74,6 +77,8 @@ export interface FakeTwilio extends LocalServer {
   addIncomingNumber(number: FakeIncomingNumber): string;
   /** A Messaging Service of the account (`sid` MG…), with its inbound webhook and the numbers (E.164) in its pool. */
   addMessagingService(service: FakeMessagingService): void;
+  /** A WhatsApp sender of the account (again for the same sender id: its new webhook); returns its `XE…` SID. */
+  addWhatsAppSender(sender: FakeWhatsAppSender): string;
   /** What GET Accounts/{Sid}.json reports as the account's status (`active`, `suspended`, `closed`). */
   setAccountStatus(status: string): void;
   /** Clears requests, messages, queue, injector, default, and counters. Credentials, numbers and services stay. */
@@ -97,6 +102,18 @@ export interface FakeMessagingService {
   readonly useInboundWebhookOnNumber?: boolean;
   /** Numbers (E.164) of the sender pool: each must have been added with addIncomingNumber. */
   readonly phoneNumbers?: readonly string[];
+}
+
+/** A WhatsApp sender as the Senders API (messaging.twilio.com/v2/Channels/Senders) shows it. */
+export interface FakeWhatsAppSender {
+  /** `whatsapp:+1555…` */
+  readonly senderId: string;
+  /** The inbound messages' webhook (`webhook.callback_url`). */
+  readonly callbackUrl: string | null;
+  /** Default `POST`. */
+  readonly callbackMethod?: string;
+  /** Default `ONLINE`. */
+  readonly status?: string;
 }
 
 /** How the fake answers one request. Every field is optional; `{}` answers as Twilio does. */
@@ -219,6 +236,7 @@ const FETCH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/([^/]+)\.json$/;
 const ACCOUNT = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/;
 const NUMBERS = /^\/2010-04-01\/Accounts\/([^/]+)\/IncomingPhoneNumbers(?:\/([^/]+))?\.json$/;
 const SERVICE = /^\/v1\/Services\/([^/]+)(\/PhoneNumbers)?$/;
+const SENDERS = /^\/v2\/Channels\/Senders$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 /** Twilio's AlphaSender rule: up to 11 of A-Z a-z 0-9, space, + - _ &, at least one letter. */
 const ALPHANUMERIC_SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 +\-_&]{1,11}$/;
@@ -402,6 +420,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
   let maxInFlight = 0;
   const numbers = new Map<string, FakeIncomingNumber & { sid: string }>();
   const services = new Map<string, FakeMessagingService>();
+  const whatsappSenders = new Map<string, FakeWhatsAppSender & { sid: string }>();
   let accountStatus = 'active';
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -544,6 +563,21 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
           use_inbound_webhook_on_number: sv.useInboundWebhookOnNumber ?? false,
         },
       };
+    }
+    if (SENDERS.test(path)) {
+      const pageSize = Math.min(1000, Number(query.get('PageSize') ?? 50) || 50);
+      const page = Number(query.get('Page') ?? 0) || 0;
+      const all = query.get('Channel') === 'whatsapp' ? [...whatsappSenders.values()] : [];
+      const senders = all.slice(page * pageSize, (page + 1) * pageSize).map((w) => ({
+        sid: w.sid,
+        status: w.status ?? 'ONLINE',
+        sender_id: w.senderId,
+        webhook: { callback_url: w.callbackUrl, callback_method: w.callbackMethod ?? 'POST', fallback_url: null, fallback_method: null, status_callback_url: null, status_callback_method: null },
+        url: `https://messaging.twilio.com/v2/Channels/Senders/${w.sid}`,
+      }));
+      const pageUrl = (n: number) => `https://messaging.twilio.com/v2/Channels/Senders?Channel=whatsapp&PageSize=${pageSize}&Page=${n}`;
+      const next = (page + 1) * pageSize < all.length ? pageUrl(page + 1) : null;
+      return { status: 200, body: { senders, meta: { page, page_size: pageSize, first_page_url: pageUrl(0), previous_page_url: page > 0 ? pageUrl(page - 1) : null, url: pageUrl(page), next_page_url: next, key: 'senders' } } };
     }
     return undefined;
   }
@@ -745,6 +779,11 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     },
     addMessagingService: (service) => {
       services.set(service.sid, service);
+    },
+    addWhatsAppSender: (sender) => {
+      const sid = [...whatsappSenders.values()].find((w) => w.senderId === sender.senderId)?.sid ?? `XE${hex32()}`;
+      whatsappSenders.set(sid, { ...sender, sid });
+      return sid;
     },
     setAccountStatus: (status) => {
       accountStatus = status;

@@ -247,23 +247,25 @@ export interface LoadedHandlers {
   readonly statusCallback: ApiHandler;
 }
 
+/** Imports one handler (a path from test/support, e.g. `../../lambda/reconciler/index`) in a module registry of its own. */
+export async function loadHandler<T>(path: string): Promise<T> {
+  let handler: T | undefined;
+  await jest.isolateModulesAsync(async () => {
+    ({ handler } = (await import(path)) as { handler: T });
+  });
+  return handler!;
+}
+
 /**
  * Imports the sender, inbound and status-callback handlers, each afresh (its
  * own module registry), as new Lambda execution environments would: every one
  * reads the environment set before this call.
  */
 export async function loadWebhooks(): Promise<LoadedHandlers> {
-  const load = async <T>(path: string): Promise<T> => {
-    let handler: T | undefined;
-    await jest.isolateModulesAsync(async () => {
-      ({ handler } = (await import(path)) as { handler: T });
-    });
-    return handler!;
-  };
   return {
-    sender: await load<SenderHandler>('../../lambda/sender'),
-    inbound: await load<ApiHandler>('../../lambda/inbound/index'),
-    statusCallback: await load<ApiHandler>('../../lambda/status-callback/index'),
+    sender: await loadHandler<SenderHandler>('../../lambda/sender'),
+    inbound: await loadHandler<ApiHandler>('../../lambda/inbound/index'),
+    statusCallback: await loadHandler<ApiHandler>('../../lambda/status-callback/index'),
   };
 }
 

@@ -21,11 +21,13 @@ import {
 } from '../support/webhook-rig';
 
 /*
- * The two latency metrics of the dashboard, through the real webhook entry
- * points: DeliveryLatency (status-callback: Twilio's acceptance to the
- * `delivered` callback) and TimeToAcknowledge (inbound: an incident's opening
- * to the reply that acknowledged it first). Backlog records carry the time
- * their request arrived, so those cases know the exact value to expect.
+ * The latency metrics of the dashboard, through the real webhook entry
+ * points: DeliveryLatency (status-callback: the alert's publishing, the
+ * message item's publishedAt, to the `delivered` callback),
+ * TwilioDeliveryLatency (the same from Twilio's acceptance, acceptedAt) and
+ * TimeToAcknowledge (inbound: an incident's opening to the reply that
+ * acknowledged it first). Backlog records carry the time their request
+ * arrived, so those cases know the exact value to expect.
  */
 
 const R1 = '+15551440001';
@@ -62,8 +64,8 @@ const values = (name: string): number[] => out.metricRecords(name).flatMap((r) =
 
 const s = (value: string): AttributeValue => ({ S: value });
 
-/** A message item as the sender writes it after Twilio's 201 (status `queued`, acceptedAt). */
-async function acceptedMessage(acceptedAt: string, status = 'queued', rank = 1): Promise<string> {
+/** A message item as the sender writes it after Twilio's 201 (status `queued`, acceptedAt, publishedAt unless `null`). */
+async function acceptedMessage(acceptedAt: string, status = 'queued', rank = 1, publishedAt: string | null = new Date(Date.parse(acceptedAt) - PUBLISH_TO_ACCEPT_MS).toISOString()): Promise<string> {
   const messageSid = sid('SM', serial++);
   await putItem(world.table, {
     id: s(messageSid),
@@ -75,9 +77,13 @@ async function acceptedMessage(acceptedAt: string, status = 'queued', rank = 1):
     channel: s('sms'),
     notificationId: s(`n-${messageSid}`),
     [TABLE.ALERT_SORT_ATTRIBUTE]: s(acceptedAt),
+    ...(publishedAt !== null ? { publishedAt: s(publishedAt) } : {}),
   });
   return messageSid;
 }
+
+/** The time the alert spent in the queue and the sender before Twilio accepted it, in the items above. */
+const PUBLISH_TO_ACCEPT_MS = 1_500;
 
 function statusParams(messageSid: string, status: string): Array<[string, string]> {
   return Object.entries({ MessageSid: messageSid, MessageStatus: status, To: R1, From: OUR_NUMBER, AccountSid: ACCOUNT_SID, ApiVersion: '2010-04-01' });
@@ -98,24 +104,27 @@ async function fromBacklog(webhook: 'status' | 'inbound', params: Array<[string,
   expect(res.batchItemFailures).toEqual([]);
 }
 
-describe('DeliveryLatency (status-callback)', () => {
-  test('a delivered callback emits the time from the acceptedAt the sender recorded to the callback\'s arrival', async () => {
+describe('DeliveryLatency and TwilioDeliveryLatency (status-callback)', () => {
+  test('a delivered callback emits the time from the publishedAt the sender recorded, and from its acceptedAt, to the callback\'s arrival', async () => {
     const acceptedAt = Date.parse('2026-11-30T08:00:00.000Z');
     const messageSid = await acceptedMessage(new Date(acceptedAt).toISOString());
     await fromBacklog('status', statusParams(messageSid, 'delivered'), acceptedAt + 4_321);
-    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([4_321]);
+    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([PUBLISH_TO_ACCEPT_MS + 4_321]);
+    expect(values(METRIC.TWILIO_DELIVERY_LATENCY)).toEqual([4_321]);
     expect(values(METRIC.MESSAGES_DELIVERED)).toEqual([1]);
   });
 
-  test('over HTTP, the latency runs to the request\'s arrival', async () => {
+  test('over HTTP, the latencies run to the request\'s arrival', async () => {
     const acceptedAt = Date.now() - 90_000;
     const messageSid = await acceptedMessage(new Date(acceptedAt).toISOString());
     const before = Date.now();
     expect((await postStatus(statusParams(messageSid, 'delivered'))).statusCode).toBe(200);
     const after = Date.now();
     const [latency] = values(METRIC.DELIVERY_LATENCY);
-    expect(latency).toBeGreaterThanOrEqual(before - acceptedAt);
-    expect(latency).toBeLessThanOrEqual(after - acceptedAt);
+    expect(latency).toBeGreaterThanOrEqual(before - acceptedAt + PUBLISH_TO_ACCEPT_MS);
+    expect(latency).toBeLessThanOrEqual(after - acceptedAt + PUBLISH_TO_ACCEPT_MS);
+    const [atTwilio] = values(METRIC.TWILIO_DELIVERY_LATENCY);
+    expect(latency - atTwilio).toBe(PUBLISH_TO_ACCEPT_MS);
   });
 
   test('a WhatsApp `read` after `delivered` is the same delivery: one latency, from the first', async () => {
@@ -123,14 +132,23 @@ describe('DeliveryLatency (status-callback)', () => {
     const messageSid = await acceptedMessage(new Date(acceptedAt).toISOString());
     await fromBacklog('status', statusParams(messageSid, 'delivered'), acceptedAt + 2_000);
     await fromBacklog('status', statusParams(messageSid, 'read'), acceptedAt + 60_000);
-    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([2_000]);
+    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([PUBLISH_TO_ACCEPT_MS + 2_000]);
+    expect(values(METRIC.TWILIO_DELIVERY_LATENCY)).toEqual([2_000]);
   });
 
   test('a `read` that arrives without `delivered` is the delivery', async () => {
     const acceptedAt = Date.parse('2026-11-30T08:20:00.000Z');
     const messageSid = await acceptedMessage(new Date(acceptedAt).toISOString(), 'sent', 3);
     await fromBacklog('status', statusParams(messageSid, 'read'), acceptedAt + 7_500);
-    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([7_500]);
+    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([PUBLISH_TO_ACCEPT_MS + 7_500]);
+  });
+
+  test('an item written without publishedAt (by a sender before it): Twilio\'s part only, never the one measure passed off as the other', async () => {
+    const acceptedAt = Date.parse('2026-11-30T08:25:00.000Z');
+    const messageSid = await acceptedMessage(new Date(acceptedAt).toISOString(), 'queued', 1, null);
+    await fromBacklog('status', statusParams(messageSid, 'delivered'), acceptedAt + 3_000);
+    expect(values(METRIC.DELIVERY_LATENCY)).toEqual([]);
+    expect(values(METRIC.TWILIO_DELIVERY_LATENCY)).toEqual([3_000]);
   });
 
   test('a repeated delivered callback, an undelivered one, and one that arrives before the sender wrote the item emit no latency', async () => {
@@ -141,11 +159,12 @@ describe('DeliveryLatency (status-callback)', () => {
     await fromBacklog('status', statusParams(delivered, 'delivered'), acceptedAt + 5_000);
     const undelivered = await acceptedMessage(new Date(acceptedAt).toISOString());
     await fromBacklog('status', statusParams(undelivered, 'undelivered'), acceptedAt + 5_000);
-    // No item yet: the callback creates it, and nobody knows when Twilio accepted the message.
+    // No item yet: the callback creates it, and nobody knows when the alert was published or Twilio accepted it.
     await fromBacklog('status', statusParams(sid('SM', serial++), 'delivered'), acceptedAt + 5_000);
     expect(values(METRIC.MESSAGES_DELIVERED)).toEqual([1]);
     expect(values(METRIC.MESSAGES_UNDELIVERED)).toEqual([1]);
     expect(values(METRIC.DELIVERY_LATENCY)).toEqual([]);
+    expect(values(METRIC.TWILIO_DELIVERY_LATENCY)).toEqual([]);
   });
 });
 

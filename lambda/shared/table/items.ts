@@ -16,7 +16,9 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   I-Twilio-Idempotency-Token), historyDropped (N: new entries left out of
  *   the history past its bound; an exact repeat changes nothing), expiresAt.
  *   Sender adds: notificationId, alarmName?, bodyPreview, segments, price,
- *   priceUnit, acceptedAt; and for CloudWatch alarm notifications
+ *   priceUnit, acceptedAt, publishedAt (when the alert was published:
+ *   DeliveryLatency's start; record.ts says what that is for each kind of
+ *   record); and for CloudWatch alarm notifications
  *   alertRecipient (= to), which puts the item in the sparse
  *   TABLE.ALERTS_BY_RECIPIENT_INDEX (alertRecipient, acceptedAt). Status callback adds: channelStatusMessage,
  *   rawDlrDoneDate. Inbound adds: body, mediaUrls, receivedAt, published

@@ -35,6 +35,12 @@ export interface AcceptedMessage {
   readonly priceUnit?: string;
   /** Epoch ms Twilio accepted it: the write's own time after a 201; date_created for a message found by a lookup. */
   readonly acceptedAt?: number;
+  /**
+   * Epoch ms the alert was published (the sender's `publishedAt`, record.ts): where the status
+   * callback's DeliveryLatency starts. The first write's value is kept: a later write of the item
+   * (a lookup after a crash, a redelivery) never moves it.
+   */
+  readonly publishedAt?: number;
 }
 
 /**
@@ -79,6 +85,11 @@ export async function writeMessageRecord(db: DynamoDBClient, tableName: string, 
     ':historyKey': { SS: [`api#${m.status}`] },
   };
   const set = ['#createdAt = if_not_exists(#createdAt, :now)', '#history = list_append(if_not_exists(#history, :empty), :history)'];
+  if (m.publishedAt !== undefined && Number.isFinite(m.publishedAt)) {
+    names['#publishedAt'] = 'publishedAt';
+    values[':publishedAt'] = { S: new Date(m.publishedAt).toISOString() };
+    set.push('#publishedAt = if_not_exists(#publishedAt, :publishedAt)');
+  }
   fields.forEach(([attr, value], i) => {
     if (value === undefined) return;
     names[`#f${i}`] = attr;
@@ -158,6 +169,8 @@ export interface ApplyResult {
   readonly page?: { readonly incidentId: string; readonly to?: string };
   /** For an `advanced` update to `delivered`/`read` or `undelivered`/`failed`: when Twilio accepted the message (the item's acceptedAt, ISO 8601), if the sender wrote it. */
   readonly acceptedAt?: string;
+  /** As acceptedAt: when the alert was published (the item's publishedAt, ISO 8601), if the sender wrote it. */
+  readonly publishedAt?: string;
 }
 
 /** The channel of a message item a callback creates (the sender's write, when it comes, keeps its own). */
@@ -290,7 +303,7 @@ export async function recordStatusCallback(
         ExpressionAttributeValues: { ...itemValues, ...awaiting.values },
         // The old status, to tell `delivered → read` from a first delivery, at no extra cost; for
         // a final status the whole old item: its incidentId says whether an incident paged it, its
-        // acceptedAt when the delivery latency starts.
+        // acceptedAt and publishedAt when the delivery latencies start.
         ReturnValues: isUndeliveredStatus(cb.status) || isDeliveredStatus(cb.status) ? 'ALL_OLD' : 'UPDATED_OLD',
       }),
     ),
@@ -301,9 +314,11 @@ export async function recordStatusCallback(
     const incidentId = isUndeliveredStatus(cb.status) ? old?.incidentId?.S : undefined;
     const to = old?.to?.S;
     const acceptedAt = old?.[TABLE.ALERT_SORT_ATTRIBUTE]?.S;
+    const publishedAt = old?.publishedAt?.S;
     return {
       outcome: 'advanced',
       ...(acceptedAt !== undefined ? { acceptedAt } : {}),
+      ...(publishedAt !== undefined ? { publishedAt } : {}),
       ...(previousStatus !== undefined ? { previousStatus } : {}),
       ...(incidentId !== undefined ? { page: { incidentId, ...(to !== undefined ? { to } : {}) } } : {}),
     };
