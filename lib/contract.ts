@@ -207,7 +207,23 @@ export interface SenderConfig {
    * Every recipient of it is an allowed recipient (the construct adds them to `allowedRecipients`).
    */
   readonly escalation?: SenderEscalation;
+  /** Per-recipient storm window (digests). Default { windowSeconds: 60, immediatePages: 1 }; windowSeconds 0 turns digests off. */
+  readonly storm?: SenderStorm;
 }
+
+/** SENDER_CONFIG.storm, written by the construct from the `storm` prop (STORM_LIMITS). */
+export interface SenderStorm {
+  /** Seconds a window stays open after a text sent at once; 0: no window, every text goes at once. */
+  readonly windowSeconds?: number;
+  /** Texts sent at once in one window; later ones wait for its digest. */
+  readonly immediatePages?: number;
+}
+
+/** What SENDER_CONFIG.storm / the `storm` prop accept, shared by synth and cold start. */
+export const STORM_LIMITS = {
+  windowSeconds: { min: 0, max: 3_600, default: 60 },
+  immediatePages: { min: 1, max: 20, default: 1 },
+} as const;
 
 /** SENDER_CONFIG.escalation, written by the construct from the `escalation` prop. */
 export interface SenderEscalation {
