@@ -1,5 +1,5 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { conditionally, Item, n, s } from './attributes';
+import { conditionally, Item, n, namesIn, s } from './attributes';
 import { expiresAt } from './items';
 
 /*
@@ -98,16 +98,19 @@ export class StormWindows {
     return readWindowItem(Item);
   }
 
-  private async update(address: string, update: string, condition: string, names: Record<string, string>, values: Item, now: number): Promise<StormWindow | undefined> {
+  /** One conditional UpdateItem; `keys` names the expression's map keys (`#key`, `#k0`…), every other `#name` is the attribute `name`. */
+  private async update(address: string, update: string, condition: string, keys: Record<string, string>, values: Item, now: number): Promise<StormWindow | undefined> {
+    const common: Item = { ':updatedAt': s(new Date(now).toISOString()), ':expiresAt': n(expiresAt(now)), ':kind': s(STORM_KIND), ':address': s(address) };
+    const used = `${update} ${condition}`;
     const written = await conditionally(
       this.db.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: s(stormId(address)) },
-          UpdateExpression: `${update}`,
+          UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { ...names, '#updatedAt': 'updatedAt', '#expiresAt': 'expiresAt', '#kind': 'kind', '#address': 'address' },
-          ExpressionAttributeValues: { ...values, ':updatedAt': s(new Date(now).toISOString()), ':expiresAt': n(expiresAt(now)), ':kind': s(STORM_KIND), ':address': s(address) },
+          ExpressionAttributeNames: { ...namesIn(update, condition), ...keys },
+          ExpressionAttributeValues: { ...Object.fromEntries(Object.entries(common).filter(([k]) => new RegExp(`${k}\\b`).test(used))), ...values },
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -126,7 +129,7 @@ export class StormWindows {
       address,
       'SET #windowEndsAt = :end, #sentKeys = :keys, #held = :empty, #heldCount = :zero, #kind = :kind, #address = :address, #updatedAt = :updatedAt, #expiresAt = :expiresAt REMOVE #extra, #timerArmedFor',
       `${seen ? `${ended} AND #windowEndsAt <= :now` : ended} AND (attribute_not_exists(#heldCount) OR #heldCount = :zero) AND attribute_not_exists(#extra)`,
-      { '#windowEndsAt': 'windowEndsAt', '#sentKeys': 'sentKeys', '#held': 'held', '#heldCount': 'heldCount', '#extra': 'extra', '#timerArmedFor': 'timerArmedFor' },
+      {},
       { ':end': n(now + windowMs), ':keys': { SS: [key] }, ':empty': { M: {} }, ':zero': n(0), ':now': n(now), ...(seen ? { ':seenEnd': n(seen.windowEndsAt) } : {}) },
       now,
     );
@@ -139,7 +142,7 @@ export class StormWindows {
       address,
       'ADD #sentKeys :key SET #updatedAt = :updatedAt',
       `#windowEndsAt = :seenEnd AND #windowEndsAt > :now AND ${sameSent}`,
-      { '#windowEndsAt': 'windowEndsAt', '#sentKeys': 'sentKeys' },
+      {},
       { ':key': { SS: [key] }, ':seenEnd': n(seen.windowEndsAt), ':now': n(now), ...(seen.sentKeys.length > 0 ? { ':sentCount': n(seen.sentKeys.length) } : {}) },
       now,
     );
@@ -152,13 +155,13 @@ export class StormWindows {
    */
   hold(address: string, key: string, text: HeldText, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
     if (seen.held.size >= MAX_HELD_ENTRIES) {
-      return this.update(address, 'ADD #extra :key SET #updatedAt = :updatedAt', '#windowEndsAt = :seenEnd', { '#windowEndsAt': 'windowEndsAt', '#extra': 'extra' }, { ':key': { SS: [key] }, ':seenEnd': n(seen.windowEndsAt) }, now);
+      return this.update(address, 'ADD #extra :key SET #updatedAt = :updatedAt', '#windowEndsAt = :seenEnd', {}, { ':key': { SS: [key] }, ':seenEnd': n(seen.windowEndsAt) }, now);
     }
     return this.update(
       address,
       'SET #held.#key = :text, #updatedAt = :updatedAt ADD #heldCount :one',
       '#windowEndsAt = :seenEnd AND attribute_not_exists(#held.#key) AND #heldCount < :max',
-      { '#windowEndsAt': 'windowEndsAt', '#held': 'held', '#key': key, '#heldCount': 'heldCount' },
+      { '#key': key },
       { ':text': heldValue(text), ':seenEnd': n(seen.windowEndsAt), ':one': n(1), ':max': n(MAX_HELD_ENTRIES) },
       now,
     );
@@ -166,7 +169,7 @@ export class StormWindows {
 
   /** Records that a digest timer for the window ending `windowEndsAt` is with SQS. */
   async timerArmed(address: string, windowEndsAt: number, now: number): Promise<void> {
-    await this.update(address, 'SET #timerArmedFor = :end, #updatedAt = :updatedAt', '#windowEndsAt = :end', { '#windowEndsAt': 'windowEndsAt', '#timerArmedFor': 'timerArmedFor' }, { ':end': n(windowEndsAt) }, now);
+    await this.update(address, 'SET #timerArmedFor = :end, #updatedAt = :updatedAt', '#windowEndsAt = :end', {}, { ':end': n(windowEndsAt) }, now);
   }
 
   /**
@@ -178,7 +181,7 @@ export class StormWindows {
    */
   closeWith(address: string, seen: StormWindow, sentKey: string, now: number, windowMs: number): Promise<StormWindow | undefined> {
     const keys = [...seen.held.keys()];
-    const names: Record<string, string> = { '#windowEndsAt': 'windowEndsAt', '#sentKeys': 'sentKeys', '#held': 'held', '#heldCount': 'heldCount', '#extra': 'extra', '#timerArmedFor': 'timerArmedFor' };
+    const names: Record<string, string> = {};
     keys.forEach((k, i) => (names[`#k${i}`] = k));
     const values: Item = { ':seenEnd': n(seen.windowEndsAt), ':end': n(now + windowMs), ':keys': { SS: [sentKey] }, ':minus': n(-keys.length) };
     if (seen.extra.length > 0) values[':extra'] = { SS: [...seen.extra] };
