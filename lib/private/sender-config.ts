@@ -3,6 +3,7 @@
 import { SenderConfig } from '../contract';
 import { allowedWithEscalation, senderEscalation } from '../escalation';
 import type { TwilioMessagingProps } from '../twilio-messaging';
+import { senderStorm } from './storm-control';
 
 export interface SenderConfigSettings {
   /** How long a send claim is held: twice the sender's timeout. */
@@ -27,5 +28,6 @@ export function buildSenderConfig(props: TwilioMessagingProps, settings: SenderC
     ...(props.accountAlias !== undefined ? { accountAlias: props.accountAlias } : {}),
     maxReceiveCount: settings.maxReceiveCount,
     ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
+    ...(props.storm !== undefined ? { storm: senderStorm(props.storm) } : {}),
   };
 }

@@ -3,6 +3,7 @@
 import { ALARM_TEXT_SEGMENTS } from '../contract';
 import { checkEscalation } from '../escalation';
 import { checkReconcileAfter } from './reconciler';
+import { checkStorm } from './storm-control';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity, fail } from '../validation';
 
@@ -10,6 +11,7 @@ export function validateProps(props: TwilioMessagingProps): void {
   checkSenderIdentity(props);
   checkEscalation(props);
   checkReconcileAfter(props.reconcileAfter);
+  checkStorm(props.storm);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);
