@@ -232,7 +232,23 @@ export interface SenderConfig {
    * fails too. Both are allowed recipients; a fallback is never itself a key (no chains).
    */
   readonly fallbacks?: Readonly<Record<string, string>>;
+  /** Per-recipient storm window (digests). Default { windowSeconds: 60, immediatePages: 1 }; windowSeconds 0 turns digests off. */
+  readonly storm?: SenderStorm;
 }
+
+/** SENDER_CONFIG.storm, written by the construct from the `storm` prop (STORM_LIMITS). */
+export interface SenderStorm {
+  /** Seconds a window stays open after a text sent at once; 0: no window, every text goes at once. */
+  readonly windowSeconds?: number;
+  /** Texts sent at once in one window; later ones wait for its digest. */
+  readonly immediatePages?: number;
+}
+
+/** What SENDER_CONFIG.storm / the `storm` prop accept, shared by synth and cold start. */
+export const STORM_LIMITS = {
+  windowSeconds: { min: 0, max: 3_600, default: 60 },
+  immediatePages: { min: 1, max: 20, default: 1 },
+} as const;
 
 /** SENDER_CONFIG.escalation, written by the construct from the `escalation` prop. */
 export interface SenderEscalation {

@@ -367,6 +367,34 @@ export interface TwilioMessagingProps {
    * @default - no fallbacks: an address whose page fails counts unreachable at once
    */
   readonly fallbacks?: { [address: string]: string };
+
+  /**
+   * Storm control: per recipient, the first text in a window goes at once and
+   * later ones are held and sent as one digest when the window closes (README,
+   * "Storms and digests"). Checked at synth.
+   *
+   * @default - a 60-second window, one text at once per window
+   */
+  readonly storm?: StormControl;
+}
+
+/** Per-recipient storm window (the `storm` prop of `TwilioMessagingProps`). */
+export interface StormControl {
+  /**
+   * How long a window stays open after a text sent at once, in whole seconds
+   * from 0 to 3600. `Duration.seconds(0)` turns digests off: every text goes at once.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly window?: Duration;
+
+  /**
+   * Texts to one address sent at once per window (1 to 20); later ones wait
+   * for the window's digest.
+   *
+   * @default 1
+   */
+  readonly immediatePages?: number;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { acknowledged } from '../shared/incidents/changes';
 import type { Incident } from '../shared/incidents/items';
 import { updateIncident } from '../shared/incidents/update';
-import { incidentsThatPaged, reservedIncidentId } from '../shared/incidents/paged';
+import { getIncidents, incidentsThatPaged as pagesSent, reservedIncidentId } from '../shared/incidents/paged';
+import { heldIncidentIds } from '../shared/table/storm';
 import { REPLY } from './reply-text';
 
 /** The reply being acted on. */
@@ -24,6 +25,22 @@ export interface AckOutcome {
 }
 
 type Acknowledged = { readonly kind: 'acknowledged'; readonly incident: Incident; readonly first: boolean } | { readonly kind: 'refused'; readonly incident?: Incident };
+
+/**
+ * The incidents that paged `address`, newest opened first: those whose page
+ * went out (the ACK index), and those whose page to it still waits in its
+ * storm window. A held page has paged the address: the incident recorded the
+ * address in `paged` before the page was sent or held, and the page goes out
+ * in the window's digest (ClaimStore.recordDigested then puts it in the
+ * index), so ACK, ACK <code> and ACK ALL cover it.
+ */
+async function incidentsThatPaged(client: DynamoDBClient, tableName: string, address: string): Promise<Incident[]> {
+  const [sent, heldIds] = await Promise.all([pagesSent(client, tableName, address), heldIncidentIds(client, tableName, address)]);
+  const missing = heldIds.filter((id) => !sent.some((incident) => incident.id === id));
+  if (missing.length === 0) return sent;
+  const held = (await getIncidents(client, tableName, missing)).filter((incident) => incident.paged.includes(address));
+  return [...sent, ...held].sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : 0));
+}
 
 /** This very reply acknowledged it (an earlier delivery of the same MessageSid). */
 const acknowledgedBy = (reply: ReplyContext) => (incident: Incident) => incident.acknowledgedMessageSid === reply.messageSid;

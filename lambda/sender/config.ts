@@ -8,6 +8,7 @@ import {
   recipientProblem,
   SenderConfig,
   smsSenderProblem,
+  STORM_LIMITS,
   whatsappSenderProblem,
 } from '../../lib/contract';
 import { maskAddress, maskNumbersInText } from '../shared/mask';
@@ -36,6 +37,15 @@ export interface SenderSettings {
   readonly accountAlias?: string;
   /** Who an incident pages and when (absent from SENDER_CONFIG: one stage of the default recipients, no repeats), and each address's fallback. */
   readonly escalation: EscalationPlan;
+  /** Per-recipient storm window (storm/): undefined when digests are off (windowSeconds 0). */
+  readonly storm?: StormSettings;
+}
+
+export interface StormSettings {
+  /** How long a window stays open after a text sent at once. */
+  readonly windowMs: number;
+  /** Texts sent at once in one window; later ones wait for its digest. */
+  readonly immediatePages: number;
 }
 
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -104,6 +114,38 @@ function integer(c: Record<string, unknown>, key: keyof SenderConfig, fallback: 
   return v;
 }
 
+/**
+ * SENDER_CONFIG.storm. Digests need timers: an explicit window without
+ * ALERT_QUEUE_URL is refused; the default window applies only where the alert
+ * queue is set (always, in a deployment; a harness without a queue sends
+ * every text at once).
+ */
+function stormSettings(c: Record<string, unknown>, env: NodeJS.ProcessEnv): StormSettings | undefined {
+  const v = c.storm;
+  const key = `${ENV.SENDER_CONFIG}.storm`;
+  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) throw new SenderConfigError(`${key} must be an object { "windowSeconds"?, "immediatePages"? }${fix('storm')}`);
+  const storm = (v ?? {}) as Record<string, unknown>;
+  const unknownKeys = Object.keys(storm).filter((k) => k !== 'windowSeconds' && k !== 'immediatePages');
+  if (unknownKeys.length > 0) throw new SenderConfigError(`${key} has ${quoteValue(unknownKeys[0].slice(0, QUOTED_CHARS))}, which is not a setting: use "windowSeconds" and "immediatePages"${fix('storm')}`);
+  const field = (name: 'windowSeconds' | 'immediatePages'): number => {
+    const limits = STORM_LIMITS[name];
+    const x = storm[name];
+    if (x === undefined) return limits.default;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < limits.min || x > limits.max) {
+      throw new SenderConfigError(`${key}.${name} must be an integer from ${limits.min} to ${limits.max}; it is ${maskNumbersInText(JSON.stringify(x) ?? String(x)).slice(0, QUOTED_CHARS)}${fix('storm')}`);
+    }
+    return x;
+  };
+  const windowSeconds = field('windowSeconds');
+  const immediatePages = field('immediatePages');
+  if (windowSeconds === 0) return undefined;
+  if (!env[ENV.ALERT_QUEUE_URL]) {
+    if (v === undefined || storm.windowSeconds === undefined) return undefined;
+    throw new SenderConfigError(`${key}.windowSeconds is ${windowSeconds}, and digests need timers: set ${ENV.ALERT_QUEUE_URL} to the alert queue, or windowSeconds to 0`);
+  }
+  return { windowMs: windowSeconds * 1000, immediatePages };
+}
+
 /** A lease must leave room for one Twilio attempt plus the margin kept before it ends (recipient.ts). */
 const MIN_CLAIM_LEASE_SECONDS = 3;
 
@@ -166,6 +208,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     throw new SenderConfigError(`${ENV.SENDER_CONFIG}.escalation has later stages or repeats, which need timers: set ${ENV.ALERT_QUEUE_URL} to the alert queue`);
   }
 
+  const storm = stormSettings(c, env);
   return {
     tableName,
     ...(callback ? { statusCallbackUrl: callback } : {}),
@@ -183,5 +226,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): SenderSettin
     alarmTextSegments: integer(c, 'alarmTextSegments', ALARM_TEXT_SEGMENTS.default, ALARM_TEXT_SEGMENTS.min, ALARM_TEXT_SEGMENTS.max),
     ...(accountAlias !== undefined ? { accountAlias } : {}),
     escalation,
+    ...(storm ? { storm } : {}),
   };
 }

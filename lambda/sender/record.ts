@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { InvalidTimerError, isTimerBody, readTimer, Timer } from '../shared/incidents/timers';
+import { AnyTimer, InvalidTimerError, isDigestTimer, isTimerBody, readTimer } from '../shared/incidents/timers';
 import { maskNumbersInText } from '../shared/mask';
 import type { QueuedRecord, SendContext } from './context';
 import { DEFERRALS_ATTRIBUTE, NOTIFICATION_ID_ATTRIBUTE, QUEUED_AT_ATTRIBUTE } from './defer';
@@ -8,6 +8,7 @@ import { logger } from './observability';
 import { Notification, parseNotification, unwrapRecord } from './parse-notification';
 import type { Combined, RecipientResult, RecordResult } from './results';
 import { channels, deliverAll, Delivery, DeliveryResult } from './send';
+import { fireDigest } from './storm/flush';
 import { checkRecipients, InvalidNotificationError } from './validate';
 
 /*
@@ -63,7 +64,7 @@ type Deliver = (d: Delivery) => Promise<DeliveryResult>;
  *   delivery; not the timer's own SentTimestamp: a chained or deferred timer
  *   is a later message.
  */
-async function walk(record: QueuedRecord, ctx: SendContext, deliverFrom: (publishedAt: number | undefined) => Deliver, recipients: readonly RecipientResult[]): Promise<RecordResult> {
+async function walk(record: QueuedRecord, ctx: SendContext, deliverFrom: (publishedAt: number | undefined) => Deliver, recipients: RecipientResult[]): Promise<RecordResult> {
   const queued = unwrapRecord({ messageId: record.notificationId ?? record.messageId, body: record.body });
   const { notificationId, message, published } = queued;
   const deliver = deliverFrom(queued.publishedAt ?? record.queuedAt);
@@ -79,6 +80,11 @@ async function walk(record: QueuedRecord, ctx: SendContext, deliverFrom: (publis
       const recorded = await ctx.claims.recordFailedNotification(notificationId, timer.message, Date.now(), 'invalid-timer');
       logger.warn('timer can never fire', { notificationId, reason: timer.message });
       return { outcome: 'refused', code: 'invalid-timer', reason: timer.message, recorded };
+    }
+    if (timer && isDigestTimer(timer)) {
+      const flushed = await fireDigest(timer, ctx, record);
+      recipients.push(...flushed.recipients);
+      return result(flushed);
     }
     if (timer) return result(await fireTimer(timer, incidentContext(ctx, deliverFrom(timer.dueAt))));
   }
@@ -104,7 +110,7 @@ async function walk(record: QueuedRecord, ctx: SendContext, deliverFrom: (publis
 }
 
 /** A raw body that is a timer; the reason when it claims to be one and is not; undefined for anything else. */
-function readRawTimer(message: string): Timer | InvalidTimerError | undefined {
+function readRawTimer(message: string): AnyTimer | InvalidTimerError | undefined {
   if (!message.trimStart().startsWith('{')) return undefined;
   let json: unknown;
   try {

@@ -38,6 +38,7 @@ export type RecipientResult = RecipientFacts &
         readonly countsConfigurationError?: boolean;
       }
     | /** Left to an operator: lookups could not tell whether it was sent. */ { readonly kind: 'unknown'; readonly recorded: boolean }
+    | /** Held for the address's storm digest (storm/): it goes out when the window closes, under its window's digest timer. */ { readonly kind: 'digest' }
     | /** Kept for redrive: a configuration error holds its sender or the credentials (ConfigurationErrors). */ { readonly kind: 'held' }
     | /** To be tried again on a later receive. */ { readonly kind: 'retry'; readonly error?: unknown }
     | /** Held up only by time until `deferUntil` (epoch ms). */ {
@@ -78,6 +79,7 @@ export function tally(recipients: readonly RecipientResult[]): Record<string, nu
     failed: count('failed'),
     unknown: count('unknown'),
     held: count('held'),
+    heldForDigest: count('digest'),
     retry: count('retry', 'held'),
     deferred: count('deferred'),
   };

@@ -6,7 +6,8 @@ import type { Received, SendContext } from './context';
 import { buildMessage } from './message-params';
 import { logger } from './observability';
 import type { Notification } from './parse-notification';
-import { errorSummary, sendToRecipient } from './recipient';
+import { errorSummary, Job, sendToRecipient } from './recipient';
+import { admitToWindow } from './storm/window';
 import { combine, Combined, RecipientResult, tally } from './results';
 import { checkRecipients, isAddress } from './validate';
 
@@ -71,8 +72,8 @@ export async function deliverAll(d: Delivery, ctx: SendContext, received: Receiv
   if (failed.some((r) => r.kind === 'retry')) return summarise(d, failed);
 
   const sent = await Promise.all(
-    check.accepted.map((to) =>
-      sendToRecipient({
+    check.accepted.map(async (to): Promise<RecipientResult> => {
+      const job: Job = {
         notification,
         notificationId,
         msg: buildMessage(notification, to, settings),
@@ -80,8 +81,16 @@ export async function deliverAll(d: Delivery, ctx: SendContext, received: Receiv
         received,
         ...(d.incidentId !== undefined ? { incidentId: d.incidentId } : {}),
         page: d.page,
-      }),
-    ),
+      };
+      // Every text to an address passes its storm window: sent now, or held for the window's digest.
+      try {
+        if ((await admitToWindow(job)) === 'held') return { to, kind: 'digest' };
+      } catch (err) {
+        logger.error('storm window unavailable, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
+        return { to, kind: 'retry', error: err };
+      }
+      return sendToRecipient(job);
+    }),
   );
   return summarise(d, [...failed, ...sent]);
 }

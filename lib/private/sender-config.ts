@@ -4,6 +4,7 @@ import { SenderConfig } from '../contract';
 import { allowedWithEscalation, senderEscalation } from '../escalation';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { senderFallbacks } from './fallbacks';
+import { senderStorm } from './storm-control';
 
 export interface SenderConfigSettings {
   /** How long a send claim is held: twice the sender's timeout. */
@@ -30,5 +31,6 @@ export function buildSenderConfig(props: TwilioMessagingProps, settings: SenderC
     maxReceiveCount: settings.maxReceiveCount,
     ...(props.escalation !== undefined ? { escalation: senderEscalation(props.escalation) } : {}),
     ...(fallbacks !== undefined ? { fallbacks } : {}),
+    ...(props.storm !== undefined ? { storm: senderStorm(props.storm) } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { ALARM_TEXT_SEGMENTS } from '../contract';
 import { checkEscalation } from '../escalation';
 import { checkFallbacks } from './fallbacks';
 import { checkReconcileAfter } from './reconciler';
+import { checkStorm } from './storm-control';
 import type { TwilioMessagingProps } from '../twilio-messaging';
 import { checkAccountAlias, checkHttpsBaseUrl, checkIntegerRange, checkSecondsRange, checkSenderIdentity, fail } from '../validation';
 
@@ -12,6 +13,7 @@ export function validateProps(props: TwilioMessagingProps): void {
   checkEscalation(props);
   checkFallbacks(props);
   checkReconcileAfter(props.reconcileAfter);
+  checkStorm(props.storm);
   checkIntegerRange('senderBatchSize', props.senderBatchSize, 1, 10);
   checkIntegerRange('senderMaxConcurrency', props.senderMaxConcurrency, 2, 1000);
   checkIntegerRange('sendConcurrency', props.sendConcurrency, 1, 100);

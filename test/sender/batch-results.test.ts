@@ -23,7 +23,7 @@ let sqs: FakeSqs;
 let proxy: DynamoProxy;
 beforeAll(async () => {
   sqs = await startFakeSqs();
-  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3, R4], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
+  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3, R4], claimLeaseSeconds: 60, storm: { windowSeconds: 0 } }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
   proxy = await startDynamoProxy(rig.ddb.endpoint);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
   rig.handler = await loadHandler();

@@ -19,7 +19,7 @@ let rig: Rig;
 let sqs: FakeSqs;
 beforeAll(async () => {
   sqs = await startFakeSqs();
-  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60 }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
+  rig = await startRig({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, storm: { windowSeconds: 0 } }, { ALERT_QUEUE_URL: sqs.queueUrl('alerts') });
 });
 afterAll(async () => {
   delete process.env.ALERT_QUEUE_URL;
@@ -79,7 +79,7 @@ test('an answer slower than the time left: deferred until the lease ends; the co
 
 test('a time budget spent on other recipients: the rest deferred (no request made for them), then each sent exactly once', async () => {
   const saved = process.env.SENDER_CONFIG;
-  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1, storm: { windowSeconds: 0 } });
   const handler = await loadHandler().finally(() => {
     process.env.SENDER_CONFIG = saved;
   });
@@ -146,7 +146,7 @@ test('a crash recovery with no time left is deferred, not counted as a failed lo
 
 test('time spent waiting for the lookup slot: the lookup is not started and no doubt is counted', async () => {
   const saved = process.env.SENDER_CONFIG;
-  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1, storm: { windowSeconds: 0 } });
   const handler = await loadHandler().finally(() => {
     process.env.SENDER_CONFIG = saved;
   });
@@ -189,7 +189,7 @@ test('a 504 with no time left to let it settle and look up: released as "may hav
 
 test(`a deferral of an invocation that sent some recipients is not counted: a copy at ${MAX_DEFERRALS} deferrals that progresses is deferred again, not dead-lettered`, async () => {
   const saved = process.env.SENDER_CONFIG;
-  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1 });
+  process.env.SENDER_CONFIG = JSON.stringify({ from: FROM, defaultRecipients: [R1], allowedRecipients: [R2, R3], claimLeaseSeconds: 60, sendConcurrency: 1, storm: { windowSeconds: 0 } });
   const handler = await loadHandler().finally(() => {
     process.env.SENDER_CONFIG = saved;
   });

@@ -34,7 +34,7 @@ beforeAll(async () => {
   proxy = await startDynamoProxy(world.dynamo.backendEndpoint);
   process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
   process.env.TWILIO_API_BASE_URL = twilio.url;
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60, escalation: ESCALATION });
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60, escalation: ESCALATION, storm: { windowSeconds: 0 } });
   // Every handler's DynamoDB calls go through the proxy (the SDK reads this variable when it sends).
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
   ({ sender, inbound, statusCallback } = await loadWebhooks());

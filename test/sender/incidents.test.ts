@@ -19,7 +19,7 @@ const R2 = '+15551280002';
 const R3 = '+15551280003';
 const WA4 = 'whatsapp:+15551280004';
 const ESCALATION = { stages: [{ recipients: [R1], afterSeconds: 0 }, { recipients: [R2], afterSeconds: 600 }], repeats: 2, repeatAfterSeconds: 300 };
-const CONFIG = { from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R3, WA4], claimLeaseSeconds: 60, escalation: ESCALATION };
+const CONFIG = { from: FROM, whatsappFrom: WHATSAPP_FROM, defaultRecipients: [R1], allowedRecipients: [R3, WA4], claimLeaseSeconds: 60, escalation: ESCALATION, storm: { windowSeconds: 0 } };
 
 let rig: Rig;
 let sqs: FakeSqs;

@@ -22,7 +22,7 @@ const UNPROCESSED_ROUNDS = 4;
  * number allows; the ones that do not exist are left out, the order is not kept.
  * @throws when DynamoDB still leaves keys unprocessed after UNPROCESSED_ROUNDS rounds
  */
-async function getIncidents(client: DynamoDBClient, tableName: string, incidentIds: readonly string[]): Promise<Incident[]> {
+export async function getIncidents(client: DynamoDBClient, tableName: string, incidentIds: readonly string[]): Promise<Incident[]> {
   const found: Incident[] = [];
   for (let start = 0; start < incidentIds.length; start += BATCH_GET_LIMIT) {
     let keys: Array<Record<string, AttributeValue>> = incidentIds.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));

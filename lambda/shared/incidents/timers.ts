@@ -1,3 +1,4 @@
+import { recipientProblem } from '../../../lib/contract';
 import { sqsClient } from '../sqs';
 import { isIncidentId } from './keys';
 
@@ -15,6 +16,11 @@ import { isIncidentId } from './keys';
  * one can never page anyone before their time or twice. The same body
  * published to the topic arrives inside an SNS envelope and is never read as
  * a timer.
+ *
+ * A `digest` timer `{ "kind": "timer", "timer": "digest", "address", "dueAt" }`
+ * flushes the storm window of one address (lambda/sender/storm/) when it
+ * closes: it only makes the sender re-read that window and send what it still
+ * holds, once.
  */
 
 export type TimerName = 'escalate' | 'repeat';
@@ -47,6 +53,23 @@ export function unreachableTimer(incidentId: string, stage: number, now: number)
   return { kind: 'timer', timer: 'escalate', incidentId, dueAt: now, stage, reason: 'unreachable' };
 }
 
+/** The storm window of `address` closes at `dueAt` (epoch ms, the window's end). */
+export interface DigestTimer {
+  readonly kind: 'timer';
+  readonly timer: 'digest';
+  readonly address: string;
+  readonly dueAt: number;
+}
+
+/** Any timer the sender fires. */
+export type AnyTimer = Timer | DigestTimer;
+
+export const isDigestTimer = (timer: AnyTimer): timer is DigestTimer => timer.timer === 'digest';
+
+export function digestTimer(address: string, windowEndsAt: number): DigestTimer {
+  return { kind: 'timer', timer: 'digest', address, dueAt: windowEndsAt };
+}
+
 export class InvalidTimerError extends Error {
   readonly name = 'InvalidTimerError';
 }
@@ -59,12 +82,13 @@ export function isTimerBody(json: unknown): json is Record<string, unknown> {
 const wholeNumber = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** @throws InvalidTimerError naming the field at fault */
-export function readTimer(json: Record<string, unknown>): Timer {
+export function readTimer(json: Record<string, unknown>): AnyTimer {
   const fail = (reason: string): never => {
     throw new InvalidTimerError(`timer: ${reason}`);
   };
   const { timer, incidentId, dueAt, stage, repeat, reason } = json;
-  if (timer !== 'escalate' && timer !== 'repeat') fail('"timer" must be "escalate" or "repeat"');
+  if (timer === 'digest') return readDigestTimer(json, fail);
+  if (timer !== 'escalate' && timer !== 'repeat') fail('"timer" must be "escalate", "repeat" or "digest"');
   if (typeof incidentId !== 'string' || !isIncidentId(incidentId) || incidentId.length > 1024) fail('"incidentId" must be an incident id (incident#...)');
   if (typeof dueAt !== 'number' || !Number.isFinite(dueAt)) fail('"dueAt" must be epoch milliseconds');
   if (stage !== undefined && !wholeNumber(stage)) fail('"stage" must be a whole number');
@@ -81,6 +105,13 @@ export function readTimer(json: Record<string, unknown>): Timer {
   };
 }
 
+function readDigestTimer(json: Record<string, unknown>, fail: (reason: string) => never): DigestTimer {
+  const { address, dueAt } = json;
+  if (typeof address !== 'string' || recipientProblem(address) !== undefined) fail('"address" of a digest timer must be a recipient address (+E.164 or whatsapp:+E.164)');
+  if (typeof dueAt !== 'number' || !Number.isFinite(dueAt)) fail('"dueAt" must be epoch milliseconds');
+  return digestTimer(address as string, dueAt as number);
+}
+
 /** Seconds to delay a timer due at `dueAt`: whole seconds rounded up (never early), at most SQS's 900. */
 export function delaySecondsUntil(dueAt: number, now: number): number {
   return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((dueAt - now) / 1000)));
@@ -91,7 +122,7 @@ export function delaySecondsUntil(dueAt: number, now: number): number {
  * @returns the DelaySeconds it was sent with
  * @throws when SQS refuses it (the caller keeps its work for a retry, so the timer is not lost)
  */
-export async function sendTimer(queueUrl: string, timer: Timer, now: number): Promise<number> {
+export async function sendTimer(queueUrl: string, timer: AnyTimer, now: number): Promise<number> {
   const [{ SendMessageCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
   const delaySeconds = delaySecondsUntil(timer.dueAt, now);
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(timer), DelaySeconds: delaySeconds }));

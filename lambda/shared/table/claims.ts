@@ -2,6 +2,7 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, PutI
 import { randomUUID } from 'node:crypto';
 import { Conditional, conditionally, Item, n, namesIn, s } from './attributes';
 import { putIfAbsent } from './guarded-writes';
+import { TABLE } from '../../../lib/contract';
 import { statusRank } from '../status';
 import { claimId, expiresAt, failedNotificationId, KIND, notificationParentId } from './items';
 
@@ -84,6 +85,8 @@ export interface Claim {
   readonly outcome?: string;
   /** A token unique to the put that created the claim: tells its writer its own claim when the put's answer was lost. */
   readonly holder?: string;
+  /** The text went out inside this storm digest (its notification id), not as a message of its own. */
+  readonly digest?: string;
 }
 
 export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
@@ -102,6 +105,7 @@ function toClaim(item: Item): Claim {
     ...(item.lastDoubt?.S ? { lastDoubt: item.lastDoubt.S } : {}),
     ...(item.outcome?.S ? { outcome: item.outcome.S } : {}),
     ...(item.holder?.S ? { holder: item.holder.S } : {}),
+    ...(item.digest?.S ? { digest: item.digest.S } : {}),
   };
 }
 
@@ -295,6 +299,35 @@ export class ClaimStore {
       updatedAt: s(iso),
       expiresAt: n(expiresAt(now)),
     });
+  }
+
+  /**
+   * A held text goes out inside storm digest `digestId` (lambda/sender/storm/):
+   * its claim is written `sent` with `digest`, before the digest is sent, so a
+   * redelivery of it sends nothing of its own. A page carries its incident and
+   * joins the ACK index (alertRecipient, acceptedAt), as a page message does.
+   * @returns true when the claim is this digest's (written now, or by an
+   * earlier delivery of the same digest); false when the text was claimed
+   * otherwise (sent on its own): the digest leaves it out.
+   */
+  async recordDigested(notificationId: string, recipient: string, digestId: string, now: number, incidentId?: string): Promise<boolean> {
+    const iso = new Date(now).toISOString();
+    const written = await putIfAbsent(this.db, this.tableName, {
+      id: s(claimId(notificationId, recipient)),
+      kind: s(KIND.CLAIM),
+      notificationId: s(notificationId),
+      recipient: s(recipient),
+      state: s('sent'),
+      digest: s(digestId),
+      leaseUntil: n(0),
+      attempts: n(0),
+      createdAt: s(iso),
+      updatedAt: s(iso),
+      expiresAt: n(expiresAt(now)),
+      ...(incidentId !== undefined ? { incidentId: s(incidentId), [TABLE.ALERT_RECIPIENT_ATTRIBUTE]: s(recipient), [TABLE.ALERT_SORT_ATTRIBUTE]: s(iso) } : {}),
+    });
+    if (written) return true;
+    return (await this.get(claimId(notificationId, recipient)))?.digest === digestId;
   }
 
   /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once, filed under `notification#<id>`. */

@@ -1,0 +1,74 @@
+import { maskAddress } from '../../shared/mask';
+import { holdsAny, HeldText, StormWindow, StormWindows } from '../../shared/table/storm';
+import type { StormSettings } from '../config';
+import { logger } from '../observability';
+import { armDigest } from './arm';
+
+/*
+ * The storm window's decision for one text to one address (README, "Storms
+ * and digests"): sent at once, or held for the window's digest. A text sent
+ * at once opens a window; up to immediatePages go at once in it; later ones
+ * (and any that arrive once it has closed but before its digest went) are
+ * held, and the first hold of a window hands its digest timer to SQS. Each
+ * decision is one conditional write on what was read (shared/table/storm.ts),
+ * tried again on a concurrent change; the quiet case (no window open) is a
+ * single write without a read.
+ */
+
+export type Admission = 'send' | 'held';
+
+export interface AdmitJob {
+  readonly windows: StormWindows;
+  readonly storm: StormSettings;
+  readonly alertQueueUrl: string;
+  readonly address: string;
+  /** The text's notification id: one key per text, however often it is delivered. */
+  readonly key: string;
+  readonly text: Omit<HeldText, 'heldAt'>;
+  /** The text already has a send claim (sent on its own, or in a digest): it must go the claim's way, never be held. */
+  readonly claimed: () => Promise<boolean>;
+}
+
+/** Concurrent changes to one window a decision outlasts before the recipient is retried on a later receive. */
+const MAX_ROUNDS = 12;
+
+export async function admit(job: AdmitJob): Promise<Admission> {
+  const { windows, storm, address, key } = job;
+  if (await windows.openWith(address, key, undefined, Date.now(), storm.windowMs)) return 'send';
+  let checkedClaim = false;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const now = Date.now();
+    const seen = await windows.read(address);
+    if (!seen) {
+      if (await windows.openWith(address, key, undefined, now, storm.windowMs)) return 'send';
+      continue;
+    }
+    if (seen.sentKeys.includes(key)) return 'send';
+    if (seen.held.has(key) || seen.extra.includes(key)) return armed(job, seen);
+    const open = now < seen.windowEndsAt;
+    if (!open && !holdsAny(seen)) {
+      if (await windows.openWith(address, key, seen, now, storm.windowMs)) return 'send';
+      continue;
+    }
+    if (open && seen.sentKeys.length < storm.immediatePages) {
+      if (await windows.addSent(address, key, seen, now)) return 'send';
+      continue;
+    }
+    if (!checkedClaim) {
+      // A redelivery of a text its digest already carried, or one sent on its own before its window moved on.
+      if (await job.claimed()) return 'send';
+      checkedClaim = true;
+    }
+    const after = await windows.hold(address, key, { ...job.text, heldAt: now }, seen, now);
+    if (after) {
+      logger.debug('text held for the storm digest', { to: maskAddress(address), notificationId: key, windowEndsAt: new Date(after.windowEndsAt).toISOString() });
+      return armed(job, after);
+    }
+  }
+  throw new Error(`the storm window of ${maskAddress(address)} kept changing under ${MAX_ROUNDS} decisions: retried on a later receive`);
+}
+
+async function armed(job: AdmitJob, w: StormWindow): Promise<Admission> {
+  await armDigest(job.windows, job.alertQueueUrl, job.address, w);
+  return 'held';
+}

@@ -1,0 +1,53 @@
+import { segmentCount, transliterate } from '../encoding';
+import { oneLine, shortenMiddle } from '../fit-text';
+
+/*
+ * The digest's text: one GSM-7 segment (160 characters) that names as many
+ * held items as fit, in the order they were held, counts the rest, and
+ * offers `ACK ALL` while any of them is still open:
+ *
+ *   `5 alerts: db-1-cpu (7K), api-5xx (3F) resolved, disk-full acked +2 more. Reply ACK ALL`
+ *
+ * Names are transliterated to GSM-7 (a character without a look-alike
+ * becomes `?`), so a digest never turns into a 70-character UCS-2 segment.
+ */
+
+export type DigestItem =
+  | { readonly kind: 'incident'; readonly name: string; readonly code: string; readonly state: 'open' | 'acknowledged' | 'resolved' }
+  | { readonly kind: 'text'; readonly name: string };
+
+/** Characters of one item's name: a long name must leave room for others. */
+export const NAME_CHARS = 40;
+const ACK_OFFER = '. Reply ACK ALL';
+
+function gsmName(name: string): string {
+  const clean = oneLine(name);
+  const gsm = transliterate(clean) ?? [...clean].map((ch) => transliterate(ch) ?? '?').join('');
+  return shortenMiddle(gsm, NAME_CHARS);
+}
+
+function line(item: DigestItem): string {
+  const name = gsmName(item.name);
+  if (item.kind === 'text') return name;
+  if (item.state === 'resolved') return `${name} resolved`;
+  if (item.state === 'acknowledged') return `${name} acked`;
+  return `${name} (${item.code})`;
+}
+
+/**
+ * @param items the held items, one per incident or text, oldest first
+ * @param uncounted texts held beyond what the window keeps in full: only counted
+ */
+export function digestText(items: readonly DigestItem[], uncounted: number): string {
+  const total = items.length + uncounted;
+  const offer = uncounted > 0 || items.some((i) => i.kind === 'incident' && i.state === 'open') ? ACK_OFFER : '';
+  const head = `${total} ${total === 1 ? 'alert' : 'alerts'}:`;
+  const compose = (shown: number): string => {
+    const names = items.slice(0, shown).map(line).join(', ');
+    const more = total - shown;
+    return `${head}${names ? ` ${names}` : ''}${more > 0 ? ` +${more} more` : ''}${offer}`;
+  };
+  let shown = 0;
+  while (shown < items.length && segmentCount(compose(shown + 1)) === 1) shown++;
+  return compose(shown);
+}

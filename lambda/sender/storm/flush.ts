@@ -1,0 +1,135 @@
+import type { Incident } from '../../shared/incidents/items';
+import { resolvedNotificationId } from '../../shared/incidents/keys';
+import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer } from '../../shared/incidents/timers';
+import { maskAddress } from '../../shared/mask';
+import { holdsAny, HeldText, StormWindow, StormWindows } from '../../shared/table/storm';
+import type { Received, SendContext } from '../context';
+import { buildMessage } from '../message-params';
+import { logger } from '../observability';
+import type { Notification } from '../parse-notification';
+import { sendToRecipient } from '../recipient';
+import { combine, Combined, RecipientResult } from '../results';
+import { armDigest } from './arm';
+import { DigestItem, digestText } from './digest-text';
+import { labelOf } from './label';
+
+/*
+ * A digest timer fires: the window it names is re-read and, if it still
+ * holds texts, they go out as one text and leave the window, which opens
+ * again with that text as its one sent at once.
+ *
+ * - A window holding one text sends that text as it is, under its own send
+ *   claim (recipient.ts): a redelivery of it, or of the timer, sends nothing
+ *   twice.
+ * - Otherwise the digest (`digest#<windowEndsAt>`, one send claim per
+ *   address) names the held items: every held text's own claim is first
+ *   written `sent` with the digest's id (ClaimStore.recordDigested), so a
+ *   redelivered text never goes out again on its own, and a text that was
+ *   claimed otherwise is left out. An incident's items make one line, from
+ *   its state now: open (name and code), acknowledged (`acked`: ACK ALL
+ *   covered a held page) or resolved (`resolved`; a resolve that came while
+ *   the page was held, or is about to send its RESOLVED, is this line: the
+ *   RESOLVED's claim is written with the digest too).
+ * - A timer for a window that has moved on, or holds nothing, does nothing.
+ */
+
+export interface FlushResult extends Combined {
+  readonly recipients: readonly RecipientResult[];
+}
+
+const NOTHING: FlushResult = { outcome: 'done', progressed: false, recipients: [] };
+
+/** The notification id a digest is claimed under (with the address, the claim is unique to one window). */
+export const digestNotificationId = (windowEndsAt: number): string => `digest#${windowEndsAt}`;
+
+const settledKinds = new Set<RecipientResult['kind']>(['sent', 'already', 'failed', 'unknown']);
+
+export async function fireDigest(timer: DigestTimer, ctx: SendContext, received: Received): Promise<FlushResult> {
+  const { address } = timer;
+  const to = maskAddress(address);
+  const left = timer.dueAt - Date.now();
+  if (left > EARLY_TOLERANCE_MS) {
+    if (!ctx.alertQueueUrl) throw new Error('a digest timer came early and ALERT_QUEUE_URL is not set to send it on');
+    const delaySeconds = await sendTimer(ctx.alertQueueUrl, timer, Date.now());
+    logger.info('digest timer not due yet: sent on', { to, dueAt: new Date(timer.dueAt).toISOString(), delaySeconds });
+    return NOTHING;
+  }
+  if (left > 0) await new Promise((r) => setTimeout(r, left));
+  const storm = ctx.settings.storm;
+  const windows = new StormWindows(ctx.db, ctx.settings.tableName);
+  const seen = await windows.read(address);
+  if (!seen || seen.windowEndsAt !== timer.dueAt || !holdsAny(seen)) {
+    logger.info('digest timer for a window already sent or empty: nothing to do', { to, dueAt: new Date(timer.dueAt).toISOString() });
+    return NOTHING;
+  }
+  // Digests turned off since the texts were held: the window's texts still go, in one digest, and the window then ends.
+  const windowMs = storm?.windowMs ?? 0;
+  const single = seen.held.size === 1 && seen.extra.length === 0 ? [...seen.held][0] : undefined;
+  const { result, sentKey } = single ? await sendAsItIs(single[0], single[1], address, ctx, received) : await sendDigest(seen, address, ctx, received);
+  if (!settledKinds.has(result.kind)) return { ...combine([result]), recipients: [result] };
+  const after = await windows.closeWith(address, seen, sentKey, Date.now(), windowMs);
+  // Texts held while the digest was on its way wait for the next window's.
+  if (after && holdsAny(after)) {
+    if (!ctx.alertQueueUrl) throw new Error('texts are held and ALERT_QUEUE_URL is not set to send their digest timer');
+    await armDigest(windows, ctx.alertQueueUrl, address, after);
+  }
+  logger.info('storm window flushed', { to, held: seen.held.size + seen.extra.length, single: single !== undefined, result: result.kind });
+  return { ...combine([result]), recipients: [result] };
+}
+
+async function sendAsItIs(key: string, held: HeldText, address: string, ctx: SendContext, received: Received): Promise<{ result: RecipientResult; sentKey: string }> {
+  const notification = JSON.parse(held.notification) as Notification;
+  const result = await sendToRecipient({
+    notification,
+    notificationId: key,
+    msg: buildMessage(notification, address, ctx.settings),
+    ctx,
+    received,
+    ...(held.incidentId !== undefined ? { incidentId: held.incidentId } : {}),
+    page: held.page,
+  });
+  return { result, sentKey: key };
+}
+
+async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, received: Received): Promise<{ result: RecipientResult; sentKey: string }> {
+  const digestId = digestNotificationId(seen.windowEndsAt);
+  const now = Date.now();
+  const held = [...seen.held].sort((a, b) => a[1].heldAt - b[1].heldAt);
+  const mine = await Promise.all(held.map(([key, text]) => ctx.claims.recordDigested(key, address, digestId, now, text.page ? text.incidentId : undefined)));
+  const extras = await Promise.all(seen.extra.map((key) => ctx.claims.recordDigested(key, address, digestId, now)));
+  const carried = held.filter((_, i) => mine[i]);
+  const incidentIds = [...new Set(carried.flatMap(([, text]) => (text.incidentId !== undefined ? [text.incidentId] : [])))];
+  const incidents = new Map<string, Incident>();
+  for (const incident of await Promise.all(incidentIds.map((id) => ctx.incidents.incident(id)))) if (incident) incidents.set(incident.id, incident);
+
+  const items: DigestItem[] = [];
+  const lined = new Set<string>();
+  for (const [, text] of carried) {
+    const incident = text.incidentId !== undefined ? incidents.get(text.incidentId) : undefined;
+    if (!incident) {
+      items.push({ kind: 'text', name: labelOf(JSON.parse(text.notification) as Notification) });
+      continue;
+    }
+    if (lined.has(incident.id)) continue;
+    lined.add(incident.id);
+    const resolvedHeld = carried.some(([k, t]) => t.incidentId === incident.id && k === resolvedNotificationId(incident.id));
+    let state: 'open' | 'acknowledged' | 'resolved' = incident.state;
+    if (incident.state === 'resolved' && !resolvedHeld) {
+      // Its RESOLVED is on its way: this line says it, so the RESOLVED's claim goes with the digest (unless it is out already).
+      await ctx.claims.recordDigested(resolvedNotificationId(incident.id), address, digestId, now);
+    }
+    if (resolvedHeld) state = 'resolved';
+    items.push({ kind: 'incident', name: incident.title, code: incident.code, state });
+  }
+  const text = digestText(items, extras.filter(Boolean).length);
+  const notification: Notification = { kind: 'text', text };
+  const result = await sendToRecipient({
+    notification,
+    notificationId: digestId,
+    msg: buildMessage(notification, address, ctx.settings),
+    ctx,
+    received,
+    page: false,
+  });
+  return { result, sentKey: digestId };
+}

@@ -1,0 +1,371 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ENV } from '../../lib/contract';
+import { segmentCount } from '../../lambda/sender/encoding';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import type { SentSqsMessage } from '../support/fake-sqs';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+
+/*
+ * Storm control through the real handlers (the sender, and inbound for the
+ * replies) on one table, with the default window (60 s, one text at once):
+ * texts to an address beyond the first in a window are held in the table and
+ * go out as one digest when the window's timer fires. The handlers' clock
+ * (Date.now) is moved by the test instead of waiting; each test texts its
+ * own addresses, so windows never carry over between tests.
+ */
+
+type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const OUR_NUMBER = '+15557650000';
+const ALERT_QUEUE = 'alerts';
+const ADDRESSES = Array.from({ length: 20 }, (_, i) => `+1555134${String(i).padStart(4, '0')}`);
+
+let world: WebhookWorld;
+let twilio: FakeTwilio;
+let sender: SenderHandler;
+let inbound: WebhookHandler;
+let out: CapturedOutput;
+let serial = 0;
+let nextAddress = 0;
+const realNow = Date.now.bind(Date);
+let offsetMs = 0;
+const advance = (ms: number) => {
+  offsetMs += ms;
+};
+
+async function load<T>(path: string): Promise<T> {
+  let handler: T | undefined;
+  await jest.isolateModulesAsync(async () => {
+    ({ handler } = (await import(path)) as { handler: T });
+  });
+  return handler!;
+}
+
+const CONFIG = { from: OUR_NUMBER, defaultRecipients: [ADDRESSES[0]], allowedRecipients: ADDRESSES, claimLeaseSeconds: 60 };
+
+beforeAll(async () => {
+  world = await startWorld();
+  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
+  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
+  process.env.TWILIO_API_BASE_URL = twilio.url;
+  // No `storm`: the default window, as a deployment without the prop gets.
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify(CONFIG);
+  sender = await load<SenderHandler>('../../lambda/sender');
+  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+});
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  delete process.env[ENV.ALERT_QUEUE_URL];
+  delete process.env[ENV.SENDER_CONFIG];
+  delete process.env.TWILIO_API_BASE_URL;
+  await Promise.all([world.close(), twilio.close()]);
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  twilio.reset();
+  world.sqs.sent.length = 0;
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+/** An address no other test texts. */
+const freshAddress = () => ADDRESSES[++nextAddress];
+const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
+const textsTo = (to: string) =>
+  twilio
+    .createRequests()
+    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
+    .map((r) => param('Body', r.params)!);
+const postsTo = (to: string) => twilio.createRequests().filter((r) => param('To', r.params) === to).length;
+
+interface Published {
+  readonly key: string;
+  readonly snsId: string;
+  readonly incidentId: string;
+  readonly record: SQSEvent['Records'][number];
+}
+/** An incident page to `to` (an envelope with an incidentKey): its record, to deliver again. */
+function pageOf(to: string, name = `svc-${++serial}`): Published {
+  const snsId = `sns-${name}-${serial}`;
+  const record = snsRecord(JSON.stringify({ incidentKey: name, title: name, body: `${name} is down`, to: [to] }), snsId);
+  return { key: name, snsId, incidentId: `incident#${snsId}`, record };
+}
+const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
+async function page(to: string, name?: string): Promise<Published & { code: string }> {
+  const p = pageOf(to, name);
+  expect((await deliver(p.record)).batchItemFailures).toEqual([]);
+  const incident = await getItem(world.table, p.incidentId);
+  expect(incident).toMatchObject({ state: 'open' });
+  return { ...p, code: String(incident!.code) };
+}
+const resolveRecord = (key: string) => snsRecord(JSON.stringify({ incidentKey: key, resolve: true }), `sns-resolve-${key}`);
+const plainText = (to: string, body: string) => snsRecord(JSON.stringify({ body, to: [to] }));
+
+interface DigestTimerBody {
+  kind: 'timer';
+  timer: 'digest';
+  address: string;
+  dueAt: number;
+}
+const digestTimers = (address: string): Array<SentSqsMessage & { timer: DigestTimerBody }> =>
+  world.sqs.sent
+    .filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE))
+    .map((m) => ({ ...m, timer: JSON.parse(m.body) as DigestTimerBody }))
+    .filter((m) => m.timer.kind === 'timer' && m.timer.timer === 'digest' && m.timer.address === address);
+const fire = (m: SentSqsMessage) => sender(batch(rawRecord(m.body)), context());
+/** Moves the clock to just past the timer's time and fires it. */
+async function fireWhenDue(m: SentSqsMessage & { timer: DigestTimerBody }): Promise<SQSBatchResponse> {
+  const left = m.timer.dueAt - Date.now();
+  if (left > -5) advance(left + 5);
+  return fire(m);
+}
+
+function reply(from: string, body: string): Promise<APIGatewayProxyResult> {
+  const messageSid = sid('SM', 0xd00000 + ++serial);
+  const params = Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: OUR_NUMBER, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
+  return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
+}
+
+describe('window boundaries', () => {
+  test('the first text goes at once; texts until the window closes are held, one timer for its end; the digest names them and offers ACK ALL', async () => {
+    const to = freshAddress();
+    const first = await page(to);
+    expect(textsTo(to)).toEqual([expect.stringContaining(`ACK ${first.code}`)]);
+    const window = await getItem(world.table, `storm#${to}`);
+    const windowEndsAt = Number(window!.windowEndsAt);
+    expect(windowEndsAt - Date.now()).toBeGreaterThan(59_000);
+    expect(digestTimers(to)).toEqual([]);
+
+    const second = await page(to);
+    advance(windowEndsAt - Date.now() - 100);
+    // 100 ms before the window closes: still held.
+    const third = await page(to);
+    expect(textsTo(to)).toHaveLength(1);
+    const [timer, ...more] = digestTimers(to);
+    expect(more).toEqual([]);
+    expect(timer.timer).toEqual({ kind: 'timer', timer: 'digest', address: to, dueAt: windowEndsAt });
+    expect(timer.delaySeconds).toBeGreaterThanOrEqual(59);
+
+    // Just after the window closed, its digest not yet sent: this text joins the digest rather than go before it.
+    advance(windowEndsAt - Date.now() + 1);
+    const fourth = await page(to);
+    expect(textsTo(to)).toHaveLength(1);
+
+    expect((await fireWhenDue(timer)).batchItemFailures).toEqual([]);
+    const texts = textsTo(to);
+    expect(texts).toHaveLength(2);
+    const digest = texts[1];
+    expect(digest).toBe(`3 alerts: ${second.key} (${second.code}), ${third.key} (${third.code}), ${fourth.key} (${fourth.code}). Reply ACK ALL`);
+    expect(segmentCount(digest)).toBe(1);
+    expect(await getItem(world.table, `storm#${to}`)).toMatchObject({ heldCount: 0, held: {} });
+  });
+
+  test('the digest opens the next window: a text right after it is held and then sent as it is; once a window closes empty, the next text goes at once', async () => {
+    const to = freshAddress();
+    await page(to);
+    await page(to);
+    await fireWhenDue(digestTimers(to)[0]);
+    expect(textsTo(to)).toHaveLength(2);
+
+    const held = await page(to);
+    expect(textsTo(to)).toHaveLength(2);
+    const [, next] = digestTimers(to);
+    expect((await fireWhenDue(next)).batchItemFailures).toEqual([]);
+    // A window that held one text sends that text, not a digest of one.
+    expect(textsTo(to)[2]).toBe(`${held.key} is down ACK ${held.code}`);
+    const claim = await getItem(world.table, `claim#${held.snsId}#${to}`);
+    expect(claim).toMatchObject({ state: 'sent' });
+    expect(claim!.digest).toBeUndefined();
+
+    // The text sent as it is opened a window too; it closes with nothing held, and the next text goes at once.
+    const window = await getItem(world.table, `storm#${to}`);
+    advance(Number(window!.windowEndsAt) - Date.now() + 1);
+    const after = await page(to);
+    expect(textsTo(to)).toEqual([expect.anything(), expect.anything(), expect.anything(), expect.stringContaining(`ACK ${after.code}`)]);
+    expect(digestTimers(to)).toHaveLength(2);
+  });
+
+  test('plain texts and envelopes count and are held like pages; the digest names them by their text', async () => {
+    const to = freshAddress();
+    expect((await deliver(plainText(to, 'deploy 42 started'))).batchItemFailures).toEqual([]);
+    expect((await deliver(plainText(to, 'deploy 42 rolled back'), plainText(to, 'db-1 failover done'))).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toEqual(['deploy 42 started']);
+    await fireWhenDue(digestTimers(to)[0]);
+    const digest = textsTo(to)[1];
+    expect(digest).toMatch(/^2 alerts: (deploy 42 rolled back, db-1 failover done|db-1 failover done, deploy 42 rolled back)$/);
+  });
+
+  test('beyond what a window keeps in full, held texts are counted: the digest stays one segment and ends +N more', async () => {
+    const to = freshAddress();
+    await page(to);
+    const records = Array.from({ length: 56 }, (_, i) => plainText(to, `job ${i} failed`));
+    for (let i = 0; i < records.length; i += 14) expect((await deliver(...records.slice(i, i + 14))).batchItemFailures).toEqual([]);
+    const window = await getItem(world.table, `storm#${to}`);
+    expect(window!.heldCount).toBe(50);
+    expect(window!.extra.size).toBe(6);
+    expect(textsTo(to)).toHaveLength(1);
+
+    await fireWhenDue(digestTimers(to)[0]);
+    const digest = textsTo(to)[1];
+    expect(segmentCount(digest)).toBe(1);
+    const [, named, more] = /^56 alerts: (.*) \+(\d+) more\. Reply ACK ALL$/.exec(digest) ?? [];
+    expect(named.split(', ').length + Number(more)).toBe(56);
+    // Every held text, counted ones too, went out in the digest: delivering some of each kind again sends nothing.
+    expect((await deliver(...records.slice(0, 3), ...records.slice(-3))).batchItemFailures).toEqual([]);
+    expect(postsTo(to)).toBe(2);
+  });
+});
+
+describe('acknowledgements cover held pages', () => {
+  test('ACK ALL acknowledges the incidents whose page is still held; the digest then says acked and offers nothing', async () => {
+    const to = freshAddress();
+    const first = await page(to);
+    const second = await page(to);
+    const third = await page(to);
+    const answer = await reply(to, 'ack all');
+    expect(answer.body).toContain('ACK ALL: 3 incidents acknowledged');
+    for (const p of [first, second, third]) expect(await getItem(world.table, p.incidentId)).toMatchObject({ state: 'acknowledged', acknowledgedBy: to });
+
+    await fireWhenDue(digestTimers(to)[0]);
+    expect(textsTo(to)[1]).toBe(`2 alerts: ${second.key} acked, ${third.key} acked`);
+  });
+
+  test('ACK finds the newest incident whose page went out only in a digest', async () => {
+    const to = freshAddress();
+    const first = await page(to);
+    expect((await reply(to, `ACK ${first.code}`)).body).toContain('escalation stopped');
+    await page(to);
+    const newest = await page(to);
+    await fireWhenDue(digestTimers(to)[0]);
+    expect(textsTo(to)).toHaveLength(2);
+
+    expect((await reply(to, 'ACK')).body).toContain(`ACK ${newest.key} (${newest.code}): escalation stopped`);
+    expect(await getItem(world.table, newest.incidentId)).toMatchObject({ state: 'acknowledged' });
+  });
+
+  test('a held page of another address is not this address\'s: ACK ALL from it acknowledges nothing', async () => {
+    const to = freshAddress();
+    const other = freshAddress();
+    await page(to);
+    const held = await page(to);
+    expect((await reply(other, 'ACK ALL')).body).toContain('no open incident paged you');
+    expect(await getItem(world.table, held.incidentId)).toMatchObject({ state: 'open' });
+  });
+});
+
+describe('a resolve while the page is held', () => {
+  test('the page and its RESOLVED are one line of the digest, and no RESOLVED goes on its own', async () => {
+    const to = freshAddress();
+    const first = await page(to);
+    const flapping = await page(to);
+    const resolve = resolveRecord(flapping.key);
+    expect((await deliver(resolve)).batchItemFailures).toEqual([]);
+    expect(await getItem(world.table, flapping.incidentId)).toMatchObject({ state: 'resolved' });
+    expect(textsTo(to)).toHaveLength(1);
+
+    await fireWhenDue(digestTimers(to)[0]);
+    expect(textsTo(to)[1]).toBe(`1 alert: ${flapping.key} resolved`);
+    // A redelivered resolve sends nothing more: its RESOLVED went in the digest.
+    expect((await deliver(resolve)).batchItemFailures).toEqual([]);
+    expect(postsTo(to)).toBe(2);
+    expect(await getItem(world.table, `claim#${flapping.incidentId}#resolved#${to}`)).toMatchObject({ state: 'sent', digest: expect.stringMatching(/^digest#/) });
+
+    // The first page went out at once: its RESOLVED is a text of its own (held into the window the digest opened).
+    expect((await deliver(resolveRecord(first.key))).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toHaveLength(2);
+    await fireWhenDue(digestTimers(to)[1]);
+    expect(textsTo(to)[2]).toMatch(new RegExp(`^RESOLVED ${first.key} after \\d+ min$`));
+  });
+});
+
+describe('exactly once', () => {
+  test('a record that fails after holding (the timer could not be set) holds once on redelivery, and the timer sends one digest', async () => {
+    const to = freshAddress();
+    await page(to);
+    const held = pageOf(to);
+    world.sqs.failNext(2);
+    const failed = await deliver(held.record);
+    expect(failed.batchItemFailures).toHaveLength(1);
+    expect((await getItem(world.table, `storm#${to}`))!.heldCount).toBe(1);
+    expect(digestTimers(to)).toEqual([]);
+
+    expect((await deliver(held.record)).batchItemFailures).toEqual([]);
+    expect((await getItem(world.table, `storm#${to}`))!.heldCount).toBe(1);
+    const other = await page(to);
+    const [timer, ...more] = digestTimers(to);
+    expect(more).toEqual([]);
+
+    expect((await fireWhenDue(timer)).batchItemFailures).toEqual([]);
+    const code = String((await getItem(world.table, held.incidentId))!.code);
+    expect(textsTo(to)[1]).toBe(`2 alerts: ${held.key} (${code}), ${other.key} (${other.code}). Reply ACK ALL`);
+    // Both texts' records again, and the timer again: nothing more is sent.
+    expect((await deliver(held.record, other.record)).batchItemFailures).toEqual([]);
+    expect((await fire(timer)).batchItemFailures).toEqual([]);
+    expect(postsTo(to)).toBe(2);
+  });
+
+  test('a digest timer delivered twice, one after the other and at once, sends one digest', async () => {
+    const to = freshAddress();
+    await page(to);
+    await page(to);
+    await page(to);
+    const [timer] = digestTimers(to);
+    advance(timer.timer.dueAt - Date.now() + 5);
+    const answers = await Promise.all([fire(timer), fire(timer)]);
+    expect(answers.flatMap((a) => a.batchItemFailures)).toEqual([]);
+    expect((await fire(timer)).batchItemFailures).toEqual([]);
+    expect(postsTo(to)).toBe(2);
+    expect(textsTo(to)[1]).toMatch(/^2 alerts: /);
+  });
+
+  test('a digest timer that comes early is sent on for the time left, and sends nothing yet', async () => {
+    const to = freshAddress();
+    await page(to);
+    await page(to);
+    const [timer] = digestTimers(to);
+    world.sqs.sent.length = 0;
+    expect((await fire(timer)).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toHaveLength(1);
+    const [again] = digestTimers(to);
+    expect(again.timer).toEqual(timer.timer);
+    expect(again.delaySeconds).toBeGreaterThanOrEqual(58);
+  });
+
+  test('a digest timer for a window that never existed, or with nothing held, sends nothing; a malformed one is refused', async () => {
+    const to = freshAddress();
+    const forged = { body: JSON.stringify({ kind: 'timer', timer: 'digest', address: to, dueAt: Date.now() - 1 }) } as SentSqsMessage;
+    expect((await fire(forged)).batchItemFailures).toEqual([]);
+    await page(to);
+    const window = await getItem(world.table, `storm#${to}`);
+    const empty = { body: JSON.stringify({ kind: 'timer', timer: 'digest', address: to, dueAt: Number(window!.windowEndsAt) }) } as SentSqsMessage;
+    advance(Number(window!.windowEndsAt) - Date.now() + 5);
+    expect((await fire(empty)).batchItemFailures).toEqual([]);
+    expect(postsTo(to)).toBe(1);
+    const malformed = { body: JSON.stringify({ kind: 'timer', timer: 'digest', address: 'someone', dueAt: Date.now() }) } as SentSqsMessage;
+    expect((await fire(malformed)).batchItemFailures).toEqual([]);
+    expect(out.logs()).toContainEqual(expect.objectContaining({ message: 'timer can never fire', reason: expect.stringContaining('"address" of a digest timer must be a recipient address') }));
+  });
+});
+
+describe('windowSeconds 0', () => {
+  test('turns digests off: every text goes at once and no window is kept', async () => {
+    const saved = process.env[ENV.SENDER_CONFIG];
+    process.env[ENV.SENDER_CONFIG] = JSON.stringify({ ...CONFIG, storm: { windowSeconds: 0 } });
+    const off = await load<SenderHandler>('../../lambda/sender').finally(() => {
+      process.env[ENV.SENDER_CONFIG] = saved;
+    });
+    const to = freshAddress();
+    const pages = [pageOf(to), pageOf(to), pageOf(to)];
+    for (const p of pages) expect((await off(batch(p.record), context())).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toHaveLength(3);
+    expect(await getItem(world.table, `storm#${to}`)).toBeUndefined();
+    expect(digestTimers(to)).toEqual([]);
+  });
+});
