@@ -298,7 +298,7 @@ test('a paced message reports sent after its turn in the sender queue, and the p
   fake.setPacing({ messagesPerSecond: 1, timeScale: 5 }); // one message per 200 ms
   const carrier = { sentMs: [10, 20], handsetMs: [30, 40], receiptMs: [5, 10] } as const;
   driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(4), carrier });
-  const sids = [];
+  const sids: string[] = [];
   for (let i = 0; i < 3; i++) sids.push((await createMessage('+15550001111')).sid);
   await driver.settled(10_000);
   const posted = (sid: string, status: string) => driver!.posts.find((p) => p.sid === sid && p.status === status)!.at;
