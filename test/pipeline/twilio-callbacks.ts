@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import type { FakeMessage, FakeTwilio } from '../support/fake-twilio';
 import { twilioFormBody, twilioWebhookHeaders, TwilioParams } from '../support/twilio-sign';
 import { Semaphore } from '../../lambda/sender/semaphore';
+import { statusRank } from '../../lambda/shared/status';
 import { createPrng, Prng } from '../support/prng';
 
 /**
@@ -334,8 +335,10 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
     for (let i = 0; i < copies; i++) {
       pending++;
       later(delay + i * random.int(minDelay, maxDelay), () => {
-        // Twilio's own view moves too, so the API's GETs agree with the callbacks.
-        if (i === 0) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
+        // Twilio's own view moves too, so the API's GETs agree with the callbacks; only forward:
+        // reordered callbacks arrive out of order, the message's status at Twilio does not go back.
+        const current = twilio.messages.get(message.sid)?.status ?? '';
+        if (i === 0 && statusRank(status) >= statusRank(current)) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
         void deliver(message, status, fate, idempotencyToken).finally(done);
       });
     }
