@@ -371,12 +371,15 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
   function pacedDelays(message: FakeMessage, departsAt: number, statuses: readonly string[]): number[] {
     const now = Date.now();
     const departs = Math.max(0, departsAt - now);
-    const sent = departs + within(carrier.sentMs);
+    let early = 0;
+    const earlyDelays = statuses.filter((s) => s === 'accepted' || s === 'queued').map(() => (early += random.int(minDelay, maxDelay)));
+    // Never before the message was queued (a compressed clock can make the carrier faster than Twilio's own callbacks).
+    const sent = Math.max(early + 1, departs + within(carrier.sentMs));
     const handset = Math.max(sent, departs + within(carrier.handsetMs));
     const receipt = handset + within(carrier.receiptMs);
-    let early = 0;
+    let next = 0;
     return statuses.map((status) => {
-      if (status === 'accepted' || status === 'queued') return (early += random.int(minDelay, maxDelay));
+      if (status === 'accepted' || status === 'queued') return earlyDelays[next++];
       if (status === 'sent' || status === 'failed') return sent;
       if (status === 'delivered' || status === 'read') receivedAt.set(message.sid, now + handset);
       if (status === 'read') return receipt + within(carrier.handsetMs);
