@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
+import { ApiGatewayBridge, createTokenBucket, startApiGatewayBridge } from './api-gateway-bridge';
 
 /** A raw HTTP POST, so header casing and repeated headers are ours to choose. */
 function post(url: string, body: string, rawHeaders: Array<[string, string]>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
@@ -85,4 +85,35 @@ test('a failing or malformed handler answer is a 502, an unknown path a 403, as 
   expect((await post(`${bridge.url}/v1/other`, 'a=1', [])).status).toBe(403);
   expect((await post(`${bridge.url}/status`, 'a=1', [])).status).toBe(403);
   expect(bridge.handlerFailures).toEqual([expect.stringContaining('handler crashed'), expect.stringContaining('malformed')]);
+});
+
+test('the stage throttle lets a burst through, then answers 429 as API Gateway does without invoking the handler', async () => {
+  let invoked = 0;
+  bridge = await startApiGatewayBridge({ throttle: { rateLimit: 1, burstLimit: 3 } });
+  bridge.route({
+    resource: '/status',
+    invoke: async () => {
+      invoked++;
+      return { statusCode: 200, body: '' };
+    },
+  });
+  const answers = [];
+  for (let i = 0; i < 5; i++) answers.push(await post(bridge.urlOf('/status'), 'a=1', []));
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
+  expect(answers[4].body).toBe('{"message":"Too Many Requests"}');
+  expect(answers[4].headers['x-amzn-errortype']).toBe('TooManyRequestsException');
+  expect(invoked).toBe(3);
+  expect(bridge.throttled.get('/status')).toBe(2);
+  bridge.setThrottle(undefined);
+  expect((await post(bridge.urlOf('/status'), 'a=1', [])).status).toBe(200);
+});
+
+test('the token bucket refills at the rate and never holds more than the burst', () => {
+  let now = 0;
+  const bucket = createTokenBucket({ rateLimit: 10, burstLimit: 2 }, () => now);
+  expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, false]);
+  now += 100; // one token back
+  expect([bucket.take(), bucket.take()]).toEqual([true, false]);
+  now += 10_000; // refilled to the burst, not beyond
+  expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, false]);
 });

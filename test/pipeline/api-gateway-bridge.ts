@@ -37,7 +37,45 @@ export interface ApiGatewayBridge extends LocalServer {
   readonly inFlight: number;
   /** Handler invocations that failed (answered 502). */
   readonly handlerFailures: string[];
+  /** Requests the stage throttle refused (answered 429 without invoking the handler), by resource. */
+  readonly throttled: Map<string, number>;
+  /** Sets (or, with undefined, removes) the stage throttle; the bucket starts full. */
+  setThrottle(throttle: StageThrottle | undefined): void;
 }
+
+/**
+ * API Gateway's stage throttling (MethodSettings ThrottlingRateLimit /
+ * ThrottlingBurstLimit on `/*` `/*`): a token bucket of `burstLimit` tokens
+ * refilled at `rateLimit` per second, shared by every method of the stage;
+ * a request that finds it empty is answered 429 before any integration runs.
+ */
+export interface StageThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** The token bucket of a stage throttle, on the clock `now` (epoch ms). */
+export function createTokenBucket(throttle: StageThrottle, now: () => number = Date.now): { take(): boolean } {
+  let tokens = throttle.burstLimit;
+  let last = now();
+  return {
+    take() {
+      const t = now();
+      tokens = Math.min(throttle.burstLimit, tokens + ((t - last) / 1000) * throttle.rateLimit);
+      last = t;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
+
+/** API Gateway's answer when the stage throttle refuses a request. */
+export const THROTTLED_ANSWER = {
+  status: 429,
+  headers: { 'content-type': 'application/json', 'x-amzn-ErrorType': 'TooManyRequestsException' },
+  body: '{"message":"Too Many Requests"}',
+} as const;
 
 export interface ApiGatewayBridgeOptions {
   /** Default `v1`. */
@@ -46,6 +84,8 @@ export interface ApiGatewayBridgeOptions {
   readonly base64Body?: boolean | (() => boolean);
   /** Keep `exchanges` (default true; the benchmark turns it off). */
   readonly record?: boolean;
+  /** The stage throttle. Default none (every request reaches its handler). */
+  readonly throttle?: StageThrottle;
 }
 
 function headerMaps(req: IncomingMessage) {
@@ -78,6 +118,8 @@ export async function startApiGatewayBridge(options: ApiGatewayBridgeOptions = {
   const exchanges: BridgeExchange[] = [];
   const handlerFailures: string[] = [];
   const record = options.record ?? true;
+  const throttled = new Map<string, number>();
+  let bucket = options.throttle ? createTokenBucket(options.throttle) : undefined;
   let inFlight = 0;
 
   const toEvent = (req: IncomingMessage, body: Buffer, route: ApiRoute, url: URL, base64: boolean): APIGatewayProxyEvent => {
@@ -144,6 +186,13 @@ export async function startApiGatewayBridge(options: ApiGatewayBridgeOptions = {
       // API Gateway's answer for a path or method with no resource.
       return answer(res, 403, { 'content-type': 'application/json', 'x-amzn-ErrorType': 'MissingAuthenticationTokenException' }, '{"message":"Missing Authentication Token"}');
     }
+    if (bucket && !bucket.take()) {
+      throttled.set(route.resource, (throttled.get(route.resource) ?? 0) + 1);
+      if (record) {
+        exchanges.push({ path: url.pathname, method: req.method ?? '', requestBody: body.toString('utf8'), status: THROTTLED_ANSWER.status, responseBody: THROTTLED_ANSWER.body, responseHeaders: { ...THROTTLED_ANSWER.headers } });
+      }
+      return answer(res, THROTTLED_ANSWER.status, { ...THROTTLED_ANSWER.headers }, THROTTLED_ANSWER.body);
+    }
     const base64 = typeof options.base64Body === 'function' ? options.base64Body() : (options.base64Body ?? false);
     inFlight++;
     let status = 502;
@@ -178,6 +227,10 @@ export async function startApiGatewayBridge(options: ApiGatewayBridgeOptions = {
     },
     exchanges,
     handlerFailures,
+    throttled,
+    setThrottle: (t) => {
+      bucket = t ? createTokenBucket(t) : undefined;
+    },
     get inFlight() {
       return inFlight;
     },

@@ -117,3 +117,26 @@ test('reconfigure: a running invocation ends under the old configuration, every 
   const single = await Promise.all([fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({ sleepMs: 20 }), fn.invoke<Result>({})]);
   expect(single.map((r) => [r.marker, r.invocations]).sort()).toEqual([['one', 1], ['one', 2], ['one', 3]]);
 });
+
+test('a controllable clock runs Date.now() and new Date() ahead for one invocation; the time budget stays real', async () => {
+  const clockFile = join(dir, 'clock.js');
+  writeFileSync(clockFile, `exports.handler = async (event, context) => ({ now: Date.now(), date: new Date().getTime(), parsed: new Date(0).getTime(), remaining: context.getRemainingTimeInMillis() });`);
+  fn = createLambdaFunction({ name: 'reconciler', assetPath: clockFile, env: {}, timeoutMs: 5000, concurrency: 1, controllableClock: true });
+  const before = Date.now();
+  const ahead = await fn.invoke<{ now: number; date: number; parsed: number; remaining: number }>({}, { clockAheadMs: 3_600_000 });
+  const after = Date.now();
+  expect(ahead.now).toBeGreaterThanOrEqual(before + 3_600_000);
+  expect(ahead.now).toBeLessThanOrEqual(after + 3_600_000);
+  expect(ahead.date).toBeGreaterThanOrEqual(before + 3_600_000);
+  expect(ahead.parsed).toBe(0);
+  expect(ahead.remaining).toBeGreaterThan(0);
+  expect(ahead.remaining).toBeLessThanOrEqual(5000);
+  // The next invocation without an offset is back on the real clock.
+  const real = await fn.invoke<{ now: number }>({});
+  expect(real.now).toBeLessThanOrEqual(Date.now());
+});
+
+test('a clock offset on a function without a controllable clock is refused', async () => {
+  fn = createLambdaFunction({ name: 'sender', assetPath: join(dir, 'index.js'), env: {}, timeoutMs: 5000, concurrency: 1 });
+  await expect(fn.invoke({}, { clockAheadMs: 1000 })).rejects.toThrow(/controllableClock/);
+});

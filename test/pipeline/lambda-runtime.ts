@@ -23,6 +23,17 @@ export interface LambdaFunctionOptions {
   readonly concurrency?: number;
   /** Each log line the handler writes (stdout and stderr). */
   readonly onLog?: (line: string, functionName: string) => void;
+  /**
+   * Let each invocation run the environment's clock ahead of the real one
+   * (`invoke`'s `clockAheadMs`): a scheduled function asked what it would do
+   * minutes from now, at once. Default false (the real clock, untouched).
+   */
+  readonly controllableClock?: boolean;
+}
+
+export interface InvokeOptions {
+  /** With `controllableClock`: how far ahead of the real clock Date.now() and new Date() run during this invocation. */
+  readonly clockAheadMs?: number;
 }
 
 export type InvocationFailure = 'error' | 'timeout' | 'crash';
@@ -52,7 +63,7 @@ export interface LambdaFunction {
   readonly name: string;
   readonly stats: LambdaStats;
   /** Invokes the handler; rejects with InvocationError when it does not return a result. */
-  invoke<T = unknown>(event: unknown): Promise<T>;
+  invoke<T = unknown>(event: unknown, options?: InvokeOptions): Promise<T>;
   /** Invocations running now. */
   readonly running: number;
   /** Starts environments until `count` exist (provisioned concurrency) and waits for their init to finish. */
@@ -118,7 +129,7 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
   function spawn(): Environment {
     stats.coldStarts++;
     const worker = new Worker(WORKER_FILE, {
-      workerData: { assetPath: options.assetPath, functionName: options.name, memoryMb: 256 },
+      workerData: { assetPath: options.assetPath, functionName: options.name, memoryMb: 256, controllableClock: options.controllableClock ?? false },
       env: { ...env },
       stdout: true,
       stderr: true,
@@ -222,7 +233,8 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
     get running() {
       return running();
     },
-    async invoke<T>(event: unknown): Promise<T> {
+    async invoke<T>(event: unknown, invokeOptions: InvokeOptions = {}): Promise<T> {
+      if (invokeOptions.clockAheadMs && !options.controllableClock) throw new Error(`${options.name}: clockAheadMs needs controllableClock`);
       let environment = await acquire();
       // Terminated between acquire and now (a crash or close): it never ran, take another.
       while (environment.dead) environment = await acquire();
@@ -236,7 +248,7 @@ export function createLambdaFunction(options: LambdaFunctionOptions): LambdaFunc
         environment.busy = { id, resolve, reject, timer };
       });
       stats.maxConcurrent = Math.max(stats.maxConcurrent, running());
-      environment.worker.postMessage({ id, event, deadline });
+      environment.worker.postMessage({ id, event, deadline, ...(invokeOptions.clockAheadMs ? { clockAheadMs: invokeOptions.clockAheadMs } : {}) });
       return (await result) as T;
     },
     async warm(count = concurrency) {

@@ -5,7 +5,25 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const { randomUUID } = require('node:crypto');
 
-const { assetPath, functionName, memoryMb } = workerData;
+const { assetPath, functionName, memoryMb, controllableClock } = workerData;
+const realNow = Date.now;
+// A controllable clock (a scheduled function run "later" without waiting):
+// each invocation may set how far this environment's clock runs ahead of the
+// real one. Date.now() and new Date() follow it; the time budget does not.
+let clockOffsetMs = 0;
+if (controllableClock) {
+  const RealDate = Date;
+  class ShiftedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(realNow() + clockOffsetMs);
+      else super(...args);
+    }
+    static now() {
+      return realNow() + clockOffsetMs;
+    }
+  }
+  globalThis.Date = ShiftedDate;
+}
 let handler;
 let initError;
 try {
@@ -25,7 +43,8 @@ function serializeError(err) {
   return { name: 'Error', message: String(err), stack: '' };
 }
 
-parentPort.on('message', async ({ id, event, deadline }) => {
+parentPort.on('message', async ({ id, event, deadline, clockAheadMs }) => {
+  if (controllableClock) clockOffsetMs = clockAheadMs || 0;
   const awsRequestId = randomUUID();
   const context = {
     callbackWaitsForEmptyEventLoop: true,
@@ -36,7 +55,7 @@ parentPort.on('message', async ({ id, event, deadline }) => {
     awsRequestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - realNow()),
     done() {},
     fail() {},
     succeed() {},

@@ -10,9 +10,9 @@ import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
 import { FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
 import { FakeSns, startFakeSns } from '../support/fake-sns';
 import { FakeSqs, startFakeSqs } from '../support/fake-sqs';
-import { FakeMessage, FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import { FakeMessage, FakeTwilio, SenderPacing, startFakeTwilio } from '../support/fake-twilio';
 import { CloudWatchAlarm, cloudWatchAlarm, cloudWatchTime } from '../support/notifications';
-import { ApiGatewayBridge, startApiGatewayBridge } from './api-gateway-bridge';
+import { ApiGatewayBridge, StageThrottle, startApiGatewayBridge } from './api-gateway-bridge';
 import { createLambdaFunction, LambdaFunction } from './lambda-runtime';
 import { createPrng, Prng } from '../support/prng';
 import { createQueueSimulation, QueueSimulation, QueueSimulationOptions } from './sqs-simulator';
@@ -29,6 +29,12 @@ import { CallbackDriver, CallbackDriverOptions, postForm, sendInbound, startCall
  *
  * Twilio's side follows Twilio's default webhook policy: an answer is final,
  * only a failed connection is tried once more, 15 s in all (twilio-callbacks.ts).
+ * With `stageThrottle`, the bridge refuses requests beyond the stage's rate
+ * and burst with 429, as API Gateway does, and such a callback is lost to the
+ * webhook: only the reconciler (`reconcile`, the scheduled function run on
+ * a controllable clock) finds the message's status then. With `pacing`,
+ * Twilio sends each message in its turn per sender (fake-twilio.ts) and the
+ * callbacks follow its departure.
  * Each webhook function has up to `webhookConcurrency` environments, started
  * on demand, and Twilio sends at most that many status callbacks at once: in
  * AWS each request gets an environment (Lambda scales on demand), so a
@@ -91,6 +97,23 @@ export interface LocalPipelineOptions {
   readonly secretCacheTtlSeconds?: number;
   /** The webhooks' backlog queues (visibility timeout, maxReceiveCount...). */
   readonly backlogQueue?: Partial<Omit<QueueSimulationOptions, 'invoke' | 'random' | 'queueName' | 'topicArn'>>;
+  /** API Gateway's stage throttle on the webhooks (see `webhookThrottle` in lib/private/webhook-throttle.ts for the construct's). Default none. */
+  readonly stageThrottle?: StageThrottle;
+  /** Twilio's per-sender queue (fake-twilio.ts `setPacing`). Default none: a message leaves at once. */
+  readonly pacing?: SenderPacing;
+  /** The reconciler's RECONCILE_AFTER_SECONDS. Default 60 (the least the construct allows). */
+  readonly reconcileAfterSeconds?: number;
+}
+
+/** What one reconciler run did (assets/reconciler's RunSummary). */
+export interface ReconcileRun {
+  readonly asked: number;
+  readonly reconciled: number;
+  readonly final: number;
+  readonly pending: number;
+  readonly neverFinal: number;
+  readonly notFound: number;
+  readonly stoppedBy: string;
 }
 
 /** The environment variables of the webhook backlog and timers contract (the handlers read them when they support it). */
@@ -183,6 +206,8 @@ export interface LocalPipeline {
   readonly sender: LambdaFunction;
   readonly statusCallback: LambdaFunction;
   readonly inbound: LambdaFunction;
+  /** The scheduled reconciler (assets/reconciler), its environments started on the first run. */
+  readonly reconciler: LambdaFunction;
   /** EMF metric totals from the handlers' logs, by metric name. */
   readonly metrics: Map<string, number>;
   /** Log lines that show a secret or an unmasked phone number (must stay empty). */
@@ -223,6 +248,12 @@ export interface LocalPipeline {
   redrive(): number;
   /** Waits until the queue is drained and every status callback answered. */
   settle(timeoutMs?: number): Promise<void>;
+  /**
+   * One scheduled run of the reconciler, its clock `aheadMs` ahead of now
+   * (default RECONCILE_AFTER_SECONDS and a second: every message accepted
+   * until now is due for its first poll).
+   */
+  reconcile(options?: { aheadMs?: number }): Promise<ReconcileRun>;
   /** An inbound SMS/WhatsApp from `from` (signed, to INBOUND_URL), posted as Twilio posts it (retried once only if the connection failed). */
   reply(from: string, body: string, options?: { to?: string; mediaUrls?: string[]; messageSid?: string }): Promise<{ status: number; body: string }>;
   /** Invokes a webhook handler through the bridge with a raw request (forgeries, fuzz). */
@@ -278,6 +309,7 @@ export const ASSETS = {
   sender: join(ROOT, 'assets', 'sender', 'index.js'),
   statusCallback: join(ROOT, 'assets', 'status-callback', 'index.js'),
   inbound: join(ROOT, 'assets', 'inbound', 'index.js'),
+  reconciler: join(ROOT, 'assets', 'reconciler', 'index.js'),
 };
 
 /** Fails with what to do when the handlers have not been built. */
@@ -349,7 +381,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     closers.push(() => twilio.close());
     const base64p = options.base64WebhookProbability ?? 0;
     const bridgeRandom = random.fork();
-    const bridge = await startApiGatewayBridge({ record, base64Body: () => bridgeRandom.chance(base64p) });
+    if (options.pacing) twilio.setPacing(options.pacing);
+    const bridge = await startApiGatewayBridge({ record, base64Body: () => bridgeRandom.chance(base64p), ...(options.stageThrottle ? { throttle: options.stageThrottle } : {}) });
     closers.push(() => bridge.close());
     const statusCallbackUrl = bridge.urlOf('/status');
     const inboundUrl = bridge.urlOf('/inbound');
@@ -490,6 +523,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       },
     });
     closers.push(() => inbound.close());
+    const reconcileAfterSeconds = options.reconcileAfterSeconds ?? 60;
+    const reconciler = createLambdaFunction({
+      name: 'reconciler',
+      assetPath: ASSETS.reconciler,
+      timeoutMs: 30_000,
+      concurrency: 1,
+      controllableClock: true,
+      onLog,
+      env: {
+        ...commonEnv('reconciler', viaProxy ? webhookDb.url : dynamo.endpoint),
+        [ENV.RECONCILE_AFTER_SECONDS]: String(reconcileAfterSeconds),
+        [ENV.TWILIO_API_BASE_URL]: twilio.url,
+      },
+    });
+    closers.push(() => reconciler.close());
     if (options.warm ?? true) await Promise.all([sender.warm(), statusCallback.warm(WARM_WEBHOOK_ENVIRONMENTS), inbound.warm(WARM_WEBHOOK_ENVIRONMENTS)]);
     bridge.route({ resource: '/status', invoke: (e: APIGatewayProxyEvent) => statusCallback.invoke<APIGatewayProxyResult>(e) });
     bridge.route({ resource: '/inbound', invoke: (e: APIGatewayProxyEvent) => inbound.invoke<APIGatewayProxyResult>(e) });
@@ -567,6 +615,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       sender,
       statusCallback,
       inbound,
+      reconciler,
       metrics,
       leaks,
       recentLogs,
@@ -613,6 +662,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           if (Date.now() >= until) throw new Error('the pipeline did not settle');
         }
       },
+      reconcile: ({ aheadMs = reconcileAfterSeconds * 1000 + 1000 } = {}) =>
+        reconciler.invoke<ReconcileRun>(
+          { version: '0', id: randomBytes(16).toString('hex'), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date(Date.now() + aheadMs).toISOString(), region: 'us-east-1', resources: [], detail: {} },
+          { clockAheadMs: aheadMs },
+        ),
       reply: (from, body, opts = {}) =>
         sendInbound(inboundUrl, AUTH_TOKEN, {
           accountSid: PIPELINE_ACCOUNT_SID,

@@ -275,6 +275,8 @@ test('duplicates repeat an event with its token; reordering and early callbacks 
   }
   const arrival = (sid: string) => [...new Set(received.filter((r) => r.params.MessageSid === sid).map((r) => r.params.MessageStatus))].join();
   expect(sids.filter((sid) => arrival(sid) === 'queued,sent,delivered').length).toBeLessThan(sids.length);
+  // Callbacks arrive out of order; the message's status at Twilio (what a GET answers) only moves forward.
+  for (const sid of sids) expect(fake.messages.get(sid)?.status).toBe('delivered');
 });
 
 test('an inbound message is posted signed, with Twilio\'s inbound parameters', async () => {
@@ -292,4 +294,25 @@ test('the order Twilio reports statuses in, per fate and first status', () => {
   expect(statusSequence('queued', { final: 'read' })).toEqual(['queued', 'sent', 'delivered', 'read']);
   expect(statusSequence('queued', { final: 'undelivered', errorCode: 30003 })).toEqual(['queued', 'sent', 'undelivered']);
   expect(statusSequence('queued', { final: 'failed', errorCode: 30008 })).toEqual(['queued', 'failed']);
+});
+
+test('a paced message reports sent after its turn in the sender queue, and the phone receives it after that', async () => {
+  fake.setPacing({ messagesPerSecond: 1, timeScale: 5 }); // one message per 200 ms
+  const carrier = { sentMs: [10, 20], handsetMs: [30, 40], receiptMs: [5, 10] } as const;
+  driver = startCallbackDriver(fake, { accountSid: ACCOUNT, authToken: TOKEN, random: createPrng(4), carrier });
+  const sids: string[] = [];
+  for (let i = 0; i < 3; i++) sids.push((await createMessage('+15550001111')).sid);
+  await driver.settled(10_000);
+  const posted = (sid: string, status: string) => driver!.posts.find((p) => p.sid === sid && p.status === status)!.at;
+  sids.forEach((sid, i) => {
+    const m = fake.messages.get(sid)!;
+    expect(m.departsAt).toBe(fake.messages.get(sids[0])!.dateCreated.getTime() + i * 200);
+    // queued as Twilio takes it; sent only once it left, received after, receipt after that
+    // (a timer may fire a millisecond early after rounding: 2 ms of slack).
+    expect(posted(sid, 'queued')).toBeLessThan(posted(sid, 'sent'));
+    expect(posted(sid, 'sent')).toBeGreaterThanOrEqual(m.departsAt! + 10 - 2);
+    expect(driver!.receivedAt.get(sid)).toBeGreaterThanOrEqual(m.departsAt! + 30);
+    expect(posted(sid, 'delivered')).toBeGreaterThanOrEqual(driver!.receivedAt.get(sid)! + 5 - 2);
+  });
+  expect(statusesOf(sids[2])).toEqual(['delivered', 'queued', 'sent']);
 });

@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import type { FakeMessage, FakeTwilio } from '../support/fake-twilio';
 import { twilioFormBody, twilioWebhookHeaders, TwilioParams } from '../support/twilio-sign';
 import { Semaphore } from '../../lambda/sender/semaphore';
+import { statusRank } from '../../lambda/shared/status';
 import { createPrng, Prng } from '../support/prng';
 
 /**
@@ -34,8 +35,14 @@ export interface CallbackDriverOptions {
   readonly random?: Prng;
   /** What happens to a message. Default: `defaultFate` (number ending in 7 undelivered, 8 failed; WhatsApp read). */
   readonly fate?: (message: FakeMessage) => MessageFate;
-  /** Delay before each callback, in ms: [min, max]. Default [2, 20]. */
+  /**
+   * Delay before each callback, in ms: [min, max]. Default [2, 20]. With
+   * sender pacing (a message with `departsAt`), only the `queued`/`accepted`
+   * callbacks use it; the later ones follow the message's departure (`carrier`).
+   */
   readonly delayMs?: readonly [number, number];
+  /** Carrier timing of a paced message (one with `departsAt`). Default CARRIER_LATENCY_MS. */
+  readonly carrier?: CarrierLatency;
   /** Probability that an event is posted twice (same idempotency token). Default 0. */
   readonly duplicateProbability?: number;
   /** Probability that a message's callbacks are posted in a shuffled order. Default 0. */
@@ -65,6 +72,28 @@ export interface CallbackDriverOptions {
    * a callback does to a recorded page. A rejection posts them anyway.
    */
   readonly before?: (message: FakeMessage) => Promise<unknown>;
+}
+
+/**
+ * When a paced message's later statuses happen, in ms ranges [min, max]
+ * (uniform, from the seeded random source): `sent` after it leaves Twilio's
+ * queue, the phone receiving it after it leaves, and the carrier's delivery
+ * receipt (`delivered`, `undelivered`) after that. A `failed` message fails
+ * when it would have been sent.
+ */
+export interface CarrierLatency {
+  readonly sentMs: readonly [number, number];
+  readonly handsetMs: readonly [number, number];
+  readonly receiptMs: readonly [number, number];
+}
+
+/** US SMS as Twilio reports it: `sent` within a few hundred ms, on the phone in 1–3 s, the receipt within a second more. */
+export const CARRIER_LATENCY_MS: CarrierLatency = { sentMs: [100, 400], handsetMs: [1000, 3000], receiptMs: [200, 1000] };
+
+/** A carrier timing `scale` times faster (a compressed scenario clock). */
+export function scaleLatency(latency: CarrierLatency, scale: number): CarrierLatency {
+  const s = (r: readonly [number, number]) => [r[0] / scale, r[1] / scale] as const;
+  return { sentMs: s(latency.sentMs), handsetMs: s(latency.handsetMs), receiptMs: s(latency.receiptMs) };
 }
 
 export interface CallbackPost {
@@ -101,6 +130,8 @@ export interface TwilioPostTiming {
 export interface CallbackDriver {
   /** The fate decided for each message, by SID. */
   readonly fates: Map<string, MessageFate & { channel: 'sms' | 'whatsapp' }>;
+  /** Paced messages the phone receives (delivered or read): epoch ms when it does, by SID. */
+  readonly receivedAt: Map<string, number>;
   readonly posts: CallbackPost[];
   /**
    * Events lost for good, each with its last attempt: answered with anything
@@ -254,6 +285,9 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
   const record = options.record ?? true;
   const dispatch = new Semaphore(options.maxInFlight ?? 64);
   const fates: CallbackDriver['fates'] = new Map();
+  const receivedAt = new Map<string, number>();
+  const carrier = options.carrier ?? CARRIER_LATENCY_MS;
+  const within = (r: readonly [number, number]) => r[0] + random.next() * (r[1] - r[0]);
   const posts: CallbackPost[] = [];
   const abandoned: CallbackPost[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -301,8 +335,10 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
     for (let i = 0; i < copies; i++) {
       pending++;
       later(delay + i * random.int(minDelay, maxDelay), () => {
-        // Twilio's own view moves too, so the API's GETs agree with the callbacks.
-        if (i === 0) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
+        // Twilio's own view moves too, so the API's GETs agree with the callbacks; only forward:
+        // reordered callbacks arrive out of order, the message's status at Twilio does not go back.
+        const current = twilio.messages.get(message.sid)?.status ?? '';
+        if (i === 0 && statusRank(status) >= statusRank(current)) twilio.setStatus(message.sid, status, status === 'failed' || status === 'undelivered' ? fate.errorCode : undefined);
         void deliver(message, status, fate, idempotencyToken).finally(done);
       });
     }
@@ -321,17 +357,42 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
       .finally(done);
   });
 
+  function randomDelays(count: number): number[] {
+    const delays: number[] = [];
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      at += random.int(minDelay, maxDelay);
+      delays.push(at);
+    }
+    return delays;
+  }
+
+  /** queued/accepted as Twilio takes the message; the rest after its turn in the sender's queue and the carrier's latency. */
+  function pacedDelays(message: FakeMessage, departsAt: number, statuses: readonly string[]): number[] {
+    const now = Date.now();
+    const departs = Math.max(0, departsAt - now);
+    let early = 0;
+    const earlyDelays = statuses.filter((s) => s === 'accepted' || s === 'queued').map(() => (early += random.int(minDelay, maxDelay)));
+    // Never before the message was queued (a compressed clock can make the carrier faster than Twilio's own callbacks).
+    const sent = Math.max(early + 1, departs + within(carrier.sentMs));
+    const handset = Math.max(sent, departs + within(carrier.handsetMs));
+    const receipt = handset + within(carrier.receiptMs);
+    let next = 0;
+    return statuses.map((status) => {
+      if (status === 'accepted' || status === 'queued') return earlyDelays[next++];
+      if (status === 'sent' || status === 'failed') return sent;
+      if (status === 'delivered' || status === 'read') receivedAt.set(message.sid, now + handset);
+      if (status === 'read') return receipt + within(carrier.handsetMs);
+      return receipt;
+    });
+  }
+
   function scheduleAll(message: FakeMessage) {
     const fate = (options.fate ?? defaultFate)(message);
     const whatsapp = message.to.startsWith('whatsapp:');
     fates.set(message.sid, { ...fate, channel: whatsapp ? 'whatsapp' : 'sms' });
     const statuses = statusSequence(message.status, fate);
-    const delays: number[] = [];
-    let at = 0;
-    for (let i = 0; i < statuses.length; i++) {
-      at += random.int(minDelay, maxDelay);
-      delays.push(at);
-    }
+    const delays = message.departsAt !== undefined ? pacedDelays(message, message.departsAt, statuses) : randomDelays(statuses.length);
     if (random.chance(options.reorderProbability ?? 0)) random.shuffle(delays);
     if (random.chance(options.earlyProbability ?? 0)) delays[0] = 0;
     statuses.forEach((status, i) => schedule(message, status, fate, delays[i]));
@@ -339,6 +400,7 @@ export function startCallbackDriver(twilio: FakeTwilio, options: CallbackDriverO
 
   return {
     fates,
+    receivedAt,
     posts,
     abandoned,
     get pending() {

@@ -1,4 +1,4 @@
-import { startFakeTwilio, FakeTwilio, FakeMessage, countSegments } from './fake-twilio';
+import { startFakeTwilio, FakeTwilio, FakeMessage, countSegments, SENDER_RATES } from './fake-twilio';
 
 const ACCOUNT = 'AC' + '1'.repeat(32);
 const TOKEN = 'token';
@@ -158,4 +158,51 @@ test('visibleAfterMs: the message exists at once but lists and fetches show it o
   await new Promise((resolve) => setTimeout(resolve, 350));
   expect((await list()).messages.map((x) => x.sid)).toEqual([m.sid]);
   expect(await fetchOne()).toBe(200);
+});
+
+describe('sender pacing', () => {
+  const create = (from: [string, string], to = '+15551230001') => post([['To', to], from, ['Body', 'storm']]);
+  /** Created messages oldest first: when each was created and when it leaves Twilio. */
+  const created = () =>
+    [...twilio.messages.values()].sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime()).map((m) => ({ at: m.dateCreated.getTime(), departsAt: m.departsAt, from: m.from }));
+
+  test('off by default: no departure time', async () => {
+    await create(['From', '+15550000000']);
+    expect(created()[0].departsAt).toBeUndefined();
+  });
+
+  test('a long code sends one message per second: each waits its turn behind the ones before it, per sender', async () => {
+    twilio.setPacing({ messagesPerSecond: SENDER_RATES.longCode });
+    for (let i = 0; i < 3; i++) await create(['From', '+15550000000']);
+    await create(['From', '+15550000009']);
+    const [a, b, c, other] = created();
+    expect(a.departsAt).toBe(a.at);
+    expect(b.departsAt).toBe(a.at + 1000);
+    expect(c.departsAt).toBe(a.at + 2000);
+    // Another number has a queue of its own.
+    expect(other.departsAt).toBe(other.at);
+  });
+
+  test('a Messaging Service spreads over its pool', async () => {
+    twilio.setPacing({ messagesPerSecond: 1, numbers: 2 });
+    const mss: [string, string] = ['MessagingServiceSid', 'MG' + 'a'.repeat(32)];
+    for (let i = 0; i < 4; i++) await create(mss);
+    const [a, b, c, d] = created();
+    expect([a.departsAt, b.departsAt, c.departsAt, d.departsAt]).toEqual([a.at, b.at, a.at + 1000, b.at + 1000]);
+  });
+
+  test('a compressed clock shortens the interval; a new pacing starts with empty queues', async () => {
+    twilio.setPacing({ messagesPerSecond: 1, timeScale: 4 });
+    await create(['From', '+15550000000']);
+    await create(['From', '+15550000000']);
+    twilio.setPacing({ messagesPerSecond: 1, timeScale: 4 });
+    await create(['From', '+15550000000']);
+    const [a, b, c] = created();
+    expect(b.departsAt).toBe(a.at + 250);
+    expect(c.departsAt).toBe(c.at);
+  });
+
+  test('a pacing that cannot send is refused, naming it', () => {
+    expect(() => twilio.setPacing({ messagesPerSecond: 0 })).toThrow(/messagesPerSecond/);
+  });
 });

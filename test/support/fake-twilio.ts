@@ -40,6 +40,14 @@ import { listen, LocalServer, readBody } from './http';
  *
  * A created message fires the `onMessageCreated` listeners (the local
  * pipeline uses them to send status callbacks) before the response is written.
+ *
+ * Sender pacing (`setPacing`, off by default): Twilio queues outbound messages
+ * per sender and sends each in its turn, a number at a time (a US long code
+ * about 1 message per second, toll-free 3, a short code 100; a Messaging
+ * Service spreads over its pool). With pacing set, each created message gets
+ * `departsAt`, the moment it leaves Twilio for the carrier: its sender's
+ * earliest free number at or after now, which is then busy for one message's
+ * interval. The status callbacks (twilio-callbacks.ts) follow it.
  */
 export interface FakeTwilio extends LocalServer {
   /** Every request, in arrival order. */
@@ -81,7 +89,13 @@ export interface FakeTwilio extends LocalServer {
   addWhatsAppSender(sender: FakeWhatsAppSender): string;
   /** What GET Accounts/{Sid}.json reports as the account's status (`active`, `suspended`, `closed`). */
   setAccountStatus(status: string): void;
-  /** Clears requests, messages, queue, injector, default, and counters. Credentials, numbers and services stay. */
+  /**
+   * Paces sending per sender (From, or MessagingServiceSid): messages leave
+   * Twilio in turn at the sender's rate. `undefined` turns pacing off (no
+   * `departsAt`). A new pacing starts with every sender's queue empty.
+   */
+  setPacing(pacing: SenderPacing | undefined): void;
+  /** Clears requests, messages, queue, injector, default, pacing, and counters. Credentials, numbers and services stay. */
   reset(): void;
   /** Resets inFlight high-water mark. */
   resetCounters(): void;
@@ -114,6 +128,22 @@ export interface FakeWhatsAppSender {
   readonly callbackMethod?: string;
   /** Default `ONLINE`. */
   readonly status?: string;
+}
+
+/**
+ * Messages per second one number sends, by sender type (US figures Twilio
+ * publishes; a 10DLC long code's depends on its campaign, about 1 by default).
+ */
+export const SENDER_RATES = { longCode: 1, tollFree: 3, shortCode: 100 } as const;
+
+/** Twilio's outbound queue per sender. */
+export interface SenderPacing {
+  /** Messages per second one number of the sender sends (SENDER_RATES). */
+  readonly messagesPerSecond: number;
+  /** Numbers the sender spreads its messages over (a Messaging Service's pool). Default 1. */
+  readonly numbers?: number;
+  /** Modelled time runs this many times faster than the clock (a compressed scenario). Default 1. */
+  readonly timeScale?: number;
 }
 
 /** How the fake answers one request. Every field is optional; `{}` answers as Twilio does. */
@@ -228,6 +258,8 @@ export interface FakeMessage {
   dateSent: Date | null;
   /** The form params of the create request. */
   params: ReadonlyArray<readonly [string, string]>;
+  /** With sender pacing (`setPacing`): epoch ms when it leaves Twilio's queue for the carrier. */
+  departsAt?: number;
 }
 
 const API = '/2010-04-01/Accounts/';
@@ -422,6 +454,20 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
   const services = new Map<string, FakeMessagingService>();
   const whatsappSenders = new Map<string, FakeWhatsAppSender & { sid: string }>();
   let accountStatus = 'active';
+  let pacing: SenderPacing | undefined;
+  /** Per sender: when each of its numbers is free to send the next message (epoch ms). */
+  let senderQueues = new Map<string, number[]>();
+  /** The moment a message created now leaves its sender's queue; books that number's slot. */
+  function departure(sender: string, now: number): number {
+    const p = pacing!;
+    const slots = senderQueues.get(sender) ?? Array.from({ length: Math.max(1, p.numbers ?? 1) }, () => 0);
+    senderQueues.set(sender, slots);
+    let best = 0;
+    for (let i = 1; i < slots.length; i++) if (slots[i] < slots[best]) best = i;
+    const departsAt = Math.max(now, slots[best]);
+    slots[best] = departsAt + 1000 / (p.messagesPerSecond * (p.timeScale ?? 1));
+    return departsAt;
+  }
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const inFlightWaiters = new Set<() => void>();
@@ -504,6 +550,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       params: list,
       ...answer.message,
     };
+    if (pacing) m.departsAt = departure(m.messagingServiceSid ?? m.from ?? '', now.getTime());
     messages.set(m.sid, m);
     if (answer.visibleAfterMs !== undefined) visibleAt.set(m.sid, now.getTime() + answer.visibleAfterMs);
     for (const l of listeners) {
@@ -788,6 +835,13 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     setAccountStatus: (status) => {
       accountStatus = status;
     },
+    setPacing: (p) => {
+      if (p && !(p.messagesPerSecond > 0 && (p.numbers ?? 1) >= 1 && (p.timeScale ?? 1) > 0)) {
+        throw new Error(`sender pacing ${JSON.stringify(p)}: messagesPerSecond and timeScale must be above 0, numbers at least 1`);
+      }
+      pacing = p;
+      senderQueues = new Map();
+    },
     reset: () => {
       requests.length = 0;
       messages.clear();
@@ -796,6 +850,8 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       injector = undefined;
       defaultAnswer = {};
       maxInFlight = inFlight;
+      pacing = undefined;
+      senderQueues = new Map();
     },
     resetCounters: () => {
       maxInFlight = inFlight;
