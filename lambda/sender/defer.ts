@@ -1,3 +1,4 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { maskNumbersInText } from '../shared/mask';
 import { sqsClient } from '../shared/sqs';
 import type { QueuedRecord } from './context';
@@ -54,8 +55,6 @@ export function deferDelaySeconds(deferUntil: number, deferrals: number, now: nu
 
 /** Sends the deferred copy; rejects when SQS refuses it (the caller then falls back to a batch failure). */
 export async function sendDeferredCopy(queueUrl: string, body: string, notificationId: string, deferrals: number, delaySeconds: number, queuedAt?: number): Promise<void> {
-  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
-  // Loaded on the first deferral only: most invocations never make one, and cold starts matter.
   await (
     await sqsClient()
   ).send(

@@ -1,13 +1,17 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 /*
- * The one SQS client of an execution environment, loaded on first use: the
- * callers (the sender's deferrals, the webhooks' backlogs) are paths most
- * invocations never take, and the SDK module need not cost every cold start.
+ * The one SQS client of an execution environment, made on first use: the
+ * callers (the sender's timers and deferrals, the webhooks' backlogs) are
+ * paths most invocations never take. The module is imported statically all
+ * the same: a dynamic import() of it makes esbuild wrap every module it shares
+ * with the rest of the bundle (the SDK's core) in a lazy initializer, which
+ * cost more at each cold start than loading the SQS client's own modules
+ * (test/bench: the sender's module load).
  */
 let client: Promise<SQSClient> | undefined;
 
 export function sqsClient(): Promise<SQSClient> {
-  client ??= import('@aws-sdk/client-sqs').then(({ SQSClient: Client }) => new Client({}));
+  client ??= Promise.resolve(new SQSClient({}));
   return client;
 }

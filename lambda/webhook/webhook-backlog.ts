@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../lib/contract';
 import type { FormParams } from './webhook-request';
 import { sqsClient } from '../shared/sqs';
@@ -41,12 +41,12 @@ export class InvalidBacklogRecordError extends Error {
 /** Resolved at cold start; one that is not a URL is reported then and treated as unset. */
 const queueUrl = optionalQueueUrl(ENV.WEBHOOK_BACKLOG_QUEUE_URL, process.env[ENV.WEBHOOK_BACKLOG_QUEUE_URL]);
 
-// Loaded on first use: the backlog is the failure path, and the SQS client need not
-// cost every cold start.
+// Made on first use: the backlog is the failure path (the module is imported
+// statically, see ../shared/sqs.ts).
 let client: Promise<{ sqs: SQSClient; send: (body: string, delaySeconds: number) => Promise<unknown> }> | undefined;
 
 function backlogClient() {
-  client ??= Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]).then(([{ SendMessageCommand }, sqs]) => {
+  client ??= sqsClient().then((sqs) => {
     return {
       sqs,
       send: (body: string, delaySeconds: number) =>

@@ -1,4 +1,5 @@
 import { recipientProblem } from '../../../lib/contract';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../sqs';
 import { isIncidentId } from './keys';
 
@@ -123,7 +124,7 @@ export function delaySecondsUntil(dueAt: number, now: number): number {
  * @throws when SQS refuses it (the caller keeps its work for a retry, so the timer is not lost)
  */
 export async function sendTimer(queueUrl: string, timer: AnyTimer, now: number): Promise<number> {
-  const [{ SendMessageCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
+  const sqs = await sqsClient();
   const delaySeconds = delaySecondsUntil(timer.dueAt, now);
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(timer), DelaySeconds: delaySeconds }));
   return delaySeconds;
