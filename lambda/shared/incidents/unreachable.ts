@@ -15,15 +15,16 @@ export interface UnreachableMark {
   readonly incident?: Incident;
 }
 
-/** Read once per execution environment: the construct sets it on every webhook that sets timers. */
+/** Read once per execution environment: the construct sets it on every handler that sets timers (the webhooks, the reconciler). */
 const queueUrl = process.env[ENV.ALERT_QUEUE_URL] || undefined;
 
 /**
- * The webhooks' side of an unreachable address (its page ended
- * `undelivered`/`failed`, or it opted out): adds it to the incident's
+ * The webhooks' and the reconciler's side of an unreachable address (its
+ * page ended `undelivered`/`failed`, or it opted out): adds it to the incident's
  * `unreachable` with an `unreachable` timeline event (once per address), and
  * while the incident is `open` sends an escalate timer (`reason:
- * unreachable`, no delay) so the sender can page the next stage at once. The
+ * unreachable`, no delay) so the sender can page the address's fallback
+ * (SENDER_CONFIG.fallbacks, which only the sender knows) or the next stage at once. The
  * timer is sent whether or not this call added the address: a call repeated
  * after a failure between the two steps must still send it, and a second
  * timer pages nothing twice. A resolved incident is left as it is, and an
