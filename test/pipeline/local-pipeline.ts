@@ -394,6 +394,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       allowedRecipients: [NUMBERS.backupSms],
       sendConcurrency: 10,
       claimLeaseSeconds: 4,
+      // Digests off unless a scenario turns them on (`senderConfig: { storm: { windowSeconds: 60 } }`): the other scenarios count one message per notification and recipient.
+      storm: { windowSeconds: 0 },
       ...options.senderConfig,
     };
 
