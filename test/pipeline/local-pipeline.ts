@@ -755,6 +755,18 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
         outcome = 'lost';
         reason = `${sid} is recorded by ${claimsBySid.get(sid)} claims`;
       } else if (claim?.state === 'sent' && sid && byId.has(sid)) outcome = 'sent';
+      else if (claim?.state === 'sent' && !sid && typeof claim.digest === 'string') {
+        // Held in a storm window: it reached the phone inside its digest, whose own claim holds the message.
+        const digestClaim = byId.get(`claim#${claim.digest}#${recipient}`);
+        const digestSid = typeof digestClaim?.messageSid === 'string' ? digestClaim.messageSid : undefined;
+        if (digestClaim?.state === 'sent' && digestSid && byId.has(digestSid)) {
+          outcome = 'sent';
+          reason = `in digest ${digestSid}`;
+        } else {
+          outcome = 'lost';
+          reason = `held for digest ${claim.digest}, which was never sent`;
+        }
+      }
       else if (claim?.state === 'failed' && t.mustBeSent) {
         outcome = 'lost';
         reason = `recorded failed (${[claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ')}) although it must be sent`;

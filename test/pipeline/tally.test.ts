@@ -87,3 +87,29 @@ test('Twilio messages are counted by what was sent, not by the body Twilio kept'
   expect(tally.outcomes).toEqual([expect.objectContaining({ outcome: 'sent', twilioMessages: 2 })]);
   expect(tally.duplicates).toBe(1);
 });
+
+test('a text held in a storm window is sent when its digest was, and lost when the digest never went out', () => {
+  const tally = computeTally(
+    [
+      { notificationId: 'n1', recipients: ['+1'], marker: 'm1z' },
+      { notificationId: 'n2', recipients: ['+1'], marker: 'm2z' },
+      { notificationId: 'n3', recipients: ['+2'], marker: 'm3z' },
+    ],
+    [
+      claim('n1', '+1', 'sent', { digest: 'digest#1' }),
+      claim('n2', '+1', 'sent', { digest: 'digest#1' }),
+      claim('digest#1', '+1', 'sent', { messageSid: 'SMd' }),
+      message('SMd', 'digest#1'),
+      claim('n3', '+2', 'sent', { digest: 'digest#2' }),
+      claim('digest#2', '+2', 'pending'),
+    ],
+    queue([]),
+    [msg('SMd', '+1', 'm1z 7K, m2z 8P. ACK ALL')],
+  );
+  expect(tally).toMatchObject({ published: 3, sent: 2, lost: 1, duplicates: 0, unrecorded: 0 });
+  expect(tally.outcomes.map((o) => [o.notificationId, o.outcome, o.reason])).toEqual([
+    ['n1', 'sent', 'in digest SMd'],
+    ['n2', 'sent', 'in digest SMd'],
+    ['n3', 'lost', 'held for digest digest#2, which was never sent'],
+  ]);
+});
