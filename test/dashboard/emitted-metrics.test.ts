@@ -63,7 +63,7 @@ beforeAll(async () => {
   Object.assign(process.env, handlerEnv);
   process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl('alerts');
   process.env.TWILIO_API_BASE_URL = twilio.url;
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60 });
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60, storm: { windowSeconds: 0 } });
   ({ sender, inbound, statusCallback } = await loadWebhooks());
   process.env[ENV.RECONCILE_AFTER_SECONDS] = '300';
   reconciler = await loadHandler<ReconcilerHandler>('../../lambda/reconciler/index');

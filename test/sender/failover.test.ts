@@ -60,6 +60,8 @@ beforeAll(async () => {
     claimLeaseSeconds: 60,
     escalation: ESCALATION,
     fallbacks: { [R1]: W1 },
+    // Each test opens an incident paging R1 again: no storm window holding those pages (test/sender/storm.test.ts is about that).
+    storm: { windowSeconds: 0 },
   });
   sender = await load<SenderHandler>('../../lambda/sender');
   inbound = await load<WebhookHandler>('../../lambda/inbound/index');
