@@ -136,9 +136,9 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
     },
     {
       item: 'DynamoDB writes',
-      quantity: `${messageWrites + claimWrites} WRU`,
+      quantity: `${round2(messageWrites + claimWrites)} WRU`,
       perThousand: k * (messageWrites + claimWrites) * PRICE.dynamoWru,
-      note: `message item ${i.messageItemBytes} B written ${round2(1 + cb * written)}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); ${round2(cb * i.callbackDdbFailedWrites)} refused conditional writes per message (billed, no index write); claim ${i.claimItemBytes} B × ${Math.max(0, i.senderDdbWritesPerRecipient - 1)}`,
+      note: `message item ${i.messageItemBytes} B written ${round2(1 + cb * written)}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); ${round2(cb * i.callbackDdbFailedWrites)} refused conditional writes per message (billed, no index write); claim ${i.claimItemBytes} B × ${round2(Math.max(0, i.senderDdbWritesPerRecipient - 1))}`,
     },
     { item: 'DynamoDB reads', quantity: `${reads} RRU`, perThousand: k * reads * PRICE.dynamoRru },
     { item: 'API Gateway REST (callbacks)', quantity: `${cb} requests`, perThousand: k * cb * PRICE.apiGatewayRest, note: 'one request per status callback; an HTTP API would cost $1.00/1M' },
