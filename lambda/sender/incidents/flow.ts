@@ -333,14 +333,7 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
     const touched = await store.change(incident.id, stageStarting(stage, toPage), Date.now());
     if (!touched) return { result: DONE, recorded: false };
   }
-  const sent = await ictx.deliver({
-    notification: pageNotification(JSON.parse(incident.page) as PageContent, incident.code),
-    notificationId: stage === 0 ? incident.openedBy : stageNotificationId(incident.id, stage),
-    recipients,
-    incidentId: incident.id,
-    page: true,
-    refused: new Map([...optedOut].map((a) => [a, 'opted-out'])),
-  });
+  const sent = await deliverPage(incident, stage === 0 ? incident.openedBy : stageNotificationId(incident.id, stage), recipients, optedOut, ictx);
   const now = Date.now();
   const { events, unreachable } = outcomes(sent, stage, optedOut, now);
   const complete = sent.outcome === 'done';
@@ -355,6 +348,18 @@ async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage'
   return { result: { outcome: sent.outcome, progressed: sent.progressed }, ...(after ? { incident: after } : {}), recorded };
 }
 
+/** The incident's page, with its `ACK <code>`, to `recipients` under `notificationId`; opted-out ones recorded refused, not sent to. */
+function deliverPage(incident: Incident, notificationId: string, recipients: readonly string[], optedOut: ReadonlySet<string>, ictx: IncidentContext) {
+  return ictx.deliver({
+    notification: pageNotification(JSON.parse(incident.page) as PageContent, incident.code),
+    notificationId,
+    recipients,
+    incidentId: incident.id,
+    page: true,
+    refused: new Map([...optedOut].map((a) => [a, 'opted-out'])),
+  });
+}
+
 /**
  * Pages `fallback` for the unreachable `address`: the incident's page with
  * its `ACK <code>`, claimed under the address's fallback notification id so
@@ -367,14 +372,7 @@ async function pageFallback(incident: Incident, address: string, fallback: strin
   const { store } = ictx;
   if (!(await store.change(incident.id, fallbackStarting(address, fallback), Date.now()))) return { result: DONE, recorded: false };
   const optedOut = await store.optedOut([fallback]);
-  const sent = await ictx.deliver({
-    notification: pageNotification(JSON.parse(incident.page) as PageContent, incident.code),
-    notificationId: fallbackNotificationId(incident.id, address),
-    recipients: [fallback],
-    incidentId: incident.id,
-    page: true,
-    refused: new Map([...optedOut].map((a) => [a, 'opted-out'])),
-  });
+  const sent = await deliverPage(incident, fallbackNotificationId(incident.id, address), [fallback], optedOut, ictx);
   const now = Date.now();
   const { events, unreachable } = outcomes(sent, undefined, optedOut, now);
   const complete = sent.outcome === 'done';
