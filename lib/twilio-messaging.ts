@@ -142,7 +142,9 @@ export interface TwilioMessagingProps {
    * index `alertsByRecipient` (partition `alertRecipient`, sort `acceptedAt`, both
    * strings, projection ALL) and the global secondary index `awaitingFinalStatus`
    * (partition `reconcileStep`, sort `awaitingSince`, both strings, projection KEYS_ONLY),
-   * added in its own deploy (README, "Delivery assurance").
+   * and the global secondary index `byParent` (partition `parentId`, sort `createdAt`,
+   * both strings, projection ALL), each added in a deploy of its own (README, "Upgrading
+   * a table (new indexes)").
    *
    * @default - a new on-demand table with point-in-time recovery
    */
