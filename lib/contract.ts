@@ -114,6 +114,18 @@ export const METRIC = {
   ESCALATIONS_PAGED: 'EscalationsPaged',
   /** sender: an incident's pages sent again to everyone it paged (a repeat). Count. */
   PAGES_REPEATED: 'PagesRepeated',
+  /**
+   * sender: a text held in its address's storm window for the window's digest (the invocation whose write
+   * held it counts it; a redelivery that finds it held counts nothing). Count.
+   */
+  TEXTS_HELD: 'TextsHeld',
+  /**
+   * sender: a storm digest sent: one text carrying two or more held texts, when its window's timer fires (a
+   * window that held one text sends it as it is, counted in MessagesSent only). Count.
+   */
+  DIGESTS_SENT: 'DigestsSent',
+  /** sender: the held texts a digest counted in DigestsSent carried (their sum). Count. */
+  TEXTS_DIGESTED: 'TextsDigested',
   /** sender: a timer that found something due and did it. Count. */
   TIMERS_FIRED: 'TimersFired',
   /** sender: a timer that found nothing due (the incident acknowledged, resolved, or the step already done). Count. */

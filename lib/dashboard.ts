@@ -31,7 +31,8 @@ export interface TwilioMessagingDashboardProps {
  * the reconciler made up for, and the messages left without a final status;
  * webhook requests rejected; configuration errors; the dead-letter queues'
  * depth; incidents opened, acknowledged and resolved, those open over the
- * time range, and the time to acknowledge. Every graph reads one of the
+ * time range, and the time to acknowledge; texts held in storm windows and the
+ * digests that carried them. Every graph reads one of the
  * construct's metricX() methods, or metric(name): alarm on those.
  *
  * ```ts

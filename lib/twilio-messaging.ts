@@ -773,6 +773,28 @@ export class TwilioMessaging extends Construct {
     return this.metric(METRIC.INCIDENTS_RESOLVED, props);
   }
 
+  /**
+   * Texts held in a storm window for its digest: a text to an address beyond the
+   * storm's `immediatePages` in one window (each held text once, however often its
+   * record is delivered).
+   */
+  public metricTextsHeld(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TEXTS_HELD, props);
+  }
+
+  /**
+   * Storm digests sent: one text carrying the two or more texts a window held (a
+   * window that held one text sends it as it is, in metricMessagesSent only).
+   */
+  public metricDigestsSent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.DIGESTS_SENT, props);
+  }
+
+  /** Held texts carried by the digests in metricDigestsSent (their sum). */
+  public metricTextsDigested(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.TEXTS_DIGESTED, props);
+  }
+
   /** Time from an incident's opening to the reply that acknowledged it first, in seconds (p99 by default). */
   public metricTimeToAcknowledge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.TIME_TO_ACKNOWLEDGE, { statistic: cloudwatch.Stats.p(99), ...props });

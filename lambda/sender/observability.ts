@@ -58,3 +58,14 @@ export function countPageRepeated(): void {
 export function countTimer(fired: boolean): void {
   metrics.addMetric(fired ? METRIC.TIMERS_FIRED : METRIC.TIMERS_STALE, MetricUnit.Count, 1);
 }
+
+/** A text this invocation held for its storm window's digest. */
+export function countHeld(): void {
+  metrics.addMetric(METRIC.TEXTS_HELD, MetricUnit.Count, 1);
+}
+
+/** A storm digest sent, and the held texts it carried. */
+export function countDigest(texts: number): void {
+  metrics.addMetric(METRIC.DIGESTS_SENT, MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.TEXTS_DIGESTED, MetricUnit.Count, texts);
+}

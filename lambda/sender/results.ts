@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { ClaimState } from '../shared/table/claims';
-import { countConfigurationError, countDeferred, countFailed, countOutcomeUnknown, countRetry, countSent, countUnclassified } from './observability';
+import { countConfigurationError, countDeferred, countDigest, countFailed, countHeld, countOutcomeUnknown, countRetry, countSent, countUnclassified } from './observability';
 
 /*
  * What the record pipeline answers, and what the handler makes of it: each
@@ -17,6 +17,13 @@ interface RecipientFacts {
   readonly postedMs?: number;
   /** Twilio requests retried on the way (SendRetries). */
   readonly retries?: number;
+  /**
+   * This invocation's write held the text in its storm window (TextsHeld), whatever came after: a digest
+   * timer that could not be set leaves the recipient to a retry, which finds the text held and counts nothing.
+   */
+  readonly newlyHeld?: boolean;
+  /** A storm digest's message (storm/flush.ts): the held texts it carries. DigestsSent and TextsDigested count it when it is `sent`. */
+  readonly digestOf?: number;
 }
 
 /** What became of one recipient in this invocation. */
@@ -133,6 +140,8 @@ export function countAnswers(answers: readonly RecordAnswer[]): void {
 function countRecipient(r: RecipientResult): void {
   for (let i = 0; i < (r.retries ?? 0); i++) countRetry();
   if (r.postedMs !== undefined) countSent(r.postedMs);
+  if (r.newlyHeld) countHeld();
+  if (r.digestOf !== undefined && r.kind === 'sent') countDigest(r.digestOf);
   switch (r.kind) {
     case 'failed':
       if (r.recorded) {

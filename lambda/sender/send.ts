@@ -7,6 +7,7 @@ import { buildMessage } from './message-params';
 import { logger } from './observability';
 import type { Notification } from './parse-notification';
 import { errorSummary, Job, sendToRecipient } from './recipient';
+import { HeldUnarmedError } from './storm/admit';
 import { admitToWindow } from './storm/window';
 import { combine, Combined, RecipientResult, tally } from './results';
 import { checkRecipients, isAddress } from './validate';
@@ -84,10 +85,11 @@ export async function deliverAll(d: Delivery, ctx: SendContext, received: Receiv
       };
       // Every text to an address passes its storm window: sent now, or held for the window's digest.
       try {
-        if ((await admitToWindow(job)) === 'held') return { to, kind: 'digest' };
+        const admission = await admitToWindow(job);
+        if (admission !== 'send') return { to, kind: 'digest', ...(admission === 'held' ? { newlyHeld: true } : {}) };
       } catch (err) {
         logger.error('storm window unavailable, will retry', { notificationId, to: maskAddress(to), error: errorSummary(err) });
-        return { to, kind: 'retry', error: err };
+        return { to, kind: 'retry', error: err, ...(err instanceof HeldUnarmedError ? { newlyHeld: true } : {}) };
       }
       return sendToRecipient(job);
     }),

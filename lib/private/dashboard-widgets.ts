@@ -30,7 +30,7 @@ function header(messaging: TwilioMessaging): cloudwatch.TextWidget {
     height: 2,
     markdown: [
       `# Twilio messaging: ${messaging.serviceName}`,
-      'Pages through Twilio, their delivery, the webhooks and the incidents they open. Namespace `TwilioMessaging`, dimension `service`.',
+      'Pages through Twilio, their delivery, the webhooks, the incidents they open and storm digests. Namespace `TwilioMessaging`, dimension `service`.',
     ].join('\n'),
   });
 }
@@ -116,7 +116,18 @@ function incidents(messaging: TwilioMessaging, period: Duration): cloudwatch.Row
   );
 }
 
+// Storm control: texts held in storm windows, and the digests that carried them when the windows closed.
+function storms(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
+  return new cloudwatch.Row(
+    countGraph('Storm digests', THIRD, [
+      messaging.metricTextsHeld({ period, label: 'Texts held', color: cloudwatch.Color.ORANGE }),
+      messaging.metricDigestsSent({ period, label: 'Digests sent', color: cloudwatch.Color.BLUE }),
+      messaging.metricTextsDigested({ period, label: 'Texts in digests', color: cloudwatch.Color.GREEN }),
+    ]),
+  );
+}
+
 /** The dashboard's rows, top to bottom. */
 export function dashboardRows(messaging: TwilioMessaging, options: WidgetOptions): cloudwatch.IWidget[] {
-  return [header(messaging), pages(messaging, options.period), faults(messaging, options.period), incidents(messaging, options.period)];
+  return [header(messaging), pages(messaging, options.period), faults(messaging, options.period), incidents(messaging, options.period), storms(messaging, options.period)];
 }

@@ -49,6 +49,7 @@ describe('the default dashboard', () => {
       ['metric', 'timeSeries', 'Incidents', 0, 14, 8, 6],
       ['metric', 'singleValue', 'Open incidents (over the time range)', 8, 14, 8, 6],
       ['metric', 'timeSeries', 'Time to acknowledge', 16, 14, 8, 6],
+      ['metric', 'timeSeries', 'Storm digests', 0, 20, 8, 6],
     ]);
     expect(body().widgets[0].properties.markdown).toContain(`# Twilio messaging: ${service}`);
   });
@@ -67,7 +68,18 @@ describe('the default dashboard', () => {
       Incidents: [ours(METRIC.INCIDENTS_OPENED, 'Sum'), ours(METRIC.INCIDENTS_ACKNOWLEDGED, 'Sum'), ours(METRIC.INCIDENTS_RESOLVED, 'Sum')],
       'Open incidents (over the time range)': ['= opened - resolved', `${ours(METRIC.INCIDENTS_OPENED, 'Sum')} hidden`, `${ours(METRIC.INCIDENTS_RESOLVED, 'Sum')} hidden`],
       'Time to acknowledge': [ours(METRIC.TIME_TO_ACKNOWLEDGE, 'p50'), ours(METRIC.TIME_TO_ACKNOWLEDGE, 'Maximum')],
+      'Storm digests': [ours(METRIC.TEXTS_HELD, 'Sum'), ours(METRIC.DIGESTS_SENT, 'Sum'), ours(METRIC.TEXTS_DIGESTED, 'Sum')],
     });
+  });
+
+  test('the storm graph: texts held against the digests that carried them, counts from zero', () => {
+    const widget = body().widgets.find((w) => w.properties.title === 'Storm digests')!;
+    expect(metricsOf({ widgets: [widget] }).map((m) => [m.metricName, m.label])).toEqual([
+      [METRIC.TEXTS_HELD, 'Texts held'],
+      [METRIC.DIGESTS_SENT, 'Digests sent'],
+      [METRIC.TEXTS_DIGESTED, 'Texts in digests'],
+    ]);
+    expect(widget.properties.yAxis).toEqual({ left: { min: 0, label: 'Count', showUnits: false } });
   });
 
   test('the open-incidents expression names its operands, over the whole time range', () => {
@@ -140,6 +152,9 @@ describe('metricX() methods for alarms', () => {
     ['metricIncidentsOpened', METRIC.INCIDENTS_OPENED, 'Sum'],
     ['metricIncidentsAcknowledged', METRIC.INCIDENTS_ACKNOWLEDGED, 'Sum'],
     ['metricIncidentsResolved', METRIC.INCIDENTS_RESOLVED, 'Sum'],
+    ['metricTextsHeld', METRIC.TEXTS_HELD, 'Sum'],
+    ['metricDigestsSent', METRIC.DIGESTS_SENT, 'Sum'],
+    ['metricTextsDigested', METRIC.TEXTS_DIGESTED, 'Sum'],
   ] as const)('%s: %s, %s over 5 minutes, this instance\'s service', (method, name, statistic) => {
     const metric = synthesized.messaging[method]();
     expect([metric.namespace, metric.metricName, metric.statistic, metric.period.toSeconds(), metric.dimensions]).toEqual([METRICS_NAMESPACE, name, statistic, 300, { [SERVICE_DIMENSION]: service }]);

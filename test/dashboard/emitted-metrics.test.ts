@@ -1,6 +1,6 @@
 import { ENV, METRIC, METRICS_NAMESPACE, PLACEHOLDER_SECRET, SERVICE_DIMENSION } from '../../lib/contract';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
-import { alarm, batch, context, snsRecord } from '../support/sender-rig';
+import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 import {
   ACCOUNT_SID,
   ApiHandler,
@@ -31,7 +31,8 @@ import { ALERTS_TOPIC_ARN, snsEnvelope, sqsRecord } from '../support/records';
  * The dashboard's contract with the handlers: an operator's night (an alarm
  * pages, the page is delivered, the on-call ACKs, the alarm resolves; a page
  * Twilio refuses, an undelivered one, a forged callback, a placeholder
- * secret) through the real sender, status-callback and inbound entry points,
+ * secret; a storm of texts to one address, held and sent as one digest)
+ * through the real sender, status-callback and inbound entry points,
  * with the environment the construct synthesizes for them. Every metric the
  * dashboard graphs in TwilioMessaging must be one they wrote, with the same
  * namespace, name and dimensions.
@@ -40,12 +41,15 @@ import { ALERTS_TOPIC_ARN, snsEnvelope, sqsRecord } from '../support/records';
 type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
 
 const R1 = '+15551550001';
+const R2 = '+15551550002';
 
 let synthesized: SynthesizedDashboards;
 let handlerEnv: Record<string, string>;
 let world: WebhookWorld;
 let twilio: FakeTwilio;
 let sender: SenderHandler;
+/** A sender with the default storm window (the one above has none: the night pages R1 repeatedly). */
+let stormSender: SenderHandler;
 let inbound: ApiHandler;
 let statusCallback: ApiHandler;
 let reconciler: ReconcilerHandler;
@@ -65,6 +69,8 @@ beforeAll(async () => {
   process.env.TWILIO_API_BASE_URL = twilio.url;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], claimLeaseSeconds: 60, storm: { windowSeconds: 0 } });
   ({ sender, inbound, statusCallback } = await loadWebhooks());
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [R1], allowedRecipients: [R1, R2], claimLeaseSeconds: 60 });
+  stormSender = await loadHandler<SenderHandler>('../../lambda/sender');
   process.env[ENV.RECONCILE_AFTER_SECONDS] = '300';
   reconciler = await loadHandler<ReconcilerHandler>('../../lambda/reconciler/index');
 }, 180_000);
@@ -165,6 +171,20 @@ test('every TwilioMessaging metric the dashboard graphs is one the handlers emit
   await reconciler({ id: 'contract-run' } as ScheduledEvent, lambdaContext('reconciler'));
   expect(await getItem(world.table, missed.sid)).toMatchObject({ status: 'delivered' });
 
+  // A storm: four texts to R2 in its window, the first sent at once, three held (TextsHeld); the window's timer sends them as one digest (DigestsSent, TextsDigested).
+  const storm = [1, 2, 3, 4].map((i) => snsRecord(JSON.stringify({ body: `queue ${i} backed up`, to: [R2] }), `sns-contract-storm-${i}`));
+  for (const record of storm) expect((await stormSender(batch(record), context())).batchItemFailures).toEqual([]);
+  const [digestTimer] = world.sqs.sent.filter((m) => m.body.includes('"timer":"digest"') && m.body.includes(R2));
+  const realNow = Date.now.bind(Date);
+  const dueAt = (JSON.parse(digestTimer.body) as { dueAt: number }).dueAt;
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + Math.max(0, dueAt + 5 - realNow()));
+  try {
+    expect((await stormSender(batch(rawRecord(digestTimer.body)), context())).batchItemFailures).toEqual([]);
+  } finally {
+    clock.mockRestore();
+  }
+  expect(created().filter((r) => r.params.some(([k, v]) => k === 'To' && v === R2))).toHaveLength(2);
+
   const { keys, directives, records } = emitted();
   // The page's delivery latency runs from the publish, a minute before the sender saw it; Twilio's part is the rest.
   const latency = (metric: string) => records.filter((r) => r[metric] !== undefined).map((r) => Number(r[metric]));
@@ -196,6 +216,9 @@ test('every TwilioMessaging metric the dashboard graphs is one the handlers emit
       METRIC.INCIDENTS_ACKNOWLEDGED,
       METRIC.INCIDENTS_RESOLVED,
       METRIC.TIME_TO_ACKNOWLEDGE,
+      METRIC.TEXTS_HELD,
+      METRIC.DIGESTS_SENT,
+      METRIC.TEXTS_DIGESTED,
     ].sort(),
   );
 });

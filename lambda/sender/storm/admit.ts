@@ -15,7 +15,20 @@ import { armDigest } from './arm';
  * single write without a read.
  */
 
-export type Admission = 'send' | 'held';
+/** `held`: this decision's write held the text (TextsHeld counts it); `still-held`: an earlier delivery's did. */
+export type Admission = 'send' | 'held' | 'still-held';
+
+/**
+ * A text this decision held whose digest timer could not be handed to SQS: the
+ * recipient is retried (a later delivery finds it held and sets the timer), and
+ * the hold is counted now, the one time it was written.
+ */
+export class HeldUnarmedError extends Error {
+  constructor(readonly cause: unknown) {
+    super(`a text was held and its digest timer could not be set: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'HeldUnarmedError';
+  }
+}
 
 export interface AdmitJob {
   readonly windows: StormWindows;
@@ -44,7 +57,7 @@ export async function admit(job: AdmitJob): Promise<Admission> {
       continue;
     }
     if (seen.sentKeys.includes(key)) return 'send';
-    if (seen.held.has(key) || seen.extra.includes(key)) return armed(job, seen);
+    if (seen.held.has(key) || seen.extra.includes(key)) return armed(job, seen, 'still-held');
     const open = now < seen.windowEndsAt;
     if (!open && !holdsAny(seen)) {
       if (await windows.openWith(address, key, seen, now, storm.windowMs)) return 'send';
@@ -62,13 +75,17 @@ export async function admit(job: AdmitJob): Promise<Admission> {
     const after = await windows.hold(address, key, { ...job.text, heldAt: now }, seen, now);
     if (after) {
       logger.debug('text held for the storm digest', { to: maskAddress(address), notificationId: key, windowEndsAt: new Date(after.windowEndsAt).toISOString() });
-      return armed(job, after);
+      return armed(job, after, 'held');
     }
   }
   throw new Error(`the storm window of ${maskAddress(address)} kept changing under ${MAX_ROUNDS} decisions: retried on a later receive`);
 }
 
-async function armed(job: AdmitJob, w: StormWindow): Promise<Admission> {
-  await armDigest(job.windows, job.alertQueueUrl, job.address, w);
-  return 'held';
+async function armed(job: AdmitJob, w: StormWindow, admission: 'held' | 'still-held'): Promise<Admission> {
+  try {
+    await armDigest(job.windows, job.alertQueueUrl, job.address, w);
+  } catch (err) {
+    throw admission === 'held' ? new HeldUnarmedError(err) : err;
+  }
+  return admission;
 }

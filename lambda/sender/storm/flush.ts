@@ -131,5 +131,5 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     received,
     page: false,
   });
-  return { result, sentKey: digestId };
+  return { result: { ...result, digestOf: carried.length + extras.filter(Boolean).length }, sentKey: digestId };
 }

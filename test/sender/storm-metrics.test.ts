@@ -1,0 +1,137 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ENV, METRIC } from '../../lib/contract';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import type { SentSqsMessage } from '../support/fake-sqs';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, startWorld, WebhookWorld } from '../support/webhook-rig';
+import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+
+/*
+ * The storm metrics through the sender's real entry point (dynalite, the fake
+ * SQS and the fake Twilio), with the default window (60 s, one text at once):
+ * TextsHeld counts each held text once, DigestsSent and TextsDigested each
+ * digest once, however often a record or a timer is delivered. The handler's
+ * clock (Date.now) is moved by the test instead of waiting.
+ */
+
+type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const ALERT_QUEUE = 'alerts';
+const ADDRESSES = Array.from({ length: 8 }, (_, i) => `+1555136${String(i).padStart(4, '0')}`);
+const STORM_METRICS = [METRIC.TEXTS_HELD, METRIC.DIGESTS_SENT, METRIC.TEXTS_DIGESTED, METRIC.MESSAGES_SENT] as const;
+
+let world: WebhookWorld;
+let twilio: FakeTwilio;
+let sender: SenderHandler;
+let out: CapturedOutput;
+let nextAddress = 0;
+let serial = 0;
+const realNow = Date.now.bind(Date);
+let offsetMs = 0;
+
+beforeAll(async () => {
+  world = await startWorld();
+  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
+  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
+  process.env.TWILIO_API_BASE_URL = twilio.url;
+  // No `storm`: the default window.
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: '+15557650000', defaultRecipients: [ADDRESSES[0]], allowedRecipients: ADDRESSES, claimLeaseSeconds: 60 });
+  await jest.isolateModulesAsync(async () => {
+    ({ handler: sender } = (await import('../../lambda/sender')) as { handler: SenderHandler });
+  });
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+});
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, 'TWILIO_API_BASE_URL']) delete process.env[name];
+  await Promise.all([world.close(), twilio.close()]);
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  twilio.reset();
+  world.sqs.sent.length = 0;
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+const freshAddress = () => ADDRESSES[++nextAddress];
+const textTo = (to: string) => snsRecord(JSON.stringify({ body: `disk ${++serial} full`, to: [to] }), `sns-storm-metrics-${serial}`);
+const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
+
+/** The storm metrics (and MessagesSent) the sender emitted while `fn` ran. */
+async function counted(fn: () => Promise<SQSBatchResponse>): Promise<Record<(typeof STORM_METRICS)[number], number>> {
+  out.clear();
+  expect((await fn()).batchItemFailures).toEqual([]);
+  const sums = out.metrics();
+  return Object.fromEntries(STORM_METRICS.map((name) => [name, sums[name] ?? 0])) as Record<(typeof STORM_METRICS)[number], number>;
+}
+const counts = (held: number, digests: number, digested: number, sent: number) => ({
+  [METRIC.TEXTS_HELD]: held,
+  [METRIC.DIGESTS_SENT]: digests,
+  [METRIC.TEXTS_DIGESTED]: digested,
+  [METRIC.MESSAGES_SENT]: sent,
+});
+
+const digestTimers = (address: string): SentSqsMessage[] =>
+  world.sqs.sent.filter((m) => {
+    const body = JSON.parse(m.body) as { kind?: string; timer?: string; address?: string };
+    return m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && body.kind === 'timer' && body.timer === 'digest' && body.address === address;
+  });
+/** Moves the clock to just past the timer's time and fires it. */
+function fireWhenDue(m: SentSqsMessage): Promise<SQSBatchResponse> {
+  const left = (JSON.parse(m.body) as { dueAt: number }).dueAt - Date.now();
+  if (left > -5) offsetMs += left + 5;
+  return deliver(rawRecord(m.body));
+}
+
+test('a window holding 3 texts: TextsHeld 3 as they are held, then one digest carrying 3; redeliveries count nothing', async () => {
+  const to = freshAddress();
+  const texts = [textTo(to), textTo(to), textTo(to), textTo(to)];
+  expect(await counted(() => deliver(texts[0]))).toEqual(counts(0, 0, 0, 1));
+  expect(await counted(() => deliver(texts[1], texts[2]))).toEqual(counts(2, 0, 0, 0));
+  expect(await counted(() => deliver(texts[3]))).toEqual(counts(1, 0, 0, 0));
+  // Every record again (SQS delivers at least once): the held ones are found held, the first found sent.
+  expect(await counted(() => deliver(...texts))).toEqual(counts(0, 0, 0, 0));
+
+  // Concurrent holds may each have set the window's timer: one copy sends, the others find nothing to do.
+  const [timer, ...copies] = digestTimers(to);
+  expect(await counted(() => fireWhenDue(timer))).toEqual(counts(0, 1, 3, 1));
+  for (const copy of copies) expect(await counted(() => fireWhenDue(copy))).toEqual(counts(0, 0, 0, 0));
+  expect(twilio.createRequests().filter((r) => r.outcome === 'created')).toHaveLength(2);
+  // The timer redelivered: the window has moved on, nothing is sent or counted.
+  expect(await counted(() => fireWhenDue(timer))).toEqual(counts(0, 0, 0, 0));
+  // A held text's record after its digest went: its claim is the digest's.
+  expect(await counted(() => deliver(texts[2]))).toEqual(counts(0, 0, 0, 0));
+  expect(twilio.createRequests().filter((r) => r.outcome === 'created')).toHaveLength(2);
+});
+
+test('a window holding one text sends it as it is: held, then a message but no digest', async () => {
+  const to = freshAddress();
+  expect(await counted(() => deliver(textTo(to)))).toEqual(counts(0, 0, 0, 1));
+  expect(await counted(() => deliver(textTo(to)))).toEqual(counts(1, 0, 0, 0));
+  const [timer] = digestTimers(to);
+  expect(await counted(() => fireWhenDue(timer))).toEqual(counts(0, 0, 0, 1));
+});
+
+test('a text held whose digest timer SQS refused: counted held once, by the delivery whose write held it, not by its retry', async () => {
+  const to = freshAddress();
+  expect(await counted(() => deliver(textTo(to)))).toEqual(counts(0, 0, 0, 1));
+  const second = textTo(to);
+  world.sqs.failNext(20);
+  out.clear();
+  let response: SQSBatchResponse;
+  try {
+    response = await deliver(second);
+  } finally {
+    world.sqs.failNext(0);
+  }
+  expect(response.batchItemFailures).toEqual([{ itemIdentifier: second.messageId }]);
+  expect(digestTimers(to)).toEqual([]);
+  expect(out.metrics()[METRIC.TEXTS_HELD]).toBe(1);
+  // The retry finds the text held and sets the timer: nothing more is counted.
+  expect(await counted(() => deliver(second))).toEqual(counts(0, 0, 0, 0));
+  expect(digestTimers(to)).toHaveLength(1);
+});
