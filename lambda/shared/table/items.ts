@@ -48,7 +48,10 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   status (= state), statusRank, errorCode (Twilio's code or HTTP status, or
  *   `invalid-recipient` | `opted-out` | `outcome-unknown`), to (the recipient
  *   as given, at most 256 characters) and parentId; a sent claim has none of
- *   them (its message item is its fate).
+ *   them (its message item is its fate), except one of a text sent inside a
+ *   storm digest: digest (its notification id), to, parentId and, once Twilio
+ *   accepted the digest, messageSid (the digest's), no status (claims.ts
+ *   recordDigested; fates.ts reads the digest's).
  * - failed notification (`failed#<notificationId>`): kind `notification`,
  *   notificationId, reason, createdAt, updatedAt, expiresAt: a record that
  *   could never be sent as a whole (unparseable, invalid, over the envelope
