@@ -133,7 +133,7 @@ async function fireUnreachableTimers(): Promise<number> {
 }
 
 /** Incidents page `to`: the first goes at once, the others wait in its window, and its digest timer fires. Returns them and the digest's message. */
-async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) => Promise<void>): Promise<{ first: Paged; held: Paged[]; digest: { sid: string; body: string }; timer: SentSqsMessage }> {
+async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) => Promise<void>, whileSending?: () => Promise<void>): Promise<{ first: Paged; held: Paged[]; digest: { sid: string; body: string }; timer: SentSqsMessage }> {
   const first = await page(to);
   const held = [await page(to), await page(to)];
   expect(textsTo(to)).toHaveLength(1);
@@ -141,7 +141,9 @@ async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) =>
   const [timer] = timersOf((t) => t.timer === 'digest' && t.address === to);
   const { dueAt } = JSON.parse(timer.body) as { dueAt: number };
   offsetMs += Math.max(0, dueAt - Date.now() + 5);
-  expect((await sender(batch(rawRecord(timer.body)), context())).batchItemFailures).toEqual([]);
+  const fired = sender(batch(rawRecord(timer.body)), context());
+  await whileSending?.();
+  expect((await fired).batchItemFailures).toEqual([]);
   const texts = textsTo(to);
   expect(texts).toHaveLength(2);
   expect(texts[1].body).toMatch(/^\d+ alerts: /);
@@ -265,5 +267,30 @@ describe('a digest that ends undelivered', () => {
     expect(fallbackKeys.map((k, i) => (sentAtOnce[i]?.state === 'sent' ? 'sent' : k in window.held ? 'held' : 'missing')).sort()).toEqual(['held', 'sent']);
     expect(textsTo(FALLBACK)).toHaveLength(1);
     expect(textsTo(NEXT_STAGE)).toEqual([]);
+  });
+
+  test("told before the sender listed the digest's incidents (Twilio's callback beat its 201): the sender's write of the list finds it undelivered and escalates them", async () => {
+    const to = ADDRESSES[++nextAddress];
+    let digestSid: string | undefined;
+    const { held, digest } = await digestOfTwo(
+      to,
+      async () => {
+        // The digest's create answers late; its undelivered callback comes meanwhile.
+        twilio.enqueue({ delayMs: 1_500 });
+      },
+      async () => {
+        for (let i = 0; i < 100 && digestSid === undefined; i++) {
+          digestSid = textsTo(to)[1]?.sid;
+          if (digestSid === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        await postStatus(digestSid!, to, 'undelivered', '30003');
+        // No incidents on the item yet: the callback marked nothing.
+        expect(unreachableTimers()).toEqual([]);
+      },
+    );
+    expect(digest.sid).toBe(digestSid);
+    expect(await getItem(world.table, digest.sid)).toMatchObject({ status: 'undelivered', incidentIds: held.map((p) => p.incidentId) });
+    expect(await fireUnreachableTimers()).toBe(2);
+    for (const p of held) expect(await incidentItem(p.incidentId)).toMatchObject({ stage: 1, unreachable: new Set([to]) });
   });
 });
