@@ -1,8 +1,8 @@
 import type { Incident } from '../../shared/incidents/items';
 import { resolvedNotificationId } from '../../shared/incidents/keys';
-import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer } from '../../shared/incidents/timers';
+import { unreachableMarked } from '../../shared/incidents/changes';
+import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer, unreachableTimer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
-import { markPageUnreachable } from '../../shared/incidents/unreachable';
 import { isUndeliveredStatus } from '../../shared/status';
 import { claimId, parentIdOf } from '../../shared/table/items';
 import { recordDigestIncidents } from '../../shared/table/messages';
@@ -167,7 +167,26 @@ async function recordAccepted(digestId: string, address: string, digested: reado
     ctx.claims.recordDigestSid(digested, address, digestId, sid, now),
     named.length > 0 ? recordDigestIncidents(ctx.db, ctx.settings.tableName, sid, named, now) : undefined,
   ]);
-  if (item?.status !== undefined && isUndeliveredStatus(item.status)) {
-    await markPageUnreachable(ctx.db, ctx.settings.tableName, { incidentIds: named, digest: true }, item.to ?? address, item.errorCode ? `${item.status} ${item.errorCode}` : item.status, now);
-  }
+  if (item?.status !== undefined && isUndeliveredStatus(item.status)) await undeliveredDigest(named, address, item.errorCode ? `${item.status} ${item.errorCode}` : item.status, ctx, now);
+}
+
+/**
+ * What the webhooks' markPageUnreachable does for a digest (the sender holds
+ * none of their modules): each incident still open gets the address as
+ * unreachable and an `unreachable` timer, which pages its fallback or the
+ * next stage. Repeated (a redelivered timer), it adds nothing, and the timer
+ * pages nothing twice.
+ */
+async function undeliveredDigest(incidentIds: readonly string[], address: string, detail: string, ctx: SendContext, now: number): Promise<void> {
+  if (!ctx.alertQueueUrl) throw new Error('a digest ended undelivered and ALERT_QUEUE_URL is not set to send its escalation timers');
+  const queueUrl = ctx.alertQueueUrl;
+  await Promise.all(
+    incidentIds.map(async (id) => {
+      const incident = await ctx.incidents.incident(id);
+      if (incident?.state !== 'open') return;
+      await ctx.incidents.change(id, unreachableMarked(address, detail, new Date(now).toISOString()), now);
+      await sendTimer(queueUrl, unreachableTimer(id, incident.stage, now), now);
+      logger.info('digest undelivered: incident address unreachable', { incidentId: id, to: maskAddress(address), detail });
+    }),
+  );
 }

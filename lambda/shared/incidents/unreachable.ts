@@ -1,11 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../../lib/contract';
 import { maskAddress } from '../mask';
 import { logger } from '../observability';
 import { unreachableMarked } from './changes';
 import { isIncidentId } from './keys';
-import { IncidentStore } from './store';
-import type { Incident } from './items';
+import { Incident, readIncident } from './items';
 import { sendTimer, unreachableTimer } from './timers';
 import { updateIncident } from './update';
 
@@ -65,8 +64,7 @@ export async function markUnreachable(client: DynamoDBClient, tableName: string,
 export async function markPageUnreachable(client: DynamoDBClient, tableName: string, page: { readonly incidentIds: readonly string[]; readonly digest: boolean }, address: string, detail: string, now: number): Promise<UnreachableMark[]> {
   let ids = page.incidentIds.filter(isIncidentId);
   if (page.digest) {
-    const store = new IncidentStore(client, tableName);
-    const states = await Promise.all(ids.map(async (id) => (await store.incident(id))?.state));
+    const states = await Promise.all(ids.map(async (id) => readIncident((await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item)?.state));
     ids = ids.filter((_, i) => states[i] === 'open');
   }
   return Promise.all(ids.map((id) => markUnreachable(client, tableName, id, address, detail, now)));
