@@ -107,7 +107,7 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
   const mine = await Promise.all(held.map(([key, text]) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, text.incidentId) }, now, text.page ? text.incidentId : undefined)));
   // Only an id is kept of these (storm.ts MAX_HELD_ENTRIES): each is filed under its notification.
   const extras = await Promise.all(seen.extra.map((key) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, undefined) }, now)));
-  const digested = [...carriedKeys(held, mine), ...carriedKeys(seen.extra.map((k) => [k]), extras)];
+  const digested = [...held.filter((_, i) => mine[i]).map(([key]) => key), ...seen.extra.filter((_, i) => extras[i])];
   const carried = held.filter((_, i) => mine[i]);
   const incidentIds = [...new Set(carried.flatMap(([, text]) => (text.incidentId !== undefined ? [text.incidentId] : [])))];
   const incidents = new Map<string, Incident>();
@@ -148,8 +148,6 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
   }
   return { result, sentKey: digestId };
 }
-
-const carriedKeys = (entries: ReadonlyArray<readonly [string, ...unknown[]]>, carried: readonly boolean[]): string[] => entries.filter((_, i) => carried[i]).map(([key]) => key);
 
 /**
  * Twilio accepted the digest (now, or on an earlier delivery of this timer):

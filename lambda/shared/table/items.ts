@@ -29,7 +29,9 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   once published what the reply did: type (`ack` | `ack-all` | `ack-none` |
  *   `opt-out` | `opt-in` | `message`), reply? (the TwiML line it was answered
  *   with, answered again to a retry), incidentIds? (L of S). Pages of an
- *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds).
+ *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds);
+ *   a storm digest's item carries incidentIds (L of S) instead: the open
+ *   incidents it named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE).
  *   Outbound messages carry parentId (parentIdOf: incidentId, else
  *   `notification#<notificationId>`), filing them in TABLE.BY_PARENT_INDEX.
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,

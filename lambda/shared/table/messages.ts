@@ -408,8 +408,9 @@ export const DIGEST_INCIDENTS_ATTRIBUTE = 'incidentIds';
 
 /**
  * Gives digest message `sid` the incidents it named (DIGEST_INCIDENTS_ATTRIBUTE),
- * after the sender's write of the item; the same list written again changes
- * nothing. Returns the item's status and address as they are now: a status
+ * after the sender's write of the item; the first list written stays (a
+ * redelivered digest timer, whose incidents may have changed state since,
+ * changes nothing). Returns the item's status and address as they are now: a status
  * callback that came first and found no incidents to mark is told by a
  * status already `undelivered`/`failed` (the caller then marks them).
  */
@@ -418,7 +419,7 @@ export async function recordDigestIncidents(db: DynamoDBClient, tableName: strin
     new UpdateItemCommand({
       TableName: tableName,
       Key: { id: s(sid) },
-      UpdateExpression: 'SET #incidentIds = :ids, #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
+      UpdateExpression: 'SET #incidentIds = if_not_exists(#incidentIds, :ids), #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
       ExpressionAttributeNames: { '#incidentIds': DIGEST_INCIDENTS_ATTRIBUTE, '#expiresAt': TABLE.TTL_ATTRIBUTE },
       ExpressionAttributeValues: { ':ids': { L: incidentIds.map((id) => s(id)) }, ':expiresAt': n(expiresAt(now)) },
       ReturnValues: 'ALL_NEW',
