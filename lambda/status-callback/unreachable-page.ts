@@ -1,8 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { isIncidentId } from '../shared/incidents/keys';
-import { markUnreachable, UnreachableMark } from '../shared/incidents/unreachable';
+import { markPageUnreachable, UnreachableMark } from '../shared/incidents/unreachable';
 import { isUndeliveredStatus } from '../shared/status';
-import { ApplyResult, pageOf, StatusCallback } from '../shared/table/messages';
+import { ApplyResult, pageOf, PageOf, StatusCallback } from '../shared/table/messages';
 
 /*
  * A page of an incident ended `undelivered`/`failed`, as a status callback
@@ -14,7 +13,9 @@ import { ApplyResult, pageOf, StatusCallback } from '../shared/table/messages';
  * the next stage at once if the whole current stage is unreachable. Both
  * sources end in the same calls, so a callback and a poll that both see the
  * failure, or a callback delivered twice, record it once and send a second
- * timer that pages nothing twice.
+ * timer that pages nothing twice. A storm digest that ends so is an
+ * undelivered page of each incident it named (its `incidentIds`, written by
+ * the sender) that is still open.
  */
 
 /**
@@ -26,12 +27,12 @@ import { ApplyResult, pageOf, StatusCallback } from '../shared/table/messages';
  * callback that arrives before the sender wrote the page's item finds no
  * incidentId and marks nothing: the incident's scheduled escalation still
  * runs.
- * @returns undefined when the callback is not about an undelivered page of an incident
+ * @returns nothing when the callback is not about an undelivered page of an incident
  * @throws on DynamoDB or SQS errors (the caller hands the callback to its backlog)
  */
-export async function markUndeliveredPage(client: DynamoDBClient, tableName: string, cb: StatusCallback, result: ApplyResult, now: number): Promise<UnreachableMark | undefined> {
-  if (!isUndeliveredStatus(cb.status)) return undefined;
-  let page: ApplyResult['page'];
+export async function markUndeliveredPage(client: DynamoDBClient, tableName: string, cb: StatusCallback, result: ApplyResult, now: number): Promise<UnreachableMark[]> {
+  if (!isUndeliveredStatus(cb.status)) return [];
+  let page: PageOf | undefined;
   if (result.outcome === 'advanced') page = result.page;
   else if (result.outcome === 'duplicate') page = await pageOf(client, tableName, cb.messageSid);
   return markPage(client, tableName, cb, page, now);
@@ -44,14 +45,14 @@ export async function markUndeliveredPage(client: DynamoDBClient, tableName: str
  * later run.
  * @throws on DynamoDB or SQS errors
  */
-export async function markPolledUndeliveredPage(client: DynamoDBClient, tableName: string, polled: StatusCallback, now: number): Promise<UnreachableMark | undefined> {
-  if (!isUndeliveredStatus(polled.status)) return undefined;
+export async function markPolledUndeliveredPage(client: DynamoDBClient, tableName: string, polled: StatusCallback, now: number): Promise<UnreachableMark[]> {
+  if (!isUndeliveredStatus(polled.status)) return [];
   return markPage(client, tableName, polled, await pageOf(client, tableName, polled.messageSid), now);
 }
 
-async function markPage(client: DynamoDBClient, tableName: string, cb: StatusCallback, page: ApplyResult['page'], now: number): Promise<UnreachableMark | undefined> {
+async function markPage(client: DynamoDBClient, tableName: string, cb: StatusCallback, page: PageOf | undefined, now: number): Promise<UnreachableMark[]> {
   const to = page?.to ?? cb.to;
-  if (!page || !isIncidentId(page.incidentId) || to === undefined) return undefined;
+  if (!page || to === undefined) return [];
   const detail = cb.errorCode ? `${cb.status} ${cb.errorCode}` : cb.status;
-  return markUnreachable(client, tableName, page.incidentId, to, detail, now);
+  return markPageUnreachable(client, tableName, page, to, detail, now);
 }

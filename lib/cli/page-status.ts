@@ -38,6 +38,8 @@ export interface RecipientView {
   /** The notification it was sent for (an incident's pages span several: stages, repeats, RESOLVED). */
   readonly notificationId?: string;
   readonly message?: MessageView;
+  /** Sent inside a storm digest: `message` is the digest's (when Twilio accepted it). */
+  readonly inDigest?: boolean;
 }
 
 export type PageReport =
@@ -111,8 +113,24 @@ function eventRow(e: TimelineEvent, incident: Incident): Row {
   }
 }
 
-/** What a fate item says of its recipient: a message's status, or why a send got no SID. */
-function recipientView(f: Fate, item: Item): RecipientView {
+/** The digest messages of the digested texts among `children` (one BatchGetItem): their status is those texts'. */
+async function digestMessages(table: StatusTable, children: readonly Item[]): Promise<Map<string, Item>> {
+  const sids = children.map(readFate).flatMap((f) => (f?.digest?.sid !== undefined ? [f.digest.sid] : []));
+  return sids.length > 0 ? table.getMany([...new Set(sids)]) : new Map();
+}
+
+/** What a fate item says of its recipient: a message's status, a digest's, or why a send got no SID. */
+function recipientView(f: Fate, item: Item, digests: ReadonlyMap<string, Item>): RecipientView {
+  if (f.digest) {
+    const digest = f.digest.sid !== undefined ? digests.get(f.digest.sid) : undefined;
+    return {
+      recipient: f.to ?? '',
+      state: digest ? 'sent in digest' : `in digest ${f.digest.id}, not accepted by Twilio yet`,
+      inDigest: true,
+      ...(f.notificationId ? { notificationId: f.notificationId } : {}),
+      ...(digest ? { message: messageView(digest) } : {}),
+    };
+  }
   return {
     recipient: f.to ?? '',
     state: f.kind === 'message' ? 'sent' : f.status,
@@ -161,11 +179,19 @@ async function incidentReport(table: StatusTable, item: Item): Promise<PageRepor
   const resolvedId = resolvedNotificationId(incident.id);
   const resolvedPages: Item[] = [];
   const recipients: RecipientView[] = [];
+  const digests = await digestMessages(table, children);
+  const digestRows = new Set<string>();
   for (const child of children) {
     const fate = readFate(child);
     if (!fate) continue;
-    recipients.push(recipientView(fate, child));
-    if (fate.kind !== 'message') rows.push(fateRow(fate));
+    recipients.push(recipientView(fate, child, digests));
+    if (fate.digest) {
+      const digest = fate.digest.sid !== undefined ? digests.get(fate.digest.sid) : undefined;
+      rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, sent in digest ${digest ? fate.digest.sid : `${fate.digest.id} (not accepted yet)`}` });
+      // The digest's status callbacks, once for each digest.
+      if (digest && !digestRows.has(fate.digest.sid!)) rows.push(...messageRows(digest, true).map((r) => ({ ...r, note: `${r.note}, digest ${fate.digest!.sid}` })));
+      if (fate.digest.sid !== undefined) digestRows.add(fate.digest.sid);
+    } else if (fate.kind !== 'message') rows.push(fateRow(fate));
     else if (fate.notificationId === resolvedId) resolvedPages.push(child);
     else rows.push(...messageRows(child, true));
   }
@@ -193,10 +219,11 @@ async function notificationReport(table: StatusTable, notificationId: string, re
   const views: RecipientView[] = [];
   let refused: string | undefined;
   let notice: Item | undefined;
+  const digests = await digestMessages(table, children);
   for (const child of children) {
     const fate = readFate(child);
     if (fate?.kind === 'notification') refused = fate.reason ?? 'refused';
-    else if (fate) views.push(recipientView(fate, child));
+    else if (fate) views.push(recipientView(fate, child, digests));
     else if (str(child, 'kind') === KIND.NOTIFICATION) notice = child;
   }
   return {
@@ -289,6 +316,7 @@ function notFound(ref: string, message: string): CliError {
 /** One recipient's fate: its message's status, or why its send got no SID. */
 function recipientLine(r: RecipientView): string {
   const m = r.message;
+  if (r.inDigest) return `  ${maskAddress(r.recipient).padEnd(24)} ${m ? `sent in digest ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : r.state}`;
   return `  ${maskAddress(r.recipient).padEnd(24)} ${r.state}${r.reason ? `: ${r.reason}` : ''}${r.errorCode ? ` (${r.errorCode})` : ''}${m ? ` · ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : ''}`;
 }
 

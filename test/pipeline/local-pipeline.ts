@@ -746,7 +746,18 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
       let reason: string | undefined;
       const sid = typeof claim?.messageSid === 'string' ? claim.messageSid : undefined;
       const twilioMessage = sid ? twilioBySid.get(sid) : undefined;
-      if (claim?.state === 'sent' && sid && t.marker && twilioMessage && !twilioText(twilioMessage).includes(t.marker)) {
+      if (claim?.state === 'sent' && typeof claim.digest === 'string') {
+        // Held in a storm window: it reached the phone inside its digest, whose own claim holds the message (its SID is on this claim too, once accepted).
+        const digestClaim = byId.get(`claim#${claim.digest}#${recipient}`);
+        const digestSid = typeof digestClaim?.messageSid === 'string' ? digestClaim.messageSid : undefined;
+        if (digestClaim?.state === 'sent' && digestSid && byId.has(digestSid) && (sid === undefined || sid === digestSid)) {
+          outcome = 'sent';
+          reason = `in digest ${digestSid}`;
+        } else {
+          outcome = 'lost';
+          reason = sid !== undefined && sid !== digestSid ? `recorded in digest ${claim.digest} with ${sid}, not the digest's message` : `held for digest ${claim.digest}, which was never sent`;
+        }
+      } else if (claim?.state === 'sent' && sid && t.marker && twilioMessage && !twilioText(twilioMessage).includes(t.marker)) {
         // Recorded as sent with another notification's message: this recipient never got its own.
         outcome = 'lost';
         reason = `recorded as sent with ${sid}, which carries another notification's text`;
@@ -755,18 +766,6 @@ export function computeTally(tracked: readonly TrackedNotification[], items: Rea
         outcome = 'lost';
         reason = `${sid} is recorded by ${claimsBySid.get(sid)} claims`;
       } else if (claim?.state === 'sent' && sid && byId.has(sid)) outcome = 'sent';
-      else if (claim?.state === 'sent' && !sid && typeof claim.digest === 'string') {
-        // Held in a storm window: it reached the phone inside its digest, whose own claim holds the message.
-        const digestClaim = byId.get(`claim#${claim.digest}#${recipient}`);
-        const digestSid = typeof digestClaim?.messageSid === 'string' ? digestClaim.messageSid : undefined;
-        if (digestClaim?.state === 'sent' && digestSid && byId.has(digestSid)) {
-          outcome = 'sent';
-          reason = `in digest ${digestSid}`;
-        } else {
-          outcome = 'lost';
-          reason = `held for digest ${claim.digest}, which was never sent`;
-        }
-      }
       else if (claim?.state === 'failed' && t.mustBeSent) {
         outcome = 'lost';
         reason = `recorded failed (${[claim.errorCode, claim.reason].filter((x) => x !== undefined).join(' ')}) although it must be sent`;

@@ -96,7 +96,8 @@ test('a text held in a storm window is sent when its digest was, and lost when t
       { notificationId: 'n3', recipients: ['+2'], marker: 'm3z' },
     ],
     [
-      claim('n1', '+1', 'sent', { digest: 'digest#1' }),
+      // The sender gives a held text's claim the digest's SID once Twilio accepted it (an older item has none).
+      claim('n1', '+1', 'sent', { digest: 'digest#1', messageSid: 'SMd' }),
       claim('n2', '+1', 'sent', { digest: 'digest#1' }),
       claim('digest#1', '+1', 'sent', { messageSid: 'SMd' }),
       message('SMd', 'digest#1'),

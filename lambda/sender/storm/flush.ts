@@ -1,7 +1,11 @@
 import type { Incident } from '../../shared/incidents/items';
 import { resolvedNotificationId } from '../../shared/incidents/keys';
-import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer } from '../../shared/incidents/timers';
+import { unreachableMarked } from '../../shared/incidents/changes';
+import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer, unreachableTimer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
+import { isUndeliveredStatus } from '../../shared/status';
+import { claimId, parentIdOf } from '../../shared/table/items';
+import { recordDigestIncidents } from '../../shared/table/messages';
 import { holdsAny, HeldText, StormWindow, StormWindows } from '../../shared/table/storm';
 import type { Received, SendContext } from '../context';
 import { buildMessage } from '../message-params';
@@ -30,6 +34,11 @@ import { labelOf } from './label';
  *   covered a held page) or resolved (`resolved`; a resolve that came while
  *   the page was held, or is about to send its RESOLVED, is this line: the
  *   RESOLVED's claim is written with the digest too).
+ * - Each held text's claim is its fate item (claims.ts): filed under its
+ *   incident or notification, and given the digest's SID once Twilio
+ *   accepted it; the digest's message item lists the open incidents it
+ *   named (`incidentIds`), so that a digest that ends undelivered/failed
+ *   counts as an undelivered page of each (status-callback/unreachable-page.ts).
  * - A timer for a window that has moved on, or holds nothing, does nothing.
  */
 
@@ -95,8 +104,10 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
   const digestId = digestNotificationId(seen.windowEndsAt);
   const now = Date.now();
   const held = [...seen.held].sort((a, b) => a[1].heldAt - b[1].heldAt);
-  const mine = await Promise.all(held.map(([key, text]) => ctx.claims.recordDigested(key, address, digestId, now, text.page ? text.incidentId : undefined)));
-  const extras = await Promise.all(seen.extra.map((key) => ctx.claims.recordDigested(key, address, digestId, now)));
+  const mine = await Promise.all(held.map(([key, text]) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, text.incidentId) }, now, text.page ? text.incidentId : undefined)));
+  // Only an id is kept of these (storm.ts MAX_HELD_ENTRIES): each is filed under its notification.
+  const extras = await Promise.all(seen.extra.map((key) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, undefined) }, now)));
+  const digested = [...held.filter((_, i) => mine[i]).map(([key]) => key), ...seen.extra.filter((_, i) => extras[i])];
   const carried = held.filter((_, i) => mine[i]);
   const incidentIds = [...new Set(carried.flatMap(([, text]) => (text.incidentId !== undefined ? [text.incidentId] : [])))];
   const incidents = new Map<string, Incident>();
@@ -116,7 +127,7 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     let state: 'open' | 'acknowledged' | 'resolved' = incident.state;
     if (incident.state === 'resolved' && !resolvedHeld) {
       // Its RESOLVED is on its way: this line says it, so the RESOLVED's claim goes with the digest (unless it is out already).
-      await ctx.claims.recordDigested(resolvedNotificationId(incident.id), address, digestId, now);
+      if (await ctx.claims.recordDigested(resolvedNotificationId(incident.id), address, digestId, { parentId: incident.id }, now)) digested.push(resolvedNotificationId(incident.id));
     }
     if (resolvedHeld) state = 'resolved';
     items.push({ kind: 'incident', name: incident.title, code: incident.code, state });
@@ -131,5 +142,49 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     received,
     page: false,
   });
+  if (result.kind === 'sent' || result.kind === 'already') {
+    const named = [...lined].filter((id) => incidents.get(id)?.state === 'open');
+    await recordAccepted(digestId, address, digested, named, ctx);
+  }
   return { result: { ...result, digestOf: carried.length + extras.filter(Boolean).length }, sentKey: digestId };
+}
+
+/**
+ * Twilio accepted the digest (now, or on an earlier delivery of this timer):
+ * its texts' claims get its SID, and its message item the open incidents it
+ * named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE), both before the window
+ * closes, so a timer redelivered after a crash here writes them again. A
+ * status callback that came first (`undelivered`/`failed` already) found no
+ * incidents on the item: the digest's undelivered page is counted here.
+ */
+async function recordAccepted(digestId: string, address: string, digested: readonly string[], named: readonly string[], ctx: SendContext): Promise<void> {
+  const sid = (await ctx.claims.get(claimId(digestId, address)))?.messageSid;
+  if (sid === undefined) return;
+  const now = Date.now();
+  const [, item] = await Promise.all([
+    ctx.claims.recordDigestSid(digested, address, digestId, sid, now),
+    named.length > 0 ? recordDigestIncidents(ctx.db, ctx.settings.tableName, sid, named, now) : undefined,
+  ]);
+  if (item?.status !== undefined && isUndeliveredStatus(item.status)) await undeliveredDigest(named, address, item.errorCode ? `${item.status} ${item.errorCode}` : item.status, ctx, now);
+}
+
+/**
+ * What the webhooks' markPageUnreachable does for a digest (the sender holds
+ * none of their modules): each incident still open gets the address as
+ * unreachable and an `unreachable` timer, which pages its fallback or the
+ * next stage. Repeated (a redelivered timer), it adds nothing, and the timer
+ * pages nothing twice.
+ */
+async function undeliveredDigest(incidentIds: readonly string[], address: string, detail: string, ctx: SendContext, now: number): Promise<void> {
+  if (!ctx.alertQueueUrl) throw new Error('a digest ended undelivered and ALERT_QUEUE_URL is not set to send its escalation timers');
+  const queueUrl = ctx.alertQueueUrl;
+  await Promise.all(
+    incidentIds.map(async (id) => {
+      const incident = await ctx.incidents.incident(id);
+      if (incident?.state !== 'open') return;
+      await ctx.incidents.change(id, unreachableMarked(address, detail, new Date(now).toISOString()), now);
+      await sendTimer(queueUrl, unreachableTimer(id, incident.stage, now), now);
+      logger.info('digest undelivered: incident address unreachable', { incidentId: id, to: maskAddress(address), detail });
+    }),
+  );
 }

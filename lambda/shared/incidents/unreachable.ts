@@ -1,9 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../../lib/contract';
 import { maskAddress } from '../mask';
 import { logger } from '../observability';
 import { unreachableMarked } from './changes';
-import type { Incident } from './items';
+import { isIncidentId } from './keys';
+import { Incident, readIncident } from './items';
 import { sendTimer, unreachableTimer } from './timers';
 import { updateIncident } from './update';
 
@@ -48,4 +49,23 @@ export async function markUnreachable(client: DynamoDBClient, tableName: string,
   }
   logger.info('incident address unreachable', { incidentId, address: maskAddress(address), detail, marked, state: incident?.state, timerSent });
   return { marked, timerSent, ...(incident ? { incident } : {}) };
+}
+
+/**
+ * A message that paged `address` ended `undelivered`/`failed`: a page of one
+ * incident (markUnreachable), or a storm digest that named several
+ * (`digest`). A digest counts only for the incidents still `open` when it
+ * failed (read first, one GetItem each): one acknowledged or resolved since
+ * is left as it is, not even a timeline event. A repeat (a callback
+ * delivered twice, a callback and a poll) adds nothing the first did not,
+ * and its timers page nothing twice.
+ * @throws on DynamoDB or SQS errors
+ */
+export async function markPageUnreachable(client: DynamoDBClient, tableName: string, page: { readonly incidentIds: readonly string[]; readonly digest: boolean }, address: string, detail: string, now: number): Promise<UnreachableMark[]> {
+  let ids = page.incidentIds.filter(isIncidentId);
+  if (page.digest) {
+    const states = await Promise.all(ids.map(async (id) => readIncident((await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item)?.state));
+    ids = ids.filter((_, i) => states[i] === 'open');
+  }
+  return Promise.all(ids.map((id) => markUnreachable(client, tableName, id, address, detail, now)));
 }

@@ -42,7 +42,11 @@ import { claimId, expiresAt, failedNotificationId, KIND, notificationParentId } 
  * `statusRank`, `errorCode`, `to` and `parentId`, which file it in
  * TABLE.BY_PARENT_INDEX beside the message items of the sends that did. A
  * claim marked sent leaves the index (its message item speaks for it), and a
- * pending one is in no index: one item per outcome, never two.
+ * pending one is in no index: one item per outcome, never two. A held text
+ * sent inside a storm digest has no message item of its own: its claim
+ * (recordDigested) is its fate item, filed the same way, with `digest` and,
+ * once Twilio accepted the digest, the digest's `messageSid`, whose message
+ * item has the live status (fates.ts follows it).
  */
 
 /** The project's own error codes of fate items (Twilio's are numbers). */
@@ -304,13 +308,16 @@ export class ClaimStore {
   /**
    * A held text goes out inside storm digest `digestId` (lambda/sender/storm/):
    * its claim is written `sent` with `digest`, before the digest is sent, so a
-   * redelivery of it sends nothing of its own. A page carries its incident and
-   * joins the ACK index (alertRecipient, acceptedAt), as a page message does.
+   * redelivery of it sends nothing of its own. The claim is the text's fate
+   * item: filed in TABLE.BY_PARENT_INDEX under `filing` with `to` (the digest
+   * message's SID joins it once Twilio accepted the digest: recordDigestSid).
+   * A page carries its incident and joins the ACK index (alertRecipient,
+   * acceptedAt), as a page message does.
    * @returns true when the claim is this digest's (written now, or by an
    * earlier delivery of the same digest); false when the text was claimed
    * otherwise (sent on its own): the digest leaves it out.
    */
-  async recordDigested(notificationId: string, recipient: string, digestId: string, now: number, incidentId?: string): Promise<boolean> {
+  async recordDigested(notificationId: string, recipient: string, digestId: string, filing: Filing, now: number, incidentId?: string): Promise<boolean> {
     const iso = new Date(now).toISOString();
     const written = await putIfAbsent(this.db, this.tableName, {
       id: s(claimId(notificationId, recipient)),
@@ -319,6 +326,8 @@ export class ClaimStore {
       recipient: s(recipient),
       state: s('sent'),
       digest: s(digestId),
+      to: s(recipient),
+      parentId: s(filing.parentId),
       leaseUntil: n(0),
       attempts: n(0),
       createdAt: s(iso),
@@ -328,6 +337,30 @@ export class ClaimStore {
     });
     if (written) return true;
     return (await this.get(claimId(notificationId, recipient)))?.digest === digestId;
+  }
+
+  /**
+   * Twilio accepted digest `digestId` as `messageSid`: each of its texts'
+   * claims gets the SID, once (a claim of another digest, or one that has a
+   * SID already, is left as it is: a redelivered timer changes nothing).
+   */
+  async recordDigestSid(notificationIds: readonly string[], recipient: string, digestId: string, messageSid: string, now: number): Promise<void> {
+    await Promise.all(
+      notificationIds.map((notificationId) =>
+        conditionally(
+          this.db.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { id: s(claimId(notificationId, recipient)) },
+              UpdateExpression: 'SET #messageSid = :sid, #updatedAt = :now',
+              ConditionExpression: '#digest = :digest AND attribute_not_exists(#messageSid)',
+              ExpressionAttributeNames: namesIn('#messageSid #updatedAt #digest'),
+              ExpressionAttributeValues: { ':sid': s(messageSid), ':now': s(new Date(now).toISOString()), ':digest': s(digestId) },
+            }),
+          ),
+        ),
+      ),
+    );
   }
 
   /** A notification that can never be sent (unparseable, too long): `failed#<id>`, once, filed under `notification#<id>`. */

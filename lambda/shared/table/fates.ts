@@ -1,4 +1,4 @@
-import { AttributeValue, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../../lib/contract';
 import type { Item } from './attributes';
 import { KIND } from './items';
@@ -8,6 +8,12 @@ import { KIND } from './items';
  * TABLE.BY_PARENT_INDEX (items.ts), page by page. The items are written by
  * their owners (messages.ts, claims.ts, ../incidents/store.ts); this module
  * only reads them, in one shape.
+ *
+ * A text held in a storm window and sent inside a digest has no message of
+ * its own: its fate item is its claim, with `digest` and the digest
+ * message's SID (`messageSid`), and its status is that message's, read from
+ * it (inDigest; readFates does the reads). Before Twilio accepted the digest
+ * the claim has no SID and its status is `pending`.
  */
 
 /** One (notification, recipient) outcome, or a notification's own, as its fate item says. */
@@ -27,6 +33,8 @@ export interface Fate {
   readonly reason?: string;
   /** The Twilio message SID, for a message. */
   readonly sid?: string;
+  /** A text sent inside a storm digest: the digest's notification id and, once Twilio accepted it, its message SID (whose status `status` is). */
+  readonly digest?: { readonly id: string; readonly sid?: string };
   readonly notificationId?: string;
   readonly incidentId?: string;
   readonly updatedAt?: string;
@@ -40,23 +48,45 @@ export function readFate(item: Item): Fate | undefined {
   const kind = str('kind');
   const id = str('id');
   const status = str('status');
+  const digest = kind === KIND.CLAIM ? str('digest') : undefined;
   // A notice is kind `notification` too, but has no status: it tells what a notification did, not a send's fate.
-  if (id === undefined || kind === undefined || !FATE_KINDS.has(kind) || status === undefined) return undefined;
+  if (id === undefined || kind === undefined || !FATE_KINDS.has(kind) || (status === undefined && digest === undefined)) return undefined;
   const optional = (key: string, as: string = key) => (str(key) !== undefined ? { [as]: str(key) } : {});
   return {
     id,
     kind: kind as Fate['kind'],
     parentId: str(TABLE.PARENT_ATTRIBUTE) ?? '',
     createdAt: str(TABLE.CREATED_AT_ATTRIBUTE) ?? '',
-    status,
+    status: status ?? DIGEST_NOT_ACCEPTED,
     ...optional('to'),
     ...optional('errorCode'),
     ...optional('reason'),
     ...(kind === KIND.MESSAGE ? { sid: id } : {}),
+    ...(digest !== undefined ? { digest: { id: digest, ...optional('messageSid', 'sid') } } : {}),
     ...optional('notificationId'),
     ...optional('incidentId'),
     ...optional('updatedAt'),
   } as Fate;
+}
+
+/** The status of a text whose digest Twilio has not accepted (yet). */
+export const DIGEST_NOT_ACCEPTED = 'pending';
+
+/** A digested text's fate with its digest message's status and error code (`message`: the item of `fate.digest.sid`, if read). */
+export function inDigest(fate: Fate, message: Item | undefined): Fate {
+  if (fate.digest?.sid === undefined || message === undefined) return fate;
+  const { errorCode: _, ...rest } = fate;
+  return { ...rest, status: message.status?.S ?? DIGEST_NOT_ACCEPTED, ...(message.errorCode?.S !== undefined ? { errorCode: message.errorCode.S } : {}) };
+}
+
+/** The fates of `items` (others left out), each digested text's with its digest's status: one GetItem per digest. */
+export async function readFates(db: DynamoDBClient, tableName: string, items: readonly Item[]): Promise<Fate[]> {
+  const fates = items.map(readFate).filter((f): f is Fate => f !== undefined);
+  const sids = [...new Set(fates.flatMap((f) => (f.digest?.sid !== undefined ? [f.digest.sid] : [])))];
+  const messages = new Map<string, Item | undefined>(
+    await Promise.all(sids.map(async (sid) => [sid, (await db.send(new GetItemCommand({ TableName: tableName, Key: { [TABLE.PARTITION_KEY]: { S: sid } } }))).Item] as const)),
+  );
+  return fates.map((f) => (f.digest?.sid !== undefined ? inDigest(f, messages.get(f.digest.sid)) : f));
 }
 
 export interface ChildrenQuery {

@@ -29,7 +29,9 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   once published what the reply did: type (`ack` | `ack-all` | `ack-none` |
  *   `opt-out` | `opt-in` | `message`), reply? (the TwiML line it was answered
  *   with, answered again to a retry), incidentIds? (L of S). Pages of an
- *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds).
+ *   incident carry incidentId (incidents/keys.ts and items.ts have the incident kinds);
+ *   a storm digest's item carries incidentIds (L of S) instead: the open
+ *   incidents it named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE).
  *   Outbound messages carry parentId (parentIdOf: incidentId, else
  *   `notification#<notificationId>`), filing them in TABLE.BY_PARENT_INDEX.
  * - send claim (`claim#<notificationId>#<recipient>`): kind `claim`,
@@ -48,7 +50,10 @@ import { ENV, TABLE } from '../../../lib/contract';
  *   status (= state), statusRank, errorCode (Twilio's code or HTTP status, or
  *   `invalid-recipient` | `opted-out` | `outcome-unknown`), to (the recipient
  *   as given, at most 256 characters) and parentId; a sent claim has none of
- *   them (its message item is its fate).
+ *   them (its message item is its fate), except one of a text sent inside a
+ *   storm digest: digest (its notification id), to, parentId and, once Twilio
+ *   accepted the digest, messageSid (the digest's), no status (claims.ts
+ *   recordDigested; fates.ts reads the digest's).
  * - failed notification (`failed#<notificationId>`): kind `notification`,
  *   notificationId, reason, createdAt, updatedAt, expiresAt: a record that
  *   could never be sent as a whole (unparseable, invalid, over the envelope

@@ -157,16 +157,37 @@ export type ApplyOutcome =
   /** A new entry that found the history full: only historyDropped grew. */
   | 'dropped';
 
+/** What a message was a page of: one incident's (incidentId), or the open incidents a storm digest named (incidentIds). */
+export interface PageOf {
+  readonly incidentIds: readonly string[];
+  /** A storm digest's incidentIds, not a page's incidentId. */
+  readonly digest: boolean;
+  readonly to?: string;
+}
+
+/** The incidents a message item pages for: its `incidentId`, else a digest's `incidentIds` (L of S). */
+function incidentsOf(item: Item | undefined): string[] {
+  if (item?.incidentId?.S !== undefined) return [item.incidentId.S];
+  return (item?.[DIGEST_INCIDENTS_ATTRIBUTE]?.L ?? []).flatMap((v) => (v.S !== undefined ? [v.S] : []));
+}
+
+function pageFrom(item: Item | undefined): PageOf | undefined {
+  const incidentIds = incidentsOf(item);
+  if (incidentIds.length === 0) return undefined;
+  return { incidentIds, digest: item?.incidentId?.S === undefined, ...(item?.to?.S !== undefined ? { to: item.to.S } : {}) };
+}
+
 export interface ApplyResult {
   readonly outcome: ApplyOutcome;
   /** The status before an `advanced` update; undefined when the item is new. */
   readonly previousStatus?: string;
   /**
    * For an `advanced` update to `undelivered`/`failed` of a page of an
-   * incident: its incidentId and the address paged, read back by the same
-   * UpdateItem (ReturnValues ALL_OLD for these statuses only).
+   * incident (or of a storm digest that named open incidents): the incidents
+   * and the address paged, read back by the same UpdateItem (ReturnValues
+   * ALL_OLD for these statuses only).
    */
-  readonly page?: { readonly incidentId: string; readonly to?: string };
+  readonly page?: PageOf;
   /** For an `advanced` update to `delivered`/`read` or `undelivered`/`failed`: when Twilio accepted the message (the item's acceptedAt, ISO 8601), if the sender wrote it. */
   readonly acceptedAt?: string;
   /** As acceptedAt: when the alert was published (the item's publishedAt, ISO 8601), if the sender wrote it. */
@@ -311,8 +332,7 @@ export async function recordStatusCallback(
   if (forward.held) {
     const old = forward.out.Attributes;
     const previousStatus = old?.status?.S;
-    const incidentId = isUndeliveredStatus(cb.status) ? old?.incidentId?.S : undefined;
-    const to = old?.to?.S;
+    const page = isUndeliveredStatus(cb.status) ? pageFrom(old) : undefined;
     const acceptedAt = old?.[TABLE.ALERT_SORT_ATTRIBUTE]?.S;
     const publishedAt = old?.publishedAt?.S;
     return {
@@ -320,7 +340,7 @@ export async function recordStatusCallback(
       ...(acceptedAt !== undefined ? { acceptedAt } : {}),
       ...(publishedAt !== undefined ? { publishedAt } : {}),
       ...(previousStatus !== undefined ? { previousStatus } : {}),
-      ...(incidentId !== undefined ? { page: { incidentId, ...(to !== undefined ? { to } : {}) } } : {}),
+      ...(page !== undefined ? { page } : {}),
     };
   }
 
@@ -359,22 +379,57 @@ export async function recordStatusCallback(
 }
 
 /**
- * The incident a message item pages for, and the address paged; undefined for
- * any other message (one consistent GetItem of two attributes).
+ * The incidents a message item pages for (a page's one, or a digest's), and
+ * the address paged; undefined for any other message (one consistent GetItem
+ * of three attributes).
  */
-export async function pageOf(client: DynamoDBClient, tableName: string, messageSid: string): Promise<ApplyResult['page']> {
+export async function pageOf(client: DynamoDBClient, tableName: string, messageSid: string): Promise<PageOf | undefined> {
   const { Item: item } = await client.send(
     new GetItemCommand({
       TableName: tableName,
       Key: { id: s(messageSid) },
       ConsistentRead: true,
-      ProjectionExpression: '#incidentId, #to',
-      ExpressionAttributeNames: { '#incidentId': 'incidentId', '#to': 'to' },
+      ProjectionExpression: '#incidentId, #incidentIds, #to',
+      ExpressionAttributeNames: { '#incidentId': 'incidentId', '#incidentIds': DIGEST_INCIDENTS_ATTRIBUTE, '#to': 'to' },
     }),
   );
-  const incidentId = item?.incidentId?.S;
-  if (incidentId === undefined) return undefined;
-  return { incidentId, ...(item?.to?.S !== undefined ? { to: item.to.S } : {}) };
+  return pageFrom(item);
+}
+
+/**
+ * The attribute of a storm digest's message item (lambda/sender/storm/flush.ts)
+ * that lists the incidents it named while they were open (L of S, in the
+ * digest's order; absent when it named none). A digest that ends
+ * `undelivered`/`failed` is an undelivered page of each of them
+ * (lambda/status-callback/unreachable-page.ts). A page of one incident
+ * carries `incidentId` instead, never both.
+ */
+export const DIGEST_INCIDENTS_ATTRIBUTE = 'incidentIds';
+
+/**
+ * Gives digest message `sid` the incidents it named (DIGEST_INCIDENTS_ATTRIBUTE),
+ * after the sender's write of the item; the first list written stays (a
+ * redelivered digest timer, whose incidents may have changed state since,
+ * changes nothing). Returns the item's status and address as they are now: a status
+ * callback that came first and found no incidents to mark is told by a
+ * status already `undelivered`/`failed` (the caller then marks them).
+ */
+export async function recordDigestIncidents(db: DynamoDBClient, tableName: string, sid: string, incidentIds: readonly string[], now: number): Promise<{ readonly status?: string; readonly errorCode?: string; readonly to?: string }> {
+  const { Attributes: item } = await db.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { id: s(sid) },
+      UpdateExpression: 'SET #incidentIds = if_not_exists(#incidentIds, :ids), #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
+      ExpressionAttributeNames: { '#incidentIds': DIGEST_INCIDENTS_ATTRIBUTE, '#expiresAt': TABLE.TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ':ids': { L: incidentIds.map((id) => s(id)) }, ':expiresAt': n(expiresAt(now)) },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return {
+    ...(item?.status?.S !== undefined ? { status: item.status.S } : {}),
+    ...(item?.errorCode?.S !== undefined ? { errorCode: item.errorCode.S } : {}),
+    ...(item?.to?.S !== undefined ? { to: item.to.S } : {}),
+  };
 }
 
 /** The notification a message item in the status table was recorded for, if any (one consistent GetItem of one attribute). */

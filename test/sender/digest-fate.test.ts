@@ -1,0 +1,296 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ENV, TABLE } from '../../lib/contract';
+import { findPage, renderPage } from '../../lib/cli/page-status';
+import { StatusTable } from '../../lib/cli/table';
+import type { OperatorRecord } from '../../lib/private/operator-record';
+import { childrenOf, readFates } from '../../lambda/shared/table/fates';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import type { SentSqsMessage } from '../support/fake-sqs';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+
+/*
+ * What became of texts held in a storm window and sent inside a digest,
+ * through the real handlers (sender, inbound, status callback, reconciler)
+ * on one table with the default window (60 s, one text at once): each held
+ * text's claim is its fate item under its incident, with the digest's SID
+ * and status; a digest that ends undelivered is an undelivered page of each
+ * open incident it named (fallback first, else the next stage at once),
+ * once. The handlers' clock (Date.now) is moved by the test; each test pages
+ * its own addresses.
+ */
+
+type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<Record<string, unknown>>;
+
+const OUR_NUMBER = '+15557650000';
+const OUR_WHATSAPP = 'whatsapp:+15557650000';
+const ALERT_QUEUE = 'alerts';
+const RECONCILE_AFTER_SECONDS = 300;
+/** Stage 1 of every incident (stage 0 is each envelope's `to`). */
+const NEXT_STAGE = '+15551450900';
+/** Has a fallback. */
+const WITH_FALLBACK = '+15551450800';
+const FALLBACK = 'whatsapp:+15551450800';
+const ADDRESSES = Array.from({ length: 10 }, (_, i) => `+1555145${String(i).padStart(4, '0')}`);
+
+let world: WebhookWorld;
+let twilio: FakeTwilio;
+let sender: SenderHandler;
+let inbound: WebhookHandler;
+let statusCallback: WebhookHandler;
+let reconciler: ReconcilerHandler;
+let out: CapturedOutput;
+let serial = 0;
+let nextAddress = 0;
+const realNow = Date.now.bind(Date);
+let offsetMs = 0;
+
+async function load<T>(path: string): Promise<T> {
+  let handler: T | undefined;
+  await jest.isolateModulesAsync(async () => {
+    ({ handler } = (await import(path)) as { handler: T });
+  });
+  return handler!;
+}
+
+beforeAll(async () => {
+  world = await startWorld();
+  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
+  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
+  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
+  process.env[ENV.RECONCILE_AFTER_SECONDS] = String(RECONCILE_AFTER_SECONDS);
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({
+    from: OUR_NUMBER,
+    whatsappFrom: OUR_WHATSAPP,
+    defaultRecipients: [ADDRESSES[0]],
+    allowedRecipients: [...ADDRESSES, NEXT_STAGE, WITH_FALLBACK, FALLBACK],
+    claimLeaseSeconds: 60,
+    escalation: { stages: [{ recipients: [ADDRESSES[0]], afterSeconds: 0 }, { recipients: [NEXT_STAGE], afterSeconds: 600 }], repeats: 0, repeatAfterSeconds: 300 },
+    fallbacks: { [WITH_FALLBACK]: FALLBACK },
+    // No `storm`: the default window.
+  });
+  sender = await load<SenderHandler>('../../lambda/sender');
+  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
+  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
+  reconciler = await load<ReconcilerHandler>('../../lambda/reconciler/index');
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+});
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.TWILIO_API_BASE_URL, ENV.RECONCILE_AFTER_SECONDS]) delete process.env[name];
+  await Promise.all([world.close(), twilio.close()]);
+});
+
+beforeEach(() => {
+  out = captureOutput();
+  twilio.reset();
+  world.sqs.sent.length = 0;
+});
+
+afterEach(() => {
+  out.restore();
+});
+
+const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
+const textsTo = (to: string) =>
+  twilio
+    .createRequests()
+    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
+    .map((r) => ({ sid: r.sid!, body: param('Body', r.params)! }));
+const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
+const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>>; stage: number }>;
+
+interface Paged {
+  readonly key: string;
+  readonly snsId: string;
+  readonly incidentId: string;
+  readonly code: string;
+}
+/** Opens an incident whose stage 0 is `to` (an envelope). */
+async function page(to: string): Promise<Paged> {
+  const key = `df-${++serial}`;
+  const snsId = `sns-${key}`;
+  expect((await deliver(snsRecord(JSON.stringify({ incidentKey: key, title: key, body: `${key} is down`, to: [to] }), snsId))).batchItemFailures).toEqual([]);
+  const incidentId = `incident#${snsId}`;
+  const incident = await incidentItem(incidentId);
+  expect(incident).toMatchObject({ state: 'open' });
+  return { key, snsId, incidentId, code: String(incident.code) };
+}
+
+const timersOf = (filter: (t: Record<string, unknown>) => boolean): SentSqsMessage[] =>
+  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && filter(JSON.parse(m.body) as Record<string, unknown>));
+const unreachableTimers = () => timersOf((t) => t.reason === 'unreachable');
+/** Hands every unreachable timer sent so far to the sender, one batch each; the queue's record of them is cleared. */
+async function fireUnreachableTimers(): Promise<number> {
+  const timers = unreachableTimers();
+  world.sqs.sent.length = 0;
+  for (const timer of timers) expect((await sender(batch(rawRecord(timer.body, timer.messageId)), context())).batchItemFailures).toEqual([]);
+  return timers.length;
+}
+
+/** Incidents page `to`: the first goes at once, the others wait in its window, and its digest timer fires. Returns them and the digest's message. */
+async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) => Promise<void>, whileSending?: () => Promise<void>): Promise<{ first: Paged; held: Paged[]; digest: { sid: string; body: string }; timer: SentSqsMessage }> {
+  const first = await page(to);
+  const held = [await page(to), await page(to)];
+  expect(textsTo(to)).toHaveLength(1);
+  await beforeFlush?.(held);
+  const [timer] = timersOf((t) => t.timer === 'digest' && t.address === to);
+  const { dueAt } = JSON.parse(timer.body) as { dueAt: number };
+  offsetMs += Math.max(0, dueAt - Date.now() + 5);
+  const fired = sender(batch(rawRecord(timer.body)), context());
+  await whileSending?.();
+  expect((await fired).batchItemFailures).toEqual([]);
+  const texts = textsTo(to);
+  expect(texts).toHaveLength(2);
+  expect(texts[1].body).toMatch(/^\d+ alerts: /);
+  return { first, held, digest: texts[1], timer };
+}
+
+function statusParams(messageSid: string, to: string, status: string, errorCode?: string): Array<[string, string]> {
+  const from = to.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
+  return Object.entries({ SmsSid: messageSid, SmsStatus: status, MessageStatus: status, To: to, MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01', ...(errorCode ? { ErrorCode: errorCode } : {}) });
+}
+const postStatus = async (messageSid: string, to: string, status: string, errorCode?: string) =>
+  expect((await statusCallback(twilioEvent('/status', STATUS_URL, statusParams(messageSid, to, status, errorCode)), lambdaContext('status-callback'))).statusCode).toBe(200);
+function postReply(from: string, body: string): Promise<APIGatewayProxyResult> {
+  const messageSid = sid('SM', 0xd10000 + ++serial);
+  const params = Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: OUR_NUMBER, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
+  return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
+}
+
+/** Twilio now reports this status for the message, and the reconciler's wait for it is over. */
+async function twilioLaterSays(messageSid: string, status: string, errorCode: number): Promise<void> {
+  twilio.setStatus(messageSid, status, errorCode);
+  await world.table.send(
+    new UpdateItemCommand({
+      TableName: TABLE_NAME,
+      Key: { id: { S: messageSid } },
+      UpdateExpression: 'SET #since = :since',
+      ExpressionAttributeNames: { '#since': TABLE.AWAITING_SINCE_ATTRIBUTE },
+      ExpressionAttributeValues: { ':since': { S: new Date(Date.now() - 2 * RECONCILE_AFTER_SECONDS * 1000).toISOString() } },
+    }),
+  );
+}
+const runReconciler = () => reconciler({ id: 'run', time: new Date().toISOString() } as ScheduledEvent, lambdaContext('reconciler', 60_000));
+
+const RECORD = { version: 1, construct: 'Stack/Alerts', topicArn: 'arn:aws:sns:us-east-1:123456789012:alerts', tableName: TABLE_NAME, recipients: [] } as unknown as OperatorRecord;
+const fatesOf = async (parentId: string) => readFates(world.table, TABLE_NAME, await childrenOf(world.table, TABLE_NAME, parentId));
+const claimOf = (notificationId: string, to: string) => getItem(world.table, `claim#${notificationId}#${to}`);
+
+describe('a text sent inside a digest', () => {
+  test("its claim is its fate item under its incident: byParent and `status <code>` show the digest's SID and its live status; a redelivered timer changes nothing", async () => {
+    const to = ADDRESSES[++nextAddress];
+    const { held, digest, timer } = await digestOfTwo(to);
+
+    for (const p of held) {
+      // One Query of the byParent index finds the recipient's outcome: its claim.
+      expect((await childrenOf(world.table, TABLE_NAME, p.incidentId)).map((i) => i.id.S)).toContain(`claim#${p.snsId}#${to}`);
+      const [fate, ...more] = await fatesOf(p.incidentId);
+      expect(more).toEqual([]);
+      expect(fate).toMatchObject({ kind: 'claim', to, parentId: p.incidentId, notificationId: p.snsId, digest: { id: expect.stringMatching(/^digest#\d+$/), sid: digest.sid }, status: 'queued' });
+    }
+    await postStatus(digest.sid, to, 'sent');
+    await postStatus(digest.sid, to, 'delivered');
+    expect((await fatesOf(held[0].incidentId))[0]).toMatchObject({ status: 'delivered', digest: { sid: digest.sid } });
+
+    const report = await findPage(new StatusTable(world.table, TABLE_NAME), held[1].code, RECORD);
+    const lines = renderPage(report);
+    const masked = `${to.slice(0, 5)}\\*\\*\\*${to.slice(-4)}`.replace('+', '\\+');
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ +${masked} +sent in digest ${digest.sid} delivered · stage 1$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`in digest +${masked}: held in its storm window, sent in digest ${digest.sid}$`)));
+
+    // The timer again (SQS delivers at least once): the window moved on; the claims keep their one SID.
+    const before = await claimOf(held[0].snsId, to);
+    expect((await sender(batch(rawRecord(timer.body)), context())).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toHaveLength(2);
+    expect(await claimOf(held[0].snsId, to)).toEqual(before);
+  });
+});
+
+describe('a digest that ends undelivered', () => {
+  test('is an undelivered page of each open incident it named: the next stage at once, once, a duplicate callback included; an incident acknowledged before or after the flush is left alone', async () => {
+    const to = ADDRESSES[++nextAddress];
+    let ackedBefore: Paged | undefined;
+    const { held, digest } = await digestOfTwo(to, async () => {
+      // A third held page, acknowledged while held: the digest says `acked` and does not name it as open.
+      ackedBefore = await page(to);
+      expect((await postReply(to, `ACK ${ackedBefore.code}`)).body).toContain('escalation stopped');
+    });
+    expect(digest.body).toContain('acked');
+    const [open, ackedAfter] = held;
+    expect((await postReply(to, `ACK ${ackedAfter.code}`)).body).toContain('escalation stopped');
+    expect(await getItem(world.table, digest.sid)).toMatchObject({ incidentIds: [open.incidentId, ackedAfter.incidentId] });
+    world.sqs.sent.length = 0;
+
+    await postStatus(digest.sid, to, 'undelivered', '30003');
+    await postStatus(digest.sid, to, 'undelivered', '30003');
+    expect(await fireUnreachableTimers()).toBeGreaterThanOrEqual(1);
+    expect(await fireUnreachableTimers()).toBe(0);
+
+    expect(textsTo(NEXT_STAGE).map((t) => t.body)).toEqual([expect.stringContaining(`ACK ${open.code}`)]);
+    const escalated = await incidentItem(open.incidentId);
+    expect(escalated).toMatchObject({ state: 'open', stage: 1, unreachable: new Set([to]) });
+    expect(escalated.timeline.filter((e) => e.event === 'unreachable')).toEqual([expect.objectContaining({ by: to, detail: 'undelivered 30003' })]);
+    expect(escalated.timeline.filter((e) => e.event === 'escalated')).toEqual([expect.objectContaining({ stage: 1, detail: 'unreachable' })]);
+    for (const p of [ackedBefore!, ackedAfter]) {
+      const incident = await incidentItem(p.incidentId);
+      expect(incident).toMatchObject({ state: 'acknowledged', stage: 0 });
+      expect(incident.unreachable).toBeUndefined();
+      expect(incident.timeline.filter((e) => e.event === 'unreachable' || e.event === 'escalated')).toEqual([]);
+    }
+  });
+
+  test("seen by the reconciler's poll and then by the callback: the address's fallback gets each open incident's page once, before any stage", async () => {
+    const to = WITH_FALLBACK;
+    const { held, digest } = await digestOfTwo(to);
+    world.sqs.sent.length = 0;
+    await twilioLaterSays(digest.sid, 'failed', 30008);
+    await runReconciler();
+    expect(await getItem(world.table, digest.sid)).toMatchObject({ status: 'failed' });
+    await postStatus(digest.sid, to, 'failed', '30008');
+    expect(await fireUnreachableTimers()).toBeGreaterThanOrEqual(2);
+
+    for (const p of held) {
+      const incident = await incidentItem(p.incidentId);
+      expect(incident).toMatchObject({ state: 'open', stage: 0, unreachable: new Set([to]), fellBack: new Set([to]) });
+      expect(incident.timeline.filter((e) => e.event === 'unreachable')).toHaveLength(1);
+      expect(incident.timeline.filter((e) => e.event === 'fallback')).toEqual([expect.objectContaining({ by: FALLBACK, detail: to })]);
+    }
+    // The fallback pages: one each, the first sent at once, the other held in the fallback's own window.
+    const fallbackKeys = held.map((p) => `${p.incidentId}#fallback#${to}`);
+    const window = (await getItem(world.table, `storm#${FALLBACK}`)) as { held: Record<string, unknown> };
+    const sentAtOnce = await Promise.all(fallbackKeys.map((k) => claimOf(k, FALLBACK)));
+    expect(fallbackKeys.map((k, i) => (sentAtOnce[i]?.state === 'sent' ? 'sent' : k in window.held ? 'held' : 'missing')).sort()).toEqual(['held', 'sent']);
+    expect(textsTo(FALLBACK)).toHaveLength(1);
+    expect(textsTo(NEXT_STAGE)).toEqual([]);
+  });
+
+  test("told before the sender listed the digest's incidents (Twilio's callback beat its 201): the sender's write of the list finds it undelivered and escalates them", async () => {
+    const to = ADDRESSES[++nextAddress];
+    let digestSid: string | undefined;
+    const { held, digest } = await digestOfTwo(
+      to,
+      async () => {
+        // The digest's create answers late; its undelivered callback comes meanwhile.
+        twilio.enqueue({ delayMs: 1_500 });
+      },
+      async () => {
+        for (let i = 0; i < 100 && digestSid === undefined; i++) {
+          digestSid = textsTo(to)[1]?.sid;
+          if (digestSid === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        await postStatus(digestSid!, to, 'undelivered', '30003');
+        // No incidents on the item yet: the callback marked nothing.
+        expect(unreachableTimers()).toEqual([]);
+      },
+    );
+    expect(digest.sid).toBe(digestSid);
+    expect(await getItem(world.table, digest.sid)).toMatchObject({ status: 'undelivered', incidentIds: held.map((p) => p.incidentId) });
+    expect(await fireUnreachableTimers()).toBe(2);
+    for (const p of held) expect(await incidentItem(p.incidentId)).toMatchObject({ stage: 1, unreachable: new Set([to]) });
+  });
+});
