@@ -6,7 +6,7 @@ import { DEFAULT_STORM, formatStorm, runStorm, StormReport, stormPipelineOptions
  * 50 distinct CloudWatch alarms within 60 s to 3 phones, with Twilio's sender
  * pacing, the carrier's latency, the webhook stage's throttle and Twilio's
  * default callback retry policy (an answer is final), on a clock compressed
- * 10 times (storm.ts), so the run takes seconds. The sender is a short code
+ * 3 times (storm.ts), so the run takes seconds. The sender is a short code
  * (100 messages/s), and the stage throttle is set far below what it causes
  * (0.1 requests per scenario second, burst 5: it refuses callbacks however
  * slowly this machine runs the handlers; the construct's own throttle is sized
@@ -15,7 +15,7 @@ import { DEFAULT_STORM, formatStorm, runStorm, StormReport, stormPipelineOptions
  * settle them. The storm control is the default one (a 60 s window, one page
  * at once).
  */
-const SCALE = 10;
+const SCALE = 3;
 const PHONES = ['+15550102001', '+15550102002', '+15550102003'];
 const LOW_THROTTLE = { rateLimit: 0.1, burstLimit: 5 };
 

@@ -39,6 +39,10 @@ import { labelOf } from './label';
  *   accepted it; the digest's message item lists the open incidents it
  *   named (`incidentIds`), so that a digest that ends undelivered/failed
  *   counts as an undelivered page of each (status-callback/unreachable-page.ts).
+ * - What a digest carries is fixed once, on the window item, by its first
+ *   flush (StormWindows.fixDigest): a second flush of the same window (a
+ *   timer delivered twice, a hold race's second timer) carries exactly that,
+ *   and a text held in between waits for the next window.
  * - A timer for a window that has moved on, or holds nothing, does nothing.
  */
 
@@ -66,8 +70,9 @@ export async function fireDigest(timer: DigestTimer, ctx: SendContext, received:
   if (left > 0) await new Promise((r) => setTimeout(r, left));
   const storm = ctx.settings.storm;
   const windows = new StormWindows(ctx.db, ctx.settings.tableName);
-  const seen = await windows.read(address);
-  if (!seen || seen.windowEndsAt !== timer.dueAt || !holdsAny(seen)) {
+  const read = await windows.read(address);
+  const seen = read && read.windowEndsAt === timer.dueAt && holdsAny(read) ? await windows.fixDigest(address, read, Date.now()) : undefined;
+  if (!seen || !holdsAny(seen)) {
     logger.info('digest timer for a window already sent or empty: nothing to do', { to, dueAt: new Date(timer.dueAt).toISOString() });
     return NOTHING;
   }

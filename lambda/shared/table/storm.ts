@@ -49,6 +49,9 @@ export interface StormWindow {
   readonly held: ReadonlyMap<string, HeldText>;
   readonly extra: readonly string[];
   readonly timerArmedFor?: number;
+  /** The window whose digest's ids are fixed (fixDigest), and those ids. */
+  readonly digestFor?: number;
+  readonly digestKeys: readonly string[];
 }
 
 /** Anything waits for the window's digest. */
@@ -79,6 +82,8 @@ function readWindowItem(item: Item | undefined): StormWindow | undefined {
     held,
     extra: item.extra?.SS ?? [],
     ...(item.timerArmedFor?.N ? { timerArmedFor: Number(item.timerArmedFor.N) } : {}),
+    ...(item.digestFor?.N ? { digestFor: Number(item.digestFor.N) } : {}),
+    digestKeys: (item.digestKeys?.L ?? []).flatMap((v) => (v.S !== undefined ? [v.S] : [])),
   };
 }
 
@@ -170,6 +175,32 @@ export class StormWindows {
   /** Records that a digest timer for the window ending `windowEndsAt` is with SQS. */
   async timerArmed(address: string, windowEndsAt: number, now: number): Promise<void> {
     await this.update(address, 'SET #timerArmedFor = :end, #updatedAt = :updatedAt', '#windowEndsAt = :end', {}, { ':end': n(windowEndsAt) }, now);
+  }
+
+  /**
+   * Fixes what the digest of window `seen` carries, once: the first flush of
+   * the window records its held ids on the window item, and every later or
+   * concurrent flush of the same window (a timer delivered twice, a hold
+   * race's second timer) carries exactly those, never what it read itself.
+   * Without it, a second flush that read more held texts marked them as gone
+   * in a digest the first flush had sent without them. Texts held after the
+   * ids were fixed wait for the next window. Undefined when the window has
+   * moved on.
+   */
+  async fixDigest(address: string, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
+    const ids = [...seen.held.keys(), ...seen.extra];
+    const fixed =
+      (await this.update(
+        address,
+        'SET #digestFor = :seenEnd, #digestKeys = :ids, #updatedAt = :updatedAt',
+        '#windowEndsAt = :seenEnd AND (attribute_not_exists(#digestFor) OR #digestFor <> :seenEnd)',
+        {},
+        { ':seenEnd': n(seen.windowEndsAt), ':ids': { L: ids.map((id) => s(id)) } },
+        now,
+      )) ?? (await this.read(address));
+    if (!fixed || fixed.windowEndsAt !== seen.windowEndsAt || fixed.digestFor !== seen.windowEndsAt) return undefined;
+    const carried = new Set(fixed.digestKeys);
+    return { ...fixed, held: new Map([...fixed.held].filter(([id]) => carried.has(id))), extra: fixed.extra.filter((id) => carried.has(id)) };
   }
 
   /**

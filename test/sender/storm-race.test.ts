@@ -1,0 +1,109 @@
+import type { SQSEvent } from 'aws-lambda';
+import { ENV } from '../../lib/contract';
+import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
+import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
+import type { SentSqsMessage } from '../support/fake-sqs';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, loadHandler, SenderHandler, startWorld, WebhookWorld } from '../support/webhook-rig';
+import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+
+/*
+ * Two flushes of one storm window at once (a digest timer delivered twice, or
+ * a hold race's second timer), with a text held between them: the second
+ * flush must carry what the first one's digest carried, not what it read.
+ * Before the digest's ids were fixed on the window item, the second flush
+ * marked the later text as gone in the digest the first had already sent
+ * without it, and removed it from the window: it never reached the phone.
+ */
+
+const OUR_NUMBER = '+15557650000';
+const ALERT_QUEUE = 'alerts';
+const TO = '+15551350001';
+
+let world: WebhookWorld;
+let twilio: FakeTwilio;
+let proxy: DynamoProxy;
+let sender: SenderHandler;
+let out: CapturedOutput;
+const realNow = Date.now.bind(Date);
+let offsetMs = 0;
+
+beforeAll(async () => {
+  world = await startWorld();
+  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
+  proxy = await startDynamoProxy(world.dynamo.backendEndpoint);
+  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
+  process.env.TWILIO_API_BASE_URL = twilio.url;
+  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [TO], allowedRecipients: [TO], claimLeaseSeconds: 60 });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+  sender = await loadHandler<SenderHandler>('../../lambda/sender');
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+});
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, 'TWILIO_API_BASE_URL']) delete process.env[name];
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = world.dynamo.endpoint;
+  await Promise.all([proxy.close(), world.close(), twilio.close()]);
+});
+
+beforeEach(() => {
+  out = captureOutput();
+});
+
+afterEach(() => {
+  out.restore();
+  proxy.setRule(undefined);
+});
+
+const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
+const textsTo = (to: string) =>
+  twilio
+    .createRequests()
+    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
+    .map((r) => param('Body', r.params)!);
+const digestTimers = (): SentSqsMessage[] =>
+  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { timer?: string }).timer === 'digest');
+const dueAt = (m: SentSqsMessage) => (JSON.parse(m.body) as { dueAt: number }).dueAt;
+const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
+const fire = (m: SentSqsMessage) => sender(batch(rawRecord(m.body)), context());
+const page = (name: string) => deliver(snsRecord(JSON.stringify({ incidentKey: name, title: name, body: `${name} is down`, to: [TO] }), `sns-${name}`));
+
+test('a text held while a first flush is closing its window is not taken by a second flush of the same window: it goes out after', async () => {
+  for (const name of ['race-a', 'race-b', 'race-c']) expect((await page(name)).batchItemFailures).toEqual([]);
+  expect(textsTo(TO)).toHaveLength(1);
+  const [timer] = digestTimers();
+  offsetMs += dueAt(timer) - Date.now() + 5;
+
+  // The first flush sends its digest and is held just before it closes the window.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let closing!: () => void;
+  const closingSeen = new Promise<void>((resolve) => (closing = resolve));
+  let held = false;
+  proxy.setRule((target, input) => {
+    if (held || target !== 'UpdateItem' || !String(input.UpdateExpression).includes('REMOVE #timerArmedFor')) return 'pass';
+    held = true;
+    closing();
+    return { hold: gate };
+  });
+  const first = fire(timer);
+  await closingSeen;
+  expect(textsTo(TO)).toEqual([expect.any(String), expect.stringMatching(/^2 alerts: race-b \(\w+\), race-c \(\w+\)\. Reply ACK ALL$/)]);
+
+  // A text arrives while the window is still the first flush's, then the timer comes again.
+  expect((await page('race-d')).batchItemFailures).toEqual([]);
+  expect((await fire(timer)).batchItemFailures).toEqual([]);
+  release();
+  expect((await first).batchItemFailures).toEqual([]);
+  expect(textsTo(TO)).toHaveLength(2);
+  expect(await getItem(world.table, `claim#sns-race-d#${TO}`)).toBeUndefined();
+
+  // race-d waits in the next window and goes out when its digest timer fires.
+  const next = digestTimers().filter((m) => dueAt(m) > dueAt(timer));
+  expect(next).toHaveLength(1);
+  offsetMs += dueAt(next[0]) - Date.now() + 5;
+  expect((await fire(next[0])).batchItemFailures).toEqual([]);
+  const texts = textsTo(TO);
+  expect(texts).toHaveLength(3);
+  expect(texts[2]).toContain('race-d');
+});
