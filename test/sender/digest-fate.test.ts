@@ -95,12 +95,7 @@ afterEach(() => {
   out.restore();
 });
 
-const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
-const textsTo = (to: string) =>
-  twilio
-    .createRequests()
-    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
-    .map((r) => ({ sid: r.sid!, body: param('Body', r.params)! }));
+const textsTo = (to: string) => twilio.createdFor(to);
 const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
 const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>>; stage: number }>;
 

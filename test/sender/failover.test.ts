@@ -84,13 +84,8 @@ afterEach(() => {
   out.restore();
 });
 
-const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
 /** Messages the sender created for `to`: their SIDs and bodies. */
-const pagesTo = (to: string) =>
-  twilio
-    .createRequests()
-    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
-    .map((r) => ({ sid: r.sid!, body: param('Body', r.params)! }));
+const pagesTo = (to: string) => twilio.createdFor(to);
 /** The webhooks' and the reconciler's timers (reason unreachable) on the alert queue. */
 const unreachableTimers = (): SentSqsMessage[] =>
   world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { reason?: string }).reason === 'unreachable');

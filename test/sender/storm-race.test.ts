@@ -55,12 +55,7 @@ afterEach(() => {
   proxy.setRule(undefined);
 });
 
-const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
-const textsTo = (to: string) =>
-  twilio
-    .createRequests()
-    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
-    .map((r) => param('Body', r.params)!);
+const textsTo = (to: string) => twilio.createdFor(to).map((m) => m.body);
 const digestTimers = (): SentSqsMessage[] =>
   world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { timer?: string }).timer === 'digest');
 const dueAt = (m: SentSqsMessage) => (JSON.parse(m.body) as { dueAt: number }).dueAt;

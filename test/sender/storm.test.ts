@@ -78,11 +78,7 @@ afterEach(() => {
 /** An address no other test texts. */
 const freshAddress = () => ADDRESSES[++nextAddress];
 const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
-const textsTo = (to: string) =>
-  twilio
-    .createRequests()
-    .filter((r) => param('To', r.params) === to && r.outcome === 'created')
-    .map((r) => param('Body', r.params)!);
+const textsTo = (to: string) => twilio.createdFor(to).map((m) => m.body);
 const postsTo = (to: string) => twilio.createRequests().filter((r) => param('To', r.params) === to).length;
 
 interface Published {

@@ -64,6 +64,19 @@ test.each([
   expect(out.json).toEqual({ code, message: expect.any(String), more_info: `https://www.twilio.com/docs/errors/${code}`, status: 400 });
 });
 
+test('createdFor lists the messages created for one address, oldest first, with the Body sent; refused requests are not among them', async () => {
+  const a = await post([['To', '+15551230001'], ['From', '+15550000000'], ['Body', 'first']]);
+  await post([['To', '+15551230002'], ['From', '+15550000000'], ['Body', 'other']]);
+  twilio.burst429(1);
+  expect((await post([['To', '+15551230001'], ['From', '+15550000000'], ['Body', 'refused']])).status).toBe(429);
+  const b = await post([['To', '+15551230001'], ['From', '+15550000000'], ['Body', 'second']]);
+  expect(twilio.createdFor('+15551230001')).toEqual([
+    { sid: a.json.sid, body: 'first' },
+    { sid: b.json.sid, body: 'second' },
+  ]);
+  expect(twilio.createdFor('+15559999999')).toEqual([]);
+});
+
 test('wrong credentials get 401 / 20003 when a check is configured', async () => {
   twilio.setCredentials([{ username: ACCOUNT, password: TOKEN }]);
   try {

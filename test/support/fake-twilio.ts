@@ -61,6 +61,8 @@ export interface FakeTwilio extends LocalServer {
 
   /** The POST /Messages.json requests only. */
   createRequests(): RecordedRequest[];
+  /** The messages created for `to` (the address as sent), oldest first: their SIDs and the Body sent. */
+  createdFor(to: string): Array<{ readonly sid: string; readonly body: string }>;
   /** Answers to use, in order, before the injector and default. */
   enqueue(...answers: FakeAnswer[]): void;
   /** The next `n` POSTs get 429 / 20429 ("Too Many Requests"). */
@@ -755,6 +757,10 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       return maxInFlight;
     },
     createRequests: () => requests.filter((r) => r.method === 'POST' && LIST.test(r.path)),
+    createdFor: (to) =>
+      requests
+        .filter((r) => r.method === 'POST' && LIST.test(r.path) && r.outcome === 'created' && r.params.find(([k]) => k === 'To')?.[1] === to)
+        .map((r) => ({ sid: r.sid!, body: r.params.find(([k]) => k === 'Body')?.[1] ?? '' })),
     enqueue: (...answers) => {
       queue.push(...answers);
     },
