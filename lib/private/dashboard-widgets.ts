@@ -37,7 +37,12 @@ function header(messaging: TwilioMessaging): cloudwatch.TextWidget {
 
 /** A graph of counts (Sum per period) on an axis from zero: most of the dashboard. */
 function countGraph(title: string, width: number, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
-  return new cloudwatch.GraphWidget({ title, width, height: HEIGHT, left, leftYAxis: COUNT_AXIS });
+  return timeGraph(title, width, left, COUNT_AXIS);
+}
+
+/** A graph on the dashboard's row height, its left axis given (counts, milliseconds, seconds). */
+function timeGraph(title: string, width: number, left: cloudwatch.IMetric[], leftYAxis: cloudwatch.YAxisProps): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, width, height: HEIGHT, left, leftYAxis });
 }
 
 function pages(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
@@ -48,19 +53,18 @@ function pages(messaging: TwilioMessaging, period: Duration): cloudwatch.Row {
       messaging.metricMessagesUndelivered({ period, label: 'Undelivered', color: cloudwatch.Color.ORANGE }),
       messaging.metricMessagesFailed({ period, label: 'Failed', color: cloudwatch.Color.RED }),
     ]),
-    new cloudwatch.GraphWidget({
-      title: 'Delivery latency (published to delivered)',
-      width: THIRD,
-      height: HEIGHT,
-      left: [
+    timeGraph(
+      'Delivery latency (published to delivered)',
+      THIRD,
+      [
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(50), label: 'p50' }),
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(90), label: 'p90' }),
         messaging.metricDeliveryLatency({ period, statistic: cloudwatch.Stats.p(99), label: 'p99' }),
         // The carrier's part of it: a gap between the two lines is time in the queue and the sender.
         messaging.metric(METRIC.TWILIO_DELIVERY_LATENCY, { period, statistic: cloudwatch.Stats.p(99), label: 'Twilio p99', color: cloudwatch.Color.GREY }),
       ],
-      leftYAxis: MILLISECONDS_AXIS,
-    }),
+      MILLISECONDS_AXIS,
+    ),
     // The reconciler's polls: statuses whose callback never came, and messages given up on without a final one.
     countGraph('Missed status callbacks (reconciler)', THIRD, [
       messaging.metric(METRIC.STATUSES_RECONCILED, { period, label: 'Reconciled by a poll', color: cloudwatch.Color.ORANGE }),
@@ -103,16 +107,15 @@ function incidents(messaging: TwilioMessaging, period: Duration): cloudwatch.Row
         }),
       ],
     }),
-    new cloudwatch.GraphWidget({
-      title: 'Time to acknowledge',
-      width: THIRD,
-      height: HEIGHT,
-      left: [
+    timeGraph(
+      'Time to acknowledge',
+      THIRD,
+      [
         messaging.metricTimeToAcknowledge({ period, statistic: cloudwatch.Stats.p(50), label: 'p50' }),
         messaging.metricTimeToAcknowledge({ period, statistic: cloudwatch.Stats.MAXIMUM, label: 'Maximum' }),
       ],
-      leftYAxis: SECONDS_AXIS,
-    }),
+      SECONDS_AXIS,
+    ),
   );
 }
 
