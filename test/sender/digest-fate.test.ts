@@ -267,20 +267,27 @@ describe('a digest that ends undelivered', () => {
   test("told before the sender listed the digest's incidents (Twilio's callback beat its 201): the sender's write of the list finds it undelivered and escalates them", async () => {
     const to = ADDRESSES[++nextAddress];
     let digestSid: string | undefined;
+    let answer201 = () => {};
     const { held, digest } = await digestOfTwo(
       to,
       async () => {
-        // The digest's create answers late; its undelivered callback comes meanwhile.
-        twilio.enqueue({ delayMs: 1_500 });
+        // The digest's create is answered only after its undelivered callback.
+        twilio.enqueue({ answerAfter: new Promise<void>((resolve) => (answer201 = resolve)) });
       },
       async () => {
-        for (let i = 0; i < 100 && digestSid === undefined; i++) {
-          digestSid = textsTo(to)[1]?.sid;
-          if (digestSid === undefined) await new Promise((r) => setTimeout(r, 20));
+        try {
+          for (let i = 0; i < 250 && digestSid === undefined; i++) {
+            // Twilio has created it (its 201 is held, so the request is not yet `created`).
+            digestSid = [...twilio.messages.values()].filter((m) => m.to === to)[1]?.sid;
+            if (digestSid === undefined) await new Promise((r) => setTimeout(r, 20));
+          }
+          expect(digestSid).toBeDefined();
+          await postStatus(digestSid!, to, 'undelivered', '30003');
+          // No incidents on the item yet: the callback marked nothing.
+          expect(unreachableTimers()).toEqual([]);
+        } finally {
+          answer201();
         }
-        await postStatus(digestSid!, to, 'undelivered', '30003');
-        // No incidents on the item yet: the callback marked nothing.
-        expect(unreachableTimers()).toEqual([]);
       },
     );
     expect(digest.sid).toBe(digestSid);

@@ -137,6 +137,20 @@ test('maxInFlight counts concurrent creates', async () => {
   expect(twilio.inFlight).toBe(0);
 });
 
+test('answerAfter creates the message at once and holds its 201 until the promise settles', async () => {
+  let answer = () => {};
+  twilio.enqueue({ answerAfter: new Promise<void>((resolve) => (answer = resolve)) });
+  let answered = false;
+  const pending = post([['To', '+15551230001'], ['From', '+15550000000'], ['Body', 'held']]).then((r) => ((answered = true), r));
+  for (let i = 0; i < 250 && twilio.messages.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const [created] = [...twilio.messages.values()];
+  expect(created).toMatchObject({ body: 'held' });
+  await new Promise((r) => setTimeout(r, 50));
+  expect(answered).toBe(false);
+  answer();
+  expect(await pending).toMatchObject({ status: 201, json: { sid: created.sid } });
+});
+
 test('segments are counted as GSM-7 or UCS-2', () => {
   expect(countSegments('a'.repeat(160))).toBe(1);
   expect(countSegments('a'.repeat(161))).toBe(2);

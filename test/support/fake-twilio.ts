@@ -159,6 +159,12 @@ export interface FakeAnswer {
    */
   readonly delayMs?: number;
   /**
+   * For a successful create: the message is created, and the 201 waits until
+   * this settles. Orders a race by events, not by a delay a loaded machine
+   * may outlast (a callback that must arrive before the sender hears 201).
+   */
+  readonly answerAfter?: Promise<unknown>;
+  /**
    * Hold the answer until this many POSTs are in flight at once (or
    * `awaitMaxMs`, default 2000, has passed): lets a test see a concurrency
    * bound reached by count, however slow the machine.
@@ -687,6 +693,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
           return sendError(res, rec, e.status, e.code, e.message);
         }
         if (answer.delayMs) await sleep(answer.delayMs);
+        if (answer.answerAfter) await answer.answerAfter.catch(() => undefined);
         rec.outcome = 'created';
         return sendJson(res, rec, 201, messageJson(m));
       }
