@@ -4,8 +4,8 @@ import { isNoTimeLeft, MIN_ATTEMPT_MS, TwilioMessage } from '../shared/twilio-cl
 import { createMessageWithRetry, CreateResult, POST_5XX_SETTLE_MS } from './create-message';
 import { TwilioApiError } from '../shared/twilio-errors';
 import { isConfiguration } from './account';
-import type { Claim, Filing } from '../shared/table/claims';
-import { parentIdOf } from '../shared/table/items';
+import { Claim, FATE_CODE, Filing } from '../shared/table/claims';
+import { claimId, parentIdOf } from '../shared/table/items';
 import type { Received, SendContext } from './context';
 import { findSentMessage } from './lookup';
 import type { OutboundMessage } from './message-params';
@@ -89,21 +89,70 @@ async function deliver(job: Job): Promise<RecipientResult> {
   if (!result.won && result.existing === undefined) result = await ctx.claims.claim(notificationId, to, Date.now(), leaseMs, lostAnswer);
   if (result.won) return post(job, result.claim);
 
-  let existing = result.existing;
+  const held = await afterLease(job, result.existing);
+  return 'result' in held ? held.result : recover(job, held.claim);
+}
+
+/**
+ * A claim this invocation did not win: waited for when another invocation
+ * (a duplicate running now, or a request whose answer never came) holds it
+ * for only a little longer, else deferred until its lease ends. Answers the
+ * claim once its lease has expired, or the recipient's result when it is
+ * settled already or still held.
+ */
+async function afterLease(job: Job, found: Claim | undefined): Promise<{ readonly claim: Claim } | { readonly result: RecipientResult }> {
+  const { notificationId, msg, ctx } = job;
+  const { to } = msg;
+  let existing = found;
   if (existing && existing.state === 'pending' && existing.leaseUntil > Date.now()) {
-    // Held by another invocation (a duplicate running now), or by a request whose answer never came.
     const wait = existing.leaseUntil - Date.now() + 50;
-    if (wait > MAX_LEASE_WAIT_MS || Date.now() + wait + SEND_BUDGET_MS > ctx.deadline) return { to, kind: 'deferred', deferUntil: existing.leaseUntil };
+    if (wait > MAX_LEASE_WAIT_MS || Date.now() + wait + SEND_BUDGET_MS > ctx.deadline) return { result: { to, kind: 'deferred', deferUntil: existing.leaseUntil } };
     await new Promise((resolve) => setTimeout(resolve, wait));
     existing = await ctx.claims.get(existing.id);
-    if (existing?.state === 'pending' && existing.leaseUntil > Date.now()) return { to, kind: 'deferred', deferUntil: existing.leaseUntil };
+    if (existing?.state === 'pending' && existing.leaseUntil > Date.now()) return { result: { to, kind: 'deferred', deferUntil: existing.leaseUntil } };
   }
-  if (!existing) return { to, kind: 'retry' };
+  if (!existing) return { result: { to, kind: 'retry' } };
   if (existing.state !== 'pending') {
     logger.debug('recipient already handled', { notificationId, to: maskAddress(to), state: existing.state });
-    return { to, kind: 'already', state: existing.state };
+    return { result: { to, kind: 'already', state: existing.state } };
   }
-  return recover(job, existing);
+  return { claim: existing };
+}
+
+/**
+ * Settles a send an earlier delivery of the same record started, and sends
+ * nothing: its incident stopped paging (acknowledged or resolved) since. No
+ * claim means nothing was started. A pending claim is waited for like any
+ * other; then Twilio's message log decides: a message it has is recorded
+ * sent (the phone has the page), and with none the claim is recorded failed
+ * with FATE_CODE.PAGE_STOPPED, so that every page's fate is known.
+ * @returns undefined when no send was started
+ */
+export async function settleStarted(job: Job): Promise<RecipientResult | undefined> {
+  const settled = await stopped(job).catch((err: unknown): RecipientResult => ({ to: job.msg.to, kind: 'retry', error: err }));
+  if (settled?.kind === 'retry' && settled.error !== undefined) {
+    logger.error('settling a stopped page failed, will retry', { notificationId: job.notificationId, to: maskAddress(job.msg.to), error: errorSummary(settled.error) });
+  }
+  return settled;
+}
+
+async function stopped(job: Job): Promise<RecipientResult | undefined> {
+  const { notificationId, msg, ctx } = job;
+  const existing = await ctx.claims.get(claimId(notificationId, msg.to));
+  if (existing === undefined) return undefined;
+  const held = await afterLease(job, existing);
+  if ('result' in held) return held.result;
+  const looked = await lookUpInterrupted(job, held.claim);
+  if ('result' in looked) return looked.result;
+  if (looked.found) {
+    logger.info('interrupted page had reached Twilio before its incident stopped paging: recorded', { notificationId, to: maskAddress(msg.to), sid: looked.found.sid });
+    await recordAccepted(job, held.claim, looked.found, true);
+    return { to: msg.to, kind: 'sent' };
+  }
+  const recorded = await ctx.claims.markFailed(held.claim, 'not sent: its incident was acknowledged or resolved before this page reached Twilio', FATE_CODE.PAGE_STOPPED, filingOf(job), Date.now());
+  if (!recorded) return { to: msg.to, kind: 'retry' };
+  logger.info('interrupted page not sent: its incident stopped paging', { notificationId, to: maskAddress(msg.to) });
+  return { to: msg.to, kind: 'stopped' };
 }
 
 /**
@@ -138,43 +187,55 @@ function hold(job: Job, err: ConfigurationError | TwilioApiError): RecipientResu
 async function recover(job: Job, claim: Claim): Promise<RecipientResult> {
   const { notificationId, msg, ctx } = job;
   const to = maskAddress(msg.to);
-  if (ctx.account.heldReason() !== undefined) return { to: msg.to, kind: 'held' };
-  const outOfTime = (): RecipientResult => {
-    // No lookup was made, so nothing is in doubt: the claim stays as it is and the copy looks up later.
-    logger.info('no time left to look up an interrupted send: deferred', { notificationId, to });
-    return { to: msg.to, kind: 'deferred', deferUntil: Date.now() };
-  };
-  if (ctx.deadline - Date.now() < MIN_ATTEMPT_MS) return outOfTime();
-  let found: TwilioMessage | undefined;
-  try {
-    found = await ctx.semaphore.run(() => ctx.account.call((credentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, ctx.deadline)));
-  } catch (err) {
-    // Refused credentials say nothing about the message: no doubt counted, the claim stays as it is.
-    if (isConfiguration(err)) return hold(job, err);
-    // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
-    if (isNoTimeLeft(err)) return outOfTime();
-    const why = maskNumbersInText(String((err as Error)?.message ?? err));
-    const doubts = await ctx.claims.addDoubt(claim, why, Date.now());
-    if (doubts === undefined) return { to: msg.to, kind: 'retry' };
-    // What an operator needs to tell a flaky Twilio from a record running out of chances.
-    const details = { notificationId, to, doubts, why, receiveCount: job.received.receiveCount, deferrals: job.received.deferrals, attempts: claim.attempts, claimedAt: claim.createdAt };
-    if (doubts < MAX_DOUBTS) {
-      logger.warn('could not look up an interrupted send, will retry', { ...details, error: errorSummary(err) });
-      return { to: msg.to, kind: 'retry' };
-    }
-    const recorded = await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, filingOf(job), Date.now());
-    logger.error('interrupted send left for an operator: outcome unknown', details);
-    return { to: msg.to, kind: 'unknown', recorded };
-  }
-  if (found) {
-    logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: found.sid });
-    await recordAccepted(job, claim, found, true);
+  const looked = await lookUpInterrupted(job, claim);
+  if ('result' in looked) return looked.result;
+  if (looked.found) {
+    logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: looked.found.sid });
+    await recordAccepted(job, claim, looked.found, true);
     return { to: msg.to, kind: 'sent' };
   }
   const taken = await ctx.claims.takeOver(claim, Date.now(), ctx.settings.claimLeaseMs);
   if (!taken) return { to: msg.to, kind: 'retry' };
   logger.info('interrupted send had not reached Twilio: sending', { notificationId, to, attempts: taken.attempts });
   return post(job, taken);
+}
+
+/**
+ * Twilio's log on a pending claim whose lease expired: the message its send
+ * created, or none; or, when the log cannot be read now, the recipient's
+ * result (held, deferred, a retry counted as a doubt, unknown after
+ * MAX_DOUBTS).
+ */
+async function lookUpInterrupted(job: Job, claim: Claim): Promise<{ readonly found: TwilioMessage | undefined } | { readonly result: RecipientResult }> {
+  const { notificationId, msg, ctx } = job;
+  const to = maskAddress(msg.to);
+  if (ctx.account.heldReason() !== undefined) return { result: { to: msg.to, kind: 'held' } };
+  const outOfTime = (): { result: RecipientResult } => {
+    // No lookup was made, so nothing is in doubt: the claim stays as it is and the copy looks up later.
+    logger.info('no time left to look up an interrupted send: deferred', { notificationId, to });
+    return { result: { to: msg.to, kind: 'deferred', deferUntil: Date.now() } };
+  };
+  if (ctx.deadline - Date.now() < MIN_ATTEMPT_MS) return outOfTime();
+  try {
+    return { found: await ctx.semaphore.run(() => ctx.account.call((credentials) => findSentMessage(ctx.db, ctx.settings.tableName, credentials, msg, notificationId, claim, ctx.deadline))) };
+  } catch (err) {
+    // Refused credentials say nothing about the message: no doubt counted, the claim stays as it is.
+    if (isConfiguration(err)) return { result: hold(job, err) };
+    // The time ran out waiting for a slot or between pages: a doubt is only a request that failed.
+    if (isNoTimeLeft(err)) return outOfTime();
+    const why = maskNumbersInText(String((err as Error)?.message ?? err));
+    const doubts = await ctx.claims.addDoubt(claim, why, Date.now());
+    if (doubts === undefined) return { result: { to: msg.to, kind: 'retry' } };
+    // What an operator needs to tell a flaky Twilio from a record running out of chances.
+    const details = { notificationId, to, doubts, why, receiveCount: job.received.receiveCount, deferrals: job.received.deferrals, attempts: claim.attempts, claimedAt: claim.createdAt };
+    if (doubts < MAX_DOUBTS) {
+      logger.warn('could not look up an interrupted send, will retry', { ...details, error: errorSummary(err) });
+      return { result: { to: msg.to, kind: 'retry' } };
+    }
+    const recorded = await ctx.claims.markUnknown(claim, `Twilio lookup failed ${doubts} times (last: ${why}): check the message log`, filingOf(job), Date.now());
+    logger.error('interrupted send left for an operator: outcome unknown', details);
+    return { result: { to: msg.to, kind: 'unknown', recorded } };
+  }
 }
 
 async function post(job: Job, claim: Claim): Promise<RecipientResult> {

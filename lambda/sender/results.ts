@@ -45,6 +45,9 @@ export type RecipientResult = RecipientFacts &
         readonly countsConfigurationError?: boolean;
       }
     | /** Left to an operator: lookups could not tell whether it was sent. */ { readonly kind: 'unknown'; readonly recorded: boolean }
+    | /** Never sent: its incident stopped paging (acknowledged or resolved) before this claimed send reached Twilio; recorded failed (FATE_CODE.PAGE_STOPPED), not counted as a failure. */ {
+        readonly kind: 'stopped';
+      }
     | /** Held for the address's storm digest (storm/): it goes out when the window closes, under its window's digest timer. */ { readonly kind: 'digest' }
     | /** Kept for redrive: a configuration error holds its sender or the credentials (ConfigurationErrors). */ { readonly kind: 'held' }
     | /** To be tried again on a later receive. */ { readonly kind: 'retry'; readonly error?: unknown }
@@ -85,6 +88,7 @@ export function tally(recipients: readonly RecipientResult[]): Record<string, nu
     alreadyDone: count('already'),
     failed: count('failed'),
     unknown: count('unknown'),
+    stopped: count('stopped'),
     held: count('held'),
     heldForDigest: count('digest'),
     retry: count('retry', 'held'),

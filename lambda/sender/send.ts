@@ -6,7 +6,7 @@ import type { Received, SendContext } from './context';
 import { buildMessage } from './message-params';
 import { logger } from './observability';
 import type { Notification } from './parse-notification';
-import { errorSummary, Job, sendToRecipient } from './recipient';
+import { errorSummary, Job, sendToRecipient, settleStarted } from './recipient';
 import { HeldUnarmedError } from './storm/admit';
 import { admitToWindow } from './storm/window';
 import { combine, Combined, RecipientResult, tally } from './results';
@@ -25,6 +25,12 @@ export interface Delivery {
   readonly page: boolean;
   /** Recipients not to send to, each recorded as a failed claim with the reason (opted out). */
   readonly refused?: ReadonlyMap<string, string>;
+  /**
+   * Send nothing new: only settle the sends an earlier delivery of the same
+   * record claimed (recipient.ts settleStarted), because the incident
+   * stopped paging since. Recipients without a claim are left out.
+   */
+  readonly settleOnly?: boolean;
 }
 
 export interface RecipientSettlement {
@@ -50,6 +56,7 @@ export function channels(settings: SenderSettings): { readonly sms: boolean; rea
 
 /** Sends one text to each recipient exactly once (recipient.ts); rejected and refused recipients are recorded failed first. */
 export async function deliverAll(d: Delivery, ctx: SendContext, received: Received): Promise<DeliveryResult> {
+  if (d.settleOnly) return settleAll(d, ctx, received);
   const { notification, notificationId } = d;
   const { settings } = ctx;
   const refused = d.refused ?? new Map<string, string>();
@@ -95,6 +102,21 @@ export async function deliverAll(d: Delivery, ctx: SendContext, received: Receiv
     }),
   );
   return summarise(d, [...failed, ...sent]);
+}
+
+/** Settles what an earlier delivery started (Delivery.settleOnly); sends nothing new. */
+async function settleAll(d: Delivery, ctx: SendContext, received: Received): Promise<DeliveryResult> {
+  const started = await Promise.all(
+    // A recipient the delivery rejected has its failed claim already; only an accepted one can have a send in progress.
+    checkRecipients(d.recipients, ctx.settings.allowed, channels(ctx.settings)).accepted.map((to) => {
+      const job: Job = { notification: d.notification, notificationId: d.notificationId, msg: buildMessage(d.notification, to, ctx.settings), ctx, received, ...(d.incidentId !== undefined ? { incidentId: d.incidentId } : {}), page: d.page };
+      return settleStarted(job);
+    }),
+  );
+  const results = started.filter((r): r is RecipientResult => r !== undefined);
+  // Nothing was in progress (no claim, or each settled already): no log line for a step that is over or never began.
+  if (results.every((r) => r.kind === 'already')) return { outcome: 'done', progressed: false, settled: settlements(results), recipients: results };
+  return summarise(d, results);
 }
 
 /** One log line per notification, and what the delivery amounts to. */

@@ -1,3 +1,4 @@
+import { FATE_CODE } from '../../lambda/shared/table/claims';
 import type { SenderEscalation } from '../../lib/contract';
 import type { FakeMessage } from '../support/fake-twilio';
 import { LocalPipeline, twilioText, until } from '../pipeline/local-pipeline';
@@ -112,6 +113,8 @@ export interface EscalationTally {
   readonly lost: number;
   /** Stages an ACK stopped while they were being paged (part of their addresses paged, or their record not written): allowed, counted. */
   readonly cutShort: number;
+  /** Pages whose claimed send had not reached Twilio when the ACK came, settled `page-stopped` (never sent): allowed, counted. */
+  readonly stoppedPages: number;
   /** How long after its time the latest step was claimed (ms): a timer's lateness. */
   readonly latestStepMs: number;
   readonly problems: readonly string[];
@@ -129,7 +132,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
   const claimsOf = new Map<string, Item[]>();
   for (const i of items) if (i.kind === 'claim') claimsOf.set(String(i.notificationId), [...(claimsOf.get(String(i.notificationId)) ?? []), i]);
   const problems: string[] = [];
-  const count: Counts = { pages: 0, escalations: 0, repeats: 0, resolvedTexts: 0, duplicates: 0, skipped: 0, timersLost: 0, pagedAfterAck: 0, wrongAcks: 0, unresolved: 0, lost: 0, cutShort: 0, latestStepMs: 0 };
+  const count: Counts = { pages: 0, escalations: 0, repeats: 0, resolvedTexts: 0, duplicates: 0, skipped: 0, timersLost: 0, pagedAfterAck: 0, wrongAcks: 0, unresolved: 0, lost: 0, cutShort: 0, stoppedPages: 0, latestStepMs: 0 };
   const problem = (run: EscalationRun, what: string) => problems.push(`${run.name} (${run.kind}): ${what}`);
 
   for (const run of runs) {
@@ -233,6 +236,7 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
       }
     }
 
+    count.stoppedPages += [...ids.stages, ...ids.repeats].reduce((sum, id) => sum + (claimsOf.get(id) ?? []).filter((c) => c.errorCode === FATE_CODE.PAGE_STOPPED).length, 0);
     count.pages += [...ids.stages, ...ids.repeats].reduce((sum, id) => sum + sent(id).length, 0);
     count.escalations += paged.slice(1).filter(Boolean).length;
     count.repeats += repeated.filter(Boolean).length;
@@ -246,5 +250,5 @@ export function escalationTally(runs: readonly EscalationRun[], items: readonly 
 }
 
 export function formatEscalationTally(t: EscalationTally): string {
-  return `incidents ${t.incidents} · pages ${t.pages} · escalations ${t.escalations} · repeats ${t.repeats} · RESOLVED ${t.resolvedTexts} · duplicates ${t.duplicates} · stages skipped ${t.skipped} · timers lost ${t.timersLost} · paged after ACK ${t.pagedAfterAck} · wrong ACK answers ${t.wrongAcks} · unresolved ${t.unresolved} · lost ${t.lost} · stages cut short by an ACK ${t.cutShort} · latest step ${(t.latestStepMs / 1000).toFixed(1)} s after its time`;
+  return `incidents ${t.incidents} · pages ${t.pages} · escalations ${t.escalations} · repeats ${t.repeats} · RESOLVED ${t.resolvedTexts} · duplicates ${t.duplicates} · stages skipped ${t.skipped} · timers lost ${t.timersLost} · paged after ACK ${t.pagedAfterAck} · wrong ACK answers ${t.wrongAcks} · unresolved ${t.unresolved} · lost ${t.lost} · stages cut short by an ACK ${t.cutShort} · pages stopped before they reached Twilio ${t.stoppedPages} · latest step ${(t.latestStepMs / 1000).toFixed(1)} s after its time`;
 }

@@ -27,6 +27,7 @@
  * (grep its notification id); the tally lines say why callbacks were abandoned.
  */
 import { appendFileSync } from 'node:fs';
+import { FATE_CODE } from '../../lambda/shared/table/claims';
 import type { FakeAnswer, InjectorRequest } from '../support/fake-twilio';
 import { signTwilioRequest, twilioFormBody, twilioWebhookHeaders } from '../support/twilio-sign';
 import { formatTally, LocalPipeline, NUMBERS, startLocalPipeline, Tally } from '../pipeline/local-pipeline';
@@ -783,7 +784,12 @@ describe('reliability of the local pipeline', () => {
       const ids = stepIds(run);
       for (const id of [...ids.stages, ...ids.repeats, ids.resolved]) {
         const claims = items.filter((i) => i.kind === 'claim' && i.notificationId === id);
-        if (claims.length > 0) p.track({ notificationId: id, recipients: claims.map((c) => String(c.recipient)), label: 'escalation', mustBeSent: true });
+        // A page whose incident was acknowledged before its interrupted send reached Twilio is settled `page-stopped`: failed, never sent, not lost.
+        const stopped = (c: Record<string, unknown>) => c.errorCode === FATE_CODE.PAGE_STOPPED;
+        const toSend = claims.filter((c) => !stopped(c)).map((c) => String(c.recipient));
+        if (toSend.length > 0) p.track({ notificationId: id, recipients: toSend, label: 'escalation', mustBeSent: true });
+        const notSent = claims.filter(stopped).map((c) => String(c.recipient));
+        if (notSent.length > 0) p.track({ notificationId: id, recipients: notSent, label: 'escalation (stopped)' });
       }
     }
     // EMF lines come through the workers' stdout, which may trail their results.

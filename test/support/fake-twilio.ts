@@ -534,7 +534,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
     const sent = one('Body') ?? renderTemplate(one('ContentSid'), one('ContentVariables'));
     const body = answer.storedBody ? answer.storedBody(sent) : sent;
     const channelIsWhatsApp = to.startsWith('whatsapp:');
-    const now = new Date();
+    const now = new Date(Date.now());
     const m: FakeMessage = {
       sid: `${mediaUrls.length > 0 ? 'MM' : 'SM'}${hex32()}`,
       accountSid,
@@ -794,7 +794,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       return () => listeners.delete(listener);
     },
     addMessage: (partial) => {
-      const now = partial.dateCreated ?? new Date();
+      const now = partial.dateCreated ?? new Date(Date.now());
       const mediaUrls = partial.mediaUrls ?? [];
       const m: FakeMessage = {
         sid: `${mediaUrls.length > 0 ? 'MM' : 'SM'}${hex32()}`,
@@ -825,7 +825,7 @@ export async function startFakeTwilio(options: FakeTwilioOptions = {}): Promise<
       const m = messages.get(sid);
       if (!m) throw new Error(`no message ${sid}`);
       m.status = status;
-      m.dateUpdated = new Date();
+      m.dateUpdated = new Date(Date.now());
       if (status === 'sent' || status === 'delivered') m.dateSent = m.dateSent ?? m.dateUpdated;
       if (errorCode !== undefined) {
         m.errorCode = errorCode;

@@ -160,7 +160,7 @@ async function open(cmd: Extract<IncidentCommand, { action: 'open' }>, notificat
 
 /** Stage 0 (again, on a redelivery: the claims send nothing twice), then whatever is due at once, then the next timer. */
 async function afterOpening(incident: Incident, ictx: IncidentContext, optedOut: ReadonlySet<string>): Promise<FlowResult> {
-  if (incident.state !== 'open') return DONE;
+  if (incident.state !== 'open') return settleStopped(incident, ictx);
   const { result, incident: after } = await pageStage(incident, { kind: 'stage', stage: 0, shortcut: false }, ictx, optedOut);
   if (result.outcome !== 'done') return result;
   return combine(result, await advance(after ?? incident, ictx));
@@ -247,8 +247,8 @@ export async function fireTimer(timer: Timer, ictx: IncidentContext): Promise<Fl
   const incident = await ictx.store.incident(timer.incidentId);
   if (!incident || incident.state !== 'open') {
     countTimer(false);
-    logger.info('timer for an incident that is not open: nothing to do', { incidentId: timer.incidentId, timer: timer.timer, state: incident?.state ?? 'missing' });
-    return DONE;
+    logger.info('timer for an incident that is not open: nothing to page', { incidentId: timer.incidentId, timer: timer.timer, state: incident?.state ?? 'missing' });
+    return incident ? settleStopped(incident, ictx) : DONE;
   }
   const { stepped, ...result } = await advance(incident, ictx);
   countTimer(stepped);
@@ -279,6 +279,31 @@ async function advance(start: Incident, ictx: IncidentContext): Promise<FlowResu
   }
   if (incident) await schedule(incident, ictx);
   return { ...result, stepped };
+}
+
+/**
+ * An incident that stopped paging (acknowledged or resolved) while this
+ * record's delivery was under way, say a crash after a POST: the sends it
+ * had claimed are settled, and nothing new is sent (send.ts settleOnly).
+ * The steps that can be under way are those not recorded done: stage 0
+ * (whose end is not recorded), every stage above the recorded one, the next
+ * repeat, and the fallback of each unreachable address not yet fallen back.
+ * The record that started a step is the one redelivered, so its fate is
+ * settled here, not left pending.
+ */
+async function settleStopped(incident: Incident, ictx: IncidentContext): Promise<FlowResult> {
+  const { plan } = ictx;
+  const steps: Array<{ readonly notificationId: string; readonly recipients: readonly string[] }> = [];
+  plan.stages.forEach((_, k) => {
+    if (k === 0 || k > incident.stage) steps.push({ notificationId: k === 0 ? incident.openedBy : stageNotificationId(incident.id, k), recipients: stageAddresses(incident, plan, k) });
+  });
+  if (incident.pageRepeats < plan.repeats) steps.push({ notificationId: repeatNotificationId(incident.id, incident.pageRepeats + 1), recipients: incident.paged });
+  for (const [address, fallback] of plan.fallbacks ?? NO_FALLBACKS) {
+    if (incident.unreachable.includes(address) && !incident.fellBack?.includes(address)) steps.push({ notificationId: fallbackNotificationId(incident.id, address), recipients: [fallback] });
+  }
+  const notification = pageNotification(JSON.parse(incident.page) as PageContent, incident.code);
+  const settled = await Promise.all(steps.map((step) => ictx.deliver({ notification, ...step, incidentId: incident.id, page: true, settleOnly: true })));
+  return settled.reduce<FlowResult>((all, one) => combine(all, { outcome: one.outcome, progressed: one.progressed }), DONE);
 }
 
 /** Hands the incident's next timer to SQS unless the incident records it as handed already. */
@@ -315,6 +340,12 @@ function outcomes(sent: DeliveryResult, stage: number | undefined, optedOut: Rea
   return { events, unreachable: [...unreachable] };
 }
 
+/** A stage's addresses not in an earlier stage (those were paged then). */
+function stageAddresses(incident: Incident, plan: EscalationPlan, stage: number): string[] {
+  const earlier = new Set(Array.from({ length: stage }, (_, k) => stageRecipients(incident, plan, k)).flat());
+  return stageRecipients(incident, plan, stage).filter((a) => !earlier.has(a));
+}
+
 /**
  * Pages one stage: its addresses not in an earlier stage (those were paged
  * then), minus opt-outs (recorded failed, counted unreachable). Not "not in
@@ -324,8 +355,7 @@ function outcomes(sent: DeliveryResult, stage: number | undefined, optedOut: Rea
 async function pageStage(incident: Incident, step: Extract<Step, { kind: 'stage' }>, ictx: IncidentContext, knownOptedOut?: ReadonlySet<string>): Promise<StepResult> {
   const { store } = ictx;
   const { stage } = step;
-  const earlier = new Set(Array.from({ length: stage }, (_, k) => stageRecipients(incident, ictx.plan, k)).flat());
-  const recipients = stageRecipients(incident, ictx.plan, stage).filter((a) => !earlier.has(a));
+  const recipients = stageAddresses(incident, ictx.plan, stage);
   const optedOut = knownOptedOut ?? (await store.optedOut(recipients));
   if (stage > 0) {
     // Recorded before the send, so that an ACK from a paged address finds it however slow the rest of the stage is; refused once the incident is no longer open.

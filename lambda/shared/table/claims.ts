@@ -57,6 +57,8 @@ export const FATE_CODE = {
   INVALID_RECIPIENT: 'invalid-recipient',
   /** A notification that can never be sent as a whole. */
   INVALID_NOTIFICATION: 'invalid-notification',
+  /** A page whose send was claimed but had not reached Twilio when its incident was acknowledged or resolved: never sent. */
+  PAGE_STOPPED: 'page-stopped',
 } as const;
 
 /** Where a settled send is filed in TABLE.BY_PARENT_INDEX (items.ts parentIdOf). */
