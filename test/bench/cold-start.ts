@@ -36,6 +36,8 @@ export const LOAD_ENV: Record<string, string> = {
   INBOUND_URL: 'https://example.execute-api.us-east-1.amazonaws.com/prod/inbound',
   INBOUND_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:inbound',
   SENDER_CONFIG: JSON.stringify({ from: '+15005550001', defaultRecipients: ['+15005550006'] }),
+  // As the construct deploys the sender: the alert queue set, so the default storm window is on.
+  ALERT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/alerts',
   POWERTOOLS_SERVICE_NAME: 'bench',
   // The Lambda runtime (Node 24) prints no such notice; this machine's Node 20 would.
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

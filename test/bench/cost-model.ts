@@ -74,6 +74,12 @@ export interface CostInputs {
   readonly callbackMsSource: string;
   readonly senderDdbWritesPerRecipient: number;
   readonly senderDdbReadsPerRecipient: number;
+  /**
+   * SQS SendMessage calls the sender makes per recipient, as measured: a held
+   * text's digest timer, an incident's escalation timer (0 on a first page
+   * with the default escalation).
+   */
+  readonly senderSqsSendsPerRecipient: number;
   /** DynamoDB waits in sequence per recipient (parallel calls share one): what the sender's duration pays for. */
   readonly senderDdbRoundTripsPerRecipient: number;
   /** The status-callback handler's own time per callback, measured the same way. */
@@ -127,6 +133,12 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
   const aws: CostLine[] = [
     { item: 'SNS publish', quantity: '1 publish', perThousand: k * PRICE.snsPublish, note: 'SNS→SQS delivery is free' },
     { item: 'SQS', quantity: '3 requests', perThousand: k * 3 * PRICE.sqsRequest, note: 'SendMessage (by SNS), ReceiveMessage, DeleteMessage; batching lowers it under load' },
+    {
+      item: 'SQS timers (sender)',
+      quantity: `${round2(i.senderSqsSendsPerRecipient)} SendMessage`,
+      perThousand: k * i.senderSqsSendsPerRecipient * PRICE.sqsRequest,
+      note: 'digest and escalation timers to the alert queue, as measured (a first page sets none; a held text its window\'s digest timer, once per window); a timer\'s own delivery later is one more receive and delete',
+    },
     { item: 'Lambda sender (requests)', quantity: '1 invocation', perThousand: k * PRICE.lambdaRequest },
     {
       item: 'Lambda sender (duration)',
@@ -138,7 +150,7 @@ export function costPerThousandAlerts(i: CostInputs): { aws: CostLine[]; twilio:
       item: 'DynamoDB writes',
       quantity: `${round2(messageWrites + claimWrites)} WRU`,
       perThousand: k * (messageWrites + claimWrites) * PRICE.dynamoWru,
-      note: `message item ${i.messageItemBytes} B written ${round2(1 + cb * written)}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); ${round2(cb * i.callbackDdbFailedWrites)} refused conditional writes per message (billed, no index write); claim ${i.claimItemBytes} B × ${round2(Math.max(0, i.senderDdbWritesPerRecipient - 1))}`,
+      note: `message item ${i.messageItemBytes} B written ${round2(1 + cb * written)}× (sender + callbacks), each also into the alertsByRecipient index (projection ALL); ${round2(cb * i.callbackDdbFailedWrites)} refused conditional writes per message (billed, no index write); claim-size items (claim, incident, ACK code, storm window; ${i.claimItemBytes} B) × ${round2(Math.max(0, i.senderDdbWritesPerRecipient - 1))}`,
     },
     { item: 'DynamoDB reads', quantity: `${reads} RRU`, perThousand: k * reads * PRICE.dynamoRru },
     { item: 'API Gateway REST (callbacks)', quantity: `${cb} requests`, perThousand: k * cb * PRICE.apiGatewayRest, note: 'one request per status callback; an HTTP API would cost $1.00/1M' },

@@ -1,7 +1,8 @@
 /**
  * The benchmark harness's own logic (no timings asserted: speed is measured
  * in `npm run bench` only): the stage-throttle model, the CPU share and its
- * fallback, and the scaling plot.
+ * fallback, the scaling plot, the scenarios' environment (storm windows on,
+ * as deployed) and the cost model's counting of the window write and SQS.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,12 @@ import { CGROUP_ROOT, createCpuGroup, cpuShare } from './support/cpu-cgroup';
 import { describeMode } from './support/host';
 import { scalingSvg } from './support/svg-plot';
 import { tokenBucketRefusals } from './support/token-bucket';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { STORM_LIMITS } from '../../lib/contract';
+import { loadSettings } from '../../lambda/sender/config';
+import { stormId } from '../../lambda/shared/table/storm';
+import { costPerThousandAlerts, PRICE, type CostInputs } from './cost-model';
+import { startBenchEnv, TABLE_NAME } from './support/local-env';
 
 describe('tokenBucketRefusals', () => {
   it('lets a burst through up to the bucket, then refuses what the rate cannot refill', () => {
@@ -112,5 +119,55 @@ describe('scalingSvg', () => {
   it('escapes text, so a mode label cannot break the document', () => {
     expect(svg).toContain('256 MB &lt;share&gt;');
     expect(svg).not.toContain('<share>');
+  });
+});
+
+describe('the handler scenarios\' environment (support/local-env.ts)', () => {
+  it('gives the sender ALERT_QUEUE_URL, an SQS fake, so the construct\'s default storm window is on; endStormWindows makes the next text a first page', async () => {
+    const saved = { ...process.env };
+    const env = await startBenchEnv({ from: '+15005550001', defaultRecipients: ['+15550100000'] });
+    try {
+      expect(process.env.ALERT_QUEUE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\d+\/alerts$/);
+      // The sender's own reading of it: the construct writes no SENDER_CONFIG.storm by default.
+      expect(loadSettings(process.env).storm).toEqual({ windowMs: STORM_LIMITS.windowSeconds.default * 1000, immediatePages: STORM_LIMITS.immediatePages.default });
+      const before = await env.stats();
+      expect(before.sqs).toEqual({});
+      // A window open now ends in the past.
+      const db = new DynamoDBClient({ endpoint: env.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      const key = { id: { S: stormId('+15550100000') } };
+      await db.send(new PutItemCommand({ TableName: TABLE_NAME, Item: { ...key, windowEndsAt: { N: String(Date.now() + 60_000) } } }));
+      await env.endStormWindows(['+15550100000', '+15550100001']);
+      const { Item } = await db.send(new GetItemCommand({ TableName: TABLE_NAME, Key: key, ConsistentRead: true }));
+      expect(Number(Item?.windowEndsAt?.N)).toBeLessThanOrEqual(Date.now());
+      // An address never texted gets no window item.
+      expect((await db.send(new GetItemCommand({ TableName: TABLE_NAME, Key: { id: { S: stormId('+15550100001') } } }))).Item).toBeUndefined();
+      db.destroy();
+    } finally {
+      await env.close();
+      process.env = saved;
+    }
+  }, 60_000);
+});
+
+describe('cost model', () => {
+  const inputs: CostInputs = {
+    architecture: 'arm64', senderMemoryMb: 1769, callbackMemoryMb: 256, senderLocalMs: 5, localMsSource: 'test', callbackMsSource: 'test',
+    senderDdbWritesPerRecipient: 3, senderDdbReadsPerRecipient: 0, senderSqsSendsPerRecipient: 0, senderDdbRoundTripsPerRecipient: 2,
+    callbackLocalMs: 3, callbackDdbWrites: 1, callbackDdbFailedWrites: 0, callbackDdbReads: 0, messageItemBytes: 600, claimItemBytes: 250,
+    senderLogBytes: 600, callbackLogBytes: 500, senderLoadMs: 50, callbacksPerMessage: 3, alarms: 2, kmsKeys: 1, secrets: 1, metricNames: 10,
+  };
+  const line = (r: ReturnType<typeof costPerThousandAlerts>, item: string) => r.aws.find((l) => l.item === item)!;
+
+  it('bills the storm window\'s conditional write as one more write unit per recipient', () => {
+    const without = costPerThousandAlerts(inputs);
+    const withWindow = costPerThousandAlerts({ ...inputs, senderDdbWritesPerRecipient: 4 });
+    expect(line(withWindow, 'DynamoDB writes').perThousand - line(without, 'DynamoDB writes').perThousand).toBeCloseTo(1000 * PRICE.dynamoWru, 12);
+  });
+
+  it('bills the sender\'s SQS timers as measured', () => {
+    const r = costPerThousandAlerts({ ...inputs, senderSqsSendsPerRecipient: 1 });
+    expect(line(r, 'SQS timers (sender)').perThousand).toBeCloseTo(1000 * PRICE.sqsRequest, 12);
+    expect(line(costPerThousandAlerts(inputs), 'SQS timers (sender)').perThousand).toBe(0);
+    expect(r.awsTotal - costPerThousandAlerts(inputs).awsTotal).toBeCloseTo(1000 * PRICE.sqsRequest, 12);
   });
 });

@@ -11,13 +11,17 @@
  * CloudWatch ALARM of a new alarm, the 100 the default recipients, so each
  * run opens an incident, gives the page its ACK code and records each page
  * in the incident's timeline, besides the per-recipient claim and message.
+ *
+ * Storm windows are on as deployed (ALERT_QUEUE_URL, the default 60 s
+ * window): before each run the 100 recipients' windows are ended (as the
+ * 60 s between runs would), so every text is a first page, never held.
  */
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
 import { scenarioMain } from '../support/child';
 import { modeMemoryFromEnv, startHost, type Host } from '../support/host';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, recipients, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM, TABLE_NAME, alarmMessage, ddbDelta, recipients, sqsDelta, snsRecord, sqsEvent, startBenchEnv } from '../support/local-env';
 import { msSince, summarize } from '../support/stats';
 
 /** The run's snapshot of the built handlers (run.ts), else assets/. */
@@ -41,6 +45,7 @@ scenarioMain(async () => {
   let alarms = 0;
   const once = async (label: string, host: Host = sender, incident = false) => {
     await env.resetTwilioCounters();
+    await env.endStormWindows(to);
     const before = await env.stats();
     const event = sqsEvent(incident ? snsRecord(alarmMessage(`fan-out-incident-${alarms++}`)) : snsRecord(JSON.stringify({ body: `Fan-out ${label}: disk 91% on db-1`, to }), 'fan-out'));
     const run = await host.invoke<{ batchItemFailures?: unknown[] } | null>(event, { functionName: 'sender', timeoutMs: 900_000 });
@@ -52,6 +57,7 @@ scenarioMain(async () => {
       posts: after.twilioCreates - before.twilioCreates,
       ddbCalls: after.ddbTotal - before.ddbTotal,
       ddbByOp: ddbDelta(before, after),
+      sqsCalls: Object.values(sqsDelta(before, after)).reduce((a, n) => a + n, 0),
       maxInFlight: after.twilioMaxInFlight,
       failures: result?.batchItemFailures?.length ?? 0,
     };
@@ -126,6 +132,7 @@ scenarioMain(async () => {
     ratio: wall.median / idealMs,
     postsPerRun: summarize(samples.map((s) => s.posts)),
     ddbCallsPerRun: summarize(samples.map((s) => s.ddbCalls)),
+    sqsCallsPerRun: summarize(samples.map((s) => s.sqsCalls)),
     maxInFlight: Math.max(...samples.map((s) => s.maxInFlight)),
     batchFailures: samples.reduce((a, s) => a + s.failures, 0),
     barePosts: summarize(bare),
@@ -150,6 +157,7 @@ scenarioMain(async () => {
         cpuPerRun: summarize(incidentSamples.map((s) => s.cpuMs)),
         postsPerRun: summarize(incidentSamples.map((s) => s.posts)),
         ddbCallsPerRun: summarize(incidentSamples.map((s) => s.ddbCalls)),
+        sqsCallsPerRun: summarize(incidentSamples.map((s) => s.sqsCalls)),
         ddbOpsPerRun: Object.fromEntries(Object.entries(ops).map(([op, n]) => [op, Math.round(n * 10) / 10])),
         batchFailures: incidentSamples.reduce((a, s) => a + s.failures, 0),
         maxInFlight: Math.max(...incidentSamples.map((s) => s.maxInFlight)),

@@ -10,6 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { createStatusTable, startDynalite } from '../../support/dynalite';
 import { startFakeSecretsManager } from '../../support/fake-secrets-manager';
 import { FakeAnswer, startFakeTwilio } from '../../support/fake-twilio';
+import { startFakeSqs } from '../../support/fake-sqs';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { stormId } from '../../../lambda/shared/table/storm';
+
+/** The alert queue's name in the SQS fake: the sender's ALERT_QUEUE_URL (digest and escalation timers), as the construct sets it. */
+export const ALERT_QUEUE_NAME = 'alerts';
 
 export type FakesRequest =
   | { id: number; op: 'stats' }
@@ -19,6 +25,7 @@ export type FakesRequest =
   | { id: number; op: 'twilioMessages' }
   | { id: number; op: 'twilioLatency'; baseMs: number; jitterMs: number; seed?: number }
   | { id: number; op: 'twilioCreates' }
+  | { id: number; op: 'endStormWindows'; addresses: string[] }
   | { id: number; op: 'close' };
 
 export interface FakesReady {
@@ -26,6 +33,9 @@ export interface FakesReady {
   dynamoEndpoint: string;
   secretsUrl: string;
   twilioUrl: string;
+  /** The alert queue in the SQS fake (its URL names the fake's host, which the SDK sends to). */
+  alertQueueUrl: string;
+  sqsUrl: string;
 }
 
 export interface FakeStats {
@@ -38,6 +48,8 @@ export interface FakeStats {
   secretReads: number;
   /** Conditional writes DynamoDB refused (ConditionalCheckFailedException), by operation: billed like any write. */
   ddbConditionalFailures: Record<string, number>;
+  /** SQS calls by operation (SendMessage: a digest's or an escalation's timer). */
+  sqs: Record<string, number>;
 }
 
 /** One Messages create as the fake Twilio received it (epoch ms). */
@@ -108,6 +120,9 @@ async function main() {
   const secrets = await startFakeSecretsManager();
   secrets.setSecret(secretArn, JSON.stringify({ accountSid, authToken }));
   const twilio = await startFakeTwilio({ accountSid });
+  const sqs = await startFakeSqs();
+  const alertQueueUrl = sqs.queueUrl(ALERT_QUEUE_NAME);
+  const db = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const send = (m: unknown) => process.send!(m);
   process.on('message', async (req: FakesRequest) => {
     switch (req.op) {
@@ -120,6 +135,7 @@ async function main() {
           twilioMaxInFlight: twilio.maxInFlight,
           secretReads: [...secrets.getCalls.values()].reduce((a, b) => a + b, 0),
           ddbConditionalFailures: Object.fromEntries(proxy.failures),
+          sqs: Object.fromEntries(sqs.calls),
         };
         return send({ id: req.id, value: stats });
       }
@@ -147,16 +163,28 @@ async function main() {
         }));
         return send({ id: req.id, value: creates });
       }
+      case 'endStormWindows': {
+        // As the window's 60 s passing would: each address's window ends in the past (nothing is held in it).
+        for (const address of req.addresses) {
+          await db
+            .send(new UpdateItemCommand({ TableName: tableName, Key: { id: { S: stormId(address) } }, UpdateExpression: 'SET windowEndsAt = :past', ConditionExpression: 'attribute_exists(id)', ExpressionAttributeValues: { ':past': { N: '0' } } }))
+            .catch((err: Error) => {
+              if (err.name !== 'ConditionalCheckFailedException') throw err;
+            });
+        }
+        return send({ id: req.id });
+      }
       case 'twilioMessages':
         return send({ id: req.id, value: [...twilio.messages.values()].map((m) => ({ sid: m.sid, to: m.to, body: m.body })) });
       case 'close':
-        await Promise.all([proxy.close(), dynamo.close(), secrets.close(), twilio.close()]);
+        db.destroy();
+        await Promise.all([proxy.close(), dynamo.close(), secrets.close(), twilio.close(), sqs.close()]);
         send({ id: req.id });
         return process.exit(0);
     }
   });
   process.on('disconnect', () => process.exit(0));
-  const ready: FakesReady = { ready: true, dynamoEndpoint: proxy.url, secretsUrl: secrets.url, twilioUrl: twilio.url };
+  const ready: FakesReady = { ready: true, dynamoEndpoint: proxy.url, secretsUrl: secrets.url, twilioUrl: twilio.url, alertQueueUrl, sqsUrl: sqs.url };
   send(ready);
 }
 

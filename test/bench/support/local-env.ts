@@ -34,13 +34,24 @@ export interface BenchEnv {
   twilioLatency(baseMs: number, jitterMs: number, seed?: number): Promise<void>;
   /** Every create the fake Twilio has received, in order, with its arrival time (epoch ms). */
   twilioCreates(): Promise<CreateRecord[]>;
+  /**
+   * Ends the storm windows of `addresses` (their end moved into the past, nothing held), as the
+   * window's 60 s passing would: the next text to each is a first page again. Between invocations only.
+   */
+  endStormWindows(addresses: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
  * Starts the fakes in their own process (support/fakes-process.ts) and sets
  * the environment the construct would set, pointing at them. Call before
- * loading a handler: handlers read it at module scope.
+ * loading a handler: handlers read it at module scope. As deployed, the sender
+ * has ALERT_QUEUE_URL (the alert queue, here in the SQS fake), so storm
+ * windows are on with the default window (60 s, immediatePages 1) unless
+ * `senderConfig.storm` says otherwise: a second text to an address inside its
+ * window is held for the digest, so a scenario that measures a page sends to
+ * addresses not texted in the last window (or ends their windows between
+ * invocations, endStormWindows).
  */
 export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
   const child = fork(join(__dirname, 'fakes-process.ts'), [], {
@@ -73,6 +84,8 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
   process.env[ENV.STATUS_CALLBACK_URL] = STATUS_CALLBACK_URL;
   process.env[ENV.TWILIO_API_BASE_URL] = ready.twilioUrl;
   process.env[ENV.SENDER_CONFIG] = JSON.stringify(senderConfig);
+  process.env[ENV.ALERT_QUEUE_URL] = ready.alertQueueUrl;
+  process.env.AWS_ENDPOINT_URL_SQS = ready.sqsUrl;
   process.env.POWERTOOLS_SERVICE_NAME = 'bench';
   return {
     dynamoEndpoint: ready.dynamoEndpoint,
@@ -84,6 +97,7 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
     twilioMessages: () => call({ op: 'twilioMessages' }),
     twilioLatency: (baseMs, jitterMs, seed) => call<void>({ op: 'twilioLatency', baseMs, jitterMs, seed }),
     twilioCreates: () => call<CreateRecord[]>({ op: 'twilioCreates' }),
+    endStormWindows: (addresses) => call<void>({ op: 'endStormWindows', addresses: [...addresses] }),
     close: async () => {
       await call<void>({ op: 'close' });
       child.disconnect();
@@ -94,6 +108,11 @@ export async function startBenchEnv(senderConfig: object): Promise<BenchEnv> {
 /** Differences of two call-count snapshots, by DynamoDB operation. */
 export function ddbDelta(before: FakeStats, after: FakeStats): Record<string, number> {
   return countDelta(before.ddb, after.ddb);
+}
+
+/** SQS calls between two snapshots, by operation. */
+export function sqsDelta(before: FakeStats, after: FakeStats): Record<string, number> {
+  return countDelta(before.sqs, after.sqs);
 }
 
 /** Refused conditional writes between two snapshots, by operation. */
