@@ -61,9 +61,14 @@ const filingOf = (job: Job): Filing => ({ parentId: parentIdOf(job.notificationI
 
 /** What became of the recipient; never rejects (DynamoDB or Secrets Manager trouble is a retry: the claim protocol makes a redelivery safe). */
 export async function sendToRecipient(job: Job): Promise<RecipientResult> {
-  const result = await deliver(job).catch((err: unknown): RecipientResult => ({ to: job.msg.to, kind: 'retry', error: err }));
-  if (result.kind === 'retry' && result.error !== undefined) {
-    logger.error('send to recipient failed, will retry', { notificationId: job.notificationId, to: maskAddress(job.msg.to), error: errorSummary(result.error) });
+  return retryOnError(job, deliver(job), 'send to recipient failed, will retry');
+}
+
+/** A recipient's work that threw (DynamoDB, Secrets Manager) is a retry, logged once with `message`. */
+async function retryOnError<R extends RecipientResult | undefined>(job: Job, work: Promise<R>, message: string): Promise<R | RecipientResult> {
+  const result = await work.catch((err: unknown): RecipientResult => ({ to: job.msg.to, kind: 'retry', error: err }));
+  if (result?.kind === 'retry' && result.error !== undefined) {
+    logger.error(message, { notificationId: job.notificationId, to: maskAddress(job.msg.to), error: errorSummary(result.error) });
   }
   return result;
 }
@@ -128,12 +133,8 @@ async function afterLease(job: Job, found: Claim | undefined): Promise<{ readonl
  * with FATE_CODE.PAGE_STOPPED, so that every page's fate is known.
  * @returns undefined when no send was started
  */
-export async function settleStarted(job: Job): Promise<RecipientResult | undefined> {
-  const settled = await stopped(job).catch((err: unknown): RecipientResult => ({ to: job.msg.to, kind: 'retry', error: err }));
-  if (settled?.kind === 'retry' && settled.error !== undefined) {
-    logger.error('settling a stopped page failed, will retry', { notificationId: job.notificationId, to: maskAddress(job.msg.to), error: errorSummary(settled.error) });
-  }
-  return settled;
+export function settleStarted(job: Job): Promise<RecipientResult | undefined> {
+  return retryOnError(job, stopped(job), 'settling a stopped page failed, will retry');
 }
 
 async function stopped(job: Job): Promise<RecipientResult | undefined> {
@@ -144,11 +145,7 @@ async function stopped(job: Job): Promise<RecipientResult | undefined> {
   if ('result' in held) return held.result;
   const looked = await lookUpInterrupted(job, held.claim);
   if ('result' in looked) return looked.result;
-  if (looked.found) {
-    logger.info('interrupted page had reached Twilio before its incident stopped paging: recorded', { notificationId, to: maskAddress(msg.to), sid: looked.found.sid });
-    await recordAccepted(job, held.claim, looked.found, true);
-    return { to: msg.to, kind: 'sent' };
-  }
+  if (looked.found) return recordFound(job, held.claim, looked.found, 'interrupted page had reached Twilio before its incident stopped paging: recorded');
   const recorded = await ctx.claims.markFailed(held.claim, 'not sent: its incident was acknowledged or resolved before this page reached Twilio', FATE_CODE.PAGE_STOPPED, filingOf(job), Date.now());
   if (!recorded) return { to: msg.to, kind: 'retry' };
   logger.info('interrupted page not sent: its incident stopped paging', { notificationId, to: maskAddress(msg.to) });
@@ -189,15 +186,18 @@ async function recover(job: Job, claim: Claim): Promise<RecipientResult> {
   const to = maskAddress(msg.to);
   const looked = await lookUpInterrupted(job, claim);
   if ('result' in looked) return looked.result;
-  if (looked.found) {
-    logger.info('interrupted send had reached Twilio: recorded, not resent', { notificationId, to, sid: looked.found.sid });
-    await recordAccepted(job, claim, looked.found, true);
-    return { to: msg.to, kind: 'sent' };
-  }
+  if (looked.found) return recordFound(job, claim, looked.found, 'interrupted send had reached Twilio: recorded, not resent');
   const taken = await ctx.claims.takeOver(claim, Date.now(), ctx.settings.claimLeaseMs);
   if (!taken) return { to: msg.to, kind: 'retry' };
   logger.info('interrupted send had not reached Twilio: sending', { notificationId, to, attempts: taken.attempts });
   return post(job, taken);
+}
+
+/** The message an interrupted send created, found in Twilio's log: recorded as the claim's, never sent again. */
+async function recordFound(job: Job, claim: Claim, found: TwilioMessage, message: string): Promise<RecipientResult> {
+  logger.info(message, { notificationId: job.notificationId, to: maskAddress(job.msg.to), sid: found.sid });
+  await recordAccepted(job, claim, found, true);
+  return { to: job.msg.to, kind: 'sent' };
 }
 
 /**

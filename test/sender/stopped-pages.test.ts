@@ -108,6 +108,17 @@ function postReply(from: string, body: string): Promise<APIGatewayProxyResult> {
   return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
 }
 
+/** An incident of its own address, its stage 0 paged; its escalate timer (stage 1) on the alert queue. */
+async function openedAndPaged() {
+  const to = ADDRESSES[++nextAddress];
+  const key = `sp-${++serial}`;
+  const snsId = `sns-${key}`;
+  const incidentId = `incident#${snsId}`;
+  expect((await sender(batch(snsRecord(JSON.stringify({ incidentKey: key, title: key, body: `${key} is down`, to: [to] }), snsId)), context())).batchItemFailures).toEqual([]);
+  const [timer] = world.sqs.sent.filter((m) => JSON.parse(m.body).incidentId === incidentId);
+  return { to, key, snsId, incidentId, timer };
+}
+
 /** Stops the incident the way the test says: `ACK <code>` from the address it paged, or the envelope's resolve. */
 async function stop(how: 'acknowledged' | 'resolved', incidentId: string, key: string, pagedAddress: string): Promise<void> {
   if (how === 'acknowledged') {
@@ -158,12 +169,7 @@ describe.each(Object.keys(INTERRUPTIONS) as Interruption[])('an interrupted page
   });
 
   test('stage 1, acknowledged by stage 0: the redelivered escalate timer settles its claim and sends nothing', async () => {
-    const to = ADDRESSES[++nextAddress];
-    const key = `sp-${++serial}`;
-    const snsId = `sns-${key}`;
-    const incidentId = `incident#${snsId}`;
-    expect((await sender(batch(snsRecord(JSON.stringify({ incidentKey: key, title: key, body: `${key} is down`, to: [to] }), snsId)), context())).batchItemFailures).toEqual([]);
-    const [timer] = world.sqs.sent.filter((m) => JSON.parse(m.body).incidentId === incidentId);
+    const { to, key, incidentId, timer } = await openedAndPaged();
     expect(JSON.parse(timer.body)).toMatchObject({ kind: 'timer', timer: 'escalate', stage: 1 });
     offsetMs += 601_000;
 
@@ -187,12 +193,7 @@ describe.each(Object.keys(INTERRUPTIONS) as Interruption[])('an interrupted page
 });
 
 test('a stopped incident whose pages were all sent and whose later steps never began: its timer sends nothing, asks Twilio nothing and logs no delivery', async () => {
-  const to = ADDRESSES[++nextAddress];
-  const key = `sp-${++serial}`;
-  const snsId = `sns-${key}`;
-  const incidentId = `incident#${snsId}`;
-  expect((await sender(batch(snsRecord(JSON.stringify({ incidentKey: key, title: key, body: `${key} is down`, to: [to] }), snsId)), context())).batchItemFailures).toEqual([]);
-  const [timer] = world.sqs.sent.filter((m) => JSON.parse(m.body).incidentId === incidentId);
+  const { to, key, snsId, incidentId, timer } = await openedAndPaged();
   await stop('acknowledged', incidentId, key, to);
   offsetMs += 601_000;
   const requestsBefore = twilio.requests.length;
