@@ -2,7 +2,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Incident, incidentKeyParentId, readIncident, TimelineEvent } from '../../lambda/shared/incidents/items';
 import { codeId, incidentIdOf, isIncidentId, noticeId, pointerId, repeatNotificationId, resolvedNotificationId, stageNotificationId } from '../../lambda/shared/incidents/keys';
 import { maskAddress } from '../../lambda/shared/mask';
-import { Fate, readFate } from '../../lambda/shared/table/fates';
+import { DIGEST_NOT_ACCEPTED, Fate, readFate } from '../../lambda/shared/table/fates';
 import { claimId, failedNotificationId, KIND, notificationParentId } from '../../lambda/shared/table/items';
 import type { OperatorRecord } from '../private/operator-record';
 import { arnParts } from './deployment';
@@ -123,9 +123,12 @@ async function digestMessages(table: StatusTable, children: readonly Item[]): Pr
 function recipientView(f: Fate, item: Item, digests: ReadonlyMap<string, Item>): RecipientView {
   if (f.digest) {
     const digest = f.digest.sid !== undefined ? digests.get(f.digest.sid) : undefined;
+    const unsent = digest === undefined && f.status !== DIGEST_NOT_ACCEPTED;
     return {
       recipient: f.to ?? '',
-      state: digest ? 'sent in digest' : `in digest ${f.digest.id}, not accepted by Twilio yet`,
+      state: digest ? 'sent in digest' : unsent ? f.status : `in digest ${f.digest.id}, not accepted by Twilio yet`,
+      ...(unsent && f.reason ? { reason: f.reason } : {}),
+      ...(unsent && f.errorCode ? { errorCode: f.errorCode } : {}),
       inDigest: true,
       ...(f.notificationId ? { notificationId: f.notificationId } : {}),
       ...(digest ? { message: messageView(digest) } : {}),
@@ -187,7 +190,10 @@ async function incidentReport(table: StatusTable, item: Item): Promise<PageRepor
     recipients.push(recipientView(fate, child, digests));
     if (fate.digest) {
       const digest = fate.digest.sid !== undefined ? digests.get(fate.digest.sid) : undefined;
-      rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, sent in digest ${digest ? fate.digest.sid : `${fate.digest.id} (not accepted yet)`}` });
+      const unsent = digest === undefined && fate.status !== DIGEST_NOT_ACCEPTED;
+      const went = digest ? `sent in digest ${fate.digest.sid}` : unsent ? `its digest ${fate.digest.id} was not sent` : `sent in digest ${fate.digest.id} (not accepted yet)`;
+      rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, ${went}` });
+      if (unsent) rows.push(fateRow(fate));
       // The digest's status callbacks, once for each digest.
       if (digest && !digestRows.has(fate.digest.sid!)) rows.push(...messageRows(digest, true).map((r) => ({ ...r, note: `${r.note}, digest ${fate.digest!.sid}` })));
       if (fate.digest.sid !== undefined) digestRows.add(fate.digest.sid);
@@ -316,7 +322,7 @@ function notFound(ref: string, message: string): CliError {
 /** One recipient's fate: its message's status, or why its send got no SID. */
 function recipientLine(r: RecipientView): string {
   const m = r.message;
-  if (r.inDigest) return `  ${maskAddress(r.recipient).padEnd(24)} ${m ? `sent in digest ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : r.state}`;
+  if (r.inDigest && (m || r.reason === undefined)) return `  ${maskAddress(r.recipient).padEnd(24)} ${m ? `sent in digest ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : r.state}`;
   return `  ${maskAddress(r.recipient).padEnd(24)} ${r.state}${r.reason ? `: ${r.reason}` : ''}${r.errorCode ? ` (${r.errorCode})` : ''}${m ? ` · ${m.sid} ${m.status}${m.errorCode ? ` (error ${m.errorCode})` : ''}` : ''}`;
 }
 

@@ -296,3 +296,82 @@ describe('a digest that ends undelivered', () => {
     for (const p of held) expect(await incidentItem(p.incidentId)).toMatchObject({ stage: 1, unreachable: new Set([to]) });
   });
 });
+
+describe('a digest that never reached Twilio', () => {
+  /** Two incidents held in `to`'s window behind a first page, and the digest timer that will send them. */
+  async function twoHeld(to: string): Promise<{ held: Paged[]; timer: SentSqsMessage }> {
+    await page(to);
+    const held = [await page(to), await page(to)];
+    expect(textsTo(to)).toHaveLength(1);
+    const [timer] = timersOf((t) => t.timer === 'digest' && t.address === to);
+    const { dueAt } = JSON.parse(timer.body) as { dueAt: number };
+    offsetMs += Math.max(0, dueAt - Date.now() + 5);
+    return { held, timer };
+  }
+  const fireTimer = (timer: SentSqsMessage) => sender(batch(rawRecord(timer.body, timer.messageId)), context());
+
+  test("refused for good: each held page's fate is `failed` with Twilio's code and why, and each open incident it named escalates past the address at once, once", async () => {
+    const to = ADDRESSES[++nextAddress];
+    const { held, timer } = await twoHeld(to);
+    world.sqs.sent.length = 0;
+    twilio.enqueue({ on: 'create', error: { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." } });
+    expect((await fireTimer(timer)).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toHaveLength(1);
+
+    for (const p of held) {
+      const [fate, ...more] = await fatesOf(p.incidentId);
+      expect(more).toEqual([]);
+      expect(fate).toMatchObject({ kind: 'claim', to, notificationId: p.snsId, status: 'failed', errorCode: '21211', digest: { id: expect.stringMatching(/^digest#\d+$/) }, reason: expect.stringMatching(/^not sent: its storm digest digest#\d+ was not: .*not a valid phone number/) });
+      expect(fate.digest?.sid).toBeUndefined();
+    }
+    // `status <code>` says so too, not "not accepted yet".
+    const lines = renderPage(await findPage(new StatusTable(world.table, TABLE_NAME), held[0].code, RECORD));
+    const masked = `${to.slice(0, 5)}\\*\\*\\*${to.slice(-4)}`.replace('+', '\\+');
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ +${masked} +failed: not sent: its storm digest digest#\\d+ was not: .* \\(21211\\) · stage 1$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`in digest +${masked}: held in its storm window, its digest digest#\\d+ was not sent$`)));
+    expect(lines.join('\n')).not.toContain('not accepted yet');
+    expect(await fireUnreachableTimers()).toBe(2);
+    for (const p of held) {
+      const incident = await incidentItem(p.incidentId);
+      expect(incident).toMatchObject({ state: 'open', stage: 1, unreachable: new Set([to]) });
+      expect(incident.timeline.filter((e) => e.event === 'unreachable')).toEqual([expect.objectContaining({ by: to, detail: 'failed 21211' })]);
+    }
+    // Stage 1 paged each: sent at once, or held in the next stage's own storm window (earlier tests paged it too).
+    const stageKeys = held.map((p) => `${p.incidentId}#stage#1`);
+    const nextWindow = (await getItem(world.table, `storm#${NEXT_STAGE}`)) as { held: Record<string, unknown> } | undefined;
+    const stageClaims = await Promise.all(stageKeys.map((k) => claimOf(k, NEXT_STAGE)));
+    expect(stageKeys.map((k, i) => stageClaims[i]?.state === 'sent' || (nextWindow !== undefined && k in nextWindow.held))).toEqual([true, true]);
+
+    // The timer again: nothing is sent, no fate changes, nobody is paged twice.
+    const before = await Promise.all(held.map((p) => claimOf(p.snsId, to)));
+    expect((await fireTimer(timer)).batchItemFailures).toEqual([]);
+    expect(await Promise.all(held.map((p) => claimOf(p.snsId, to)))).toEqual(before);
+    expect(await fireUnreachableTimers()).toBe(0);
+    expect(textsTo(to)).toHaveLength(1);
+  });
+
+  test("its outcome unknown (no answer, then Twilio's log unreadable): each held page's fate is `unknown` (outcome-unknown) for an operator, and the incidents keep their scheduled escalation", async () => {
+    const to = ADDRESSES[++nextAddress];
+    const { held, timer } = await twoHeld(to);
+    world.sqs.sent.length = 0;
+    twilio.dropNext(1, 'before-create');
+    twilio.setFaultInjector((r) => (r.kind === 'list' ? { error: { status: 500, code: 20500 } } : undefined));
+    try {
+      for (let receive = 0; receive < 8; receive++) {
+        await fireTimer(timer);
+        if ((await claimOf(held[0].snsId, to))?.status === 'unknown') break;
+        // Past the digest claim's lease (claimLeaseSeconds 60), so the next receive looks Twilio up.
+        offsetMs += 61_000;
+      }
+    } finally {
+      twilio.setFaultInjector(undefined);
+    }
+    for (const p of held) {
+      const [fate] = await fatesOf(p.incidentId);
+      expect(fate).toMatchObject({ kind: 'claim', to, status: 'unknown', errorCode: 'outcome-unknown', reason: expect.stringMatching(/^not sent: its storm digest digest#\d+ was not: Twilio lookup failed 3 times/) });
+    }
+    expect(unreachableTimers()).toEqual([]);
+    for (const p of held) expect(await incidentItem(p.incidentId)).toMatchObject({ state: 'open', stage: 0 });
+    expect(textsTo(to)).toHaveLength(1);
+  });
+});

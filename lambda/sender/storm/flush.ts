@@ -4,6 +4,7 @@ import { unreachableMarked } from '../../shared/incidents/changes';
 import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer, unreachableTimer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
 import { isUndeliveredStatus } from '../../shared/status';
+import { FATE_CODE } from '../../shared/table/claims';
 import { claimId, parentIdOf } from '../../shared/table/items';
 import { recordDigestIncidents } from '../../shared/table/messages';
 import { holdsAny, HeldText, StormWindow, StormWindows } from '../../shared/table/storm';
@@ -147,25 +148,40 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     received,
     page: false,
   });
-  if (result.kind === 'sent' || result.kind === 'already') {
+  if (settledKinds.has(result.kind)) {
     const named = [...lined].filter((id) => incidents.get(id)?.state === 'open');
-    await recordAccepted(digestId, address, digested, named, ctx);
+    await recordDigestFate(digestId, address, digested, named, ctx);
   }
   return { result: { ...result, digestOf: carried.length + extras.filter(Boolean).length }, sentKey: digestId };
 }
 
 /**
- * Twilio accepted the digest (now, or on an earlier delivery of this timer):
- * its texts' claims get its SID, and its message item the open incidents it
- * named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE), both before the window
- * closes, so a timer redelivered after a crash here writes them again. A
- * status callback that came first (`undelivered`/`failed` already) found no
- * incidents on the item: the digest's undelivered page is counted here.
+ * The digest's send is settled (now, or on an earlier delivery of this
+ * timer), and its texts' fates follow it, all before the window closes, so a
+ * timer redelivered after a crash here writes them again:
+ *
+ * - Twilio accepted it: its texts' claims get its SID, and its message item
+ *   the open incidents it named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE). A
+ *   status callback that came first (`undelivered`/`failed` already) found
+ *   no incidents on the item: the digest's undelivered page is counted here.
+ * - It never reached Twilio (refused for good, or its outcome unknown): its
+ *   texts' claims are settled with the digest's fate (recordDigestUnsent),
+ *   and a refused digest is an undelivered page of each open incident it
+ *   named, as a refused page of its own would be. An unknown one is left to
+ *   the incident's scheduled escalation, as an unknown page is.
  */
-async function recordAccepted(digestId: string, address: string, digested: readonly string[], named: readonly string[], ctx: SendContext): Promise<void> {
-  const sid = (await ctx.claims.get(claimId(digestId, address)))?.messageSid;
-  if (sid === undefined) return;
+async function recordDigestFate(digestId: string, address: string, digested: readonly string[], named: readonly string[], ctx: SendContext): Promise<void> {
+  const claim = await ctx.claims.get(claimId(digestId, address));
+  if (!claim) return;
   const now = Date.now();
+  const sid = claim.messageSid;
+  if (sid === undefined) {
+    if (claim.state !== 'failed' && claim.state !== 'unknown') return;
+    const errorCode = claim.errorCode ?? (claim.state === 'unknown' ? FATE_CODE.OUTCOME_UNKNOWN : 'unknown');
+    await ctx.claims.recordDigestUnsent(digested, address, digestId, { state: claim.state, reason: claim.reason ?? claim.state, errorCode }, now);
+    if (claim.state === 'failed') await undeliveredDigest(named, address, `failed ${errorCode}`, ctx, now);
+    return;
+  }
   const [, item] = await Promise.all([
     ctx.claims.recordDigestSid(digested, address, digestId, sid, now),
     named.length > 0 ? recordDigestIncidents(ctx.db, ctx.settings.tableName, sid, named, now) : undefined,

@@ -93,6 +93,8 @@ export interface Claim {
   readonly holder?: string;
   /** The text went out inside this storm digest (its notification id), not as a message of its own. */
   readonly digest?: string;
+  /** Of a claim settled `failed` or `unknown`: Twilio's error code, or FATE_CODE's. */
+  readonly errorCode?: string;
 }
 
 export type ClaimResult = { readonly won: true; readonly claim: Claim } | { readonly won: false; readonly existing: Claim | undefined };
@@ -112,6 +114,7 @@ function toClaim(item: Item): Claim {
     ...(item.outcome?.S ? { outcome: item.outcome.S } : {}),
     ...(item.holder?.S ? { holder: item.holder.S } : {}),
     ...(item.digest?.S ? { digest: item.digest.S } : {}),
+    ...(item.errorCode?.S ? { errorCode: item.errorCode.S } : {}),
   };
 }
 
@@ -358,6 +361,42 @@ export class ClaimStore {
               ConditionExpression: '#digest = :digest AND attribute_not_exists(#messageSid)',
               ExpressionAttributeNames: namesIn('#messageSid #updatedAt #digest'),
               ExpressionAttributeValues: { ':sid': s(messageSid), ':now': s(new Date(now).toISOString()), ':digest': s(digestId) },
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Digest `digestId` never reached Twilio (refused for good, or its outcome
+   * unknown): each of its texts' claims, still `sent` with the digest and no
+   * SID, is settled with the digest's fate, so a held text's fate item says
+   * `failed`/`unknown` with the digest's error code instead of waiting on a
+   * SID that will never come. A claim of another digest, or one that has a
+   * SID or a status already, is left as it is (a redelivered timer changes
+   * nothing).
+   */
+  async recordDigestUnsent(notificationIds: readonly string[], recipient: string, digestId: string, fate: { readonly state: 'failed' | 'unknown'; readonly reason: string; readonly errorCode: string }, now: number): Promise<void> {
+    const reason = `not sent: its storm digest ${digestId} was not: ${fate.reason}`;
+    await Promise.all(
+      notificationIds.map((notificationId) =>
+        conditionally(
+          this.db.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { id: s(claimId(notificationId, recipient)) },
+              UpdateExpression: 'SET #state = :state, #status = :state, #statusRank = :rank, #reason = :reason, #errorCode = :code, #updatedAt = :now',
+              ConditionExpression: '#digest = :digest AND attribute_not_exists(#messageSid) AND attribute_not_exists(#status)',
+              ExpressionAttributeNames: namesIn('#state #status #statusRank #reason #errorCode #updatedAt #digest #messageSid'),
+              ExpressionAttributeValues: {
+                ':state': s(fate.state),
+                ':rank': n(statusRank(fate.state)),
+                ':reason': s(reason),
+                ':code': s(fate.errorCode),
+                ':now': s(new Date(now).toISOString()),
+                ':digest': s(digestId),
+              },
             }),
           ),
         ),
