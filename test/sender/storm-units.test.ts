@@ -56,6 +56,9 @@ describe('the digest text', () => {
     const items = Array.from({ length: 30 }, (_, i) => ({ kind: 'incident' as const, name: `sęrvice-${i}-latency-p99`, code: `C${i}`, state: 'open' as const }));
     const text = digestText(items, 5);
     expect(segmentCount(text)).toBe(1);
+    // Texts only counted offer ACK ALL only when one of them is an open incident's page.
+    expect(digestText([{ kind: 'text', name: 'deploy 42' }], 3)).toBe('4 alerts: deploy 42 +3 more');
+    expect(digestText([{ kind: 'text', name: 'deploy 42' }], 3, true)).toBe('4 alerts: deploy 42 +3 more. Reply ACK ALL');
     expect(text.length).toBeLessThanOrEqual(160);
     const [, named, more] = /^35 alerts: (.*) \+(\d+) more\. Reply ACK ALL$/.exec(text) ?? [];
     expect(named.split(', ')[0]).toBe('service-0-latency-p99 (C0)');

@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV } from '../../lib/contract';
 import { segmentCount } from '../../lambda/sender/encoding';
+import { childrenOf } from '../../lambda/shared/table/fates';
 import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, startWorld, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
 import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
 /*
@@ -217,11 +218,57 @@ describe('window boundaries', () => {
     await fireWhenDue(digestTimers(to)[0]);
     const digest = textsTo(to)[1];
     expect(segmentCount(digest)).toBe(1);
-    const [, named, more] = /^56 alerts: (.*) \+(\d+) more\. Reply ACK ALL$/.exec(digest) ?? [];
+    // Plain texts only: nothing for ACK ALL to acknowledge, so none is offered.
+    const [, named, more] = /^56 alerts: (.*) \+(\d+) more$/.exec(digest) ?? [];
     expect(named.split(', ').length + Number(more)).toBe(56);
     // Every held text, counted ones too, went out in the digest: delivering some of each kind again sends nothing.
     expect((await deliver(...records.slice(0, 3), ...records.slice(-3))).batchItemFailures).toEqual([]);
     expect(postsTo(to)).toBe(2);
+  });
+
+  test('a held text keeps its name, not its rendering: only the first of a digest keeps its notification, so 56 long texts make a window item of a few KB', async () => {
+    const to = freshAddress();
+    await page(to);
+    const long = (i: number) => `job ${i} failed: ${'stack trace line of a failing batch job '.repeat(34)}`;
+    const records = Array.from({ length: 56 }, (_, i) => plainText(to, long(i)));
+    for (let i = 0; i < records.length; i += 14) expect((await deliver(...records.slice(i, i + 14))).batchItemFailures).toEqual([]);
+    const window = (await getItem(world.table, `storm#${to}`)) as { held: Record<string, { label: string; notification?: string }> };
+    const entries = Object.values(window.held);
+    expect(entries).toHaveLength(50);
+    expect(entries.filter((e) => e.notification !== undefined)).toHaveLength(1);
+    for (const e of entries) expect(e.label.length).toBeLessThanOrEqual(40);
+    // Each text is over 1.3 KB: kept whole, 50 of them would be over 65 KB.
+    expect(long(0).length).toBeGreaterThan(1_300);
+    expect(Buffer.byteLength(JSON.stringify(window))).toBeLessThan(12_000);
+
+    await fireWhenDue(digestTimers(to)[0]);
+    const digest = textsTo(to)[1];
+    expect(segmentCount(digest)).toBe(1);
+    expect(digest).toMatch(/^56 alerts: job \d+ failed.* \+\d+ more$/);
+  });
+
+  test("a page held beyond what a window names keeps its incident: its fate is filed under the incident, ACK ALL covers it, and the digest counts it", async () => {
+    const to = freshAddress();
+    await page(to);
+    const pages = Array.from({ length: 53 }, () => pageOf(to));
+    for (let i = 0; i < pages.length; i += 14) expect((await deliver(...pages.slice(i, i + 14).map((p) => p.record))).batchItemFailures).toEqual([]);
+    const window = (await getItem(world.table, `storm#${to}`)) as { held: Record<string, unknown>; extra: Set<string> };
+    const beyond = pages.filter((p) => !(p.snsId in window.held));
+    expect(beyond).toHaveLength(3);
+    expect(window.extra.size).toBe(3);
+
+    const answer = await reply(to, 'ACK ALL');
+    expect(answer.body).toContain('ACK ALL: 54 incidents acknowledged');
+    for (const p of beyond) expect(await getItem(world.table, p.incidentId)).toMatchObject({ state: 'acknowledged', acknowledgedBy: to });
+
+    await fireWhenDue(digestTimers(to)[0]);
+    const digest = textsTo(to)[1];
+    expect(digest).toMatch(/^53 alerts: .* \+\d+ more$/);
+    for (const p of beyond) {
+      const children = await childrenOf(world.table, TABLE_NAME, p.incidentId);
+      expect(children.map((c) => c.id.S)).toContain(`claim#${p.snsId}#${to}`);
+      expect(await getItem(world.table, `claim#${p.snsId}#${to}`)).toMatchObject({ state: 'sent', digest: expect.stringMatching(/^digest#/), parentId: p.incidentId, incidentId: p.incidentId });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { maskAddress } from '../../shared/mask';
-import { holdsAny, HeldText, StormWindow, StormWindows } from '../../shared/table/storm';
+import { holdsAny, HeldText, isHeld, StormWindow, StormWindows } from '../../shared/table/storm';
 import type { StormSettings } from '../config';
 import { logger } from '../observability';
 import { armDigest } from './arm';
@@ -37,7 +37,8 @@ export interface AdmitJob {
   readonly address: string;
   /** The text's notification id: one key per text, however often it is delivered. */
   readonly key: string;
-  readonly text: Omit<HeldText, 'heldAt'>;
+  /** Kept in the window while held: its notification only if it is the first of its digest (StormWindows.hold). */
+  readonly text: Omit<HeldText, 'heldAt' | 'notification'> & { readonly notification: string };
   /** The text already has a send claim (sent on its own, or in a digest): it must go the claim's way, never be held. */
   readonly claimed: () => Promise<boolean>;
 }
@@ -57,7 +58,7 @@ export async function admit(job: AdmitJob): Promise<Admission> {
       continue;
     }
     if (seen.sentKeys.includes(key)) return 'send';
-    if (seen.held.has(key) || seen.extra.includes(key)) return armed(job, seen, 'still-held');
+    if (isHeld(seen, key)) return armed(job, seen, 'still-held');
     const open = now < seen.windowEndsAt;
     if (!open && !holdsAny(seen)) {
       if (await windows.openWith(address, key, seen, now, storm.windowMs)) return 'send';

@@ -20,14 +20,15 @@ export type DigestItem =
 export const NAME_CHARS = 40;
 const ACK_OFFER = '. Reply ACK ALL';
 
-function gsmName(name: string): string {
+/** A name as a digest line shows it (one line, GSM-7, at most NAME_CHARS): what a held text keeps of itself. */
+export function digestName(name: string): string {
   const clean = oneLine(name);
   const gsm = transliterate(clean) ?? [...clean].map((ch) => transliterate(ch) ?? '?').join('');
   return shortenMiddle(gsm, NAME_CHARS);
 }
 
 function line(item: DigestItem): string {
-  const name = gsmName(item.name);
+  const name = digestName(item.name);
   if (item.kind === 'text') return name;
   if (item.state === 'resolved') return `${name} resolved`;
   if (item.state === 'acknowledged') return `${name} acked`;
@@ -36,11 +37,12 @@ function line(item: DigestItem): string {
 
 /**
  * @param items the held items, one per incident or text, oldest first
- * @param uncounted texts held beyond what the window keeps in full: only counted
+ * @param uncounted texts held beyond what the window names: only counted
+ * @param uncountedOpen some of those is the page of an incident still open (ACK ALL has something to do)
  */
-export function digestText(items: readonly DigestItem[], uncounted: number): string {
+export function digestText(items: readonly DigestItem[], uncounted: number, uncountedOpen = false): string {
   const total = items.length + uncounted;
-  const offer = uncounted > 0 || items.some((i) => i.kind === 'incident' && i.state === 'open') ? ACK_OFFER : '';
+  const offer = uncountedOpen || items.some((i) => i.kind === 'incident' && i.state === 'open') ? ACK_OFFER : '';
   const head = `${total} ${total === 1 ? 'alert' : 'alerts'}:`;
   const compose = (shown: number): string => {
     const names = items.slice(0, shown).map(line).join(', ');

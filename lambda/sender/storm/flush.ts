@@ -25,7 +25,9 @@ import { labelOf } from './label';
  *
  * - A window holding one text sends that text as it is, under its own send
  *   claim (recipient.ts): a redelivery of it, or of the timer, sends nothing
- *   twice.
+ *   twice. The window keeps a text's notification only when it was the
+ *   first of its digest (storm.ts); a lone text held without it (it raced
+ *   the fixing of the digest before it) goes as a digest of one.
  * - Otherwise the digest (`digest#<windowEndsAt>`, one send claim per
  *   address) names the held items: every held text's own claim is first
  *   written `sent` with the digest's id (ClaimStore.recordDigested), so a
@@ -79,8 +81,10 @@ export async function fireDigest(timer: DigestTimer, ctx: SendContext, received:
   }
   // Digests turned off since the texts were held: the window's texts still go, in one digest, and the window then ends.
   const windowMs = storm?.windowMs ?? 0;
-  const single = seen.held.size === 1 && seen.extra.length === 0 ? [...seen.held][0] : undefined;
-  const { result, sentKey } = single ? await sendAsItIs(single[0], single[1], address, ctx, received) : await sendDigest(seen, address, ctx, received);
+  // A digest of one goes as it is when the window kept its notification (the first of its digest does: storm.ts).
+  const only = seen.held.size === 1 && seen.extra.length === 0 ? [...seen.held][0] : undefined;
+  const single = only?.[1].notification !== undefined ? { key: only[0], held: only[1], notification: only[1].notification } : undefined;
+  const { result, sentKey } = single ? await sendAsItIs(single.key, single.held, single.notification, address, ctx, received) : await sendDigest(seen, address, ctx, received);
   if (!settledKinds.has(result.kind)) return { ...combine([result]), recipients: [result] };
   const after = await windows.closeWith(address, seen, sentKey, Date.now(), windowMs);
   // Texts held while the digest was on its way wait for the next window's.
@@ -92,8 +96,8 @@ export async function fireDigest(timer: DigestTimer, ctx: SendContext, received:
   return { ...combine([result]), recipients: [result] };
 }
 
-async function sendAsItIs(key: string, held: HeldText, address: string, ctx: SendContext, received: Received): Promise<{ result: RecipientResult; sentKey: string }> {
-  const notification = JSON.parse(held.notification) as Notification;
+async function sendAsItIs(key: string, held: HeldText, json: string, address: string, ctx: SendContext, received: Received): Promise<{ result: RecipientResult; sentKey: string }> {
+  const notification = JSON.parse(json) as Notification;
   const result = await sendToRecipient({
     notification,
     notificationId: key,
@@ -111,11 +115,13 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
   const now = Date.now();
   const held = [...seen.held].sort((a, b) => a[1].heldAt - b[1].heldAt);
   const mine = await Promise.all(held.map(([key, text]) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, text.incidentId) }, now, text.page ? text.incidentId : undefined)));
-  // Only an id is kept of these (storm.ts MAX_HELD_ENTRIES): each is filed under its notification.
-  const extras = await Promise.all(seen.extra.map((key) => ctx.claims.recordDigested(key, address, digestId, { parentId: parentIdOf(key, undefined) }, now)));
-  const digested = [...held.filter((_, i) => mine[i]).map(([key]) => key), ...seen.extra.filter((_, i) => extras[i])];
+  // Held beyond what the window names (storm.ts MAX_HELD_ENTRIES): counted, and filed like the others.
+  const extras = await Promise.all(seen.extra.map((e) => ctx.claims.recordDigested(e.key, address, digestId, { parentId: parentIdOf(e.key, e.incidentId) }, now, e.page ? e.incidentId : undefined)));
+  const carriedExtras = seen.extra.filter((_, i) => extras[i]);
+  const digested = [...held.filter((_, i) => mine[i]).map(([key]) => key), ...carriedExtras.map((e) => e.key)];
   const carried = held.filter((_, i) => mine[i]);
-  const incidentIds = [...new Set(carried.flatMap(([, text]) => (text.incidentId !== undefined ? [text.incidentId] : [])))];
+  const countedPages = carriedExtras.flatMap((e) => (e.page && e.incidentId !== undefined ? [e.incidentId] : []));
+  const incidentIds = [...new Set([...carried.flatMap(([, text]) => (text.incidentId !== undefined ? [text.incidentId] : [])), ...countedPages])];
   const incidents = new Map<string, Incident>();
   for (const incident of await Promise.all(incidentIds.map((id) => ctx.incidents.incident(id)))) if (incident) incidents.set(incident.id, incident);
 
@@ -124,7 +130,7 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
   for (const [, text] of carried) {
     const incident = text.incidentId !== undefined ? incidents.get(text.incidentId) : undefined;
     if (!incident) {
-      items.push({ kind: 'text', name: labelOf(JSON.parse(text.notification) as Notification) });
+      items.push({ kind: 'text', name: nameOf(text) });
       continue;
     }
     if (lined.has(incident.id)) continue;
@@ -138,7 +144,7 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     if (resolvedHeld) state = 'resolved';
     items.push({ kind: 'incident', name: incident.title, code: incident.code, state });
   }
-  const text = digestText(items, extras.filter(Boolean).length);
+  const text = digestText(items, carriedExtras.length, countedPages.some((id) => incidents.get(id)?.state === 'open'));
   const notification: Notification = { kind: 'text', text };
   const result = await sendToRecipient({
     notification,
@@ -149,11 +155,15 @@ async function sendDigest(seen: StormWindow, address: string, ctx: SendContext, 
     page: false,
   });
   if (settledKinds.has(result.kind)) {
-    const named = [...lined].filter((id) => incidents.get(id)?.state === 'open');
+    // The open incidents it paged: named, or counted in its `+N more`.
+    const named = [...new Set([...lined, ...countedPages])].filter((id) => incidents.get(id)?.state === 'open');
     await recordDigestFate(digestId, address, digested, named, ctx);
   }
-  return { result: { ...result, digestOf: carried.length + extras.filter(Boolean).length }, sentKey: digestId };
+  return { result: { ...result, digestOf: carried.length + carriedExtras.length }, sentKey: digestId };
 }
+
+/** A held text's name in the digest: kept when it was held (an entry from before names were kept has its notification). */
+const nameOf = (text: HeldText): string => text.label || (text.notification !== undefined ? labelOf(JSON.parse(text.notification) as Notification) : 'alert');
 
 /**
  * The digest's send is settled (now, or on an earlier delivery of this

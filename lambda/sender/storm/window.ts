@@ -2,6 +2,8 @@ import { claimId } from '../../shared/table/items';
 import { StormWindows } from '../../shared/table/storm';
 import type { Job } from '../recipient';
 import { Admission, admit } from './admit';
+import { digestName } from './digest-text';
+import { labelOf } from './label';
 
 /**
  * The storm window's answer for one recipient of one text: `send` when
@@ -17,7 +19,7 @@ export async function admitToWindow(job: Job): Promise<Admission> {
     alertQueueUrl: ctx.alertQueueUrl,
     address: msg.to,
     key: notificationId,
-    text: { notification: JSON.stringify(job.notification), ...(job.incidentId !== undefined ? { incidentId: job.incidentId } : {}), page: job.page || job.notification.kind === 'alarm' },
+    text: { label: digestName(labelOf(job.notification)), notification: JSON.stringify(job.notification), ...(job.incidentId !== undefined ? { incidentId: job.incidentId } : {}), page: job.page || job.notification.kind === 'alarm' },
     claimed: async () => (await ctx.claims.get(claimId(notificationId, msg.to))) !== undefined,
   });
 }

@@ -12,10 +12,16 @@ import { expiresAt } from './items';
  *   notification ids), at most immediatePages; a redelivered one is sent
  *   again (its send claim keeps it to one message), never held;
  * - held (M): the texts held for the window's digest, by notification id,
- *   each { notification (S, the JSON the text is built from), incidentId?,
- *   page (BOOL), heldAt (N) }; heldCount (N) counts them, at most
- *   MAX_HELD_ENTRIES; beyond that only the id is kept, in extra (SS), and
- *   the digest only counts them;
+ *   each { label (S, what the digest names it by), incidentId?, page (BOOL),
+ *   heldAt (N), notification? }; heldCount (N) counts them, at most
+ *   MAX_HELD_ENTRIES. Only the first text of a digest keeps `notification`
+ *   (S, the JSON it is built from): a digest of one sends it as it is, and
+ *   any other text needs no more than its name, so an entry is about a
+ *   hundred bytes, not the 1–2 KB of an alarm's rendering;
+ * - extra (SS): texts held beyond MAX_HELD_ENTRIES, which the digest only
+ *   counts: each its notification id, with its incident and whether it is a
+ *   page (encodeExtra), so its fate is filed under its incident and ACK ALL
+ *   covers it;
  * - timerArmedFor (N): the window end a digest timer was handed to SQS for.
  *
  * Every write is one conditional UpdateItem on what the writer read (the
@@ -30,16 +36,40 @@ export const STORM_ID_PREFIX = 'storm#';
 export const STORM_KIND = 'storm-window';
 export const stormId = (address: string): string => `${STORM_ID_PREFIX}${address}`;
 
-/** Held texts kept in full per window; beyond, only counted (an item stays far below DynamoDB's 400 KB). */
+/** Held texts kept with their names per window; beyond, only counted (a digest names a handful in its one segment anyway). */
 export const MAX_HELD_ENTRIES = 50;
 
 export interface HeldText {
-  /** The Notification (JSON) the text is built from: sent as it is when it is the window's only text. */
-  readonly notification: string;
+  /** What a digest names it by when it is no incident's page (or its incident is gone). */
+  readonly label: string;
+  /** The Notification (JSON) the text is built from, kept for the first text of a digest only (firstOfItsDigest): sent as it is when it is the digest's only text. */
+  readonly notification?: string;
   readonly incidentId?: string;
   readonly page: boolean;
   /** Epoch ms. */
   readonly heldAt: number;
+}
+
+/** A text held beyond MAX_HELD_ENTRIES: counted by the digest, its fate filed like any other's. */
+export interface ExtraText {
+  readonly key: string;
+  readonly incidentId?: string;
+  readonly page: boolean;
+  /** The element of `extra` as stored (what a DELETE must name). */
+  readonly stored: string;
+}
+
+/** Between an extra's fields: a character no notification id or incident id holds. */
+const EXTRA_SEPARATOR = '\u001f';
+
+/** `extra`'s element for a text: its id alone when it has no incident (as before incidents were kept). */
+export function encodeExtra(key: string, incidentId: string | undefined, page: boolean): string {
+  return incidentId === undefined ? key : [key, incidentId, page ? 'page' : 'text'].join(EXTRA_SEPARATOR);
+}
+
+function decodeExtra(stored: string): ExtraText {
+  const [key, incidentId, kind] = stored.split(EXTRA_SEPARATOR);
+  return { key, ...(incidentId ? { incidentId } : {}), page: kind === 'page', stored };
 }
 
 export interface StormWindow {
@@ -47,7 +77,7 @@ export interface StormWindow {
   readonly windowEndsAt: number;
   readonly sentKeys: readonly string[];
   readonly held: ReadonlyMap<string, HeldText>;
-  readonly extra: readonly string[];
+  readonly extra: readonly ExtraText[];
   readonly timerArmedFor?: number;
   /** The window whose digest's ids are fixed (fixDigest), and those ids. */
   readonly digestFor?: number;
@@ -57,11 +87,26 @@ export interface StormWindow {
 /** Anything waits for the window's digest. */
 export const holdsAny = (w: StormWindow | undefined): boolean => w !== undefined && (w.held.size > 0 || w.extra.length > 0);
 
+/** The text is held already (in full or beyond the cap). */
+export const isHeld = (w: StormWindow, key: string): boolean => w.held.has(key) || w.extra.some((e) => e.key === key);
+
+/**
+ * A text held now into `seen` would be the first of the digest it goes in:
+ * nothing waits yet, or only what the window's fixed digest carries (a text
+ * held after fixDigest waits for the next window's).
+ */
+export function firstOfItsDigest(seen: StormWindow): boolean {
+  const fixed = seen.digestFor === seen.windowEndsAt ? new Set(seen.digestKeys) : new Set<string>();
+  return [...seen.held.keys()].every((k) => fixed.has(k)) && seen.extra.every((e) => fixed.has(e.stored));
+}
+
 function readHeld(v: AttributeValue | undefined): HeldText | undefined {
   const m = v?.M;
-  if (!m?.notification?.S) return undefined;
+  const label = m?.label?.S ?? m?.notification?.S;
+  if (!m || label === undefined) return undefined;
   return {
-    notification: m.notification.S,
+    label: m.label?.S ?? '',
+    ...(m.notification?.S ? { notification: m.notification.S } : {}),
     ...(m.incidentId?.S ? { incidentId: m.incidentId.S } : {}),
     page: m.page?.BOOL === true,
     heldAt: Number(m.heldAt?.N ?? 0),
@@ -80,7 +125,7 @@ function readWindowItem(item: Item | undefined): StormWindow | undefined {
     windowEndsAt: Number(item.windowEndsAt?.N ?? 0),
     sentKeys: item.sentKeys?.SS ?? [],
     held,
-    extra: item.extra?.SS ?? [],
+    extra: (item.extra?.SS ?? []).map(decodeExtra),
     ...(item.timerArmedFor?.N ? { timerArmedFor: Number(item.timerArmedFor.N) } : {}),
     ...(item.digestFor?.N ? { digestFor: Number(item.digestFor.N) } : {}),
     digestKeys: (item.digestKeys?.L ?? []).flatMap((v) => (v.S !== undefined ? [v.S] : [])),
@@ -88,7 +133,13 @@ function readWindowItem(item: Item | undefined): StormWindow | undefined {
 }
 
 const heldValue = (h: HeldText): AttributeValue => ({
-  M: { notification: s(h.notification), ...(h.incidentId !== undefined ? { incidentId: s(h.incidentId) } : {}), page: { BOOL: h.page }, heldAt: n(h.heldAt) },
+  M: {
+    label: s(h.label),
+    ...(h.notification !== undefined ? { notification: s(h.notification) } : {}),
+    ...(h.incidentId !== undefined ? { incidentId: s(h.incidentId) } : {}),
+    page: { BOOL: h.page },
+    heldAt: n(h.heldAt),
+  },
 });
 
 export class StormWindows {
@@ -155,19 +206,23 @@ export class StormWindows {
 
   /**
    * Holds a text for the digest of window `seen` (open, or closed with its
-   * digest still due). A text already held is refused (undefined): the
-   * caller re-reads and finds it there.
+   * digest still due), keeping its notification only when it is the first
+   * of its digest. A text already held is refused (undefined): the caller
+   * re-reads and finds it there.
    */
-  hold(address: string, key: string, text: HeldText, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
+  hold(address: string, key: string, text: HeldText & { readonly notification: string }, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
     if (seen.held.size >= MAX_HELD_ENTRIES) {
-      return this.update(address, 'ADD #extra :key SET #updatedAt = :updatedAt', '#windowEndsAt = :seenEnd', {}, { ':key': { SS: [key] }, ':seenEnd': n(seen.windowEndsAt) }, now);
+      return this.update(address, 'ADD #extra :key SET #updatedAt = :updatedAt', '#windowEndsAt = :seenEnd', {}, { ':key': { SS: [encodeExtra(key, text.incidentId, text.page)] }, ':seenEnd': n(seen.windowEndsAt) }, now);
     }
+    const { notification, ...named } = text;
+    // The first keeps its notification only if no other text was held since the read (concurrent holds would all keep theirs).
+    const first = firstOfItsDigest(seen);
     return this.update(
       address,
       'SET #held.#key = :text, #updatedAt = :updatedAt ADD #heldCount :one',
-      '#windowEndsAt = :seenEnd AND attribute_not_exists(#held.#key) AND #heldCount < :max',
+      `#windowEndsAt = :seenEnd AND attribute_not_exists(#held.#key) AND ${first ? '#heldCount = :seenHeld' : '#heldCount < :max'}`,
       { '#key': key },
-      { ':text': heldValue(text), ':seenEnd': n(seen.windowEndsAt), ':one': n(1), ':max': n(MAX_HELD_ENTRIES) },
+      { ':text': heldValue(first ? text : named), ':seenEnd': n(seen.windowEndsAt), ':one': n(1), ...(first ? { ':seenHeld': n(seen.held.size) } : { ':max': n(MAX_HELD_ENTRIES) }) },
       now,
     );
   }
@@ -188,7 +243,7 @@ export class StormWindows {
    * moved on.
    */
   async fixDigest(address: string, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
-    const ids = [...seen.held.keys(), ...seen.extra];
+    const ids = [...seen.held.keys(), ...seen.extra.map((e) => e.stored)];
     const fixed =
       (await this.update(
         address,
@@ -200,7 +255,7 @@ export class StormWindows {
       )) ?? (await this.read(address));
     if (!fixed || fixed.windowEndsAt !== seen.windowEndsAt || fixed.digestFor !== seen.windowEndsAt) return undefined;
     const carried = new Set(fixed.digestKeys);
-    return { ...fixed, held: new Map([...fixed.held].filter(([id]) => carried.has(id))), extra: fixed.extra.filter((id) => carried.has(id)) };
+    return { ...fixed, held: new Map([...fixed.held].filter(([id]) => carried.has(id))), extra: fixed.extra.filter((e) => carried.has(e.stored)) };
   }
 
   /**
@@ -215,7 +270,7 @@ export class StormWindows {
     const names: Record<string, string> = {};
     keys.forEach((k, i) => (names[`#k${i}`] = k));
     const values: Item = { ':seenEnd': n(seen.windowEndsAt), ':end': n(now + windowMs), ':keys': { SS: [sentKey] }, ':minus': n(-keys.length) };
-    if (seen.extra.length > 0) values[':extra'] = { SS: [...seen.extra] };
+    if (seen.extra.length > 0) values[':extra'] = { SS: seen.extra.map((e) => e.stored) };
     const remove = ['#timerArmedFor', ...keys.map((_, i) => `#held.#k${i}`)].join(', ');
     const update = `SET #windowEndsAt = :end, #sentKeys = :keys, #updatedAt = :updatedAt REMOVE ${remove} ADD #heldCount :minus${seen.extra.length > 0 ? ' DELETE #extra :extra' : ''}`;
     return this.update(address, update, '#windowEndsAt = :seenEnd', names, values, now);
@@ -227,11 +282,14 @@ export class StormWindows {
  * an ACK covers them, since the incident counts the address as paged).
  */
 export async function heldIncidentIds(db: DynamoDBClient, tableName: string, address: string): Promise<string[]> {
-  const { Item } = await db.send(new GetItemCommand({ TableName: tableName, Key: { id: s(stormId(address)) }, ConsistentRead: true, ProjectionExpression: '#held', ExpressionAttributeNames: { '#held': 'held' } }));
+  const { Item } = await db.send(
+    new GetItemCommand({ TableName: tableName, Key: { id: s(stormId(address)) }, ConsistentRead: true, ProjectionExpression: '#held, #extra', ExpressionAttributeNames: { '#held': 'held', '#extra': 'extra' } }),
+  );
   const ids = new Set<string>();
   for (const v of Object.values(Item?.held?.M ?? {})) {
     const entry = v.M;
     if (entry?.page?.BOOL === true && entry.incidentId?.S) ids.add(entry.incidentId.S);
   }
+  for (const extra of (Item?.extra?.SS ?? []).map(decodeExtra)) if (extra.page && extra.incidentId !== undefined) ids.add(extra.incidentId);
   return [...ids];
 }
