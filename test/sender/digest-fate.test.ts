@@ -1,13 +1,10 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ENV, TABLE } from '../../lib/contract';
 import { findPage, renderPage } from '../../lib/cli/page-status';
 import { StatusTable } from '../../lib/cli/table';
 import type { OperatorRecord } from '../../lib/private/operator-record';
 import { childrenOf, readFates } from '../../lambda/shared/table/fates';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { useHandlersRig } from '../support/handlers-rig';
+import { getItem, TABLE_NAME } from '../support/webhook-rig';
 import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
 /*
@@ -21,13 +18,8 @@ import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
  * its own addresses.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<Record<string, unknown>>;
-
 const OUR_NUMBER = '+15557650000';
 const OUR_WHATSAPP = 'whatsapp:+15557650000';
-const ALERT_QUEUE = 'alerts';
 const RECONCILE_AFTER_SECONDS = 300;
 /** Stage 1 of every incident (stage 0 is each envelope's `to`). */
 const NEXT_STAGE = '+15551450900';
@@ -36,33 +28,8 @@ const WITH_FALLBACK = '+15551450800';
 const FALLBACK = 'whatsapp:+15551450800';
 const ADDRESSES = Array.from({ length: 10 }, (_, i) => `+1555145${String(i).padStart(4, '0')}`);
 
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let sender: SenderHandler;
-let inbound: WebhookHandler;
-let statusCallback: WebhookHandler;
-let reconciler: ReconcilerHandler;
-let out: CapturedOutput;
-let serial = 0;
-let nextAddress = 0;
-const realNow = Date.now.bind(Date);
-let offsetMs = 0;
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
-
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
-  process.env[ENV.RECONCILE_AFTER_SECONDS] = String(RECONCILE_AFTER_SECONDS);
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({
+const rig = useHandlersRig({
+  senderConfig: {
     from: OUR_NUMBER,
     whatsappFrom: OUR_WHATSAPP,
     defaultRecipients: [ADDRESSES[0]],
@@ -71,33 +38,14 @@ beforeAll(async () => {
     escalation: { stages: [{ recipients: [ADDRESSES[0]], afterSeconds: 0 }, { recipients: [NEXT_STAGE], afterSeconds: 600 }], repeats: 0, repeatAfterSeconds: 300 },
     fallbacks: { [WITH_FALLBACK]: FALLBACK },
     // No `storm`: the default window.
-  });
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
-  reconciler = await load<ReconcilerHandler>('../../lambda/reconciler/index');
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+  },
+  handlers: ['sender', 'inbound', 'statusCallback', 'reconciler'],
+  reconcileAfterSeconds: RECONCILE_AFTER_SECONDS,
+  addresses: ADDRESSES,
 });
-
-afterAll(async () => {
-  jest.restoreAllMocks();
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.TWILIO_API_BASE_URL, ENV.RECONCILE_AFTER_SECONDS]) delete process.env[name];
-  await Promise.all([world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  twilio.reset();
-  world.sqs.sent.length = 0;
-});
-
-afterEach(() => {
-  out.restore();
-});
-
-const textsTo = (to: string) => twilio.createdFor(to);
-const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
-const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>>; stage: number }>;
+const { world, twilio, sender, advance, fire, freshAddress, deliver, digestTimers, fireWhenDue, unreachableTimers, fireUnreachableTimers, postStatus, twilioLaterSays, runReconciler, incidentItem, claimOf } = rig;
+const { messagesTo: textsTo, reply: postReply } = rig;
+let serial = 0;
 
 interface Paged {
   readonly key: string;
@@ -116,27 +64,14 @@ async function page(to: string): Promise<Paged> {
   return { key, snsId, incidentId, code: String(incident.code) };
 }
 
-const timersOf = (filter: (t: Record<string, unknown>) => boolean): SentSqsMessage[] =>
-  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && filter(JSON.parse(m.body) as Record<string, unknown>));
-const unreachableTimers = () => timersOf((t) => t.reason === 'unreachable');
-/** Hands every unreachable timer sent so far to the sender, one batch each; the queue's record of them is cleared. */
-async function fireUnreachableTimers(): Promise<number> {
-  const timers = unreachableTimers();
-  world.sqs.sent.length = 0;
-  for (const timer of timers) expect((await sender(batch(rawRecord(timer.body, timer.messageId)), context())).batchItemFailures).toEqual([]);
-  return timers.length;
-}
-
 /** Incidents page `to`: the first goes at once, the others wait in its window, and its digest timer fires. Returns them and the digest's message. */
 async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) => Promise<void>, whileSending?: () => Promise<void>): Promise<{ first: Paged; held: Paged[]; digest: { sid: string; body: string }; timer: SentSqsMessage }> {
   const first = await page(to);
   const held = [await page(to), await page(to)];
   expect(textsTo(to)).toHaveLength(1);
   await beforeFlush?.(held);
-  const [timer] = timersOf((t) => t.timer === 'digest' && t.address === to);
-  const { dueAt } = JSON.parse(timer.body) as { dueAt: number };
-  offsetMs += Math.max(0, dueAt - Date.now() + 5);
-  const fired = sender(batch(rawRecord(timer.body)), context());
+  const [timer] = digestTimers(to);
+  const fired = fireWhenDue(timer);
   await whileSending?.();
   expect((await fired).batchItemFailures).toEqual([]);
   const texts = textsTo(to);
@@ -145,40 +80,12 @@ async function digestOfTwo(to: string, beforeFlush?: (held: readonly Paged[]) =>
   return { first, held, digest: texts[1], timer };
 }
 
-function statusParams(messageSid: string, to: string, status: string, errorCode?: string): Array<[string, string]> {
-  const from = to.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
-  return Object.entries({ SmsSid: messageSid, SmsStatus: status, MessageStatus: status, To: to, MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01', ...(errorCode ? { ErrorCode: errorCode } : {}) });
-}
-const postStatus = async (messageSid: string, to: string, status: string, errorCode?: string) =>
-  expect((await statusCallback(twilioEvent('/status', STATUS_URL, statusParams(messageSid, to, status, errorCode)), lambdaContext('status-callback'))).statusCode).toBe(200);
-function postReply(from: string, body: string): Promise<APIGatewayProxyResult> {
-  const messageSid = sid('SM', 0xd10000 + ++serial);
-  const params = Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: OUR_NUMBER, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
-  return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
-}
-
-/** Twilio now reports this status for the message, and the reconciler's wait for it is over. */
-async function twilioLaterSays(messageSid: string, status: string, errorCode: number): Promise<void> {
-  twilio.setStatus(messageSid, status, errorCode);
-  await world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET #since = :since',
-      ExpressionAttributeNames: { '#since': TABLE.AWAITING_SINCE_ATTRIBUTE },
-      ExpressionAttributeValues: { ':since': { S: new Date(Date.now() - 2 * RECONCILE_AFTER_SECONDS * 1000).toISOString() } },
-    }),
-  );
-}
-const runReconciler = () => reconciler({ id: 'run', time: new Date().toISOString() } as ScheduledEvent, lambdaContext('reconciler', 60_000));
-
 const RECORD = { version: 1, construct: 'Stack/Alerts', topicArn: 'arn:aws:sns:us-east-1:123456789012:alerts', tableName: TABLE_NAME, recipients: [] } as unknown as OperatorRecord;
 const fatesOf = async (parentId: string) => readFates(world.table, TABLE_NAME, await childrenOf(world.table, TABLE_NAME, parentId));
-const claimOf = (notificationId: string, to: string) => getItem(world.table, `claim#${notificationId}#${to}`);
 
 describe('a text sent inside a digest', () => {
   test("its claim is its fate item under its incident: byParent and `status <code>` show the digest's SID and its live status; a redelivered timer changes nothing", async () => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     const { held, digest, timer } = await digestOfTwo(to);
 
     for (const p of held) {
@@ -208,7 +115,7 @@ describe('a text sent inside a digest', () => {
 
 describe('a digest that ends undelivered', () => {
   test('is an undelivered page of each open incident it named: the next stage at once, once, a duplicate callback included; an incident acknowledged before or after the flush is left alone', async () => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     let ackedBefore: Paged | undefined;
     const { held, digest } = await digestOfTwo(to, async () => {
       // A third held page, acknowledged while held: the digest says `acked` and does not name it as open.
@@ -265,7 +172,7 @@ describe('a digest that ends undelivered', () => {
   });
 
   test("told before the sender listed the digest's incidents (Twilio's callback beat its 201): the sender's write of the list finds it undelivered and escalates them", async () => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     let digestSid: string | undefined;
     let answer201 = () => {};
     const { held, digest } = await digestOfTwo(
@@ -303,19 +210,17 @@ describe('a digest that never reached Twilio', () => {
     await page(to);
     const held = [await page(to), await page(to)];
     expect(textsTo(to)).toHaveLength(1);
-    const [timer] = timersOf((t) => t.timer === 'digest' && t.address === to);
-    const { dueAt } = JSON.parse(timer.body) as { dueAt: number };
-    offsetMs += Math.max(0, dueAt - Date.now() + 5);
+    const [timer] = digestTimers(to);
+    advance(Math.max(0, timer.timer.dueAt - Date.now() + 5));
     return { held, timer };
   }
-  const fireTimer = (timer: SentSqsMessage) => sender(batch(rawRecord(timer.body, timer.messageId)), context());
 
   test("refused for good: each held page's fate is `failed` with Twilio's code and why, and each open incident it named escalates past the address at once, once", async () => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     const { held, timer } = await twoHeld(to);
     world.sqs.sent.length = 0;
     twilio.enqueue({ on: 'create', error: { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." } });
-    expect((await fireTimer(timer)).batchItemFailures).toEqual([]);
+    expect((await fire(timer)).batchItemFailures).toEqual([]);
     expect(textsTo(to)).toHaveLength(1);
 
     for (const p of held) {
@@ -344,24 +249,24 @@ describe('a digest that never reached Twilio', () => {
 
     // The timer again: nothing is sent, no fate changes, nobody is paged twice.
     const before = await Promise.all(held.map((p) => claimOf(p.snsId, to)));
-    expect((await fireTimer(timer)).batchItemFailures).toEqual([]);
+    expect((await fire(timer)).batchItemFailures).toEqual([]);
     expect(await Promise.all(held.map((p) => claimOf(p.snsId, to)))).toEqual(before);
     expect(await fireUnreachableTimers()).toBe(0);
     expect(textsTo(to)).toHaveLength(1);
   });
 
   test("its outcome unknown (no answer, then Twilio's log unreadable): each held page's fate is `unknown` (outcome-unknown) for an operator, and the incidents keep their scheduled escalation", async () => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     const { held, timer } = await twoHeld(to);
     world.sqs.sent.length = 0;
     twilio.dropNext(1, 'before-create');
     twilio.setFaultInjector((r) => (r.kind === 'list' ? { error: { status: 500, code: 20500 } } : undefined));
     try {
       for (let receive = 0; receive < 8; receive++) {
-        await fireTimer(timer);
+        await fire(timer);
         if ((await claimOf(held[0].snsId, to))?.status === 'unknown') break;
         // Past the digest claim's lease (claimLeaseSeconds 60), so the next receive looks Twilio up.
-        offsetMs += 61_000;
+        advance(61_000);
       }
     } finally {
       twilio.setFaultInjector(undefined);

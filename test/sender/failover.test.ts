@@ -1,9 +1,5 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ENV, TABLE } from '../../lib/contract';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
-import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, STATUS_URL, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { useHandlersRig } from '../support/handlers-rig';
+import { getItem } from '../support/webhook-rig';
 import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
 /*
@@ -14,10 +10,6 @@ import { alarm, batch, context, rawRecord, snsRecord } from '../support/sender-r
  * fallback), the next stage at once.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type ReconcilerHandler = (event: ScheduledEvent, context: Context) => Promise<Record<string, unknown>>;
-
 const R1 = '+15551440001';
 const W1 = 'whatsapp:+15551440001';
 const R2 = '+15551440002';
@@ -25,34 +17,11 @@ const R2 = '+15551440002';
 const R3 = '+15551440003';
 const OUR_NUMBER = '+15557650000';
 const OUR_WHATSAPP = 'whatsapp:+15557650000';
-const ALERT_QUEUE = 'alerts';
 const RECONCILE_AFTER_SECONDS = 300;
 const ESCALATION = { stages: [{ recipients: [R1], afterSeconds: 0 }, { recipients: [R2], afterSeconds: 600 }], repeats: 0, repeatAfterSeconds: 300 };
 
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let sender: SenderHandler;
-let inbound: WebhookHandler;
-let statusCallback: WebhookHandler;
-let reconciler: ReconcilerHandler;
-let out: CapturedOutput;
-let serial = 0;
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
-
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
-  process.env[ENV.RECONCILE_AFTER_SECONDS] = String(RECONCILE_AFTER_SECONDS);
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({
+const rig = useHandlersRig({
+  senderConfig: {
     from: OUR_NUMBER,
     whatsappFrom: OUR_WHATSAPP,
     defaultRecipients: [R1],
@@ -62,43 +31,14 @@ beforeAll(async () => {
     fallbacks: { [R1]: W1 },
     // Each test opens an incident paging R1 again: no storm window holding those pages (test/sender/storm.test.ts is about that).
     storm: { windowSeconds: 0 },
-  });
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  statusCallback = await load<WebhookHandler>('../../lambda/status-callback/index');
-  reconciler = await load<ReconcilerHandler>('../../lambda/reconciler/index');
+  },
+  handlers: ['sender', 'inbound', 'statusCallback', 'reconciler'],
+  reconcileAfterSeconds: RECONCILE_AFTER_SECONDS,
 });
-
-afterAll(async () => {
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.TWILIO_API_BASE_URL, ENV.RECONCILE_AFTER_SECONDS]) delete process.env[name];
-  await Promise.all([world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  twilio.reset();
-  world.sqs.sent.length = 0;
-});
-
-afterEach(() => {
-  out.restore();
-});
-
+const { world, twilio, sender, unreachableTimers, fireUnreachableTimers, incidentItem, postStatus, twilioLaterSays, runReconciler } = rig;
 /** Messages the sender created for `to`: their SIDs and bodies. */
-const pagesTo = (to: string) => twilio.createdFor(to);
-/** The webhooks' and the reconciler's timers (reason unreachable) on the alert queue. */
-const unreachableTimers = (): SentSqsMessage[] =>
-  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { reason?: string }).reason === 'unreachable');
-const deliverToSender = (m: SentSqsMessage) => sender(batch(rawRecord(m.body, m.messageId)), context());
-/** Hands every unreachable timer sent so far to the sender, one batch each, as SQS would; the queue's record of them is cleared. */
-async function fireUnreachableTimers(): Promise<number> {
-  const timers = unreachableTimers();
-  world.sqs.sent.length = 0;
-  for (const timer of timers) expect((await deliverToSender(timer)).batchItemFailures).toEqual([]);
-  return timers.length;
-}
-
-const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
+const { messagesTo: pagesTo, reply: postReply } = rig;
+let serial = 0;
 
 async function openIncident(prefix: string, envelopeTo?: readonly string[]): Promise<{ incidentId: string; code: string }> {
   const name = `${prefix}-${++serial}`;
@@ -113,36 +53,6 @@ async function openIncident(prefix: string, envelopeTo?: readonly string[]): Pro
   world.sqs.sent.length = 0;
   return { incidentId, code: String(incident.code) };
 }
-
-function statusParams(messageSid: string, to: string, status: string, errorCode: string): Array<[string, string]> {
-  const from = to.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
-  return Object.entries({ SmsSid: messageSid, SmsStatus: status, MessageStatus: status, To: to, MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01', ErrorCode: errorCode });
-}
-
-function replyParams(from: string, body: string): Array<[string, string]> {
-  const messageSid = sid('SM', 0xd00000 + ++serial);
-  const to = from.startsWith('whatsapp:') ? OUR_WHATSAPP : OUR_NUMBER;
-  return Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: to, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
-}
-
-const postStatus = async (messageSid: string, to: string, status: string, errorCode: string) =>
-  expect((await statusCallback(twilioEvent('/status', STATUS_URL, statusParams(messageSid, to, status, errorCode)), lambdaContext('status-callback'))).statusCode).toBe(200);
-const postReply = (from: string, body: string) => inbound(twilioEvent('/inbound', INBOUND_URL, replyParams(from, body)), lambdaContext('inbound'));
-
-/** Twilio now reports this status for the message, and the reconciler's wait for it is over. */
-async function twilioLaterSays(messageSid: string, status: string, errorCode: number): Promise<void> {
-  twilio.setStatus(messageSid, status, errorCode);
-  await world.table.send(
-    new UpdateItemCommand({
-      TableName: TABLE_NAME,
-      Key: { id: { S: messageSid } },
-      UpdateExpression: 'SET #since = :since',
-      ExpressionAttributeNames: { '#since': TABLE.AWAITING_SINCE_ATTRIBUTE },
-      ExpressionAttributeValues: { ':since': { S: new Date(Date.now() - 2 * RECONCILE_AFTER_SECONDS * 1000).toISOString() } },
-    }),
-  );
-}
-const runReconciler = () => reconciler({ id: 'run', time: new Date().toISOString() } as ScheduledEvent, lambdaContext('reconciler', 60_000));
 
 const ackHint = (code: string) => new RegExp(` ACK ${code}$`);
 

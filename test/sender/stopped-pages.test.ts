@@ -1,8 +1,7 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ENV } from '../../lib/contract';
+import type { SQSEvent } from 'aws-lambda';
 import { childrenOf, readFates } from '../../lambda/shared/table/fates';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
+import { useHandlersRig } from '../support/handlers-rig';
+import { getItem, TABLE_NAME } from '../support/webhook-rig';
 import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
 
 /*
@@ -18,11 +17,7 @@ import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
  * the test past the claim's lease.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-
 const OUR_NUMBER = '+15557660000';
-const ALERT_QUEUE = 'alerts';
 const LEASE_SECONDS = 60;
 /** Stage 1 of every incident, 600 s after opening (stage 0 is each envelope's `to`). */
 const NEXT_STAGE = '+15551460900';
@@ -30,61 +25,21 @@ const ADDRESSES = Array.from({ length: 10 }, (_, i) => `+1555146${String(i).padS
 /** Too little time for a lookup after a 5xx: the sender gives the claim back pending and the record comes again. */
 const SHORT_INVOCATION_MS = 4_000;
 
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let sender: SenderHandler;
-let inbound: WebhookHandler;
-let out: CapturedOutput;
-let serial = 0;
-let nextAddress = 0;
-const realNow = Date.now.bind(Date);
-let offsetMs = 0;
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
-
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({
+const { world, twilio, out, sender, advance, freshAddress, incidentItem, claimOf, reply: postReply } = useHandlersRig({
+  senderConfig: {
     from: OUR_NUMBER,
     defaultRecipients: [ADDRESSES[0]],
     allowedRecipients: [...ADDRESSES, NEXT_STAGE],
     claimLeaseSeconds: LEASE_SECONDS,
     escalation: { stages: [{ recipients: [ADDRESSES[0]], afterSeconds: 0 }, { recipients: [NEXT_STAGE], afterSeconds: 600 }], repeats: 0, repeatAfterSeconds: 300 },
     storm: { windowSeconds: 0 },
-  });
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+  },
+  handlers: ['sender', 'inbound'],
+  addresses: ADDRESSES,
 });
+let serial = 0;
 
-afterAll(async () => {
-  jest.restoreAllMocks();
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, ENV.TWILIO_API_BASE_URL]) delete process.env[name];
-  await Promise.all([world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  twilio.reset();
-  world.sqs.sent.length = 0;
-});
-
-afterEach(() => {
-  out.restore();
-});
-
-const claimOf = (notificationId: string, to: string) => getItem(world.table, `claim#${notificationId}#${to}`);
-const incidentItem = (id: string) => getItem(world.table, id) as Promise<Record<string, unknown> & { timeline: Array<Record<string, unknown>> }>;
-const pastTheLease = () => (offsetMs += (LEASE_SECONDS + 5) * 1000);
+const pastTheLease = () => advance((LEASE_SECONDS + 5) * 1000);
 
 /** How Twilio answers the interrupted POST: a 5xx that hid a created message, or one that created nothing. */
 const INTERRUPTIONS = {
@@ -102,15 +57,9 @@ async function interrupted(interruption: Interruption, record: SQSEvent['Records
   expect(out.logs().map((l) => l.message)).toContain('a 5xx may hide a created message and no time is left to look it up: deferred to a lookup');
 }
 
-function postReply(from: string, body: string): Promise<APIGatewayProxyResult> {
-  const messageSid = sid('SM', 0xd20000 + ++serial);
-  const params = Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: OUR_NUMBER, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
-  return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
-}
-
 /** An incident of its own address, its stage 0 paged; its escalate timer (stage 1) on the alert queue. */
 async function openedAndPaged() {
-  const to = ADDRESSES[++nextAddress];
+  const to = freshAddress();
   const key = `sp-${++serial}`;
   const snsId = `sns-${key}`;
   const incidentId = `incident#${snsId}`;
@@ -149,7 +98,7 @@ async function expectSettled(interruption: Interruption, notificationId: string,
 
 describe.each(Object.keys(INTERRUPTIONS) as Interruption[])('an interrupted page that %s, its incident stopped before the record came back', (interruption) => {
   test.each(['acknowledged', 'resolved'] as const)('stage 0, %s: the redelivered alarm settles the claim and sends nothing', async (how) => {
-    const to = ADDRESSES[++nextAddress];
+    const to = freshAddress();
     const key = `sp-${++serial}`;
     const snsId = `sns-${key}`;
     const incidentId = `incident#${snsId}`;
@@ -171,7 +120,7 @@ describe.each(Object.keys(INTERRUPTIONS) as Interruption[])('an interrupted page
   test('stage 1, acknowledged by stage 0: the redelivered escalate timer settles its claim and sends nothing', async () => {
     const { to, key, incidentId, timer } = await openedAndPaged();
     expect(JSON.parse(timer.body)).toMatchObject({ kind: 'timer', timer: 'escalate', stage: 1 });
-    offsetMs += 601_000;
+    advance(601_000);
 
     const fired = rawRecord(timer.body, timer.messageId);
     await interrupted(interruption, fired);
@@ -195,7 +144,7 @@ describe.each(Object.keys(INTERRUPTIONS) as Interruption[])('an interrupted page
 test('a stopped incident whose pages were all sent and whose later steps never began: its timer sends nothing, asks Twilio nothing and logs no delivery', async () => {
   const { to, key, snsId, incidentId, timer } = await openedAndPaged();
   await stop('acknowledged', incidentId, key, to);
-  offsetMs += 601_000;
+  advance(601_000);
   const requestsBefore = twilio.requests.length;
   const logsBefore = out.logs().length;
   expect((await sender(batch(rawRecord(timer.body, timer.messageId)), context())).batchItemFailures).toEqual([]);

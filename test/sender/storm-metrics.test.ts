@@ -1,9 +1,7 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ENV, METRIC } from '../../lib/contract';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
-import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, startWorld, WebhookWorld } from '../support/webhook-rig';
-import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { METRIC } from '../../lib/contract';
+import { useHandlersRig } from '../support/handlers-rig';
+import { snsRecord } from '../support/sender-rig';
 
 /*
  * The storm metrics through the sender's real entry point (dynalite, the fake
@@ -13,53 +11,18 @@ import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
  * clock (Date.now) is moved by the test instead of waiting.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
-const ALERT_QUEUE = 'alerts';
 const ADDRESSES = Array.from({ length: 8 }, (_, i) => `+1555136${String(i).padStart(4, '0')}`);
 const STORM_METRICS = [METRIC.TEXTS_HELD, METRIC.DIGESTS_SENT, METRIC.TEXTS_DIGESTED, METRIC.MESSAGES_SENT] as const;
 
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let sender: SenderHandler;
-let out: CapturedOutput;
-let nextAddress = 0;
-let serial = 0;
-const realNow = Date.now.bind(Date);
-let offsetMs = 0;
-
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env.TWILIO_API_BASE_URL = twilio.url;
+const { world, twilio, out, freshAddress, deliver, digestTimers, fireWhenDue } = useHandlersRig({
   // No `storm`: the default window.
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: '+15557650000', defaultRecipients: [ADDRESSES[0]], allowedRecipients: ADDRESSES, claimLeaseSeconds: 60 });
-  await jest.isolateModulesAsync(async () => {
-    ({ handler: sender } = (await import('../../lambda/sender')) as { handler: SenderHandler });
-  });
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+  senderConfig: { from: '+15557650000', defaultRecipients: [ADDRESSES[0]], allowedRecipients: ADDRESSES, claimLeaseSeconds: 60 },
+  handlers: ['sender'],
+  addresses: ADDRESSES,
 });
+let serial = 0;
 
-afterAll(async () => {
-  jest.restoreAllMocks();
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, 'TWILIO_API_BASE_URL']) delete process.env[name];
-  await Promise.all([world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  twilio.reset();
-  world.sqs.sent.length = 0;
-});
-
-afterEach(() => {
-  out.restore();
-});
-
-const freshAddress = () => ADDRESSES[++nextAddress];
 const textTo = (to: string) => snsRecord(JSON.stringify({ body: `disk ${++serial} full`, to: [to] }), `sns-storm-metrics-${serial}`);
-const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
 
 /** The storm metrics (and MessagesSent) the sender emitted while `fn` ran. */
 async function counted(fn: () => Promise<SQSBatchResponse>): Promise<Record<(typeof STORM_METRICS)[number], number>> {
@@ -74,18 +37,6 @@ const counts = (held: number, digests: number, digested: number, sent: number) =
   [METRIC.TEXTS_DIGESTED]: digested,
   [METRIC.MESSAGES_SENT]: sent,
 });
-
-const digestTimers = (address: string): SentSqsMessage[] =>
-  world.sqs.sent.filter((m) => {
-    const body = JSON.parse(m.body) as { kind?: string; timer?: string; address?: string };
-    return m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && body.kind === 'timer' && body.timer === 'digest' && body.address === address;
-  });
-/** Moves the clock to just past the timer's time and fires it. */
-function fireWhenDue(m: SentSqsMessage): Promise<SQSBatchResponse> {
-  const left = (JSON.parse(m.body) as { dueAt: number }).dueAt - Date.now();
-  if (left > -5) offsetMs += left + 5;
-  return deliver(rawRecord(m.body));
-}
 
 test('a window holding 3 texts: TextsHeld 3 as they are held, then one digest carrying 3; redeliveries count nothing', async () => {
   const to = freshAddress();

@@ -1,11 +1,11 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { ENV } from '../../lib/contract';
 import { segmentCount } from '../../lambda/sender/encoding';
 import { childrenOf } from '../../lambda/shared/table/fates';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, INBOUND_URL, lambdaContext, sid, startWorld, TABLE_NAME, twilioEvent, WebhookWorld } from '../support/webhook-rig';
-import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+import { useHandlersRig } from '../support/handlers-rig';
+import { getItem, loadHandler as load, SenderHandler, TABLE_NAME } from '../support/webhook-rig';
+import { batch, context, snsRecord } from '../support/sender-rig';
 
 /*
  * Storm control through the real handlers (the sender, and inbound for the
@@ -16,70 +16,16 @@ import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
  * own addresses, so windows never carry over between tests.
  */
 
-type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-
 const OUR_NUMBER = '+15557650000';
-const ALERT_QUEUE = 'alerts';
 const ADDRESSES = Array.from({ length: 20 }, (_, i) => `+1555134${String(i).padStart(4, '0')}`);
-
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let sender: SenderHandler;
-let inbound: WebhookHandler;
-let out: CapturedOutput;
-let serial = 0;
-let nextAddress = 0;
-const realNow = Date.now.bind(Date);
-let offsetMs = 0;
-const advance = (ms: number) => {
-  offsetMs += ms;
-};
-
-async function load<T>(path: string): Promise<T> {
-  let handler: T | undefined;
-  await jest.isolateModulesAsync(async () => {
-    ({ handler } = (await import(path)) as { handler: T });
-  });
-  return handler!;
-}
 
 const CONFIG = { from: OUR_NUMBER, defaultRecipients: [ADDRESSES[0]], allowedRecipients: ADDRESSES, claimLeaseSeconds: 60 };
 
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env.TWILIO_API_BASE_URL = twilio.url;
-  // No `storm`: the default window, as a deployment without the prop gets.
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify(CONFIG);
-  sender = await load<SenderHandler>('../../lambda/sender');
-  inbound = await load<WebhookHandler>('../../lambda/inbound/index');
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
-});
+// No `storm`: the default window, as a deployment without the prop gets.
+const { world, twilio, out, advance, freshAddress, textsTo, deliver, digestTimers, fire, fireWhenDue, reply } = useHandlersRig({ senderConfig: CONFIG, handlers: ['sender', 'inbound'], addresses: ADDRESSES });
+let serial = 0;
 
-afterAll(async () => {
-  jest.restoreAllMocks();
-  delete process.env[ENV.ALERT_QUEUE_URL];
-  delete process.env[ENV.SENDER_CONFIG];
-  delete process.env.TWILIO_API_BASE_URL;
-  await Promise.all([world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-  twilio.reset();
-  world.sqs.sent.length = 0;
-});
-
-afterEach(() => {
-  out.restore();
-});
-
-/** An address no other test texts. */
-const freshAddress = () => ADDRESSES[++nextAddress];
 const param = (name: string, params: ReadonlyArray<readonly [string, string]>) => params.find(([k]) => k === name)?.[1];
-const textsTo = (to: string) => twilio.createdFor(to).map((m) => m.body);
 const postsTo = (to: string) => twilio.createRequests().filter((r) => param('To', r.params) === to).length;
 
 interface Published {
@@ -94,7 +40,6 @@ function pageOf(to: string, name = `svc-${++serial}`): Published {
   const record = snsRecord(JSON.stringify({ incidentKey: name, title: name, body: `${name} is down`, to: [to] }), snsId);
   return { key: name, snsId, incidentId: `incident#${snsId}`, record };
 }
-const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
 async function page(to: string, name?: string): Promise<Published & { code: string }> {
   const p = pageOf(to, name);
   expect((await deliver(p.record)).batchItemFailures).toEqual([]);
@@ -104,31 +49,6 @@ async function page(to: string, name?: string): Promise<Published & { code: stri
 }
 const resolveRecord = (key: string) => snsRecord(JSON.stringify({ incidentKey: key, resolve: true }), `sns-resolve-${key}`);
 const plainText = (to: string, body: string) => snsRecord(JSON.stringify({ body, to: [to] }));
-
-interface DigestTimerBody {
-  kind: 'timer';
-  timer: 'digest';
-  address: string;
-  dueAt: number;
-}
-const digestTimers = (address: string): Array<SentSqsMessage & { timer: DigestTimerBody }> =>
-  world.sqs.sent
-    .filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE))
-    .map((m) => ({ ...m, timer: JSON.parse(m.body) as DigestTimerBody }))
-    .filter((m) => m.timer.kind === 'timer' && m.timer.timer === 'digest' && m.timer.address === address);
-const fire = (m: SentSqsMessage) => sender(batch(rawRecord(m.body)), context());
-/** Moves the clock to just past the timer's time and fires it. */
-async function fireWhenDue(m: SentSqsMessage & { timer: DigestTimerBody }): Promise<SQSBatchResponse> {
-  const left = m.timer.dueAt - Date.now();
-  if (left > -5) advance(left + 5);
-  return fire(m);
-}
-
-function reply(from: string, body: string): Promise<APIGatewayProxyResult> {
-  const messageSid = sid('SM', 0xd00000 + ++serial);
-  const params = Object.entries({ SmsMessageSid: messageSid, NumMedia: '0', SmsSid: messageSid, SmsStatus: 'received', Body: body, To: OUR_NUMBER, NumSegments: '1', MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: from, ApiVersion: '2010-04-01' });
-  return inbound(twilioEvent('/inbound', INBOUND_URL, params), lambdaContext('inbound'));
-}
 
 describe('window boundaries', () => {
   test('the first text goes at once; texts until the window closes are held, one timer for its end; the digest names them and offers ACK ALL', async () => {
