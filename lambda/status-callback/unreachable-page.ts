@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { markPageUnreachable, UnreachableMark } from '../shared/incidents/unreachable';
+import type { UnreachableMark } from '../shared/incidents/mark-unreachable';
+import { markPageUnreachable } from '../shared/incidents/unreachable';
 import { isUndeliveredStatus } from '../shared/status';
 import { ApplyResult, pageOf, PageOf, StatusCallback } from '../shared/table/messages';
 

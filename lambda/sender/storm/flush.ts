@@ -1,7 +1,7 @@
 import type { Incident } from '../../shared/incidents/items';
 import { resolvedNotificationId } from '../../shared/incidents/keys';
-import { unreachableMarked } from '../../shared/incidents/changes';
-import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer, unreachableTimer } from '../../shared/incidents/timers';
+import { markDigestUnreachable } from '../../shared/incidents/mark-unreachable';
+import { DigestTimer, EARLY_TOLERANCE_MS, sendTimer } from '../../shared/incidents/timers';
 import { maskAddress } from '../../shared/mask';
 import { isUndeliveredStatus } from '../../shared/status';
 import { FATE_CODE } from '../../shared/table/claims';
@@ -200,22 +200,15 @@ async function recordDigestFate(digestId: string, address: string, digested: rea
 }
 
 /**
- * What the webhooks' markPageUnreachable does for a digest (the sender holds
- * none of their modules): each incident still open gets the address as
- * unreachable and an `unreachable` timer, which pages its fallback or the
- * next stage. Repeated (a redelivered timer), it adds nothing, and the timer
- * pages nothing twice.
+ * A digest undelivered: markDigestUnreachable, the step the webhooks'
+ * markPageUnreachable takes for one (each incident still open gets the
+ * address as unreachable and an `unreachable` timer, which pages its
+ * fallback or the next stage). Repeated (a redelivered timer), it adds
+ * nothing, and the timer pages nothing twice. Without the alert queue it
+ * throws rather than skip the timers as the webhooks do: the digest timer's
+ * record is then retried.
  */
 async function undeliveredDigest(incidentIds: readonly string[], address: string, detail: string, ctx: SendContext, now: number): Promise<void> {
   if (!ctx.alertQueueUrl) throw new Error('a digest ended undelivered and ALERT_QUEUE_URL is not set to send its escalation timers');
-  const queueUrl = ctx.alertQueueUrl;
-  await Promise.all(
-    incidentIds.map(async (id) => {
-      const incident = await ctx.incidents.incident(id);
-      if (incident?.state !== 'open') return;
-      await ctx.incidents.change(id, unreachableMarked(address, detail, new Date(now).toISOString()), now);
-      await sendTimer(queueUrl, unreachableTimer(id, incident.stage, now), now);
-      logger.info('digest undelivered: incident address unreachable', { incidentId: id, to: maskAddress(address), detail });
-    }),
-  );
+  await markDigestUnreachable(ctx.db, ctx.settings.tableName, ctx.alertQueueUrl, incidentIds, address, detail, now);
 }
