@@ -232,6 +232,12 @@ export function shortenMiddle(text: string, n: number): string {
   return cutTo(text, n, 'middle') ?? text;
 }
 
+/** shortenMiddle for a text already known to be GSM-7: the cut mark is `...` now (at most `n` characters with it). */
+export function shortenMiddleGsm(text: string, n: number): string {
+  if ([...text].length <= n) return text;
+  return (cutTo(text, n - 2, 'middle') ?? text).replaceAll(CUT, '...');
+}
+
 /**
  * The longest cut of `text` for which `ok` holds, from `min` to `max`
  * graphemes long. Cuts grow with n (give or take a word), so a binary

@@ -191,7 +191,7 @@ async function incidentReport(table: StatusTable, item: Item): Promise<PageRepor
     if (fate.digest) {
       const digest = fate.digest.sid !== undefined ? digests.get(fate.digest.sid) : undefined;
       const unsent = digest === undefined && fate.status !== DIGEST_NOT_ACCEPTED;
-      const went = digest ? `sent in digest ${fate.digest.sid}` : unsent ? `its digest ${fate.digest.id} was not sent` : `sent in digest ${fate.digest.id} (not accepted yet)`;
+      const went = digest ? `sent in digest ${fate.digest.sid}` : !unsent ? `sent in digest ${fate.digest.id} (not accepted yet)` : fate.status === 'unknown' ? `its digest ${fate.digest.id}'s outcome is unknown` : `its digest ${fate.digest.id} was not sent`;
       rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, ${went}` });
       if (unsent) rows.push(fateRow(fate));
       // The digest's status callbacks, once for each digest.

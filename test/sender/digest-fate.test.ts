@@ -273,8 +273,10 @@ describe('a digest that never reached Twilio', () => {
     }
     for (const p of held) {
       const [fate] = await fatesOf(p.incidentId);
-      expect(fate).toMatchObject({ kind: 'claim', to, status: 'unknown', errorCode: 'outcome-unknown', reason: expect.stringMatching(/^not sent: its storm digest digest#\d+ was not: Twilio lookup failed 3 times/) });
+      expect(fate).toMatchObject({ kind: 'claim', to, status: 'unknown', errorCode: 'outcome-unknown', reason: expect.stringMatching(/^outcome unknown: so is its storm digest digest#\d+'s: Twilio lookup failed 3 times/) });
     }
+    const lines = renderPage(await findPage(new StatusTable(world.table, TABLE_NAME), held[0].code, RECORD));
+    expect(lines).toContainEqual(expect.stringMatching(/: held in its storm window, its digest digest#\d+'s outcome is unknown$/));
     expect(unreachableTimers()).toEqual([]);
     for (const p of held) expect(await incidentItem(p.incidentId)).toMatchObject({ state: 'open', stage: 0 });
     expect(textsTo(to)).toHaveLength(1);

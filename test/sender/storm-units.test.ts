@@ -64,5 +64,11 @@ describe('the digest text', () => {
     expect(named.split(', ')[0]).toBe('service-0-latency-p99 (C0)');
     expect(named.split(', ').length + Number(more)).toBe(35);
     expect(digestText([{ kind: 'text', name: '数据库故障' }], 0)).toBe('1 alert: ?????');
+    // A long name is cut in the middle with GSM-7's three dots, and still leaves room for others.
+    const long = { kind: 'text' as const, name: 'prod-eu-west-1 database cluster 7 CPU utilization high' };
+    const two = digestText([long, { kind: 'text', name: 'deploy 42' }], 0);
+    expect(two).toBe('2 alerts: prod-eu-west-1...7 CPU utilization high, deploy 42');
+    expect(two.split(', ')[0].length - '2 alerts: '.length).toBeLessThanOrEqual(40);
+    expect(segmentCount(two)).toBe(1);
   });
 });

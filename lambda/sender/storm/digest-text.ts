@@ -1,5 +1,5 @@
 import { segmentCount, transliterate } from '../encoding';
-import { oneLine, shortenMiddle } from '../fit-text';
+import { oneLine, shortenMiddleGsm } from '../fit-text';
 
 /*
  * The digest's text: one GSM-7 segment (160 characters) that names as many
@@ -20,11 +20,26 @@ export type DigestItem =
 export const NAME_CHARS = 40;
 const ACK_OFFER = '. Reply ACK ALL';
 
-/** A name as a digest line shows it (one line, GSM-7, at most NAME_CHARS): what a held text keeps of itself. */
-export function digestName(name: string): string {
+/** Characters of a name a held text keeps at each end: a digest line shows at most NAME_CHARS, cut in the middle. */
+const KEPT_EACH_END = 60;
+
+/**
+ * What a held text keeps of its name (storm.ts `label`): one line, its
+ * beginning and end, so the digest's middle cut (digestName) comes out as it
+ * would from the whole name. Not cut here: the cut mark only becomes `...`
+ * or `…` once the message's encoding is known.
+ */
+export function heldLabel(name: string): string {
+  const clean = oneLine(name);
+  const chars = [...clean];
+  return chars.length <= 2 * KEPT_EACH_END ? clean : chars.slice(0, KEPT_EACH_END).join('') + chars.slice(-KEPT_EACH_END).join('');
+}
+
+/** A name as a digest line shows it: one line, GSM-7, at most NAME_CHARS. */
+function digestName(name: string): string {
   const clean = oneLine(name);
   const gsm = transliterate(clean) ?? [...clean].map((ch) => transliterate(ch) ?? '?').join('');
-  return shortenMiddle(gsm, NAME_CHARS);
+  return shortenMiddleGsm(gsm, NAME_CHARS);
 }
 
 function line(item: DigestItem): string {

@@ -369,8 +369,8 @@ export class ClaimStore {
   }
 
   /**
-   * Digest `digestId` never reached Twilio (refused for good, or its outcome
-   * unknown): each of its texts' claims, still `sent` with the digest and no
+   * Digest `digestId` got no SID (refused for good, or its outcome unknown:
+   * lookups could not tell whether Twilio has it): each of its texts' claims, still `sent` with the digest and no
    * SID, is settled with the digest's fate, so a held text's fate item says
    * `failed`/`unknown` with the digest's error code instead of waiting on a
    * SID that will never come. A claim of another digest, or one that has a
@@ -378,7 +378,8 @@ export class ClaimStore {
    * nothing).
    */
   async recordDigestUnsent(notificationIds: readonly string[], recipient: string, digestId: string, fate: { readonly state: 'failed' | 'unknown'; readonly reason: string; readonly errorCode: string }, now: number): Promise<void> {
-    const reason = `not sent: its storm digest ${digestId} was not: ${fate.reason}`;
+    // `unknown` may have reached the phone: lookups could not tell.
+    const reason = fate.state === 'failed' ? `not sent: its storm digest ${digestId} was not: ${fate.reason}` : `outcome unknown: so is its storm digest ${digestId}'s: ${fate.reason}`;
     await Promise.all(
       notificationIds.map((notificationId) =>
         conditionally(

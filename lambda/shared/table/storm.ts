@@ -90,13 +90,16 @@ export const holdsAny = (w: StormWindow | undefined): boolean => w !== undefined
 /** The text is held already (in full or beyond the cap). */
 export const isHeld = (w: StormWindow, key: string): boolean => w.held.has(key) || w.extra.some((e) => e.key === key);
 
+/** The ids the window's digest carries, once fixDigest fixed them (a text held after that waits for the next window's). */
+const fixedIds = (seen: StormWindow): ReadonlySet<string> => (seen.digestFor === seen.windowEndsAt ? new Set(seen.digestKeys) : new Set<string>());
+
 /**
  * A text held now into `seen` would be the first of the digest it goes in:
  * nothing waits yet, or only what the window's fixed digest carries (a text
  * held after fixDigest waits for the next window's).
  */
 export function firstOfItsDigest(seen: StormWindow): boolean {
-  const fixed = seen.digestFor === seen.windowEndsAt ? new Set(seen.digestKeys) : new Set<string>();
+  const fixed = fixedIds(seen);
   return [...seen.held.keys()].every((k) => fixed.has(k)) && seen.extra.every((e) => fixed.has(e.stored));
 }
 
@@ -211,7 +214,10 @@ export class StormWindows {
    * re-reads and finds it there.
    */
   hold(address: string, key: string, text: HeldText & { readonly notification: string }, seen: StormWindow, now: number): Promise<StormWindow | undefined> {
-    if (seen.held.size >= MAX_HELD_ENTRIES) {
+    // The entries a digest on its way carries leave with it: they do not count against the next digest's.
+    const fixed = fixedIds(seen);
+    const leaving = [...seen.held.keys()].filter((k) => fixed.has(k)).length;
+    if (seen.held.size - leaving >= MAX_HELD_ENTRIES) {
       return this.update(address, 'ADD #extra :key SET #updatedAt = :updatedAt', '#windowEndsAt = :seenEnd', {}, { ':key': { SS: [encodeExtra(key, text.incidentId, text.page)] }, ':seenEnd': n(seen.windowEndsAt) }, now);
     }
     const { notification, ...named } = text;
@@ -222,7 +228,7 @@ export class StormWindows {
       'SET #held.#key = :text, #updatedAt = :updatedAt ADD #heldCount :one',
       `#windowEndsAt = :seenEnd AND attribute_not_exists(#held.#key) AND ${first ? '#heldCount = :seenHeld' : '#heldCount < :max'}`,
       { '#key': key },
-      { ':text': heldValue(first ? text : named), ':seenEnd': n(seen.windowEndsAt), ':one': n(1), ...(first ? { ':seenHeld': n(seen.held.size) } : { ':max': n(MAX_HELD_ENTRIES) }) },
+      { ':text': heldValue(first ? text : named), ':seenEnd': n(seen.windowEndsAt), ':one': n(1), ...(first ? { ':seenHeld': n(seen.held.size) } : { ':max': n(MAX_HELD_ENTRIES + leaving) }) },
       now,
     );
   }
