@@ -37,6 +37,9 @@ export interface LocalDynamo {
 
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Node closes a keep-alive socket idle for 5 s; a client reusing it just then gets "socket hang up"
+  // (seen in the bench's slow modes, where clients sit idle for longer). close() ends them all.
+  (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 10 * 60_000;
   const calls = new Map<string, number>();
   let inFlight = 0;
   let processing = 0;

@@ -87,6 +87,9 @@ async function startOutcomeProxy(target: string): Promise<{ url: string; failure
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
+  // Node closes a keep-alive socket idle for 5 s by default; a client reusing it just then gets "socket hang up".
+  // Between runs the harness's and the handler's clients sit idle far longer, so the fakes keep idle sockets open.
+  server.keepAliveTimeout = IDLE_SOCKET_MS;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -99,6 +102,9 @@ async function startOutcomeProxy(target: string): Promise<{ url: string; failure
       }),
   };
 }
+
+/** How long the proxy and dynalite keep an idle keep-alive socket open (startOutcomeProxy). */
+const IDLE_SOCKET_MS = 10 * 60_000;
 
 /** Deterministic jitter (mulberry32): the same run draws the same latencies. */
 function prng(seed: number): () => number {
