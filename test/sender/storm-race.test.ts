@@ -1,10 +1,7 @@
-import type { SQSEvent } from 'aws-lambda';
-import { ENV } from '../../lib/contract';
-import { DynamoProxy, startDynamoProxy } from '../support/dynamo-proxy';
-import { FakeTwilio, startFakeTwilio } from '../support/fake-twilio';
 import type { SentSqsMessage } from '../support/fake-sqs';
-import { ACCOUNT_SID, captureOutput, CapturedOutput, getItem, loadHandler, SenderHandler, startWorld, WebhookWorld } from '../support/webhook-rig';
-import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
+import { useHandlersRig } from '../support/handlers-rig';
+import { getItem } from '../support/webhook-rig';
+import { snsRecord } from '../support/sender-rig';
 
 /*
  * Two flushes of one storm window at once (a digest timer delivered twice, or
@@ -16,58 +13,23 @@ import { batch, context, rawRecord, snsRecord } from '../support/sender-rig';
  */
 
 const OUR_NUMBER = '+15557650000';
-const ALERT_QUEUE = 'alerts';
 const TO = '+15551350001';
 
-let world: WebhookWorld;
-let twilio: FakeTwilio;
-let proxy: DynamoProxy;
-let sender: SenderHandler;
-let out: CapturedOutput;
-const realNow = Date.now.bind(Date);
-let offsetMs = 0;
-
-beforeAll(async () => {
-  world = await startWorld();
-  twilio = await startFakeTwilio({ accountSid: ACCOUNT_SID });
-  proxy = await startDynamoProxy(world.dynamo.backendEndpoint);
-  process.env[ENV.ALERT_QUEUE_URL] = world.sqs.queueUrl(ALERT_QUEUE);
-  process.env.TWILIO_API_BASE_URL = twilio.url;
-  process.env[ENV.SENDER_CONFIG] = JSON.stringify({ from: OUR_NUMBER, defaultRecipients: [TO], allowedRecipients: [TO], claimLeaseSeconds: 60 });
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
-  sender = await loadHandler<SenderHandler>('../../lambda/sender');
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+const { world, proxy, advance, textsTo, deliver, fire, alertTimers } = useHandlersRig({
+  senderConfig: { from: OUR_NUMBER, defaultRecipients: [TO], allowedRecipients: [TO], claimLeaseSeconds: 60 },
+  handlers: ['sender'],
+  dynamoProxy: true,
 });
 
-afterAll(async () => {
-  jest.restoreAllMocks();
-  for (const name of [ENV.ALERT_QUEUE_URL, ENV.SENDER_CONFIG, 'TWILIO_API_BASE_URL']) delete process.env[name];
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = world.dynamo.endpoint;
-  await Promise.all([proxy.close(), world.close(), twilio.close()]);
-});
-
-beforeEach(() => {
-  out = captureOutput();
-});
-
-afterEach(() => {
-  out.restore();
-  proxy.setRule(undefined);
-});
-
-const textsTo = (to: string) => twilio.createdFor(to).map((m) => m.body);
-const digestTimers = (): SentSqsMessage[] =>
-  world.sqs.sent.filter((m) => m.queueUrl === world.sqs.queueUrl(ALERT_QUEUE) && (JSON.parse(m.body) as { timer?: string }).timer === 'digest');
+const digestTimers = (): SentSqsMessage[] => alertTimers((t) => t.timer === 'digest');
 const dueAt = (m: SentSqsMessage) => (JSON.parse(m.body) as { dueAt: number }).dueAt;
-const deliver = (...records: SQSEvent['Records']) => sender(batch(...records), context());
-const fire = (m: SentSqsMessage) => sender(batch(rawRecord(m.body)), context());
 const page = (name: string) => deliver(snsRecord(JSON.stringify({ incidentKey: name, title: name, body: `${name} is down`, to: [TO] }), `sns-${name}`));
 
 test('a text held while a first flush is closing its window is not taken by a second flush of the same window: it goes out after', async () => {
   for (const name of ['race-a', 'race-b', 'race-c']) expect((await page(name)).batchItemFailures).toEqual([]);
   expect(textsTo(TO)).toHaveLength(1);
   const [timer] = digestTimers();
-  offsetMs += dueAt(timer) - Date.now() + 5;
+  advance(dueAt(timer) - Date.now() + 5);
 
   // The first flush sends its digest and is held just before it closes the window.
   let release!: () => void;
@@ -96,7 +58,7 @@ test('a text held while a first flush is closing its window is not taken by a se
   // race-d waits in the next window and goes out when its digest timer fires.
   const next = digestTimers().filter((m) => dueAt(m) > dueAt(timer));
   expect(next).toHaveLength(1);
-  offsetMs += dueAt(next[0]) - Date.now() + 5;
+  advance(dueAt(next[0]) - Date.now() + 5);
   expect((await fire(next[0])).batchItemFailures).toEqual([]);
   const texts = textsTo(TO);
   expect(texts).toHaveLength(3);

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult, Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, SenderConfig, TABLE } from '../../lib/contract';
+import { DynamoProxy, startDynamoProxy } from './dynamo-proxy';
 import type { SentSqsMessage } from './fake-sqs';
 import { FakeTwilio, startFakeTwilio } from './fake-twilio';
 import { CapturedOutput, captureOutput } from './output';
@@ -46,6 +47,8 @@ export interface HandlersRigOptions {
   readonly reconcileAfterSeconds?: number;
   /** What `freshAddress` hands out, from the second on (the first is left to the config's default recipient). */
   readonly addresses?: readonly string[];
+  /** The handlers reach DynamoDB through a DynamoProxy (`proxy`), so that a test can hold or fail their calls. */
+  readonly dynamoProxy?: boolean;
 }
 
 /** A digest timer's body, as the sender sends it to the alert queue. */
@@ -68,6 +71,8 @@ export interface HandlersRig {
   readonly inbound: ApiHandler;
   readonly statusCallback: ApiHandler;
   readonly reconciler: ReconcilerHandler;
+  /** Between the handlers and DynamoDB, with `dynamoProxy`; its rule is cleared after each test. */
+  readonly proxy: DynamoProxy;
   /** Moves the handlers' clock (Date.now) on by `ms`, for the rest of the file. */
   advance(ms: number): void;
   /** An address of `addresses` no earlier call handed out. */
@@ -124,7 +129,8 @@ function misuse(message: string): never {
 /**
  * Registers a test file's hooks: before its first test the world and the fake
  * Twilio, the env the handlers read (ALERT_QUEUE_URL, TWILIO_API_BASE_URL,
- * SENDER_CONFIG, RECONCILE_AFTER_SECONDS), then the handlers named and a
+ * SENDER_CONFIG, RECONCILE_AFTER_SECONDS; with dynamoProxy, a DynamoProxy in
+ * front of the table), then the handlers named and a
  * Date.now that is the real time plus what the file advanced; after its last,
  * that env removed and everything closed. Before each test the output is
  * captured afresh, Twilio's record cleared and the queue's sent list emptied.
@@ -134,6 +140,7 @@ export function useHandlersRig(options: HandlersRigOptions): HandlersRig {
   let world: WebhookWorld | undefined;
   let twilio: FakeTwilio | undefined;
   let out: CapturedOutput | undefined;
+  let proxy: DynamoProxy | undefined;
   const loaded: Partial<Record<HandlerName, unknown>> = {};
   const envNames: string[] = [ENV.ALERT_QUEUE_URL, ENV.TWILIO_API_BASE_URL, ENV.SENDER_CONFIG];
   if (options.reconcileAfterSeconds !== undefined) envNames.push(ENV.RECONCILE_AFTER_SECONDS);
@@ -173,6 +180,10 @@ export function useHandlersRig(options: HandlersRigOptions): HandlersRig {
     process.env[ENV.TWILIO_API_BASE_URL] = twilio.url;
     if (options.reconcileAfterSeconds !== undefined) process.env[ENV.RECONCILE_AFTER_SECONDS] = String(options.reconcileAfterSeconds);
     process.env[ENV.SENDER_CONFIG] = JSON.stringify(senderConfig);
+    if (options.dynamoProxy) {
+      proxy = await startDynamoProxy(world.dynamo.backendEndpoint);
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+    }
     for (const name of Object.keys(HANDLER_PATHS) as HandlerName[]) {
       if (options.handlers.includes(name)) loaded[name] = await loadHandler(HANDLER_PATHS[name]);
     }
@@ -182,7 +193,8 @@ export function useHandlersRig(options: HandlersRigOptions): HandlersRig {
   afterAll(async () => {
     clock?.mockRestore();
     for (const name of envNames) delete process.env[name];
-    await Promise.all([world?.close(), twilio?.close()]);
+    if (proxy && world) process.env.AWS_ENDPOINT_URL_DYNAMODB = world.dynamo.endpoint;
+    await Promise.all([proxy?.close(), world?.close(), twilio?.close()]);
   });
 
   beforeEach(() => {
@@ -193,11 +205,13 @@ export function useHandlersRig(options: HandlersRigOptions): HandlersRig {
 
   afterEach(() => {
     out?.restore();
+    proxy?.setRule(undefined);
   });
 
   return {
     world: worldOf,
     twilio: standIn('twilio', () => twilio),
+    proxy: standIn('proxy', () => proxy ?? misuse("the rig has no DynamoDB proxy: set useHandlersRig's dynamoProxy")),
     out: standIn('output', () => out),
     sender,
     inbound,
