@@ -174,8 +174,8 @@ const nameOf = (text: HeldText): string => text.label || (text.notification !== 
  *   the open incidents it named (messages.ts DIGEST_INCIDENTS_ATTRIBUTE). A
  *   status callback that came first (`undelivered`/`failed` already) found
  *   no incidents on the item: the digest's undelivered page is counted here.
- * - It never reached Twilio (refused for good, or its outcome unknown): its
- *   texts' claims are settled with the digest's fate (recordDigestUnsent),
+ * - It got no SID (refused for good, or its outcome unknown: lookups could
+ *   not tell): its texts' claims are settled with the digest's fate (recordDigestUnsent),
  *   and a refused digest is an undelivered page of each open incident it
  *   named, as a refused page of its own would be. An unknown one is left to
  *   the incident's scheduled escalation, as an unknown page is.
