@@ -37,8 +37,8 @@ export interface AdmitJob {
   readonly address: string;
   /** The text's notification id: one key per text, however often it is delivered. */
   readonly key: string;
-  /** Kept in the window while held: its notification only if it is the first of its digest (StormWindows.hold). */
-  readonly text: Omit<HeldText, 'heldAt' | 'notification'> & { readonly notification: string };
+  /** What the window keeps of the text if it is held (its notification only if it is the first of its digest: StormWindows.hold); built only then, since most texts go at once. */
+  readonly text: () => Omit<HeldText, 'heldAt' | 'notification'> & { readonly notification: string };
   /** The text already has a send claim (sent on its own, or in a digest): it must go the claim's way, never be held. */
   readonly claimed: () => Promise<boolean>;
 }
@@ -73,7 +73,7 @@ export async function admit(job: AdmitJob): Promise<Admission> {
       if (await job.claimed()) return 'send';
       checkedClaim = true;
     }
-    const after = await windows.hold(address, key, { ...job.text, heldAt: now }, seen, now);
+    const after = await windows.hold(address, key, { ...job.text(), heldAt: now }, seen, now);
     if (after) {
       logger.debug('text held for the storm digest', { to: maskAddress(address), notificationId: key, windowEndsAt: new Date(after.windowEndsAt).toISOString() });
       return armed(job, after, 'held');

@@ -19,7 +19,7 @@ export async function admitToWindow(job: Job): Promise<Admission> {
     alertQueueUrl: ctx.alertQueueUrl,
     address: msg.to,
     key: notificationId,
-    text: { label: heldLabel(labelOf(job.notification)), notification: JSON.stringify(job.notification), ...(job.incidentId !== undefined ? { incidentId: job.incidentId } : {}), page: job.page || job.notification.kind === 'alarm' },
+    text: () => ({ label: heldLabel(labelOf(job.notification)), notification: JSON.stringify(job.notification), ...(job.incidentId !== undefined ? { incidentId: job.incidentId } : {}), page: job.page || job.notification.kind === 'alarm' }),
     claimed: async () => (await ctx.claims.get(claimId(notificationId, msg.to))) !== undefined,
   });
 }

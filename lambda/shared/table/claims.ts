@@ -350,36 +350,35 @@ export class ClaimStore {
    * SID already, is left as it is: a redelivered timer changes nothing).
    */
   async recordDigestSid(notificationIds: readonly string[], recipient: string, digestId: string, messageSid: string, now: number): Promise<void> {
-    await Promise.all(
-      notificationIds.map((notificationId) =>
-        conditionally(
-          this.db.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: { id: s(claimId(notificationId, recipient)) },
-              UpdateExpression: 'SET #messageSid = :sid, #updatedAt = :now',
-              ConditionExpression: '#digest = :digest AND attribute_not_exists(#messageSid)',
-              ExpressionAttributeNames: namesIn('#messageSid #updatedAt #digest'),
-              ExpressionAttributeValues: { ':sid': s(messageSid), ':now': s(new Date(now).toISOString()), ':digest': s(digestId) },
-            }),
-          ),
-        ),
-      ),
-    );
+    await this.updateDigested(notificationIds, recipient, digestId, 'SET #messageSid = :sid, #updatedAt = :now', '', { ':sid': s(messageSid) }, now);
   }
 
   /**
    * Digest `digestId` got no SID (refused for good, or its outcome unknown:
-   * lookups could not tell whether Twilio has it): each of its texts' claims, still `sent` with the digest and no
-   * SID, is settled with the digest's fate, so a held text's fate item says
-   * `failed`/`unknown` with the digest's error code instead of waiting on a
-   * SID that will never come. A claim of another digest, or one that has a
-   * SID or a status already, is left as it is (a redelivered timer changes
-   * nothing).
+   * lookups could not tell whether Twilio has it): each of its texts'
+   * claims, still `sent` with the digest and no SID, is settled with the
+   * digest's fate, so a held text's fate item says `failed`/`unknown` with
+   * the digest's error code instead of waiting on a SID that will never
+   * come. A claim of another digest, or one that has a SID or a status
+   * already, is left as it is (a redelivered timer changes nothing).
    */
   async recordDigestUnsent(notificationIds: readonly string[], recipient: string, digestId: string, fate: { readonly state: 'failed' | 'unknown'; readonly reason: string; readonly errorCode: string }, now: number): Promise<void> {
     // `unknown` may have reached the phone: lookups could not tell.
     const reason = fate.state === 'failed' ? `not sent: its storm digest ${digestId} was not: ${fate.reason}` : `outcome unknown: so is its storm digest ${digestId}'s: ${fate.reason}`;
+    await this.updateDigested(
+      notificationIds,
+      recipient,
+      digestId,
+      'SET #state = :state, #status = :state, #statusRank = :rank, #reason = :reason, #errorCode = :code, #updatedAt = :now',
+      ' AND attribute_not_exists(#status)',
+      { ':state': s(fate.state), ':rank': n(statusRank(fate.state)), ':reason': s(reason), ':code': s(fate.errorCode) },
+      now,
+    );
+  }
+
+  /** One conditional UpdateItem per claim of digest `digestId` that has no SID yet (`and` adds to that condition). */
+  private async updateDigested(notificationIds: readonly string[], recipient: string, digestId: string, update: string, and: string, values: Item, now: number): Promise<void> {
+    const condition = `#digest = :digest AND attribute_not_exists(#messageSid)${and}`;
     await Promise.all(
       notificationIds.map((notificationId) =>
         conditionally(
@@ -387,17 +386,10 @@ export class ClaimStore {
             new UpdateItemCommand({
               TableName: this.tableName,
               Key: { id: s(claimId(notificationId, recipient)) },
-              UpdateExpression: 'SET #state = :state, #status = :state, #statusRank = :rank, #reason = :reason, #errorCode = :code, #updatedAt = :now',
-              ConditionExpression: '#digest = :digest AND attribute_not_exists(#messageSid) AND attribute_not_exists(#status)',
-              ExpressionAttributeNames: namesIn('#state #status #statusRank #reason #errorCode #updatedAt #digest #messageSid'),
-              ExpressionAttributeValues: {
-                ':state': s(fate.state),
-                ':rank': n(statusRank(fate.state)),
-                ':reason': s(reason),
-                ':code': s(fate.errorCode),
-                ':now': s(new Date(now).toISOString()),
-                ':digest': s(digestId),
-              },
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: namesIn(update, condition),
+              ExpressionAttributeValues: { ...values, ':now': s(new Date(now).toISOString()), ':digest': s(digestId) },
             }),
           ),
         ),
