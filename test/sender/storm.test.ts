@@ -4,6 +4,7 @@ import { segmentCount } from '../../lambda/sender/encoding';
 import { childrenOf } from '../../lambda/shared/table/fates';
 import type { SentSqsMessage } from '../support/fake-sqs';
 import { useHandlersRig } from '../support/handlers-rig';
+import { putItem } from '../support/table';
 import { getItem, loadHandler as load, SenderHandler, TABLE_NAME } from '../support/webhook-rig';
 import { batch, context, snsRecord } from '../support/sender-rig';
 
@@ -196,6 +197,27 @@ describe('window boundaries', () => {
     const [, next] = digestTimers(to);
     expect((await fireWhenDue(next)).batchItemFailures).toEqual([]);
     expect(textsTo(to)[2]).toBe('late job failed');
+  });
+
+  test('a window written before held texts kept their names (whole notifications, bare ids past 50) is still sent: named from its notifications, the rest counted', async () => {
+    const to = freshAddress();
+    const windowEndsAt = Date.now() + 1_000;
+    const legacy = (text: string, heldAt: number) => ({ M: { notification: { S: JSON.stringify({ kind: 'text', text }) }, page: { BOOL: false }, heldAt: { N: String(heldAt) } } });
+    await putItem(world.table, {
+      id: { S: `storm#${to}` },
+      kind: { S: 'storm-window' },
+      address: { S: to },
+      windowEndsAt: { N: String(windowEndsAt) },
+      sentKeys: { SS: ['legacy-first'] },
+      held: { M: { 'legacy-1': legacy('legacy deploy 7 failed', windowEndsAt - 900), 'legacy-2': legacy('legacy backup late', windowEndsAt - 800) } },
+      heldCount: { N: '2' },
+      extra: { SS: ['legacy-3'] },
+    });
+    const timer = { kind: 'timer', timer: 'digest', address: to, dueAt: windowEndsAt };
+    expect((await fireWhenDue({ body: JSON.stringify(timer) } as SentSqsMessage)).batchItemFailures).toEqual([]);
+    expect(textsTo(to)).toEqual(['3 alerts: legacy deploy 7 failed, legacy backup late +1 more']);
+    for (const key of ['legacy-1', 'legacy-2', 'legacy-3']) expect(await getItem(world.table, `claim#${key}#${to}`)).toMatchObject({ state: 'sent', digest: `digest#${windowEndsAt}`, parentId: `notification#${key}` });
+    expect(await getItem(world.table, `storm#${to}`)).toMatchObject({ heldCount: 0, held: {} });
   });
 
   test("a page held beyond what a window names keeps its incident: its fate is filed under the incident, ACK ALL covers it, and the digest counts it", async () => {
