@@ -120,10 +120,23 @@ async function digestMessages(table: StatusTable, children: readonly Item[]): Pr
 }
 
 /** What a fate item says of its recipient: a message's status, a digest's, or why a send got no SID. */
+/** The digest message a digested text went out in, if Twilio accepted it and it was read. */
+const digestOf = (f: Fate, digests: ReadonlyMap<string, Item>): Item | undefined => (f.digest?.sid !== undefined ? digests.get(f.digest.sid) : undefined);
+
+/** A digested text whose digest got no SID: its claim carries the digest's fate (`failed` / `unknown`). */
+const digestUnsent = (f: Fate, digest: Item | undefined): boolean => digest === undefined && f.status !== DIGEST_NOT_ACCEPTED;
+
+/** How a digested text went, for its timeline row. */
+function digestNote(f: Fate & { readonly digest: NonNullable<Fate['digest']> }, digest: Item | undefined): string {
+  if (digest) return `sent in digest ${f.digest.sid}`;
+  if (!digestUnsent(f, digest)) return `sent in digest ${f.digest.id} (not accepted yet)`;
+  return f.status === 'unknown' ? `its digest ${f.digest.id}'s outcome is unknown` : `its digest ${f.digest.id} was not sent`;
+}
+
 function recipientView(f: Fate, item: Item, digests: ReadonlyMap<string, Item>): RecipientView {
   if (f.digest) {
-    const digest = f.digest.sid !== undefined ? digests.get(f.digest.sid) : undefined;
-    const unsent = digest === undefined && f.status !== DIGEST_NOT_ACCEPTED;
+    const digest = digestOf(f, digests);
+    const unsent = digestUnsent(f, digest);
     return {
       recipient: f.to ?? '',
       state: digest ? 'sent in digest' : unsent ? f.status : `in digest ${f.digest.id}, not accepted by Twilio yet`,
@@ -189,11 +202,9 @@ async function incidentReport(table: StatusTable, item: Item): Promise<PageRepor
     if (!fate) continue;
     recipients.push(recipientView(fate, child, digests));
     if (fate.digest) {
-      const digest = fate.digest.sid !== undefined ? digests.get(fate.digest.sid) : undefined;
-      const unsent = digest === undefined && fate.status !== DIGEST_NOT_ACCEPTED;
-      const went = digest ? `sent in digest ${fate.digest.sid}` : !unsent ? `sent in digest ${fate.digest.id} (not accepted yet)` : fate.status === 'unknown' ? `its digest ${fate.digest.id}'s outcome is unknown` : `its digest ${fate.digest.id} was not sent`;
-      rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, ${went}` });
-      if (unsent) rows.push(fateRow(fate));
+      const digest = digestOf(fate, digests);
+      rows.push({ at: fate.createdAt, step: 'in digest', note: `${maskAddress(fate.to)}: held in its storm window, ${digestNote({ ...fate, digest: fate.digest }, digest)}` });
+      if (digestUnsent(fate, digest)) rows.push(fateRow(fate));
       // The digest's status callbacks, once for each digest.
       if (digest && !digestRows.has(fate.digest.sid!)) rows.push(...messageRows(digest, true).map((r) => ({ ...r, note: `${r.note}, digest ${fate.digest!.sid}` })));
       if (fate.digest.sid !== undefined) digestRows.add(fate.digest.sid);

@@ -105,8 +105,8 @@ export function firstOfItsDigest(seen: StormWindow): boolean {
 
 function readHeld(v: AttributeValue | undefined): HeldText | undefined {
   const m = v?.M;
-  const label = m?.label?.S ?? m?.notification?.S;
-  if (!m || label === undefined) return undefined;
+  // An entry written before names were kept has only its notification (flush.ts names it from that).
+  if (!m || (m.label?.S === undefined && m.notification?.S === undefined)) return undefined;
   return {
     label: m.label?.S ?? '',
     ...(m.notification?.S ? { notification: m.notification.S } : {}),
